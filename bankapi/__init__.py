@@ -1,0 +1,63 @@
+"""banksim's bank: a Flask app simulating a mobile-first digital bank."""
+import warnings
+
+from apiflask import APIFlask
+
+from .config import Config
+from .db import db
+
+
+class BankApp(APIFlask):
+    def _get_spec(self, *args, **kwargs):
+        # apiflask registers an output schema again when apispec has already added it
+        # as a nested schema; the two entries are identical, so the warning is noise.
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", "Multiple schemas|.*already been added",
+                                    UserWarning)
+            return super()._get_spec(*args, **kwargs)
+
+
+def create_app(test_config: dict | None = None) -> APIFlask:
+    """Build the bank. `test_config` overrides settings read from the environment."""
+    app = BankApp(__name__, title="banksim", version="1.0", spec_path="/openapi.json",
+                   docs_path="/docs")
+    app.config.from_mapping(Config().as_dict())
+    app.config.update(VALIDATION_ERROR_STATUS_CODE=400, VALIDATION_ERROR_DESCRIPTION="Bad input",
+                      JSON_SORT_KEYS=False, SPEC_FORMAT="json")
+    if test_config:
+        app.config.update(test_config)
+
+    db.init_app(app)
+    from . import errors
+    errors.init_app(app)
+
+    from . import (accounts, admin, auth, budgets, health, notifications, payments,
+                   releases, transactions, transfers)
+    for module in (auth, accounts, transactions, transfers, payments, budgets,
+                   notifications, releases, admin, health):
+        app.register_blueprint(module.bp)
+    _install_chaos(app)
+    return app
+
+
+def _install_chaos(app) -> None:
+    if not app.config["CHAOS_ENABLED"]:
+        return
+    import chaos
+    from chaos.store import ChaosStore
+
+    from .tokens import user_id_hint
+    store = ChaosStore(db.engine, seed=app.config["SEED"])
+    chaos.init_app(app, store, identify=user_id_hint)
+
+
+def init_database(app) -> None:
+    """Create tables, system accounts and the release history (idempotent)."""
+    from . import ledger, releases
+    with app.app_context():
+        db.create_all()
+        if app.config["CHAOS_ENABLED"]:
+            app.extensions["chaos"].create_all()
+        with db.write() as session:
+            ledger.ensure_system_accounts(session)
+            releases.seed_history(session)

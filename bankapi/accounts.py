@@ -1,0 +1,94 @@
+"""Accounts: list, open a savings account, read one, its balance, top-ups, history."""
+from apiflask import APIBlueprint
+from sqlalchemy import select
+
+from . import ledger
+from .auth import current_user_id, token_auth
+from .clock import naive_utc, utcnow
+from .db import db
+from .idempotency import idempotent
+from .ids import new_id
+from .models import Account, LedgerEntry
+from .pagination import page
+from .schemas import (AccountIn, AccountOut, AccountsOut, BalanceOut, TopupIn, TopupOut,
+                      TransactionOut, TransactionQuery, TransactionsOut)
+
+bp = APIBlueprint("accounts", __name__, tag="Accounts")
+
+
+def _mine(account_id: str) -> Account:
+    return ledger.owned_account(db.session, current_user_id(), account_id, "account_id")
+
+
+@bp.get("/accounts")
+@bp.auth_required(token_auth)
+@bp.output(AccountsOut)
+def list_accounts():
+    """The signed-in user's accounts."""
+    rows = db.session.scalars(select(Account).where(Account.user_id == current_user_id())
+                              .order_by(Account.created, Account.id))
+    return {"accounts": list(rows)}
+
+
+@bp.post("/accounts")
+@bp.auth_required(token_auth)
+@bp.input(AccountIn)
+@bp.output(AccountOut, status_code=201)
+def open_account(json_data):
+    """Open a savings account."""
+    with db.write() as session:
+        account = Account(id=new_id("acc"), user_id=current_user_id(), balance=0,
+                          currency="GBP", created=utcnow(), **json_data)
+        session.add(account)
+    return account
+
+
+@bp.get("/accounts/<account_id>")
+@bp.auth_required(token_auth)
+@bp.output(AccountOut)
+def get_account(account_id):
+    """One account."""
+    return _mine(account_id)
+
+
+@bp.get("/accounts/<account_id>/balance")
+@bp.auth_required(token_auth)
+@bp.output(BalanceOut)
+def get_balance(account_id):
+    """Balance and how much left the account today."""
+    account = _mine(account_id)
+    return {"account_id": account.id, "balance": account.balance, "currency": account.currency,
+            "spend_today": ledger.spend_today(db.session, account.id)}
+
+
+@bp.post("/accounts/<account_id>/topup")
+@bp.auth_required(token_auth)
+@bp.input(TopupIn)
+@bp.output(TopupOut, status_code=201)
+@bp.doc(responses=[400, 404, 409, 422])
+def topup(account_id, json_data):
+    """Add money from outside the bank. Needs an Idempotency-Key."""
+    def run(session):
+        entry = ledger.topup(session, current_user_id(), account_id, json_data["amount"])
+        session.flush()
+        return 201, TopupOut().dump({"transaction": entry}), entry.movement_id
+    return idempotent(run)
+
+
+@bp.get("/accounts/<account_id>/transactions")
+@bp.auth_required(token_auth)
+@bp.input(TransactionQuery, location="query")
+@bp.output(TransactionsOut)
+def list_transactions(account_id, query_data):
+    """The account's transactions, newest first, with cursor pagination and filters."""
+    account = _mine(account_id)
+    stmt = select(LedgerEntry).where(LedgerEntry.account_id == account.id)
+    if "since" in query_data:
+        stmt = stmt.where(LedgerEntry.created >= naive_utc(query_data["since"]))
+    if "before" in query_data:
+        stmt = stmt.where(LedgerEntry.created < naive_utc(query_data["before"]))
+    if "category" in query_data:
+        stmt = stmt.where(LedgerEntry.category == query_data["category"])
+    rows, next_cursor = page(db.session, stmt, LedgerEntry, query_data["limit"],
+                             query_data.get("cursor"))
+    return {"transactions": rows, "next_cursor": next_cursor}

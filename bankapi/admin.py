@@ -1,0 +1,38 @@
+"""Admin endpoints (releases, audit) and the bearer check that guards every /admin path."""
+from apiflask import APIBlueprint
+from flask import request
+
+from . import releases
+from .audit import run_audit
+from .auth import admin_token_matches
+from .db import db
+from .errors import api_error
+from .schemas import AuditOut, ReleaseIn, ReleaseOut
+
+bp = APIBlueprint("admin", __name__, tag="Admin")
+
+
+@bp.before_app_request
+def require_admin_token():
+    """Every /admin path, including the chaos API, needs BANKSIM_ADMIN_TOKEN."""
+    if not request.path.startswith("/admin"):
+        return
+    scheme, _, sent = request.headers.get("Authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not admin_token_matches(sent.strip()):
+        raise api_error(401, "unauthorized", "admin endpoints need the admin bearer token")
+
+
+@bp.post("/admin/releases")
+@bp.input(ReleaseIn)
+@bp.output(ReleaseOut, status_code=201)
+def publish_release(json_data):
+    """Publish an app release (platform ios, android or all)."""
+    with db.write() as session:
+        return releases.publish(session, **json_data)
+
+
+@bp.get("/admin/audit")
+@bp.output(AuditOut)
+def audit():
+    """Run the ledger invariants (the same checks as `banksim audit`)."""
+    return run_audit(db.session)

@@ -1,0 +1,110 @@
+"""Registration, login, logout and the bearer-token check every user endpoint uses."""
+import hmac
+
+from apiflask import APIBlueprint, HTTPTokenAuth
+from flask import current_app, g, request
+from sqlalchemy import select
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from . import tokens
+from .clock import utcnow
+from .db import db
+from .errors import api_error
+from .ids import new_id
+from .models import Account, User
+from .schemas import LoginIn, RegisterIn, RegisterOut, TokenOut, UserOut
+
+bp = APIBlueprint("auth", __name__, tag="Auth")
+token_auth = HTTPTokenAuth(scheme="Bearer")
+# Compared against when the email is unknown, so a miss costs as much as a wrong password.
+_DUMMY_HASH = None
+
+
+@token_auth.verify_token
+def verify_token(token: str):
+    user_id = tokens.user_for(db.session, token) if token else None
+    if user_id:
+        g.user_id = user_id
+    return user_id
+
+
+def current_user_id() -> str:
+    return g.user_id
+
+
+def hash_password(password: str) -> str:
+    return generate_password_hash(password, method=current_app.config["PASSWORD_HASH_METHOD"])
+
+
+def _password_matches(user: User | None, password: str) -> bool:
+    global _DUMMY_HASH
+    if user is None:
+        _DUMMY_HASH = _DUMMY_HASH or hash_password("not-a-password")
+        check_password_hash(_DUMMY_HASH, password)
+        return False
+    return check_password_hash(user.password_hash, password)
+
+
+def _token_body(session, user_id: str) -> dict:
+    ttl = current_app.config["TOKEN_TTL_S"]
+    return {"access_token": tokens.issue(session, user_id, ttl), "token_type": "Bearer",
+            "expires_in": ttl, "user_id": user_id}
+
+
+@bp.post("/auth/register")
+@bp.input(RegisterIn)
+@bp.output(RegisterOut, status_code=201)
+def register(json_data):
+    """Create a user with a current account and sign them in."""
+    email = json_data["email"].lower()
+    password_hash = hash_password(json_data["password"])
+    with db.write() as session:
+        if session.scalar(select(User.id).where(User.email == email)):
+            raise api_error(409, "email_taken", "an account with this email exists", "email")
+        now = utcnow()
+        user = User(id=new_id("user"), email=email, name=json_data["name"],
+                    password_hash=password_hash, created=now)
+        session.add(user)
+        session.flush()  # no ORM relationships, so the user row must exist first
+        session.add(Account(id=new_id("acc"), user_id=user.id, type="current",
+                            name="Current account", currency="GBP", balance=0, created=now))
+        session.flush()
+        body = _token_body(session, user.id)
+    return {**body, "user": user}
+
+
+@bp.post("/auth/login")
+@bp.input(LoginIn)
+@bp.output(TokenOut)
+def login(json_data):
+    """Exchange email and password for a bearer token."""
+    session = db.session
+    user = session.scalar(select(User).where(User.email == json_data["email"].lower()))
+    if not _password_matches(user, json_data["password"]):
+        raise api_error(401, "invalid_credentials", "email or password is wrong")
+    with db.write() as session:
+        return _token_body(session, user.id)
+
+
+@bp.post("/auth/logout")
+@bp.auth_required(token_auth)
+@bp.output({}, status_code=204)
+def logout():
+    """Revoke the bearer token used for this request."""
+    token = request.headers["Authorization"].split(" ", 1)[1].strip()
+    with db.write() as session:
+        tokens.revoke(session, token)
+    return ""
+
+
+@bp.get("/me")
+@bp.auth_required(token_auth)
+@bp.output(UserOut)
+def me():
+    """The signed-in user."""
+    return db.session.get(User, current_user_id())
+
+
+def admin_token_matches(sent: str) -> bool:
+    expected = current_app.config.get("ADMIN_TOKEN") or ""
+    return bool(expected) and hmac.compare_digest(sent.encode(), expected.encode())

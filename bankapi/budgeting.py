@@ -1,0 +1,78 @@
+"""Monthly card spending per category, budgets against it, and the alerts they raise.
+
+`MonthlySpend` is a running total kept by the ledger in the same transaction as
+each card payment; `bankapi.audit` recomputes it from the entries.
+"""
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from .clock import month_of
+from .models import Budget, BudgetAlert, MonthlySpend
+from .notify import notify, pounds
+
+WARNING_PCT = 80
+
+
+def _insert(session: Session, model):
+    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+    return dialect.insert(model)
+
+
+def status_of(spent: int, limit: int) -> str:
+    if spent >= limit:
+        return "exceeded"
+    return "warning" if spent * 100 >= limit * WARNING_PCT else "ok"
+
+
+def record_spend(session: Session, user_id: str, category: str, amount: int,
+                 at: datetime) -> None:
+    """Add a card payment to the month's total and notify crossings of 80% and 100%."""
+    month = month_of(at)
+    stmt = _insert(session, MonthlySpend).values(user_id=user_id, month=month,
+                                                 category=category, spent=amount, count=1)
+    session.execute(stmt.on_conflict_do_update(
+        index_elements=["user_id", "month", "category"],
+        set_={"spent": MonthlySpend.spent + amount, "count": MonthlySpend.count + 1}))
+    budget = session.scalar(select(Budget).where(Budget.user_id == user_id,
+                                                 Budget.category == category))
+    if budget is not None:
+        spent = session.scalar(select(MonthlySpend.spent).where(
+            MonthlySpend.user_id == user_id, MonthlySpend.month == month,
+            MonthlySpend.category == category))
+        _alert(session, user_id, month, category, status_of(spent, budget.limit), spent,
+               budget.limit)
+
+
+def _alert(session, user_id, month, category, status, spent, limit) -> None:
+    levels = {"ok": (), "warning": ("warning",), "exceeded": ("warning", "exceeded")}[status]
+    for level in levels:
+        stmt = _insert(session, BudgetAlert).values(user_id=user_id, month=month,
+                                                    category=category, level=level)
+        fresh = session.execute(stmt.on_conflict_do_nothing()).rowcount == 1
+        if fresh and level == status:
+            label = category.replace("_", " ")
+            notify(session, user_id, f"budget_{level}",
+                   f"Budget {'exceeded' if level == 'exceeded' else 'warning'}: {label}",
+                   f"{pounds(spent)} of your {pounds(limit)} {label} budget spent in {month}")
+
+
+def spending(session: Session, user_id: str, month: str) -> list[MonthlySpend]:
+    return list(session.scalars(select(MonthlySpend).where(
+        MonthlySpend.user_id == user_id, MonthlySpend.month == month)
+        .order_by(MonthlySpend.spent.desc(), MonthlySpend.category)))
+
+
+def budgets(session: Session, user_id: str, month: str) -> list[dict]:
+    spent = {row.category: row.spent for row in spending(session, user_id, month)}
+    rows = session.scalars(select(Budget).where(Budget.user_id == user_id)
+                           .order_by(Budget.category))
+    return [budget_view(b, spent.get(b.category, 0)) for b in rows]
+
+
+def budget_view(budget: Budget, spent: int) -> dict:
+    return {"id": budget.id, "category": budget.category, "limit": budget.limit,
+            "spent": spent, "remaining": budget.limit - spent,
+            "status": status_of(spent, budget.limit)}

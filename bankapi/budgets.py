@@ -1,0 +1,79 @@
+"""Monthly budgets per category and spending insights."""
+from apiflask import APIBlueprint
+from sqlalchemy import delete, select
+
+from . import budgeting
+from .auth import current_user_id, token_auth
+from .clock import month_of, utcnow
+from .db import db
+from .errors import api_error
+from .ids import new_id
+from .models import Budget, MonthlySpend
+from .schemas import (CATEGORIES, BudgetIn, BudgetOut, BudgetsOut, MonthQuery, SpendingOut)
+
+bp = APIBlueprint("budgets", __name__, tag="Budgets")
+
+
+def _category(category: str) -> str:
+    if category not in CATEGORIES:
+        raise api_error(400, "validation_error",
+                        f"category: must be one of {', '.join(CATEGORIES)}", "category")
+    return category
+
+
+@bp.get("/budgets")
+@bp.auth_required(token_auth)
+@bp.input(MonthQuery, location="query")
+@bp.output(BudgetsOut)
+def list_budgets(query_data):
+    """Budgets with this month's (or ?month=) spending against them."""
+    month = query_data.get("month") or month_of(utcnow())
+    return {"month": month, "budgets": budgeting.budgets(db.session, current_user_id(), month)}
+
+
+@bp.put("/budgets/<category>")
+@bp.auth_required(token_auth)
+@bp.input(BudgetIn)
+@bp.output(BudgetOut)
+def put_budget(category, json_data):
+    """Create or replace the monthly budget for a category."""
+    category, user_id = _category(category), current_user_id()
+    with db.write() as session:
+        budget = session.scalar(select(Budget).where(Budget.user_id == user_id,
+                                                     Budget.category == category))
+        if budget is None:
+            budget = Budget(id=new_id("bud"), user_id=user_id, category=category,
+                            created=utcnow(), limit=json_data["limit"])
+            session.add(budget)
+        budget.limit = json_data["limit"]
+        spent = session.scalar(select(MonthlySpend.spent).where(
+            MonthlySpend.user_id == user_id, MonthlySpend.month == month_of(utcnow()),
+            MonthlySpend.category == category)) or 0
+    return budgeting.budget_view(budget, spent)
+
+
+@bp.delete("/budgets/<category>")
+@bp.auth_required(token_auth)
+@bp.output({}, status_code=204)
+def delete_budget(category):
+    """Remove a category's budget."""
+    category = _category(category)
+    with db.write() as session:
+        gone = session.execute(delete(Budget).where(Budget.user_id == current_user_id(),
+                                                    Budget.category == category)).rowcount
+    if not gone:
+        raise api_error(404, "not_found", f"no budget for {category}", "category")
+    return ""
+
+
+@bp.get("/insights/spending")
+@bp.auth_required(token_auth)
+@bp.input(MonthQuery, location="query")
+@bp.output(SpendingOut)
+def spending(query_data):
+    """Card spending in a month, by category."""
+    month = query_data.get("month") or month_of(utcnow())
+    rows = budgeting.spending(db.session, current_user_id(), month)
+    return {"month": month, "total_spent": sum(r.spent for r in rows),
+            "by_category": [{"category": r.category, "spent": r.spent, "count": r.count}
+                            for r in rows]}

@@ -1,0 +1,21 @@
+"""Configuration read from the environment (SPEC section 2); tests pass a dict instead."""
+import os
+
+
+class Config:
+    """Defaults for every setting; each BANKSIM_* variable overrides its field."""
+
+    def __init__(self, environ=None):
+        env = os.environ if environ is None else environ
+        self.DATABASE_URL = env.get("BANKSIM_DATABASE_URL", "sqlite:///banksim.db")
+        self.ADMIN_TOKEN = env.get("BANKSIM_ADMIN_TOKEN") or None
+        self.SEED = int(env.get("BANKSIM_SEED", "42"))
+        self.TOKEN_TTL_S = int(env.get("BANKSIM_TOKEN_TTL_S", "3600"))
+        # scrypt N=2**14, r=8, p=1: about 16 MiB and a few tens of ms per login on one core.
+        # See README "Auth" for the measurement; werkzeug's default (N=2**15) costs twice that.
+        self.PASSWORD_HASH_METHOD = env.get("BANKSIM_PASSWORD_HASH", "scrypt:16384:8:1")
+        self.MAX_CONTENT_LENGTH = int(env.get("BANKSIM_MAX_BODY_BYTES", str(64 * 1024)))
+        self.CHAOS_ENABLED = env.get("BANKSIM_CHAOS", "1") not in ("0", "false", "no")
+
+    def as_dict(self):
+        return {name: getattr(self, name) for name in vars(self)}

@@ -1,0 +1,91 @@
+"""The database lifecycle: engine, one session per request, write transactions.
+
+Reads use the request's session as-is. Anything that moves money goes through
+`db.write()`, which starts a transaction that serialises writers:
+on SQLite with `BEGIN IMMEDIATE` (the write lock is taken up front, so two
+transfers never read the same balance), on PostgreSQL with ordinary
+transactions in which the ledger takes row locks in a fixed order.
+"""
+from contextlib import contextmanager
+
+from flask import g
+from sqlalchemy import create_engine, event
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session
+
+from .models import Base
+
+IMMEDIATE = "banksim_immediate"
+
+
+def make_engine(url: str) -> Engine:
+    """Create an engine tuned for the backend: WAL and a busy timeout on SQLite."""
+    if url.startswith("sqlite"):
+        engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False},
+                               pool_size=20, max_overflow=20)
+        _configure_sqlite(engine)
+        return engine
+    return create_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True)
+
+
+def _configure_sqlite(engine: Engine) -> None:
+    @event.listens_for(engine, "connect")
+    def on_connect(dbapi_connection, _record):
+        dbapi_connection.isolation_level = None  # we issue BEGIN ourselves, below
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def on_begin(conn):
+        immediate = conn.get_execution_options().get(IMMEDIATE)
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+
+def is_postgres(session: Session) -> bool:
+    return session.get_bind().dialect.name == "postgresql"
+
+
+class Database:
+    """Flask extension owning the engine and the per-request session."""
+
+    def __init__(self):
+        self.engine: Engine | None = None
+
+    def init_app(self, app) -> None:
+        self.engine = make_engine(app.config["DATABASE_URL"])
+        app.extensions["banksim_db"] = self
+        app.teardown_appcontext(self._close_session)
+
+    @property
+    def session(self) -> Session:
+        """The request's session, created on first use and closed at teardown."""
+        if "db_session" not in g:
+            g.db_session = Session(self.engine, expire_on_commit=False)
+        return g.db_session
+
+    @contextmanager
+    def write(self):
+        """A write transaction on the request's session, committed on success."""
+        session = self.session
+        session.rollback()  # leave any read snapshot before taking the write lock
+        with session.begin():
+            session.connection(execution_options={IMMEDIATE: True})
+            yield session
+
+    def create_all(self) -> None:
+        Base.metadata.create_all(self.engine)
+
+    def drop_all(self) -> None:
+        Base.metadata.drop_all(self.engine)
+
+    @staticmethod
+    def _close_session(_exc=None) -> None:
+        session = g.pop("db_session", None)
+        if session is not None:
+            session.close()
+
+
+db = Database()

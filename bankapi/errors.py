@@ -1,0 +1,111 @@
+"""One error envelope for every failure, and the request id that names each request.
+
+Every error leaves as `{"error": {"code", "message", "request_id"}}` (plus `field`
+for validation errors): schema failures, aborts, 404/405/413/415 from Flask, and
+unexpected exceptions, which are logged and answered 500 without details.
+"""
+import logging
+import re
+import uuid
+
+from apiflask import HTTPError
+from flask import g, request
+from sqlalchemy.exc import OperationalError
+
+log = logging.getLogger("banksim")
+
+CODES = {400: "validation_error", 401: "unauthorized", 403: "forbidden", 404: "not_found",
+         405: "method_not_allowed", 409: "conflict", 413: "payload_too_large",
+         415: "unsupported_media_type", 422: "unprocessable", 429: "too_many_requests",
+         500: "internal_error", 503: "service_unavailable"}
+REQUEST_ID = re.compile(r"^[\w.:-]{1,128}$")
+
+
+def api_error(status: int, code: str, message: str, field: str | None = None,
+              headers: dict | None = None) -> HTTPError:
+    """Build the exception views raise; the processor below renders it."""
+    extra = {"code": code}
+    if field:
+        extra["field"] = field
+    return HTTPError(status, message, extra_data=extra, headers=headers)
+
+
+def envelope(code: str, message: str, field: str | None = None) -> dict:
+    body = {"code": code, "message": message, "request_id": g.get("request_id")}
+    if field:
+        body["field"] = field
+    return {"error": body}
+
+
+def _first_field_error(detail: dict) -> tuple[str | None, str]:
+    """Flatten apiflask's `{"json": {"amount": ["Not a valid integer."]}}` to one field."""
+    for _location, fields in (detail or {}).items():
+        if isinstance(fields, dict):
+            for name, messages in _walk(fields):
+                if name == "_schema":
+                    return None, messages
+                return name, messages
+    return None, "invalid request"
+
+
+def _walk(fields: dict, prefix: str = ""):
+    for name, value in fields.items():
+        dotted = f"{prefix}{name}"
+        if isinstance(value, dict):
+            yield from _walk(value, f"{dotted}.")
+        else:
+            yield dotted, " ".join(str(v) for v in value) if isinstance(value, list) else str(value)
+
+
+def process_error(error: HTTPError):
+    """apiflask's error processor: every HTTPError becomes the envelope."""
+    extra = error.extra_data or {}
+    code = extra.get("code") or CODES.get(error.status_code, "error")
+    field = extra.get("field")
+    message = error.message
+    if error.status_code == 400 and error.detail and not field:
+        field, reason = _first_field_error(error.detail)
+        if field == "_schema" or field is None:
+            message = f"invalid request body: {reason}"
+        else:
+            message = f"{field}: {reason}"
+    return envelope(code, message, field), error.status_code, error.headers
+
+
+def init_app(app) -> None:
+    app.error_processor(process_error)
+
+    @app.before_request
+    def assign_request_id():
+        sent = request.headers.get("X-Request-Id", "")
+        g.request_id = sent if REQUEST_ID.match(sent) else uuid.uuid4().hex
+
+    @app.before_request
+    def require_json_body():
+        if request.method in ("POST", "PUT", "PATCH") and request.content_length:
+            if not request.is_json:
+                raise api_error(415, "unsupported_media_type",
+                                "request bodies must be JSON (Content-Type: application/json)")
+            if request.get_json(silent=True) is None:
+                raise api_error(400, "validation_error", "body: malformed JSON", "body")
+
+    @app.after_request
+    def send_request_id(response):
+        response.headers["X-Request-Id"] = g.get("request_id") or uuid.uuid4().hex
+        return response
+
+    @app.errorhandler(OperationalError)
+    def database_busy(exc):
+        log.warning("database unavailable: %s", exc)
+        return envelope("service_unavailable", "the database is busy; retry shortly"), 503, \
+            {"Retry-After": "1"}
+
+    @app.errorhandler(Exception)
+    def unexpected(exc):
+        if isinstance(exc, HTTPError):
+            return process_error(exc)
+        from werkzeug.exceptions import HTTPException
+        if isinstance(exc, HTTPException):
+            return process_error(HTTPError(exc.code, exc.description))
+        log.exception("unhandled error on %s %s", request.method, request.path)
+        return envelope("internal_error", "internal error"), 500

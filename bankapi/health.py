@@ -1,0 +1,25 @@
+"""Liveness (never touched by chaos)."""
+from importlib.metadata import PackageNotFoundError, version
+
+from apiflask import APIBlueprint
+from sqlalchemy import text
+
+from .db import db
+from .schemas import HealthOut
+
+bp = APIBlueprint("health", __name__, tag="Operations")
+
+
+def app_version() -> str:
+    try:
+        return version("banksim")
+    except PackageNotFoundError:
+        return "0.0.0+source"
+
+
+@bp.get("/health")
+@bp.output(HealthOut)
+def health():
+    """The server is up and its database answers."""
+    db.session.execute(text("SELECT 1"))
+    return {"status": "ok", "version": app_version()}

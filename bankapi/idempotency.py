@@ -1,0 +1,81 @@
+"""Idempotency-Key handling for POST /transfers, /payments and /accounts/{id}/topup.
+
+The first request with a key does the work and stores its answer in the SAME
+database transaction as the movement: either both are committed or neither is,
+so a client that lost the answer (connection reset after commit) can retry with
+the key and get the stored answer back, never a second movement.
+
+Concurrency: on PostgreSQL a transaction-scoped advisory lock on (user, key) is
+tried first; a request that finds it held answers 409 `idempotency_conflict`.
+On SQLite `BEGIN IMMEDIATE` already serialises writers, so a concurrent duplicate
+waits for the first to commit and is answered with the replay.
+"""
+import hashlib
+import json
+
+from flask import jsonify, request
+from sqlalchemy import text
+
+from .auth import current_user_id
+from .clock import utcnow
+from .db import db, is_postgres
+from .errors import api_error, envelope
+from .ledger import Declined
+from .models import IdempotencyKey
+
+HEADER = "Idempotency-Key"
+
+
+def _request_hash() -> str:
+    body = request.get_json(silent=True)
+    canonical = json.dumps([request.method, request.path, body], sort_keys=True)
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def _key() -> str:
+    key = request.headers.get(HEADER)
+    if key is None:
+        raise api_error(400, "idempotency_key_required", f"the {HEADER} header is required",
+                        HEADER)
+    if not 1 <= len(key) <= 255:
+        raise api_error(400, "validation_error", f"{HEADER} must be 1-255 characters", HEADER)
+    return key
+
+
+def _advisory_lock_id(user_id: str, key: str) -> int:
+    digest = hashlib.blake2b(f"{user_id}\0{key}".encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big", signed=True)
+
+
+def _respond(status: int, body: dict, replayed: bool):
+    response = jsonify(body)
+    response.status_code = status
+    if replayed:
+        response.headers["Idempotent-Replayed"] = "true"
+    return response
+
+
+def idempotent(action):
+    """Run `action(session) -> (status, body, movement_id)` at most once per key."""
+    user_id, key, request_hash = current_user_id(), _key(), _request_hash()
+    with db.write() as session:
+        if is_postgres(session):
+            acquired = session.scalar(text("SELECT pg_try_advisory_xact_lock(:id)"),
+                                      {"id": _advisory_lock_id(user_id, key)})
+            if not acquired:
+                raise api_error(409, "idempotency_conflict",
+                                "a request with this Idempotency-Key is still in progress", HEADER)
+        stored = session.get(IdempotencyKey, (user_id, key))
+        if stored is not None:
+            if stored.request_hash != request_hash:
+                raise api_error(422, "idempotency_key_reused",
+                                "this Idempotency-Key was used with a different request", HEADER)
+            return _respond(stored.response_status, json.loads(stored.response_body), True)
+        try:
+            status, body, movement_id = action(session)
+        except Declined as declined:
+            status, body, movement_id = 422, envelope(declined.code, declined.message), None
+        session.add(IdempotencyKey(user_id=user_id, key=key, request_hash=request_hash,
+                                   response_status=status, response_body=json.dumps(body),
+                                   movement_id=movement_id, created=utcnow()))
+    return _respond(status, body, False)

@@ -1,0 +1,148 @@
+"""SQLAlchemy models. Money is an integer number of minor units (pence).
+
+`LedgerEntry` rows (the API calls them transactions) are written only by
+`bankapi.ledger`; every movement's entries sum to zero.
+"""
+from datetime import datetime
+
+from sqlalchemy import (BigInteger, Boolean, DateTime, ForeignKey, Index, Integer, String,
+                        Text, UniqueConstraint)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class User(Base):
+    __tablename__ = "users"
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    password_hash: Mapped[str] = mapped_column(String(255))
+    created: Mapped[datetime] = mapped_column(DateTime)
+
+
+class Token(Base):
+    """A bearer token; only its SHA-256 is stored, so a database leak leaks no tokens."""
+    __tablename__ = "tokens"
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id"), index=True)
+    expires_at: Mapped[datetime] = mapped_column(DateTime)
+
+
+class Account(Base):
+    """A customer account (current, savings) or a system account (user_id NULL)."""
+    __tablename__ = "accounts"
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    user_id: Mapped[str | None] = mapped_column(ForeignKey("users.id"), index=True)
+    type: Mapped[str] = mapped_column(String(16))
+    name: Mapped[str] = mapped_column(String(100))
+    currency: Mapped[str] = mapped_column(String(3))
+    balance: Mapped[int] = mapped_column(BigInteger, default=0)
+    created: Mapped[datetime] = mapped_column(DateTime)
+
+
+class LedgerEntry(Base):
+    __tablename__ = "transactions"
+    __table_args__ = (Index("ix_transactions_account_created", "account_id", "created", "id"),)
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    account_id: Mapped[str] = mapped_column(ForeignKey("accounts.id"))
+    movement_id: Mapped[str] = mapped_column(String(40), index=True)
+    amount: Mapped[int] = mapped_column(BigInteger)
+    currency: Mapped[str] = mapped_column(String(3))
+    kind: Mapped[str] = mapped_column(String(16))
+    description: Mapped[str] = mapped_column(String(200))
+    category: Mapped[str | None] = mapped_column(String(32))
+    merchant: Mapped[str | None] = mapped_column(String(100))
+    counterparty_account_id: Mapped[str | None] = mapped_column(String(40))
+    created: Mapped[datetime] = mapped_column(DateTime)
+
+
+class Transfer(Base):
+    __tablename__ = "transfers"
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id"), index=True)
+    from_account_id: Mapped[str] = mapped_column(ForeignKey("accounts.id"))
+    to_account_id: Mapped[str] = mapped_column(ForeignKey("accounts.id"))
+    amount: Mapped[int] = mapped_column(BigInteger)
+    currency: Mapped[str] = mapped_column(String(3))
+    reference: Mapped[str] = mapped_column(String(140))
+    status: Mapped[str] = mapped_column(String(16))
+    created: Mapped[datetime] = mapped_column(DateTime)
+
+
+class Payment(Base):
+    __tablename__ = "payments"
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id"), index=True)
+    account_id: Mapped[str] = mapped_column(ForeignKey("accounts.id"))
+    amount: Mapped[int] = mapped_column(BigInteger)
+    currency: Mapped[str] = mapped_column(String(3))
+    merchant: Mapped[str] = mapped_column(String(100))
+    category: Mapped[str] = mapped_column(String(32))
+    status: Mapped[str] = mapped_column(String(16))
+    created: Mapped[datetime] = mapped_column(DateTime)
+
+
+class IdempotencyKey(Base):
+    """The stored answer to the first request made with a key, per user."""
+    __tablename__ = "idempotency_keys"
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id"), primary_key=True)
+    key: Mapped[str] = mapped_column(String(255), primary_key=True)
+    request_hash: Mapped[str] = mapped_column(String(64))
+    response_status: Mapped[int] = mapped_column(Integer)
+    response_body: Mapped[str] = mapped_column(Text)
+    movement_id: Mapped[str | None] = mapped_column(String(40), index=True)
+    created: Mapped[datetime] = mapped_column(DateTime)
+
+
+class MonthlySpend(Base):
+    """Card spending per user, month and category, kept by the ledger for budgets."""
+    __tablename__ = "monthly_spend"
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id"), primary_key=True)
+    month: Mapped[str] = mapped_column(String(7), primary_key=True)
+    category: Mapped[str] = mapped_column(String(32), primary_key=True)
+    spent: Mapped[int] = mapped_column(BigInteger, default=0)
+    count: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class Budget(Base):
+    __tablename__ = "budgets"
+    __table_args__ = (UniqueConstraint("user_id", "category"),)
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id"))
+    category: Mapped[str] = mapped_column(String(32))
+    limit: Mapped[int] = mapped_column(BigInteger)
+    created: Mapped[datetime] = mapped_column(DateTime)
+
+
+class BudgetAlert(Base):
+    """Remembers that a warning or exceeded notification went out this month."""
+    __tablename__ = "budget_alerts"
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id"), primary_key=True)
+    month: Mapped[str] = mapped_column(String(7), primary_key=True)
+    category: Mapped[str] = mapped_column(String(32), primary_key=True)
+    level: Mapped[str] = mapped_column(String(16), primary_key=True)
+
+
+class Notification(Base):
+    __tablename__ = "notifications"
+    __table_args__ = (Index("ix_notifications_user_created", "user_id", "created", "id"),)
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id"))
+    type: Mapped[str] = mapped_column(String(32))
+    title: Mapped[str] = mapped_column(String(200))
+    body: Mapped[str] = mapped_column(String(500))
+    read: Mapped[bool] = mapped_column(Boolean, default=False)
+    created: Mapped[datetime] = mapped_column(DateTime)
+
+
+class Release(Base):
+    __tablename__ = "releases"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    version: Mapped[str] = mapped_column(String(40))
+    platform: Mapped[str] = mapped_column(String(16))  # ios, android or all
+    released_at: Mapped[datetime] = mapped_column(DateTime)
+    min_supported_version: Mapped[str] = mapped_column(String(40))
+    notes: Mapped[str] = mapped_column(String(1000), default="")

@@ -1,0 +1,53 @@
+"""The notification inbox."""
+from apiflask import APIBlueprint
+from sqlalchemy import func, select, update
+
+from .auth import current_user_id, token_auth
+from .db import db
+from .errors import api_error
+from .models import Notification
+from .pagination import page
+from .schemas import NotificationOut, NotificationQuery, NotificationsOut, UpdatedOut
+
+bp = APIBlueprint("notifications", __name__, tag="Notifications")
+
+
+@bp.get("/notifications")
+@bp.auth_required(token_auth)
+@bp.input(NotificationQuery, location="query")
+@bp.output(NotificationsOut)
+def list_notifications(query_data):
+    """Notifications newest first; ?unread=true for unread ones only."""
+    mine = Notification.user_id == current_user_id()
+    stmt = select(Notification).where(mine)
+    if query_data.get("unread"):
+        stmt = stmt.where(Notification.read.is_(False))
+    rows, next_cursor = page(db.session, stmt, Notification, query_data["limit"],
+                             query_data.get("cursor"))
+    unread = db.session.scalar(select(func.count()).where(mine, Notification.read.is_(False)))
+    return {"notifications": rows, "next_cursor": next_cursor, "unread_count": unread}
+
+
+@bp.post("/notifications/<ntf_id>/read")
+@bp.auth_required(token_auth)
+@bp.output(NotificationOut)
+def mark_read(ntf_id):
+    """Mark one notification read."""
+    with db.write() as session:
+        note = session.get(Notification, ntf_id)
+        if note is None or note.user_id != current_user_id():
+            raise api_error(404, "not_found", f"no notification {ntf_id}", "ntf_id")
+        note.read = True
+    return note
+
+
+@bp.post("/notifications/read-all")
+@bp.auth_required(token_auth)
+@bp.output(UpdatedOut)
+def mark_all_read():
+    """Mark every notification read."""
+    with db.write() as session:
+        updated = session.execute(update(Notification).where(
+            Notification.user_id == current_user_id(), Notification.read.is_(False))
+            .values(read=True)).rowcount
+    return {"updated": updated}

@@ -1,0 +1,264 @@
+"""Request and response schemas: one declaration validates input and documents the API.
+
+apiflask turns these marshmallow schemas into `/openapi.json`. Inputs reject unknown
+fields, wrong types (no "100" for 100, no 1.5 pence, no booleans) and out-of-range
+values, naming the field in a 400.
+"""
+from apiflask import Schema
+from apiflask.fields import Boolean, DateTime, Dict, Email, Integer, List, Nested, String
+from apiflask.validators import Length, OneOf, Range, Regexp
+from marshmallow import ValidationError, validates_schema
+
+CATEGORIES = ("general", "eating_out", "groceries", "transport", "shopping", "entertainment",
+              "bills", "holidays", "personal_care", "cash")
+KINDS = ("topup", "card_payment", "transfer_in", "transfer_out")
+# ISO 4217 codes a UK bank's customers meet; accounts themselves are GBP.
+CURRENCIES = ("GBP", "EUR", "USD", "CHF", "JPY", "CAD", "AUD", "NZD", "SEK", "NOK", "DKK",
+              "PLN", "CZK", "HUF", "SGD", "HKD", "INR", "ZAR", "AED", "TRY")
+MAX_AMOUNT = 100_000_000  # £1,000,000.00 in pence: above this is a client bug, not a payment
+MONTH = Regexp(r"^\d{4}-(0[1-9]|1[0-2])$", error="must be YYYY-MM")
+
+
+class Money(Integer):
+    """A strictly integer, positive amount in minor units."""
+
+    def __init__(self, **kwargs):
+        super().__init__(strict=True, validate=Range(min=1, max=MAX_AMOUNT), **kwargs)
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if isinstance(value, bool):
+            raise ValidationError("Not a valid integer.")
+        return super()._deserialize(value, attr, data, **kwargs)
+
+
+def Text(max_len, **kw):
+    return String(validate=Length(min=1, max=max_len), **kw)
+
+
+# --- inputs -------------------------------------------------------------------------
+
+class RegisterIn(Schema):
+    email = Email(required=True, validate=Length(max=254))
+    password = String(required=True, validate=Length(min=8, max=128))
+    name = Text(200, required=True)
+
+
+class LoginIn(Schema):
+    email = String(required=True, validate=Length(min=1, max=254))
+    password = String(required=True, validate=Length(min=1, max=128))
+
+
+class AccountIn(Schema):
+    type = String(required=True, validate=OneOf(["savings"]))
+    name = Text(100, required=True)
+
+
+class TopupIn(Schema):
+    amount = Money(required=True)
+
+
+class TransferIn(Schema):
+    from_account_id = Text(40, required=True)
+    to_account_id = Text(40)
+    to_email = Email(validate=Length(max=254))
+    amount = Money(required=True)
+    currency = String(required=True, validate=OneOf(CURRENCIES))
+    reference = String(load_default="", validate=Length(max=140))
+
+    @validates_schema
+    def one_destination(self, data, **_kw):
+        if bool(data.get("to_account_id")) == bool(data.get("to_email")):
+            raise ValidationError("give exactly one of to_account_id or to_email",
+                                  field_name="to_account_id")
+
+
+class PaymentIn(Schema):
+    account_id = Text(40, required=True)
+    amount = Money(required=True)
+    merchant = Text(100, required=True)
+    category = String(required=True, validate=OneOf(CATEGORIES))
+
+
+class BudgetIn(Schema):
+    limit = Money(required=True)
+
+
+class PageQuery(Schema):
+    limit = Integer(load_default=30, validate=Range(min=1, max=100))
+    cursor = String(validate=Length(max=200))
+
+
+class TransactionQuery(PageQuery):
+    since = DateTime()
+    before = DateTime()
+    category = String(validate=OneOf(CATEGORIES))
+
+
+class NotificationQuery(PageQuery):
+    unread = Boolean()
+
+
+class MonthQuery(Schema):
+    month = String(validate=MONTH)
+
+
+class PlatformQuery(Schema):
+    platform = String(validate=OneOf(["ios", "android", "web"]))
+
+
+class ReleaseIn(Schema):
+    version = Text(40, required=True)
+    platform = String(load_default="all", validate=OneOf(["ios", "android", "all"]))
+    notes = String(load_default="", validate=Length(max=1000))
+    min_supported_version = String(validate=Length(min=1, max=40))
+
+
+# --- outputs ------------------------------------------------------------------------
+
+def Stamp():
+    return DateTime(format="%Y-%m-%dT%H:%M:%SZ")
+
+
+class UserOut(Schema):
+    id = String()
+    email = String()
+    name = String()
+    created = Stamp()
+
+
+class TokenOut(Schema):
+    access_token = String()
+    token_type = String()
+    expires_in = Integer()
+    user_id = String()
+
+
+class RegisterOut(TokenOut):
+    user = Nested(UserOut)
+
+
+class AccountOut(Schema):
+    id = String()
+    type = String()
+    name = String()
+    currency = String()
+    balance = Integer()
+    created = Stamp()
+
+
+class AccountsOut(Schema):
+    accounts = List(Nested(AccountOut))
+
+
+class BalanceOut(Schema):
+    account_id = String()
+    balance = Integer()
+    currency = String()
+    spend_today = Integer()
+
+
+class TransactionOut(Schema):
+    id = String()
+    account_id = String()
+    amount = Integer(metadata={"description": "signed: negative is money out"})
+    currency = String()
+    kind = String(metadata={"enum": list(KINDS)})
+    description = String()
+    category = String(allow_none=True)
+    merchant = String(allow_none=True)
+    counterparty_account_id = String(allow_none=True)
+    created = Stamp()
+
+
+class TopupOut(Schema):
+    transaction = Nested(TransactionOut)
+
+
+class TransactionsOut(Schema):
+    transactions = List(Nested(TransactionOut))
+    next_cursor = String(allow_none=True)
+
+
+class TransferOut(Schema):
+    id = String()
+    from_account_id = String()
+    to_account_id = String()
+    amount = Integer()
+    currency = String()
+    reference = String()
+    status = String()
+    created = Stamp()
+
+
+class PaymentOut(Schema):
+    id = String()
+    account_id = String()
+    amount = Integer()
+    currency = String()
+    merchant = String()
+    category = String()
+    status = String()
+    created = Stamp()
+
+
+class BudgetOut(Schema):
+    id = String()
+    category = String()
+    limit = Integer()
+    spent = Integer()
+    remaining = Integer()
+    status = String(metadata={"enum": ["ok", "warning", "exceeded"]})
+
+
+class BudgetsOut(Schema):
+    month = String()
+    budgets = List(Nested(BudgetOut))
+
+
+class CategorySpend(Schema):
+    category = String()
+    spent = Integer()
+    count = Integer()
+
+
+class SpendingOut(Schema):
+    month = String()
+    total_spent = Integer()
+    by_category = List(Nested(CategorySpend))
+
+
+class NotificationOut(Schema):
+    id = String()
+    type = String()
+    title = String()
+    body = String()
+    created = Stamp()
+    read = Boolean()
+
+
+class NotificationsOut(Schema):
+    notifications = List(Nested(NotificationOut))
+    next_cursor = String(allow_none=True)
+    unread_count = Integer()
+
+
+class UpdatedOut(Schema):
+    updated = Integer()
+
+
+class ReleaseOut(Schema):
+    version = String()
+    platform = String()
+    released_at = Stamp()
+    min_supported_version = String()
+    notes = String()
+
+
+class HealthOut(Schema):
+    status = String()
+    version = String()
+
+
+class AuditOut(Schema):
+    ok = Boolean()
+    checks = Dict()

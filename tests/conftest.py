@@ -1,0 +1,110 @@
+"""Shared fixtures: an app on a fresh database (SQLite by default, PostgreSQL when
+BANKSIM_TEST_DATABASE_URL is set), a test client, and signed-in users."""
+import itertools
+import os
+import uuid
+
+import pytest
+from sqlalchemy import create_engine, text
+
+from bankapi import create_app, init_database
+from bankapi.models import Base
+
+PG_URL = os.environ.get("BANKSIM_TEST_DATABASE_URL")
+ADMIN_TOKEN = "test-admin-token"
+_emails = itertools.count(1)
+
+
+def _reset_postgres(url: str) -> None:
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        Base.metadata.create_all(conn)
+        names = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
+        conn.execute(text(f"TRUNCATE {names} CASCADE"))
+    engine.dispose()
+
+
+@pytest.fixture
+def database_url(tmp_path):
+    if PG_URL:
+        _reset_postgres(PG_URL)
+        return PG_URL
+    return f"sqlite:///{tmp_path / 'bank.db'}"
+
+
+@pytest.fixture
+def app(database_url):
+    app = create_app({"TESTING": True, "DATABASE_URL": database_url,
+                      "ADMIN_TOKEN": ADMIN_TOKEN, "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000",
+                      "CHAOS_ENABLED": False})
+    init_database(app)
+    yield app
+    from bankapi.db import db
+    db.engine.dispose()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app):
+    return app.test_cli_runner()
+
+
+@pytest.fixture
+def admin_headers():
+    return {"Authorization": f"Bearer {ADMIN_TOKEN}"}
+
+
+class Customer:
+    """A registered user seen through the API: token, headers and current account."""
+
+    def __init__(self, client, email, body):
+        self.client, self.email = client, email
+        self.id, self.token = body["user"]["id"], body["access_token"]
+        self.headers = {"Authorization": f"Bearer {self.token}"}
+        self.account_id = client.get("/accounts", headers=self.headers).json["accounts"][0]["id"]
+
+    def post(self, path, json=None, key=None, **kw):
+        headers = dict(self.headers)
+        if key is not None:
+            headers["Idempotency-Key"] = key
+        return self.client.post(path, json=json, headers=headers, **kw)
+
+    def get(self, path, **kw):
+        return self.client.get(path, headers=self.headers, **kw)
+
+    def topup(self, amount, account_id=None):
+        response = self.post(f"/accounts/{account_id or self.account_id}/topup",
+                             json={"amount": amount}, key=uuid.uuid4().hex)
+        assert response.status_code == 201, response.json
+        return response
+
+    def balance(self, account_id=None):
+        return self.get(f"/accounts/{account_id or self.account_id}/balance").json["balance"]
+
+
+@pytest.fixture
+def make_customer(client):
+    def make(balance=0, name="Ada Lovelace"):
+        email = f"customer{next(_emails)}@example.com"
+        response = client.post("/auth/register",
+                               json={"email": email, "password": "correct horse", "name": name})
+        assert response.status_code == 201, response.json
+        customer = Customer(client, email, response.json)
+        if balance:
+            customer.topup(balance)
+        return customer
+    return make
+
+
+@pytest.fixture
+def alice(make_customer):
+    return make_customer(balance=100_00, name="Alice")
+
+
+@pytest.fixture
+def bob(make_customer):
+    return make_customer(balance=50_00, name="Bob")
