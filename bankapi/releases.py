@@ -45,7 +45,7 @@ def latest(session: Session, platform: str) -> Release | None:
 
 
 def publish(session: Session, version: str, platform: str, notes: str,
-            min_supported_version: str | None) -> Release:
+            min_supported_version: str | None = None) -> Release:
     version = parse_version(version, "version")
     previous = latest(session, "ios" if platform == "all" else platform)
     minimum = (parse_version(min_supported_version, "min_supported_version")

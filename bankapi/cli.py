@@ -1,0 +1,126 @@
+"""The `banksim` command: serve, seed, audit, chaos, release, incident, loadtest."""
+import os
+import secrets
+import sys
+
+import click
+from rich.console import Console
+from rich.table import Table
+
+console = Console()
+
+
+@click.group()
+@click.version_option(package_name="banksim")
+def main():
+    """banksim: a digital bank to break, and a way to see what its users lived through."""
+
+
+def _app():
+    from . import create_app, init_database
+    app = create_app()
+    init_database(app)
+    return app
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True, type=int)
+@click.option("--workers", default=2, show_default=True, type=int, help="gunicorn workers")
+@click.option("--threads", default=8, show_default=True, type=int, help="threads per worker")
+@click.option("--dev", is_flag=True, help="Flask's own server (one process, reloads nothing)")
+def serve(host, port, workers, threads, dev):
+    """Serve the bank (gunicorn by default)."""
+    if not os.environ.get("BANKSIM_ADMIN_TOKEN"):
+        os.environ["BANKSIM_ADMIN_TOKEN"] = secrets.token_urlsafe(24)
+        click.echo(f"admin token (set BANKSIM_ADMIN_TOKEN to choose one): "
+                   f"{os.environ['BANKSIM_ADMIN_TOKEN']}")
+    app = _app()  # creates the schema once, before any worker starts
+    click.echo(f"banksim on http://{host}:{port} ({'dev server' if dev else f'{workers} workers'}),"
+               f" database {app.config['DATABASE_URL']}")
+    if dev:
+        app.run(host=host, port=port, threaded=True)
+        return
+    app.extensions["banksim_db"].engine.dispose()
+    from .server import GunicornServer
+    GunicornServer(host, port, workers, threads).run()
+
+
+@main.command()
+@click.option("--users", default=100, show_default=True, type=click.IntRange(1, 1_000_000))
+@click.option("--months", default=3, show_default=True, type=click.IntRange(1, 60))
+@click.option("--seed", "seed_", envvar="BANKSIM_SEED", default=42, show_default=True, type=int)
+@click.option("--reset", is_flag=True, help="drop the bank's data first")
+def seed(users, months, seed_, reset):
+    """Fill the database with deterministic Faker customers and their history."""
+    from rich.progress import Progress
+    from werkzeug.security import generate_password_hash
+
+    import seed as seeding
+    app = _app()
+    engine = app.extensions["banksim_db"].engine
+    password_hash = generate_password_hash("banksim", app.config["PASSWORD_HASH_METHOD"])
+    try:
+        with Progress(console=console, transient=True) as progress:
+            stats = seeding.seed_database(engine, users=users, months=months, seed=seed_,
+                                          reset=reset, password_hash=password_hash,
+                                          progress=progress)
+    except seeding.AlreadySeeded as exc:
+        raise click.ClickException(str(exc)) from None
+    console.print("seeded: " + ", ".join(f"{k} {v}" for k, v in stats.items()))
+
+
+@main.command()
+def audit():
+    """Check the ledger's invariants; exit 1 on any violation."""
+    from .audit import run_audit
+    from .db import db
+    app = _app()
+    with app.app_context():
+        result = run_audit(db.session)
+    _print_audit(result)
+    sys.exit(0 if result["ok"] else 1)
+
+
+def _print_audit(result: dict) -> None:
+    table = Table(title="ledger audit")
+    for column in ("check", "result", "violations", "examples"):
+        table.add_column(column)
+    for name, check in result["checks"].items():
+        table.add_row(name, "[green]ok[/]" if check["ok"] else "[red]FAIL[/]",
+                      str(check["violations"]), ", ".join(check["examples"]))
+    console.print(table)
+    console.print("[green]ledger ok[/]" if result["ok"] else "[red]ledger audit FAILED[/]")
+
+
+@main.group()
+def release():
+    """Publish app releases (what /app/releases/latest answers)."""
+
+
+@release.command("publish")
+@click.argument("version")
+@click.option("--platform", type=click.Choice(["ios", "android", "all"]), default="all",
+              show_default=True)
+@click.option("--min-supported", "min_supported", help="oldest version still allowed")
+@click.option("--notes", default="")
+def publish(version, platform, min_supported, notes):
+    """Publish VERSION through the admin API at BANKSIM_URL."""
+    from .admin_client import admin_request
+    body = {"version": version, "platform": platform, "notes": notes}
+    if min_supported:
+        body["min_supported_version"] = min_supported
+    answer = admin_request("POST", "/admin/releases", json=body)
+    console.print(f"published {answer['version']} for {answer['platform']} "
+                  f"(min supported {answer['min_supported_version']})")
+
+
+def _attach_optional_commands() -> None:
+    try:
+        from chaos.cli import chaos
+    except ImportError:  # pragma: no cover - chaos ships with banksim
+        return
+    main.add_command(chaos)
+
+
+_attach_optional_commands()

@@ -1,0 +1,28 @@
+"""Run the bank under gunicorn, from Python, so `banksim serve` needs no extra tooling."""
+from gunicorn.app.base import BaseApplication
+
+
+class GunicornServer(BaseApplication):
+    """gunicorn with banksim's settings; each worker builds its own app (and engine)."""
+
+    def __init__(self, host: str, port: int, workers: int, threads: int = 8):
+        self.options = {
+            "bind": f"{host}:{port}",
+            "workers": workers,
+            "worker_class": "gthread",
+            "threads": threads,
+            # A `timeout` fault may hang a request for up to 60 s; don't kill the worker.
+            "timeout": 90,
+            "graceful_timeout": 5,
+            "keepalive": 5,
+            "accesslog": None,
+        }
+        super().__init__()
+
+    def load_config(self):
+        for key, value in self.options.items():
+            self.cfg.set(key, value)
+
+    def load(self):
+        from . import create_app
+        return create_app()

@@ -1,0 +1,44 @@
+import pytest
+from sqlalchemy import update
+
+from bankapi.db import db
+from bankapi.models import Account, MonthlySpend
+
+
+@pytest.mark.parametrize("header", [None, "Bearer wrong", "test-admin-token"])
+def test_admin_needs_the_token(client, header):
+    headers = {"Authorization": header} if header else {}
+    for method, path in (("GET", "/admin/audit"), ("POST", "/admin/releases")):
+        response = client.open(path, method=method, headers=headers, json={})
+        assert response.status_code == 401
+        assert response.json["error"]["code"] == "unauthorized"
+
+
+def test_audit_is_clean_after_traffic(client, admin_headers, alice, bob):
+    alice.post("/transfers", key="a", json={"from_account_id": alice.account_id,
+                                            "to_account_id": bob.account_id,
+                                            "amount": 5_00, "currency": "GBP"})
+    bob.post("/payments", key="b", json={"account_id": bob.account_id, "amount": 1_00,
+                                         "merchant": "Boots", "category": "personal_care"})
+    body = client.get("/admin/audit", headers=admin_headers).json
+    assert body["ok"] is True
+    assert set(body["checks"]) >= {"entries_sum_to_zero", "balances_match_entries",
+                                   "no_negative_balances", "idempotency_keys_once",
+                                   "budget_spent_matches"}
+
+
+@pytest.mark.parametrize("corruption,check", [
+    (update(Account).where(Account.type == "current").values(balance=Account.balance + 1),
+     "balances_match_entries"),
+    (update(Account).where(Account.type == "current").values(balance=-5),
+     "no_negative_balances"),
+    (update(MonthlySpend).values(spent=MonthlySpend.spent + 1), "budget_spent_matches"),
+])
+def test_audit_catches_corruption(app, client, admin_headers, alice, runner, corruption, check):
+    alice.post("/payments", key="p", json={"account_id": alice.account_id, "amount": 1_00,
+                                           "merchant": "Boots", "category": "personal_care"})
+    with app.app_context():
+        db.session.execute(corruption)
+        db.session.commit()
+    body = client.get("/admin/audit", headers=admin_headers).json
+    assert body["ok"] is False and body["checks"][check]["ok"] is False
