@@ -1,13 +1,16 @@
 """Admin endpoints (releases, audit) and the bearer check that guards every /admin path."""
 from apiflask import APIBlueprint
 from flask import request
+from sqlalchemy import select
 
 from . import releases
 from .audit import run_audit
 from .auth import admin_token_matches
 from .db import db
 from .errors import api_error
-from .schemas import AuditOut, ReleaseIn, ReleaseOut
+from .models import Transfer
+from .pagination import page
+from .schemas import AdminTransfersOut, AdminTransfersQuery, AuditOut, ReleaseIn, ReleaseOut
 
 bp = APIBlueprint("admin", __name__, tag="Admin")
 
@@ -36,3 +39,13 @@ def publish_release(json_data):
 def audit():
     """Run the ledger invariants (the same checks as `banksim audit`)."""
     return run_audit(db.session)
+
+
+@bp.get("/admin/transfers")
+@bp.input(AdminTransfersQuery, location="query")
+@bp.output(AdminTransfersOut)
+def list_transfers(query_data):
+    """Every customer's transfers, newest first: what load tests reconcile against."""
+    rows, next_cursor = page(db.session, select(Transfer), Transfer, query_data["limit"],
+                             query_data.get("cursor"))
+    return {"transfers": rows, "next_cursor": next_cursor}

@@ -106,6 +106,10 @@ class PlatformQuery(Schema):
     platform = String(validate=OneOf(["ios", "android", "web"]))
 
 
+class AdminTransfersQuery(PageQuery):
+    limit = Integer(load_default=500, validate=Range(min=1, max=1000))
+
+
 class ReleaseIn(Schema):
     version = Text(40, required=True)
     platform = String(load_default="all", validate=OneOf(["ios", "android", "all"]))
@@ -188,6 +192,11 @@ class TransferOut(Schema):
     reference = String()
     status = String()
     created = Stamp()
+
+
+class AdminTransfersOut(Schema):
+    transfers = List(Nested(TransferOut))
+    next_cursor = String(allow_none=True)
 
 
 class PaymentOut(Schema):

@@ -42,3 +42,17 @@ def test_audit_catches_corruption(app, client, admin_headers, alice, runner, cor
         db.session.commit()
     body = client.get("/admin/audit", headers=admin_headers).json
     assert body["ok"] is False and body["checks"][check]["ok"] is False
+
+
+def test_admin_lists_all_transfers_for_reconciliation(client, admin_headers, alice, bob):
+    for n in range(3):
+        alice.post("/transfers", key=f"r{n}", json={"from_account_id": alice.account_id,
+                                                    "to_account_id": bob.account_id,
+                                                    "amount": 1_00, "currency": "GBP",
+                                                    "reference": f"intent-{n}"})
+    first = client.get("/admin/transfers?limit=2", headers=admin_headers).json
+    rest = client.get(f"/admin/transfers?limit=2&cursor={first['next_cursor']}",
+                      headers=admin_headers).json
+    references = [t["reference"] for t in first["transfers"] + rest["transfers"]]
+    assert references == ["intent-2", "intent-1", "intent-0"]
+    assert rest["next_cursor"] is None
