@@ -28,8 +28,9 @@ def create_app(test_config: dict | None = None) -> APIFlask:
         app.config.update(test_config)
 
     db.init_app(app)
-    from . import errors
+    from . import errors, metrics
     errors.init_app(app)
+    metrics.init_app(app)
 
     from . import (accounts, admin, auth, budgets, health, notifications, payments,
                    releases, transactions, transfers)

@@ -72,7 +72,7 @@ def topup(account_id, json_data):
         entry = ledger.topup(session, current_user_id(), account_id, json_data["amount"])
         session.flush()
         return 201, TopupOut().dump({"transaction": entry}), entry.movement_id
-    return idempotent(run)
+    return idempotent("topup", run)
 
 
 @bp.get("/accounts/<account_id>/transactions")

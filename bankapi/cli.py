@@ -31,6 +31,8 @@ def _app():
 @click.option("--dev", is_flag=True, help="Flask's own server (one process, reloads nothing)")
 def serve(host, port, workers, threads, dev):
     """Serve the bank (gunicorn by default)."""
+    _prepare_metrics_dir()
+    _configure_access_log()
     if not os.environ.get("BANKSIM_ADMIN_TOKEN"):
         os.environ["BANKSIM_ADMIN_TOKEN"] = secrets.token_urlsafe(24)
         click.echo(f"admin token (set BANKSIM_ADMIN_TOKEN to choose one): "
@@ -44,6 +46,24 @@ def serve(host, port, workers, threads, dev):
     app.extensions["banksim_db"].engine.dispose()
     from .server import GunicornServer
     GunicornServer(host, port, workers, threads).run()
+
+
+def _prepare_metrics_dir() -> None:
+    """Workers share metrics through files; must happen before prometheus_client loads."""
+    if "PROMETHEUS_MULTIPROC_DIR" not in os.environ:
+        import tempfile
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="banksim-metrics-")
+
+
+def _configure_access_log() -> None:
+    import logging
+    handler = logging.StreamHandler()
+    handler.setFormatter(logging.Formatter("%(message)s"))
+    access = logging.getLogger("banksim.access")
+    access.addHandler(handler)
+    access.setLevel(logging.INFO if os.environ.get("BANKSIM_ACCESS_LOG", "1") != "0"
+                    else logging.WARNING)
+    access.propagate = False
 
 
 @main.command()

@@ -21,6 +21,7 @@ from .clock import utcnow
 from .db import db, is_postgres
 from .errors import api_error, envelope
 from .ledger import Declined
+from .metrics import MONEY, REPLAYS
 from .models import IdempotencyKey
 
 HEADER = "Idempotency-Key"
@@ -55,8 +56,10 @@ def _respond(status: int, body: dict, replayed: bool):
     return response
 
 
-def idempotent(action):
-    """Run `action(session) -> (status, body, movement_id)` at most once per key."""
+def idempotent(kind: str, action):
+    """Run `action(session) -> (status, body, movement_id)` at most once per key.
+
+    `kind` (topup, transfer, payment) labels the metrics."""
     user_id, key, request_hash = current_user_id(), _key(), _request_hash()
     with db.write() as session:
         if is_postgres(session):
@@ -70,6 +73,7 @@ def idempotent(action):
             if stored.request_hash != request_hash:
                 raise api_error(422, "idempotency_key_reused",
                                 "this Idempotency-Key was used with a different request", HEADER)
+            REPLAYS.inc()
             return _respond(stored.response_status, json.loads(stored.response_body), True)
         try:
             status, body, movement_id = action(session)
@@ -78,4 +82,5 @@ def idempotent(action):
         session.add(IdempotencyKey(user_id=user_id, key=key, request_hash=request_hash,
                                    response_status=status, response_body=json.dumps(body),
                                    movement_id=movement_id, created=utcnow()))
+    MONEY.labels(kind, "completed" if status < 400 else "declined").inc()
     return _respond(status, body, False)

@@ -19,4 +19,4 @@ def create_payment(json_data):
     def run(session):
         payment = ledger.pay(session, current_user_id(), **json_data)
         return 201, PaymentOut().dump(payment), payment.id
-    return idempotent(run)
+    return idempotent("payment", run)

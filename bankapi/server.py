@@ -16,6 +16,7 @@ class GunicornServer(BaseApplication):
             "graceful_timeout": 5,
             "keepalive": 5,
             "accesslog": None,
+            "child_exit": _child_exit,
         }
         super().__init__()
 
@@ -26,3 +27,9 @@ class GunicornServer(BaseApplication):
     def load(self):
         from . import create_app
         return create_app()
+
+
+def _child_exit(_server, worker):
+    """Let /metrics forget a dead worker's live gauges (multiprocess mode)."""
+    from prometheus_client import multiprocess
+    multiprocess.mark_process_dead(worker.pid)

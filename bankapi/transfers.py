@@ -19,4 +19,4 @@ def create_transfer(json_data):
     def run(session):
         transfer = ledger.transfer(session, current_user_id(), **json_data)
         return 201, TransferOut().dump(transfer), transfer.id
-    return idempotent(run)
+    return idempotent("transfer", run)
