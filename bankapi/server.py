@@ -5,7 +5,8 @@ from gunicorn.app.base import BaseApplication
 class GunicornServer(BaseApplication):
     """gunicorn with banksim's settings; each worker builds its own app (and engine)."""
 
-    def __init__(self, host: str, port: int, workers: int, threads: int = 8):
+    def __init__(self, host: str, port: int, workers: int, threads: int = 8, factory=None):
+        self.factory = factory
         self.options = {
             "bind": f"{host}:{port}",
             "workers": workers,
@@ -25,6 +26,8 @@ class GunicornServer(BaseApplication):
             self.cfg.set(key, value)
 
     def load(self):
+        if self.factory is not None:
+            return self.factory()
         from . import create_app
         return create_app()
 

@@ -1,0 +1,102 @@
+"""Journey events and transfer intents: their exact shape, batching and JSON Lines files.
+
+A journey event (consumed by `loadtests.report`):
+
+    {"t_s": 12.3, "user": "user7@example.com", "journey": "send_money", "app_version": "4.2.0",
+     "platform": "ios", "phase": "incident", "ok": false, "duration_ms": 812.4, "retries": 3,
+     "requests": 6, "error": "POST /transfers: connection error (ConnectionError)"}
+
+A transfer intent (reconciled against the ledger by the orchestrator):
+
+    {"intent": "int_...", "idempotency_key": "idem_...", "from_account_id": "acc_...",
+     "to_email": "user9@example.com", "amount": 250, "acked": true,
+     "transfer_id": "tfr_...", "status": 201}
+
+`intent` is the transfer's `reference`. `acked` is true only when the bank answered
+201 with a completed transfer; `status` is the final HTTP status (null when the last
+attempt got no answer).
+"""
+import json
+import os
+import threading
+
+JOURNEY_KEYS = ("t_s", "user", "journey", "app_version", "platform", "phase", "ok",
+                "duration_ms", "retries", "requests", "error")
+TRANSFER_KEYS = ("intent", "idempotency_key", "from_account_id", "to_email", "amount",
+                 "acked", "transfer_id", "status")
+PHASES = ("baseline", "incident", "recovery")
+
+
+def journey_event(*, t_s: float, user: str, journey: str, app_version: str, platform: str,
+                  phase: str, ok: bool, duration_ms: float, retries: int, requests: int,
+                  error: str | None) -> dict:
+    if phase not in PHASES:
+        raise ValueError(f"unknown phase {phase!r}")
+    return {"t_s": round(float(t_s), 3), "user": str(user), "journey": str(journey),
+            "app_version": str(app_version), "platform": str(platform), "phase": phase,
+            "ok": bool(ok), "duration_ms": round(float(duration_ms), 3), "retries": int(retries),
+            "requests": int(requests), "error": None if error is None else str(error)}
+
+
+def transfer_intent(*, intent: str, idempotency_key: str, from_account_id: str, to_email: str,
+                    amount: int, acked: bool, transfer_id: str | None,
+                    status: int | None) -> dict:
+    return {"intent": intent, "idempotency_key": idempotency_key,
+            "from_account_id": from_account_id, "to_email": to_email, "amount": int(amount),
+            "acked": bool(acked), "transfer_id": transfer_id,
+            "status": None if status is None else int(status)}
+
+
+class EventBuffer:
+    """Events waiting to be written (locally) or sent to the master (on a worker)."""
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self.journeys: list[dict] = []
+        self.transfers: list[dict] = []
+
+    def add_journey(self, event: dict) -> None:
+        with self._lock:
+            self.journeys.append(event)
+
+    def add_transfer(self, intent: dict) -> None:
+        with self._lock:
+            self.transfers.append(intent)
+
+    def drain(self) -> dict:
+        """Everything buffered, as one message body; the buffer is empty afterwards."""
+        with self._lock:
+            batch = {"journeys": self.journeys, "transfers": self.transfers}
+            self.journeys, self.transfers = [], []
+        return batch
+
+
+class JsonLinesSink:
+    """Appends events to the files named by --journeys-out / --transfers-out (either optional).
+
+    Files are truncated when the sink is created (once per Locust process), so a
+    file holds one process's runs; each batch is appended and flushed at once.
+    """
+
+    def __init__(self, journeys_path: str | None, transfers_path: str | None):
+        self.paths = {"journeys": journeys_path or None, "transfers": transfers_path or None}
+        self.counts = {"journeys": 0, "transfers": 0}
+        for path in self.paths.values():
+            if path:
+                os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+                open(path, "w").close()
+
+    def write(self, batch: dict) -> None:
+        for kind, path in self.paths.items():
+            rows = batch.get(kind) or []
+            self.counts[kind] += len(rows)
+            if path and rows:
+                with open(path, "a", encoding="utf-8") as out:
+                    out.writelines(json.dumps(row, separators=(",", ":")) + "\n" for row in rows)
+
+
+def write_phases(path: str, phases: list[dict]) -> None:
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    with open(path, "w", encoding="utf-8") as out:
+        json.dump(phases, out, indent=2)
+        out.write("\n")

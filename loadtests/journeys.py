@@ -1,0 +1,177 @@
+"""The journeys a customer lives through in the app, step by step, over HTTP.
+
+Each journey is a function of a `MobileApp`; a step that fails after the client's
+retries raises `StepFailed`, which fails the journey (see `mobile.Journey`). No Locust.
+"""
+from random import Random
+
+from .mobile import MobileClient, StepFailed
+from .versions import should_update
+
+PASSWORD = "banksim"  # what `banksim seed` gives every customer
+MERCHANTS = (("Tesco", "groceries"), ("Sainsbury's", "groceries"), ("Pret A Manger", "eating_out"),
+             ("Nando's", "eating_out"), ("TfL", "transport"), ("Uber", "transport"),
+             ("Amazon", "shopping"), ("Netflix", "entertainment"), ("Boots", "personal_care"))
+# The weights of Locust's @task decorators, kept here so tests and docs agree.
+WEIGHTS = {"app_open": 4, "view_transactions": 3, "send_money": 2, "pay_merchant": 2,
+           "check_budget": 1, "read_notifications": 1}
+
+
+def _problem(condition: bool, message: str) -> str | None:
+    return None if condition else message
+
+
+def _token(body) -> str | None:
+    return _problem(isinstance(body, dict) and isinstance(body.get("access_token"), str)
+                    and body["access_token"], "no access_token")
+
+
+def _release(body) -> str | None:
+    return _problem(isinstance(body, dict) and isinstance(body.get("version"), str)
+                    and isinstance(body.get("min_supported_version"), str), "not a release")
+
+
+def _accounts(body) -> str | None:
+    accounts = body.get("accounts") if isinstance(body, dict) else None
+    return _problem(isinstance(accounts, list) and accounts
+                    and all(str(a.get("id", "")).startswith("acc_") for a in accounts),
+                    "no accounts")
+
+
+def _listing(key):
+    def check(body) -> str | None:
+        return _problem(isinstance(body, dict) and isinstance(body.get(key), list)
+                        and "next_cursor" in body, f"no {key} list")
+    return check
+
+
+def _completed(prefix):
+    def check(body) -> str | None:
+        return _problem(isinstance(body, dict) and str(body.get("id", "")).startswith(prefix)
+                        and body.get("status") == "completed", f"not a completed {prefix}...")
+    return check
+
+
+class MobileApp:
+    """What the app remembers between journeys: token, current account, a pending update."""
+
+    def __init__(self, client: MobileClient, rng: Random, *, seeded_users: int,
+                 adoption: float, run_tag: str, password: str = PASSWORD,
+                 record_transfer=lambda intent: None):
+        self.client, self.rng = client, rng
+        self.seeded_users, self.adoption, self.run_tag = seeded_users, adoption, run_tag
+        self.password, self.record_transfer = password, record_transfer
+        self.account_id: str | None = None
+        self.pending_version: str | None = None
+
+    @property
+    def device(self):
+        return self.client.device
+
+    def install_pending_update(self) -> None:
+        """An update downloaded during app_open takes effect from the next journey."""
+        if self.pending_version:
+            self.device.app_version, self.pending_version = self.pending_version, None
+
+    def forget_session_on_401(self, failure: StepFailed) -> None:
+        if failure.status == 401:
+            self.client.token = None
+
+    def other_customer(self) -> str:
+        """user{m}@example.com for a seeded m different from this device's customer."""
+        m = self.rng.randrange(1, self.seeded_users)
+        return f"user{m + 1 if m >= self.device.number else m}@example.com"
+
+    def current_account(self) -> str:
+        if self.account_id is None:
+            self._load_accounts()
+        return self.account_id
+
+    def _load_accounts(self) -> list[dict]:
+        accounts = self.client.call("GET", "/accounts", check=_accounts).body["accounts"]
+        current = [a for a in accounts if a.get("type") == "current"] or accounts
+        self.account_id = current[0]["id"]
+        return accounts
+
+
+def login(app: MobileApp) -> None:
+    body = app.client.call("POST", "/auth/login", check=_token,
+                           json_body={"email": app.device.email, "password": app.password}).body
+    app.client.token = body["access_token"]
+
+
+def app_open(app: MobileApp) -> None:
+    release = app.client.call("GET", "/app/releases/latest", check=_release,
+                              params={"platform": app.device.platform}).body
+    if should_update(app.device.app_version, release["version"],
+                     release["min_supported_version"], app.adoption, app.rng):
+        app.pending_version = release["version"]
+    app.client.call("GET", "/me", check=lambda b: _problem(
+        isinstance(b, dict) and b.get("email") == app.device.email, "not this customer"))
+    app._load_accounts()
+    app.client.call("GET", "/notifications", name="/notifications?unread=true",
+                    params={"unread": "true"}, check=_listing("notifications"))
+
+
+def view_transactions(app: MobileApp) -> None:
+    accounts = app._load_accounts()
+    account = app.rng.choice(accounts)["id"]
+    app.client.call("GET", f"/accounts/{account}/transactions",
+                    name="/accounts/[id]/transactions", params={"limit": 20},
+                    check=_listing("transactions"))
+
+
+def send_money(app: MobileApp) -> None:
+    """POST /transfers once per intent: the retries reuse its Idempotency-Key."""
+    client = app.client
+    intent = f"int_{app.run_tag}_{client.id_rng.getrandbits(64):016x}"
+    key = f"idem_{app.run_tag}_{client.id_rng.getrandbits(64):016x}"
+    body = {"from_account_id": app.current_account(), "to_email": app.other_customer(),
+            "amount": app.rng.randint(1, 25) * 100, "currency": "GBP", "reference": intent}
+    answer, status = None, None
+    try:
+        answer = client.call("POST", "/transfers", json_body=body, idempotency_key=key,
+                             expect=(201,), accept=((422, "insufficient_funds"),),
+                             check=_completed("tfr_"))
+        status = answer.status
+    except StepFailed as failure:
+        status = failure.status
+        raise
+    finally:
+        acked = answer is not None and answer.status == 201
+        app.record_transfer({
+            "intent": intent, "idempotency_key": key, "from_account_id": body["from_account_id"],
+            "to_email": body["to_email"], "amount": body["amount"], "acked": acked,
+            "transfer_id": answer.body["id"] if acked else None, "status": status})
+
+
+def pay_merchant(app: MobileApp) -> None:
+    merchant, category = app.rng.choice(MERCHANTS)
+    key = f"idem_{app.run_tag}_{app.client.id_rng.getrandbits(64):016x}"
+    app.client.call("POST", "/payments", idempotency_key=key, expect=(201,),
+                    accept=((422, "insufficient_funds"),), check=_completed("pay_"),
+                    json_body={"account_id": app.current_account(), "merchant": merchant,
+                               "category": category, "amount": app.rng.randint(150, 4000)})
+
+
+def check_budget(app: MobileApp) -> None:
+    app.client.call("GET", "/budgets", check=lambda b: _problem(
+        isinstance(b, dict) and isinstance(b.get("budgets"), list), "no budgets list"))
+    app.client.call("GET", "/insights/spending", check=lambda b: _problem(
+        isinstance(b, dict) and isinstance(b.get("by_category"), list), "no by_category"))
+
+
+def read_notifications(app: MobileApp) -> None:
+    body = app.client.call("GET", "/notifications", params={"limit": 20},
+                           check=_listing("notifications")).body
+    unread = [n for n in body["notifications"] if not n.get("read")]
+    if unread:
+        note = app.rng.choice(unread)["id"]
+        app.client.call("POST", f"/notifications/{note}/read", name="/notifications/[id]/read",
+                        check=lambda b: _problem(isinstance(b, dict) and b.get("read") is True,
+                                                 "not marked read"))
+
+
+JOURNEYS = {"app_open": app_open, "view_transactions": view_transactions,
+            "send_money": send_money, "pay_merchant": pay_merchant,
+            "check_budget": check_budget, "read_notifications": read_notifications}

@@ -1,0 +1,174 @@
+"""banksim's mobile users for Locust: one persona, the bank's app customer.
+
+    locust -f loadtests/locustfile.py --host http://127.0.0.1:8000
+    locust -f loadtests/locustfile.py --headless -u 50 -r 10 -t 3m --host URL \\
+        --timeline bad-release --client-policy backoff --admin-token TOKEN \\
+        --journeys-out run/journeys.jsonl --transfers-out run/transfers.jsonl \\
+        --phases-out run/phases.json
+
+Each simulated user is one phone signed in as a seeded customer user{n}@example.com
+(password "banksim"). n = (k mod --seeded-users) + 1 where k is a run-wide counter of
+spawned users (kept by the master when distributed), so users spread over all seeded
+customers before any two share one; with more users than seeded customers, several
+phones share a customer. k also seeds the phone's random streams (platform, version,
+device id, request ids, choices), so the same seed replays the same requests.
+
+Every journey is one Locust request of type JOURNEY named "<journey> <app version>",
+and one event in --journeys-out; each attempt of each step is an ordinary request
+grouped by `name=`.
+"""
+import logging
+import secrets
+from random import Random
+
+from locust import HttpUser, events, task
+
+from loadtests import journeys
+from loadtests.cluster import RunCoordinator
+from loadtests.journal import journey_event
+from loadtests.mobile import Device, Journey, MobileClient, StepFailed
+from loadtests.retry import POLICIES, policy_named
+from loadtests.timeline import TIMELINES
+from loadtests.versions import DEFAULT_ADOPTION, choose_baseline_version, choose_platform
+
+log = logging.getLogger(__name__)
+coordinator: RunCoordinator | None = None
+
+
+@events.init_command_line_parser.add_listener
+def add_arguments(parser):
+    parser.add_argument("--client-policy", choices=sorted(POLICIES), default="backoff",
+                       help="the app's retry policy: none, naive (3 immediate retries), "
+                            "backoff (4 retries, capped exponential backoff, full jitter)")
+    parser.add_argument("--seeded-users", type=int, env_var="BANKSIM_USERS", default=100,
+                       help="how many user{n}@example.com customers `banksim seed` created")
+    parser.add_argument("--customer-password", default=journeys.PASSWORD,
+                       help="password of the seeded customers")
+    parser.add_argument("--seed", type=int, env_var="BANKSIM_SEED", default=42,
+                       help="seed of every simulated phone's random streams")
+    parser.add_argument("--adoption", type=float, default=DEFAULT_ADOPTION,
+                       help="chance that an app open installs a newer release")
+    parser.add_argument("--client-timeout", type=float, default=5.0,
+                       help="connect and read timeout of each request, seconds")
+    parser.add_argument("--think-min", type=float, default=1.0,
+                       help="shortest pause between journeys, seconds")
+    parser.add_argument("--think-max", type=float, default=4.0,
+                       help="longest pause between journeys, seconds")
+    parser.add_argument("--timeline", choices=TIMELINES, default="none",
+                       help="release timeline the master plays (bad-release: 4.2.0 + chaos "
+                            "at 25%%, hotfix 4.2.1 at 60%% of the duration)")
+    parser.add_argument("--scenario-duration", type=float, default=0,
+                       help="seconds the timeline spans (default: --run-time)")
+    parser.add_argument("--admin-token", env_var="BANKSIM_ADMIN_TOKEN", default="",
+                       is_secret=True, help="bearer token for /admin (the timeline needs it)")
+    parser.add_argument("--journeys-out", default="", help="JSON Lines file of journey events")
+    parser.add_argument("--transfers-out", default="",
+                       help="JSON Lines file of money-transfer intents")
+    parser.add_argument("--phases-out", default="", help="JSON file of the run's phases")
+    parser.add_argument("--run-tag", default="",
+                       help="tag in idempotency keys and transfer references (default: random "
+                            "per process, so reruns against one database never replay)")
+
+
+@events.init.add_listener
+def on_init(environment, **_kw):
+    global coordinator
+    options = environment.parsed_options
+    if options is None or environment.runner is None:
+        return
+    if options.timeline != "none" and not getattr(options, "worker", False):
+        if not (options.scenario_duration or options.run_time):
+            raise SystemExit("--timeline needs --run-time or --scenario-duration")
+        if not options.admin_token:
+            raise SystemExit("--timeline needs --admin-token or BANKSIM_ADMIN_TOKEN")
+    if options.seeded_users < 2:
+        raise SystemExit("--seeded-users must be at least 2 (send_money needs a payee)")
+    if not 0 < options.think_min <= options.think_max:
+        raise SystemExit("need 0 < --think-min <= --think-max")
+    options.run_tag = options.run_tag or secrets.token_hex(3)
+    coordinator = RunCoordinator(environment)
+
+
+@events.test_start.add_listener
+def on_test_start(environment, **_kw):
+    coordinator.test_start()
+
+
+@events.test_stop.add_listener
+def on_test_stop(environment, **_kw):
+    coordinator.test_stop()
+
+
+class MobileCustomer(HttpUser):
+    """A customer using the bank's app: opens it, looks around, moves money."""
+
+    def wait_time(self):
+        options = self.environment.parsed_options
+        return self.rng.uniform(options.think_min, options.think_max)
+
+    def on_start(self):
+        options = self.environment.parsed_options
+        k = coordinator.claim_user_number()
+        self.rng = Random(f"{options.seed}:{k}:behaviour")
+        id_rng = Random(f"{options.seed}:{k}:ids")
+        device = Device(number=k % options.seeded_users + 1,
+                        platform=choose_platform(self.rng),
+                        app_version=choose_baseline_version(self.rng),
+                        device_id=f"dev_{id_rng.getrandbits(64):016x}")
+        client = MobileClient(self.client, device, policy_named(options.client_policy),
+                              id_rng=id_rng, jitter_rng=Random(f"{options.seed}:{k}:jitter"),
+                              timeout_s=options.client_timeout)
+        self.app = journeys.MobileApp(client, self.rng, seeded_users=options.seeded_users,
+                                      adoption=options.adoption, run_tag=options.run_tag,
+                                      password=options.customer_password,
+                                      record_transfer=coordinator.record_transfer)
+        self.journey("login", journeys.login)
+
+    def journey(self, name: str, steps) -> None:
+        """Run one journey (signing in first if the app has no session) and record it."""
+        t_s, phase = coordinator.seconds_since_start(), coordinator.phase
+
+        def done(journey: Journey):
+            self.environment.events.request.fire(
+                request_type="JOURNEY", name=f"{name} {journey.app_version}",
+                response_time=journey.duration_ms, response_length=0, context={},
+                exception=None if journey.ok else StepFailed(journey.error))
+            coordinator.record_journey(journey_event(
+                t_s=t_s, user=self.app.device.email, journey=name,
+                app_version=journey.app_version, platform=journey.platform, phase=phase,
+                ok=journey.ok, duration_ms=journey.duration_ms, retries=journey.retries,
+                requests=journey.requests, error=journey.error))
+
+        try:
+            with Journey(name, self.app.client, done) as journey:
+                if steps is not journeys.login and not self.app.client.token:
+                    journeys.login(self.app)
+                steps(self.app)
+        finally:
+            self.app.install_pending_update()
+        if journey.failure is not None:
+            self.app.forget_session_on_401(journey.failure)
+
+    @task(journeys.WEIGHTS["app_open"])
+    def app_open(self):
+        self.journey("app_open", journeys.app_open)
+
+    @task(journeys.WEIGHTS["view_transactions"])
+    def view_transactions(self):
+        self.journey("view_transactions", journeys.view_transactions)
+
+    @task(journeys.WEIGHTS["send_money"])
+    def send_money(self):
+        self.journey("send_money", journeys.send_money)
+
+    @task(journeys.WEIGHTS["pay_merchant"])
+    def pay_merchant(self):
+        self.journey("pay_merchant", journeys.pay_merchant)
+
+    @task(journeys.WEIGHTS["check_budget"])
+    def check_budget(self):
+        self.journey("check_budget", journeys.check_budget)
+
+    @task(journeys.WEIGHTS["read_notifications"])
+    def read_notifications(self):
+        self.journey("read_notifications", journeys.read_notifications)

@@ -1,0 +1,49 @@
+"""Fixtures for the load-test suite: a real bank in a subprocess with seeded customers,
+and bookkeeping for the Locust subprocesses a test starts. Nothing here imports Locust
+(gevent would monkey-patch pytest's own process)."""
+import os
+import subprocess
+
+import pytest
+
+from loadrun import (ADMIN_TOKEN, BANKSIM, HTTP_PASSWORD, SEEDED_USERS, Bank, free_port,
+                     seed_over_http, stop, wait_until_up)
+
+
+@pytest.fixture(scope="module")
+def bank(tmp_path_factory):
+    """A bank on 127.0.0.1 with SEEDED_USERS customers user{n}@example.com / banksim.
+
+    Seeds with `banksim seed` when it works, else over HTTP (seed/ is built separately).
+    Chaos is off (BANKSIM_CHAOS=0): these runs must be all green.
+    """
+    workdir = tmp_path_factory.mktemp("bank")
+    env = {**os.environ, "BANKSIM_DATABASE_URL": f"sqlite:///{workdir / 'bank.db'}",
+           "BANKSIM_ADMIN_TOKEN": ADMIN_TOKEN, "BANKSIM_CHAOS": "0",
+           "BANKSIM_PASSWORD_HASH": "pbkdf2:sha256:1000"}
+    seed = [str(BANKSIM), "seed", "--users", str(SEEDED_USERS), "--months", "1"]
+    seeded = subprocess.run(seed, env=env, cwd=workdir, capture_output=True,
+                            timeout=120).returncode == 0
+    port = free_port()
+    log = workdir / "serve.log"
+    with open(log, "w") as out:
+        server = subprocess.Popen([str(BANKSIM), "serve", "--host", "127.0.0.1", "--port",
+                                   str(port), "--workers", "1"],
+                                  env=env, cwd=workdir, stdout=out, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_until_up(url, server, log)
+        if not seeded:
+            seed_over_http(url, SEEDED_USERS)
+        yield Bank(url, "banksim" if seeded else HTTP_PASSWORD)
+    finally:
+        stop(server)
+
+
+@pytest.fixture
+def processes():
+    """Subprocesses a test starts; all stopped at teardown, whatever happened."""
+    started: list[subprocess.Popen] = []
+    yield started
+    for process in started:
+        stop(process)
