@@ -136,11 +136,22 @@ def publish(version, platform, min_supported, notes):
 
 
 def _attach_optional_commands() -> None:
-    try:
-        from chaos.cli import chaos
-    except ImportError:  # pragma: no cover - chaos ships with banksim
-        return
+    """Commands whose packages ship with banksim but that the bank itself does not need."""
+    from chaos.cli import chaos
     main.add_command(chaos)
+    try:
+        from loadtests.cli import incident, loadtest
+    except ImportError as exc:  # the [load] extra is not installed
+        missing = str(exc)
+
+        @main.command(name="incident", context_settings={"ignore_unknown_options": True})
+        @click.argument("args", nargs=-1, type=click.UNPROCESSED)
+        def incident(args):
+            """(needs the load extra: pip install 'banksim[load]')"""
+            raise click.ClickException(f"install the load extra first ({missing})")
+        return
+    main.add_command(incident)
+    main.add_command(loadtest)
 
 
 _attach_optional_commands()

@@ -1,0 +1,73 @@
+"""`banksim incident` and `banksim loadtest` (attached to the `banksim` command)."""
+import datetime
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import click
+
+from .incident import LOCUSTFILE, IncidentSettings, run_incident
+
+DURATION = re.compile(r"^(\d+)\s*(s|m|min)?$")
+
+
+def parse_duration(value: str) -> int:
+    match = DURATION.match(str(value).strip())
+    if not match:
+        raise click.BadParameter("use seconds, e.g. 180s, 90 or 3m")
+    seconds = int(match.group(1)) * (60 if match.group(2) in ("m", "min") else 1)
+    if not 10 <= seconds <= 3600:
+        raise click.BadParameter("between 10 s and one hour")
+    return seconds
+
+
+@click.command()
+@click.option("--scenario", type=click.Choice(["bad-release"]), default="bad-release",
+              show_default=True)
+@click.option("--users", type=click.IntRange(1, 2000), default=60, show_default=True,
+              help="simulated mobile users (and seeded customers)")
+@click.option("--duration", default="180s", show_default=True, help="e.g. 180s or 3m")
+@click.option("--seed", envvar="BANKSIM_SEED", type=int, default=42, show_default=True)
+@click.option("--client-policy", type=click.Choice(["backoff", "naive", "none"]),
+              default="backoff", show_default=True, help="how the app retries failures")
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path),
+              help="report directory [default: reports/<timestamp>]")
+@click.option("--threshold", "thresholds", multiple=True, metavar="EXPR",
+              help="e.g. 'success_rate[app_version=4.1.*,phase=incident]>=0.99' (repeatable)")
+@click.option("--slo", type=click.FloatRange(0.5, 0.9999), default=0.99, show_default=True,
+              help="journey success objective the detector burns against")
+@click.option("--workers", type=click.IntRange(1, 16), default=2, show_default=True,
+              help="gunicorn workers for the bank")
+def incident(scenario, users, duration, seed, client_policy, out, thresholds, slo, workers):
+    """Replay a bad app release against a fresh bank and report what users lived through."""
+    from .report import parse_threshold
+    for expression in thresholds:
+        try:
+            parse_threshold(expression)
+        except ValueError as exc:
+            raise click.BadParameter(str(exc), param_hint="--threshold") from None
+    stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
+    settings = IncidentSettings(
+        scenario=scenario, users=users, duration_s=parse_duration(duration), seed=seed,
+        client_policy=client_policy, out_dir=out or Path("reports") / stamp,
+        thresholds=list(thresholds), database_url=os.environ.get("BANKSIM_DATABASE_URL"),
+        slo=slo, workers=workers)
+    try:
+        code = run_incident(settings)
+    except RuntimeError as exc:
+        raise click.ClickException(str(exc)) from None
+    sys.exit(code)
+
+
+@click.command(context_settings={"ignore_unknown_options": True, "allow_extra_args": True,
+                                 "help_option_names": []})
+@click.argument("locust_args", nargs=-1, type=click.UNPROCESSED)
+def loadtest(locust_args):
+    """Run Locust with banksim's locustfile against BANKSIM_URL (any locust options pass through)."""
+    args = list(locust_args)
+    if not any(a == "--host" or a.startswith("--host=") or a == "-H" for a in args):
+        args += ["--host", os.environ.get("BANKSIM_URL", "http://127.0.0.1:8000")]
+    command = [sys.executable, "-m", "locust", "-f", str(LOCUSTFILE), *args]
+    sys.exit(subprocess.call(command))

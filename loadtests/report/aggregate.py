@@ -1,0 +1,123 @@
+"""Counting journeys: per journey/version/phase, per version, over time, and per client policy.
+
+Percentiles use linear interpolation between closest ranks, the "inclusive" method of
+`statistics.quantiles` (the same as numpy's default and Excel's PERCENTILE.INC): with
+durations sorted, p95 sits 95% of the way from the smallest to the largest, between two
+observations. A single observation is every percentile; no observations give None.
+"""
+import statistics
+from collections import defaultdict
+from collections.abc import Callable, Iterable
+
+from .events import JourneyEvent, journey_key, phase_key, sorted_versions, version_key
+
+# The phases in which the bad release can hurt users: the incident, and the recovery while
+# users are still updating.
+AFFECTED_PHASES = ("incident", "recovery")
+
+
+def percentile(values: list[float], pct: int) -> float | None:
+    """The `pct`-th percentile (1..99) of `values`, as described in the module docstring."""
+    if not values:
+        return None
+    if len(values) == 1:
+        return float(values[0])
+    return statistics.quantiles(values, n=100, method="inclusive")[pct - 1]
+
+
+def latency(events: list[JourneyEvent]) -> dict:
+    durations = [e.duration_ms for e in events]
+    return {f"p{pct}_ms": _round(percentile(durations, pct), 1) for pct in (50, 95, 99)}
+
+
+def success_rate(events: list[JourneyEvent]) -> float | None:
+    return sum(e.ok for e in events) / len(events) if events else None
+
+
+def bucket_size_s(duration_s: float) -> float:
+    """Timeline resolution: about 60 buckets per run, never finer than 2 s or coarser than 10 s."""
+    return round(min(10.0, max(2.0, duration_s / 60)), 3)
+
+
+def group(events: Iterable[JourneyEvent], key: Callable) -> dict:
+    groups = defaultdict(list)
+    for event in events:
+        groups[key(event)].append(event)
+    return groups
+
+
+def journey_rows(events: list[JourneyEvent]) -> list[dict]:
+    """One row per (journey, app_version, phase); attempts = journeys started."""
+    groups = group(events, lambda e: (e.journey, e.app_version, e.phase))
+    rows = []
+    for (journey, version, phase), items in groups.items():
+        succeeded = sum(e.ok for e in items)
+        rows.append({"journey": journey, "app_version": version, "phase": phase,
+                     "attempts": len(items), "succeeded": succeeded,
+                     "failed": len(items) - succeeded, "retries": sum(e.retries for e in items),
+                     "requests": sum(e.requests for e in items), **latency(items)})
+    return sorted(rows, key=lambda r: (journey_key(r["journey"]), version_key(r["app_version"]),
+                                       phase_key(r["phase"])))
+
+
+def latency_rows(events: list[JourneyEvent]) -> list[dict]:
+    """Latency per (journey, app_version) over the whole run (percentiles cannot be merged
+    from the per-phase rows, so they are computed again here)."""
+    groups = group(events, lambda e: (e.journey, e.app_version))
+    rows = [{"journey": journey, "app_version": version, "attempts": len(items),
+             **latency(items)} for (journey, version), items in groups.items()]
+    return sorted(rows, key=lambda r: (journey_key(r["journey"]), version_key(r["app_version"])))
+
+
+def version_rows(events: list[JourneyEvent]) -> list[dict]:
+    """Per app version: distinct users who ran a journey on it, journeys, success rate, and
+    how many of those users saw at least one journey fail on it."""
+    groups = group(events, lambda e: e.app_version)
+    rows = []
+    for version in sorted_versions(groups):
+        items = groups[version]
+        failed = [e for e in items if not e.ok]
+        rows.append({"app_version": version, "users": len({e.user for e in items}),
+                     "journeys": len(items), "success_rate": _round(success_rate(items), 4),
+                     "failed": len(failed), "users_affected": len({e.user for e in failed})})
+    return rows
+
+
+def timeline_rows(events: list[JourneyEvent], bucket_s: float) -> list[dict]:
+    """Journeys started and failed per bucket and version; `t_s` is the bucket's start.
+    Buckets in which a version started no journey are left out."""
+    groups = group(events, lambda e: (int(e.t_s // bucket_s), e.app_version))
+    rows = [{"t_s": round(index * bucket_s, 3), "app_version": version, "attempts": len(items),
+             "failed": sum(not e.ok for e in items)}
+            for (index, version), items in groups.items()]
+    return sorted(rows, key=lambda r: (r["t_s"], version_key(r["app_version"])))
+
+
+def users_affected(events: list[JourneyEvent]) -> tuple[int, float | None]:
+    """Distinct users with at least one failed journey during the incident or recovery
+    phases, and their share (in percent) of every user who ran a journey in the run."""
+    everyone = {e.user for e in events}
+    hurt = {e.user for e in events if not e.ok and e.phase in AFFECTED_PHASES}
+    pct = _round(100 * len(hurt) / len(everyone), 1) if everyone else None
+    return len(hurt), pct
+
+
+def cost(events: list[JourneyEvent]) -> dict:
+    """What the client policy costs and buys: requests and retries per journey, success."""
+    n = len(events)
+    return {"journeys": n,
+            "requests_per_journey": _round(sum(e.requests for e in events) / n, 3) if n else None,
+            "retries_per_journey": _round(sum(e.retries for e in events) / n, 3) if n else None,
+            "success_rate": _round(success_rate(events), 4)}
+
+
+def policy_block(events: list[JourneyEvent], name: str | None) -> dict:
+    """The client policy's cost, overall and per phase, shaped so that the reports of two runs
+    (`--client-policy backoff` vs `naive`) can be compared key by key."""
+    phases = group(events, lambda e: e.phase)
+    return {"name": name, "overall": cost(events),
+            "by_phase": {phase: cost(phases[phase]) for phase in sorted(phases, key=phase_key)}}
+
+
+def _round(value: float | None, digits: int) -> float | None:
+    return None if value is None else round(value, digits)

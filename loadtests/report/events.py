@@ -1,0 +1,114 @@
+"""Journey events as the report reads them: one typed record per journey a user finished.
+
+The load generator writes them as JSON Lines (`loadtests.journal` documents the
+shape). Everything in the report is computed from these records and the run's
+phases; nothing here talks to the bank or imports Locust.
+"""
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+from packaging.version import InvalidVersion, Version
+
+from ..journal import JOURNEY_KEYS, PHASES
+
+JOURNEYS = ("app_open", "view_transactions", "send_money", "pay_merchant", "check_budget",
+            "read_notifications")
+
+
+@dataclass(frozen=True)
+class JourneyEvent:
+    """One journey: when it started (`t_s`, seconds since the run started), who ran it on
+    which app, whether it succeeded after the client's retries, and what it cost."""
+
+    t_s: float
+    user: str
+    journey: str
+    app_version: str
+    platform: str
+    phase: str
+    ok: bool
+    duration_ms: float
+    retries: int
+    requests: int
+    error: str | None = None
+
+    @property
+    def finished_s(self) -> float:
+        """When the journey ended: the earliest moment monitoring can see its outcome."""
+        return self.t_s + self.duration_ms / 1000
+
+    @classmethod
+    def from_dict(cls, row: dict) -> "JourneyEvent":
+        missing = [key for key in JOURNEY_KEYS if key not in row and key != "error"]
+        if missing:
+            raise ValueError(f"journey event without {', '.join(missing)}: {row!r}")
+        return cls(t_s=float(row["t_s"]), user=str(row["user"]), journey=str(row["journey"]),
+                   app_version=str(row["app_version"]), platform=str(row["platform"]),
+                   phase=str(row["phase"]), ok=bool(row["ok"]),
+                   duration_ms=float(row["duration_ms"]), retries=int(row["retries"]),
+                   requests=int(row["requests"]), error=row.get("error"))
+
+
+def coerce_events(events: Iterable[dict | JourneyEvent]) -> list[JourneyEvent]:
+    """Events as `JourneyEvent`s, in start order (ties keep their input order)."""
+    typed = [e if isinstance(e, JourneyEvent) else JourneyEvent.from_dict(e) for e in events]
+    return sorted(typed, key=lambda e: e.t_s)
+
+
+def load_events(path: str | Path) -> list[JourneyEvent]:
+    """Read a JSON Lines file of journey events; blank lines are skipped."""
+    with open(path, encoding="utf-8") as handle:
+        return coerce_events(json.loads(line) for line in handle if line.strip())
+
+
+def version_key(version: str):
+    """Sort key for app versions: PEP 440 order, unparsable strings last (alphabetically)."""
+    try:
+        return (0, Version(version), "")
+    except InvalidVersion:
+        return (1, Version("0"), version)
+
+
+def sorted_versions(versions: Iterable[str]) -> list[str]:
+    return sorted(set(versions), key=version_key)
+
+
+def journey_key(journey: str) -> tuple:
+    """Journeys in the app's order (SPEC section 5), unknown ones after, alphabetically."""
+    return (JOURNEYS.index(journey), "") if journey in JOURNEYS else (len(JOURNEYS), journey)
+
+
+def phase_key(phase: str) -> tuple:
+    return (PHASES.index(phase), "") if phase in PHASES else (len(PHASES), phase)
+
+
+def normalise_phases(phases: Iterable, events: list[JourneyEvent],
+                     duration_s: float | None) -> list[dict]:
+    """Phases as `[{name, start_s, end_s}]` in time order.
+
+    Accepts dicts or objects with `name`, `start_s`, `end_s` (e.g. `loadtests.timeline.Phase`).
+    When the caller has none (the phases file was never written), they are rebuilt from
+    the events' `phase` labels: each phase starts at its first journey and ends where
+    the next one starts (the last one at the run's end).
+    """
+    rows = []
+    for phase in phases or ():
+        get = phase.get if isinstance(phase, dict) else lambda k, p=phase: getattr(p, k)
+        rows.append({"name": str(get("name")), "start_s": float(get("start_s")),
+                     "end_s": float(get("end_s"))})
+    if not rows and events:
+        starts: dict[str, float] = {}
+        for event in events:
+            starts[event.phase] = min(starts.get(event.phase, event.t_s), event.t_s)
+        names = sorted(starts, key=lambda name: (starts[name], phase_key(name)))
+        end = duration_s or max(e.t_s for e in events)
+        rows = [{"name": name, "start_s": round(starts[name], 3),
+                 "end_s": round(starts[names[i + 1]] if i + 1 < len(names) else end, 3)}
+                for i, name in enumerate(names)]
+    return sorted(rows, key=lambda row: row["start_s"])
+
+
+def phase_start(phases: list[dict], name: str) -> float | None:
+    return next((p["start_s"] for p in phases if p["name"] == name), None)

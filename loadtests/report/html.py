@@ -1,0 +1,166 @@
+"""report.html: one self-contained page (charts inlined as PNG data URIs, CSS inline, no
+scripts, no network) that opens from a CI artifact or a laptop offline."""
+import base64
+from pathlib import Path
+
+from jinja2 import Environment
+
+from . import charts
+from .summary import verdict
+
+PAGE = """<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8">
+<title>banksim {{ r.scenario }} report</title>
+<style>
+ body { font: 15px/1.45 system-ui, sans-serif; max-width: 1150px; margin: 2em auto; color: #222;
+        padding: 0 1em; }
+ h1 { margin-bottom: .2em; } h2 { margin-top: 1.8em; border-bottom: 1px solid #ddd; }
+ table { border-collapse: collapse; margin: .6em 0; font-size: 14px; }
+ th, td { border: 1px solid #ddd; padding: 4px 10px; text-align: right; }
+ th { background: #f4f4f4; } td:first-child, th:first-child { text-align: left; }
+ .pass { background: #dff3df; color: #1b5e20; font-weight: bold; }
+ .fail { background: #fbdcdc; color: #b71c1c; font-weight: bold; }
+ .verdict { display: inline-block; padding: .3em .8em; border-radius: 4px; }
+ .muted { color: #666; } img { max-width: 100%; }
+ .read { background: #f7f9fc; border-left: 4px solid #4292c6; padding: .6em 1em; }
+</style></head><body>
+<h1>banksim: {{ r.scenario }}</h1>
+<p class="muted">seed {{ r.seed }} &middot; {{ r.users }} users &middot; {{ r.duration_s|num }} s
+ &middot; client policy {{ r.client_policy }} &middot; SLO {{ (r.slo * 100)|num }}% of journeys succeed</p>
+<p><span class="verdict {{ 'pass' if passed else 'fail' }}">{{ 'PASS' if passed else 'FAIL' }}</span>
+{% for reason in reasons %} {{ reason }}{% if not loop.last %};{% endif %}{% endfor %}</p>
+
+<div class="read"><b>How to read this.</b> Each simulated user runs <i>journeys</i> in a mobile
+app (open the app, send money, ...). A journey fails when any of its steps still fails after the
+app's retries. The first chart shows, every {{ r.timeline_bucket_s|num }} s, the share of journeys
+that succeeded for each app version, over the phases of the release:
+{% for p in r.phases %}<b>{{ p.name }}</b> ({{ p.start_s|num }}&ndash;{{ p.end_s|num }} s){% if not loop.last %}, {% endif %}{% endfor %}.
+The thick black line is what monitoring sees (all versions together); the red dashed line is
+when a burn-rate alert on that line fired, the green one when the error rate got back under
+the SLO for good. A version whose line drops during the incident is the bad release; the gap
+between the incident's start and the red line is the time to detect.</div>
+
+<h2>Journey success over time</h2>
+<img alt="journey success rate over time per app version" src="data:image/png;base64,{{ img.main }}">
+
+<h2>Incident</h2>
+<table>
+{% for key, label in incident_rows %}<tr><td>{{ label }}</td><td>{{ r.incident[key]|num }}</td></tr>
+{% endfor %}</table>
+<p class="muted">Detector: fires when the journey error rate burns the error budget
+({{ (r.detector.error_budget * 100)|num }}% of journeys) more than {{ r.detector.burn_rate|num }}
+times too fast over both a {{ r.detector.long_window_s|num }} s and a
+{{ r.detector.short_window_s|num }} s window; recovered when the {{ r.detector.short_window_s|num }} s
+error rate is back within budget for {{ r.detector.hold_s|num }} s and the alert does not fire
+again. Alerts: {% for a in r.detector.alerts %}{{ a.fired_at_s|num }}&ndash;{{ a.cleared_at_s|num }} s{% if not loop.last %}, {% endif %}{% else %}none{% endfor %}
+(false alarms before the incident: {{ r.detector.false_alarms }}). Users affected: distinct users
+with at least one failed journey during the incident or recovery phases.</p>
+
+<h2>App versions</h2>
+<table><tr><th>app version</th><th>users</th><th>journeys</th><th>failed</th><th>success rate</th>
+<th>users with a failure</th></tr>
+{% for v in r.versions %}<tr><td>{{ v.app_version }}</td><td>{{ v.users }}</td><td>{{ v.journeys }}</td>
+<td>{{ v.failed }}</td><td>{{ v.success_rate|pct }}</td><td>{{ v.users_affected }}</td></tr>
+{% endfor %}</table>
+
+<h2>Thresholds</h2>
+{% if r.thresholds %}<table><tr><th>threshold</th><th>limit</th><th>value</th><th>result</th></tr>
+{% for t in r.thresholds %}<tr><td><code>{{ t.name }}</code></td><td>{{ t.limit }}</td>
+<td>{{ t.value|num }}</td><td class="{{ 'pass' if t.passed else 'fail' }}">{{ 'PASS' if t.passed else 'FAIL' }}</td></tr>
+{% endfor %}</table>{% else %}<p class="muted">No thresholds were set.</p>{% endif %}
+
+<h2>Integrity</h2>
+<table>{% for key, value in integrity_rows %}
+<tr><td>{{ key }}</td><td{% if value is sameas true %} class="pass"{% elif value is sameas false %} class="fail"{% endif %}>{{ value|num }}</td></tr>
+{% endfor %}</table>
+
+<h2>Latency per journey and app version</h2>
+<img alt="latency percentiles per journey and app version" src="data:image/png;base64,{{ img.latency }}">
+
+<h2>Who was hurt</h2>
+<img alt="failed journeys and affected users per app version" src="data:image/png;base64,{{ img.failures }}">
+
+<h2>Retries and the client policy</h2>
+<img alt="retries per journey by phase" src="data:image/png;base64,{{ img.retries }}">
+<table><tr><th>phase</th><th>journeys</th><th>requests per journey</th><th>retries per journey</th>
+<th>success rate</th></tr>
+{% for name, c in policy_rows %}<tr><td>{{ name }}</td><td>{{ c.journeys }}</td><td>{{ c.requests_per_journey|num }}</td>
+<td>{{ c.retries_per_journey|num }}</td><td>{{ c.success_rate|pct }}</td></tr>
+{% endfor %}</table>
+
+<h2>Every journey, version and phase</h2>
+<details><summary>{{ r.journeys|length }} rows</summary>
+<table><tr><th>journey</th><th>app version</th><th>phase</th><th>attempts</th><th>failed</th>
+<th>retries</th><th>requests</th><th>p50 ms</th><th>p95 ms</th><th>p99 ms</th></tr>
+{% for j in r.journeys %}<tr><td>{{ j.journey }}</td><td>{{ j.app_version }}</td><td>{{ j.phase }}</td>
+<td>{{ j.attempts }}</td><td>{{ j.failed }}</td><td>{{ j.retries }}</td><td>{{ j.requests }}</td>
+<td>{{ j.p50_ms|num }}</td><td>{{ j.p95_ms|num }}</td><td>{{ j.p99_ms|num }}</td></tr>
+{% endfor %}</table></details>
+</body></html>
+"""
+
+INCIDENT_ROWS = (("incident_started_at_s", "incident started at (s)"),
+                 ("detected_at_s", "alert fired at (s)"),
+                 ("time_to_detect_s", "time to detect (s)"),
+                 ("hotfix_shipped_at_s", "hotfix shipped at (s)"),
+                 ("recovered_at_s", "error rate back under the SLO at (s)"),
+                 ("time_to_recover_s", "time to recover after the hotfix (s)"),
+                 ("users_affected", "users affected"),
+                 ("users_affected_pct", "users affected (% of all users)"))
+
+
+def _num(value) -> str:
+    if value is None:
+        return "–"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, float):
+        return f"{value:,.3f}".rstrip("0").rstrip(".")
+    if isinstance(value, int):
+        return f"{value:,}"
+    return str(value)
+
+
+def _pct(value) -> str:
+    return "–" if value is None else f"{value:.2%}"
+
+
+def _environment() -> Environment:
+    env = Environment(autoescape=True, trim_blocks=False)
+    env.filters["num"] = _num
+    env.filters["pct"] = _pct
+    return env
+
+
+def render_html(report: dict) -> str:
+    """The page as a string."""
+    images = {name: base64.b64encode(draw(report)).decode("ascii") for name, draw in (
+        ("main", charts.success_over_time), ("latency", charts.latency_percentiles),
+        ("failures", charts.failures_by_version), ("retries", charts.retries_by_phase))}
+    passed, reasons = verdict(report)
+    policy = report.get("policy") or {}
+    policy_rows = [*(policy.get("by_phase") or {}).items()]
+    if policy.get("overall"):
+        policy_rows.append(("whole run", policy["overall"]))
+    integrity_rows = []
+    for key, value in (report.get("integrity") or {}).items():
+        if isinstance(value, dict):  # e.g. reconcile's per-check audit results
+            integrity_rows += [(f"{key}.{name}", inner) for name, inner in value.items()]
+        else:
+            integrity_rows.append((key, value))
+    return _environment().from_string(PAGE).render(
+        r=report, img=images, passed=passed, reasons=reasons, incident_rows=INCIDENT_ROWS,
+        policy_rows=policy_rows, integrity_rows=integrity_rows)
+
+
+def write_html(report: dict, path: str | Path) -> Path:
+    path = Path(path)
+    path.write_text(render_html(report), encoding="utf-8")
+    return path
+
+
+def write_main_chart_png(report: dict, path: str | Path, dpi: int = 150) -> Path:
+    """The main chart alone, e.g. for the README."""
+    path = Path(path)
+    path.write_bytes(charts.success_over_time(report, dpi=dpi))
+    return path

@@ -1,0 +1,108 @@
+"""The end-of-run summary in the terminal: phases, success per version and phase, the
+incident's timings, integrity, thresholds and one verdict line."""
+from collections import defaultdict
+
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+from .events import phase_key, sorted_versions
+
+
+def verdict(report: dict) -> tuple[bool, list[str]]:
+    """Whether the run passes (ledger integrity ok and every threshold met), and why not."""
+    reasons = []
+    integrity = report.get("integrity") or {}
+    if integrity.get("ok") is False:
+        broken = [k for k in ("ledger_balanced",) if integrity.get(k) is False]
+        broken += [k for k in ("negative_balances", "duplicate_transfers",
+                               "lost_acknowledged_transfers") if integrity.get(k)]
+        reasons.append("integrity check failed" + (f" ({', '.join(broken)})" if broken else ""))
+    failed = [t["name"] for t in report.get("thresholds") or () if not t["passed"]]
+    if failed:
+        reasons.append(f"{len(failed)} threshold(s) failed: {', '.join(failed)}")
+    if not reasons:
+        count = len(report.get("thresholds") or ())
+        reasons.append(f"ledger intact, {count} threshold(s) met" if integrity
+                       else f"{count} threshold(s) met (no integrity check)")
+        return True, reasons
+    return False, reasons
+
+
+def success_by_version_and_phase(report: dict) -> dict[str, dict[str, float]]:
+    """{app_version: {phase: success rate}} from the journey rows."""
+    totals = defaultdict(lambda: [0, 0])
+    for row in report["journeys"]:
+        totals[(row["app_version"], row["phase"])][0] += row["succeeded"]
+        totals[(row["app_version"], row["phase"])][1] += row["attempts"]
+    table = defaultdict(dict)
+    for (version, phase), (ok, n) in totals.items():
+        table[version][phase] = ok / n
+    return table
+
+
+def _seconds(value) -> str:
+    return "–" if value is None else f"{value:g} s"
+
+
+def print_summary(report: dict, console: Console | None = None) -> None:
+    console = console or Console()
+    scenario = escape(str(report.get("scenario")))
+    console.rule(f"[bold]banksim {scenario}[/] · seed {report.get('seed')} · "
+                 f"{report.get('users')} users · {report.get('duration_s'):g} s · "
+                 f"client policy {report.get('client_policy')}")
+    phases = [p["name"] for p in report["phases"]]
+    console.print("phases: " + ", ".join(f"{p['name']} {p['start_s']:g}–{p['end_s']:g} s"
+                                         for p in report["phases"]))
+
+    rates = success_by_version_and_phase(report)
+    slo = report.get("slo") or 0
+    columns = phases or sorted({p for v in rates.values() for p in v}, key=phase_key)
+    table = Table(title="journey success rate by app version and phase")
+    table.add_column("app version")
+    for phase in columns:
+        table.add_column(phase, justify="right")
+    for version in sorted_versions(rates):
+        cells = []
+        for phase in columns:
+            rate = rates[version].get(phase)
+            style = "" if rate is None else ("green" if rate >= slo else "red")
+            cells.append("–" if rate is None else f"[{style}]{rate:.1%}[/]")
+        table.add_row(escape(version), *cells)
+    console.print(table)
+
+    incident = report["incident"]
+    console.print(
+        f"incident: alert fired at {_seconds(incident['detected_at_s'])} "
+        f"(time to detect {_seconds(incident['time_to_detect_s'])}); error rate back under "
+        f"the SLO at {_seconds(incident['recovered_at_s'])} (time to recover after the hotfix "
+        f"{_seconds(incident['time_to_recover_s'])}); users affected "
+        f"{incident['users_affected']} ({incident['users_affected_pct'] or 0:g}%)")
+
+    integrity = report.get("integrity") or {}
+    if integrity:
+        console.print("integrity: " + ", ".join(
+            f"{key} [{'green' if _good(key, value) else 'red'}]{escape(str(value))}[/]"
+            for key, value in integrity.items() if not isinstance(value, dict | list)))
+
+    if report.get("thresholds"):
+        checks = Table(title="thresholds")
+        for name in ("threshold", "limit", "value", "result"):
+            checks.add_column(name, justify="left" if name == "threshold" else "right")
+        for t in report["thresholds"]:
+            value = "–" if t["value"] is None else f"{t['value']:g}"
+            checks.add_row(escape(t["name"]), t["limit"], value,
+                           "[green]PASS[/]" if t["passed"] else "[bold red]FAIL[/]")
+        console.print(checks)
+
+    passed, reasons = verdict(report)
+    label = "[bold green]PASS[/]" if passed else "[bold red]FAIL[/]"
+    console.print(f"{label}: " + escape("; ".join(reasons)), highlight=False)
+
+
+def _good(key: str, value) -> bool:
+    if isinstance(value, bool):
+        return value
+    if key in ("negative_balances", "duplicate_transfers", "lost_acknowledged_transfers"):
+        return not value
+    return True

@@ -1,0 +1,81 @@
+import json
+import re
+
+import pytest
+
+from conftest import make_stream
+from loadtests.report import build_report, write_report
+
+SPEC_KEYS = {"scenario", "seed", "users", "duration_s", "client_policy", "phases", "journeys",
+             "versions", "timeline", "incident", "integrity", "thresholds"}
+ROW_KEYS = {
+    "phases": {"name", "start_s", "end_s"},
+    "journeys": {"journey", "app_version", "phase", "attempts", "succeeded", "failed",
+                 "retries", "requests", "p50_ms", "p95_ms", "p99_ms"},
+    "versions": {"app_version", "users", "journeys", "success_rate"},
+    "timeline": {"t_s", "app_version", "attempts", "failed"},
+    "thresholds": {"name", "limit", "value", "passed"},
+}
+INCIDENT_KEYS = {"detected_at_s", "time_to_detect_s", "recovered_at_s", "time_to_recover_s",
+                 "users_affected", "users_affected_pct"}
+INTEGRITY_KEYS = {"ok", "ledger_balanced", "negative_balances", "duplicate_transfers",
+                  "lost_acknowledged_transfers"}
+
+
+@pytest.fixture(scope="module")
+def written(tmp_path_factory):
+    """One incident report, written once for every test in this module (charts are slow)."""
+    stream = make_stream(users=30, duration_s=90)
+    integrity = {"ok": True, "ledger_balanced": True, "negative_balances": 0,
+                 "duplicate_transfers": 0, "lost_acknowledged_transfers": 0}
+    report = build_report(stream.events, stream.phases, stream.meta(), integrity,
+                          ["success_rate[app_version=4.2.*]>=0.99", "time_to_detect_s<=30"])
+    out = tmp_path_factory.mktemp("report")
+    return report, write_report(report, out)
+
+
+def test_report_has_every_spec_key_and_is_json(written):
+    report, paths = written
+    assert json.loads(paths["json"].read_text()) == json.loads(json.dumps(report))
+    assert SPEC_KEYS <= report.keys()
+    for block, keys in ROW_KEYS.items():
+        assert report[block], block
+        assert all(keys <= row.keys() for row in report[block]), block
+    assert INCIDENT_KEYS <= report["incident"].keys()
+    assert INTEGRITY_KEYS <= report["integrity"].keys()
+    assert [p["name"] for p in report["phases"]] == ["baseline", "incident", "recovery"]
+
+
+def test_report_tells_the_incident(written):
+    report, _ = written
+    incident = report["incident"]
+    assert incident["time_to_detect_s"] == \
+        pytest.approx(incident["detected_at_s"] - incident["incident_started_at_s"])
+    assert incident["time_to_recover_s"] == \
+        pytest.approx(incident["recovered_at_s"] - incident["hotfix_shipped_at_s"])
+    assert 0 < incident["users_affected"] < report["users"]
+    assert [t["passed"] for t in report["thresholds"]] == [False, True]
+
+
+def test_html_opens_offline_and_embeds_every_chart(written):
+    _, paths = written
+    page = paths["html"].read_text()
+    assert not re.search(r"https?://", page)
+    assert "<script" not in page and "<link" not in page
+    assert len(re.findall(r'<img [^>]*src="data:image/png;base64,', page)) == 4
+    assert "How to read this" in page
+    assert "success_rate[app_version=4.2.*]&gt;=0.99" in page  # escaped, not raw markup
+    assert 'class="fail">FAIL' in page and 'class="pass">PASS' in page
+
+
+def test_main_chart_png_is_written_for_the_readme(written):
+    _, paths = written
+    assert paths["png"].read_bytes().startswith(b"\x89PNG\r\n\x1a\n")
+
+
+def test_an_empty_run_still_writes_a_report(tmp_path):
+    report = build_report([], [], {"scenario": "none", "duration_s": 30}, {}, ["success_rate>0"])
+    paths = write_report(report, tmp_path)
+    assert report["incident"]["detected_at_s"] is None
+    assert report["thresholds"][0]["passed"] is False
+    assert paths["html"].read_text().count("data:image/png;base64,") == 4

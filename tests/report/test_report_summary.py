@@ -1,0 +1,35 @@
+from rich.console import Console
+
+from loadtests.report import build_report, print_summary, verdict
+
+
+def summary_text(report) -> str:
+    console = Console(record=True, width=140, color_system=None)
+    print_summary(report, console=console)
+    return console.export_text()
+
+
+def test_summary_shows_versions_timings_thresholds_and_verdict(incident_stream, integrity):
+    s = incident_stream
+    report = build_report(s.events, s.phases, s.meta(), integrity,
+                          ["success_rate[app_version=4.2.0,phase=incident]>=0.99"])
+    text = summary_text(report)
+    for version in ("4.1.2", "4.1.3", "4.2.0", "4.2.1"):
+        assert version in text
+    assert f"time to detect {report['incident']['time_to_detect_s']:g} s" in text
+    assert "success_rate[app_version=4.2.0,phase=incident]>=0.99" in text  # not eaten as markup
+    assert text.rstrip().splitlines()[-1].startswith("FAIL: 1 threshold(s) failed")
+
+
+def test_summary_passes_a_healthy_run(healthy_stream, integrity):
+    s = healthy_stream
+    report = build_report(s.events, s.phases, s.meta(), integrity, ["success_rate>=0.99"])
+    assert "PASS: ledger intact, 1 threshold(s) met" in summary_text(report)
+
+
+def test_verdict_fails_on_broken_integrity_even_without_thresholds(healthy_stream, integrity):
+    s = healthy_stream
+    broken = {**integrity, "ok": False, "lost_acknowledged_transfers": 2}
+    passed, reasons = verdict(build_report(s.events, s.phases, s.meta(), broken, []))
+    assert not passed
+    assert reasons == ["integrity check failed (lost_acknowledged_transfers)"]
