@@ -36,7 +36,7 @@ def database_url(tmp_path):
 def app(database_url):
     app = create_app({"TESTING": True, "DATABASE_URL": database_url,
                       "ADMIN_TOKEN": ADMIN_TOKEN, "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000",
-                      "CHAOS_ENABLED": False})
+                      "CHAOS_ENABLED": True})
     init_database(app)
     yield app
     from bankapi.db import db

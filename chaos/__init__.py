@@ -1,0 +1,24 @@
+"""chaos: fault injection for any WSGI app, aimed by app version, platform and cohort.
+
+    store = ChaosStore(engine, seed=42)   # rules live in the database, shared by processes
+    store.create_all()
+    chaos.init_app(app, store, identify=lambda environ: user_id_or_none)
+
+`chaos` imports nothing from the app it wraps; see SPEC section 4 for the rule format.
+"""
+from .middleware import ChaosMiddleware, Identify
+from .store import ChaosStore
+
+
+def init_app(app, store: ChaosStore, identify: Identify | None = None, **options) -> None:
+    """Wrap `app.wsgi_app` in the middleware and register the admin blueprint.
+
+    `options` go to ChaosMiddleware (e.g. `exempt_prefixes`, `refresh_s`).
+    """
+    from .admin import bp
+    app.extensions["chaos"] = store
+    app.wsgi_app = ChaosMiddleware(app.wsgi_app, store, identify, **options)
+    app.register_blueprint(bp)
+
+
+__all__ = ["ChaosMiddleware", "ChaosStore", "init_app"]

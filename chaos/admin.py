@@ -1,0 +1,109 @@
+"""The chaos admin API (/admin/chaos): kill switch, rules, presets, events.
+
+Authentication is the host app's job (banksim guards every /admin path).
+The store is found at `current_app.extensions["chaos"]` (see `chaos.init_app`).
+"""
+from apiflask import APIBlueprint
+from flask import current_app
+
+from . import schemas
+from .presets import PRESETS
+from .rules import not_found
+
+bp = APIBlueprint("chaos", __name__, url_prefix="/admin/chaos", tag="Chaos")
+
+
+def store():
+    return current_app.extensions["chaos"]
+
+
+@bp.get("")
+@bp.output(schemas.ChaosStatus)
+def status():
+    """Whether chaos is on, its seed and revision, and every rule."""
+    return store().status()
+
+
+@bp.post("/enable")
+@bp.output(schemas.ChaosStatus)
+def enable():
+    """Turn chaos on (the rules are kept)."""
+    return store().set_enabled(True)
+
+
+@bp.post("/disable")
+@bp.output(schemas.ChaosStatus)
+def disable():
+    """Kill switch: no fault is injected until enabled again (the rules are kept)."""
+    return store().set_enabled(False)
+
+
+@bp.get("/rules")
+@bp.output(schemas.RuleList)
+def list_rules():
+    """Every rule, in the order they are tried."""
+    return {"rules": store().list_rules()}
+
+
+@bp.post("/rules")
+@bp.input(schemas.RuleSchema, validation=False, arg_name="rule")
+@bp.output(schemas.RuleSchema, status_code=201)
+def create_rule(rule):
+    """Add a rule (validated; 400 names the bad field)."""
+    return store().add_rule(rule)
+
+
+@bp.delete("/rules")
+@bp.output({}, status_code=204)
+def clear_rules():
+    """Remove every rule."""
+    store().clear_rules()
+    return ""
+
+
+@bp.get("/rules/<rule_id>")
+@bp.output(schemas.RuleSchema)
+def get_rule(rule_id):
+    """One rule, with its counters."""
+    return store().get_rule(rule_id)
+
+
+@bp.patch("/rules/<rule_id>")
+@bp.input(schemas.RulePatch, validation=False, arg_name="patch")
+@bp.output(schemas.RuleSchema)
+def update_rule(rule_id, patch):
+    """Change any field of a rule, e.g. {"enabled": false}; the result is re-validated."""
+    return store().update_rule(rule_id, patch)
+
+
+@bp.delete("/rules/<rule_id>")
+@bp.output({}, status_code=204)
+def delete_rule(rule_id):
+    """Remove one rule."""
+    store().delete_rule(rule_id)
+    return ""
+
+
+@bp.get("/presets")
+@bp.output(schemas.PresetList)
+def list_presets():
+    """The named rule sets that can be added in one call."""
+    return {"presets": [{"name": p.name, "description": p.description}
+                        for p in PRESETS.values()]}
+
+
+@bp.post("/presets/<name>")
+@bp.output(schemas.RuleList, status_code=201)
+def apply_preset(name):
+    """Add a preset's rules next to the existing ones."""
+    if name not in PRESETS:
+        raise not_found(f"preset {name}")
+    return {"rules": store().add_rules(list(PRESETS[name].rules))}
+
+
+@bp.get("/events")
+@bp.input(schemas.EventsQuery, location="query", arg_name="query")
+@bp.output(schemas.EventList)
+def events(query):
+    """Recently injected faults, newest first."""
+    return {"events": store().events(query["limit"])}

@@ -1,0 +1,193 @@
+"""The rule engine: the one place that decides whether a request gets a fault.
+
+For each request, the enabled rules are tried in creation order and the first
+rule that matches *and fires* wins:
+
+1. match block (methods, platform, path, users, app version) - `Matcher`;
+2. cohort: a sticky share of users, `bucket(seed, rule, user else device) <
+   cohort_percent`; a request with neither user nor device is only in a
+   rule's cohort when cohort_percent is 100. Passing 1 and 2 counts `matched`;
+3. pattern: a burst rule is active only in its "on" windows, counted from the
+   rule's creation time so every process agrees on the windows;
+4. probability: with an X-Request-Id the draw is a hash of (seed, rule, user
+   else device, request id), so the same requests fail in every run with the
+   same seed; without one it comes from a generator seeded with (seed, rule).
+
+Hashes are BLAKE2b, never Python's `hash()` (randomised per process).
+
+Rules are cached per process. The revision number in the database is checked
+at most every `refresh_s` (and at once after a change made through this
+process's store), so a change made anywhere applies everywhere within a
+second while most requests touch no database at all.
+"""
+import hashlib
+import logging
+import random
+import threading
+import time
+from dataclasses import dataclass
+
+from sqlalchemy.exc import SQLAlchemyError
+
+from .faults import Fault, build_fault
+from .matching import Matcher
+
+log = logging.getLogger("chaos")
+_SEP = "\x1f"
+WARN_EVERY_S = 30.0
+
+
+def hash64(*parts) -> int:
+    text = _SEP.join("" if p is None else str(p) for p in parts)
+    return int.from_bytes(hashlib.blake2b(text.encode(), digest_size=8).digest(), "big")
+
+
+def in_cohort(seed: int, rule_id: str, key: str | None, percent: float) -> bool:
+    """Whether `key` (a user, else a device) is in the rule's sticky cohort."""
+    if percent >= 100:
+        return True
+    if key is None:
+        return False
+    return hash64(seed, rule_id, key) % 10_000 < round(percent * 100)
+
+
+@dataclass(frozen=True, slots=True)
+class RequestInfo:
+    method: str
+    path: str
+    app_version: str | None
+    platform: str | None
+    user_id: str | None
+    device_id: str | None
+    request_id: str | None  # as the client sent it; None when it sent none
+    now: float  # epoch seconds
+
+    @property
+    def key(self) -> str | None:
+        return self.user_id or self.device_id
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    rule_id: str
+    fault: Fault
+    phase: str
+    rng: random.Random  # for faults that draw (latency, garbage); seeded like the decision
+
+
+class CompiledRule:
+    def __init__(self, rule: dict, generator: random.Random):
+        self.id, self.phase, self.probability = rule["id"], rule["phase"], rule["probability"]
+        self.fault_type = rule["fault"]["type"]
+        self.fault = build_fault(rule["fault"])
+        self.matcher = Matcher(rule["match"])
+        pattern = rule["pattern"]
+        self.on_s = pattern.get("on_s") if pattern["type"] == "burst" else None
+        self.off_s = pattern.get("off_s", 0)
+        self.created_s = rule["created_s"]
+        self.expires_s = self.created_s + rule["ttl_s"] if rule.get("ttl_s") else None
+        self.generator = generator
+
+    def active(self, now: float) -> bool:
+        if self.on_s is None:
+            return True
+        return (now - self.created_s) % (self.on_s + self.off_s) < self.on_s
+
+    def draw(self, seed: int, request: RequestInfo) -> int:
+        if request.request_id is not None:
+            return hash64(seed, self.id, request.key, request.request_id)
+        return self.generator.getrandbits(64)
+
+
+@dataclass(frozen=True)
+class RuleSet:
+    revision: int | None
+    enabled: bool
+    seed: int
+    rules: tuple[CompiledRule, ...]
+
+
+EMPTY = RuleSet(None, False, 0, ())
+
+
+class RuleEngine:
+    def __init__(self, store, refresh_s: float = 0.25):
+        self.store, self.refresh_s = store, refresh_s
+        self.rules = EMPTY
+        self._due = 0.0
+        self._seen_changes = None
+        self._lock = threading.Lock()
+        self._warned_at = -WARN_EVERY_S
+        self._generators: dict[tuple[int, str], random.Random] = {}
+
+    def current(self) -> RuleSet:
+        """The rules in force, reloaded when the database's revision has moved."""
+        if time.monotonic() >= self._due or self.store.changes != self._seen_changes:
+            self._refresh()
+        return self.rules
+
+    def decide(self, request: RequestInfo, rules: RuleSet | None = None) -> Decision | None:
+        rules = rules or self.current()
+        if not rules.enabled:
+            return None
+        recorder = self.store.recorder
+        for rule in rules.rules:
+            if rule.expires_s is not None and request.now >= rule.expires_s:
+                recorder.expired_seen()
+                continue
+            if not rule.matcher.matches(request.method, request.path, request.app_version,
+                                        request.platform, request.user_id):
+                continue
+            if not in_cohort(rules.seed, rule.id, request.key, rule.matcher.cohort_percent):
+                continue
+            recorder.matched(rule.id)
+            if not rule.active(request.now):
+                continue
+            drawn = rule.draw(rules.seed, request)
+            if drawn / 2**64 >= rule.probability:
+                continue
+            recorder.injected(rule.id, _event(rule, request))
+            return Decision(rule.id, rule.fault, rule.phase, random.Random(drawn))
+        return None
+
+    def _refresh(self) -> None:
+        if not self._lock.acquire(blocking=False):
+            return  # another thread is reloading; use the rules we have meanwhile
+        try:
+            self._due = time.monotonic() + self.refresh_s
+            changes = self.store.changes
+            if self.store.revision() != self.rules.revision:
+                self.rules = self._compile(self.store.snapshot())
+            self._seen_changes = changes
+        except SQLAlchemyError as exc:
+            if time.monotonic() - self._warned_at >= WARN_EVERY_S:
+                self._warned_at = time.monotonic()
+                log.warning("chaos: cannot read rules, keeping the last ones: %s", exc)
+        finally:
+            self._lock.release()
+
+    def _compile(self, snapshot) -> RuleSet:
+        if snapshot is None:
+            return EMPTY
+        generators = {}
+        for rule in snapshot.rules:
+            key = (snapshot.seed, rule["id"])
+            generators[key] = self._generators.get(key) or random.Random(hash64(*key))
+        self._generators = generators
+        compiled = tuple(CompiledRule(rule, generators[(snapshot.seed, rule["id"])])
+                         for rule in snapshot.rules)
+        return RuleSet(snapshot.revision, snapshot.enabled, snapshot.seed, compiled)
+
+
+def _event(rule: CompiledRule, request: RequestInfo) -> dict:
+    return {"at_s": request.now, "rule_id": rule.id, "fault": rule.fault_type,
+            "phase": rule.phase, "method": request.method, "path": request.path[:500],
+            "app_version": _clip(request.app_version, 64), "platform": _clip(request.platform, 32),
+            "user_id": _clip(request.user_id, 64)}
+
+
+def _clip(value: str | None, size: int) -> str | None:
+    return value[:size] if value is not None else None
+
+
+__all__ = ["Decision", "RequestInfo", "RuleEngine", "RuleSet", "hash64", "in_cohort"]

@@ -1,0 +1,26 @@
+"""The fault types, one per module, and the registry that builds them from rule settings."""
+from .base import BufferedResponse, Exchange, Fault, FaultSettingsError
+from .error import ErrorFault
+from .latency import LatencyFault
+from .malformed import MalformedFault
+from .reset import ResetFault
+from .timeout import TimeoutFault
+
+FAULTS: dict[str, type[Fault]] = {cls.type: cls for cls in
+                                  (LatencyFault, ErrorFault, ResetFault, TimeoutFault,
+                                   MalformedFault)}
+
+
+def build_fault(spec: dict) -> Fault:
+    """Build a fault from a rule's `fault` object ({"type": ..., **settings})."""
+    settings = dict(spec)
+    kind = settings.pop("type", None)
+    if kind not in FAULTS:
+        raise FaultSettingsError("type", f"unknown fault type {kind!r}; one of "
+                                         f"{', '.join(sorted(FAULTS))}")
+    return FAULTS[kind].from_settings(settings)
+
+
+__all__ = ["FAULTS", "BufferedResponse", "ErrorFault", "Exchange", "Fault",
+           "FaultSettingsError", "LatencyFault", "MalformedFault", "ResetFault",
+           "TimeoutFault", "build_fault"]

@@ -1,0 +1,87 @@
+"""ChaosMiddleware: wraps any WSGI app and lets the rule engine break its requests.
+
+Installed as `app.wsgi_app = ChaosMiddleware(app.wsgi_app, store, identify)`.
+Paths under `exempt_prefixes` (admin, health, metrics) are never touched, so a
+broken app can always be repaired and observed. With the kill switch off, a
+request costs a clock read and an attribute check.
+
+The request is described from the client headers X-App-Version, X-Platform,
+X-Device-Id and X-Request-Id, and from `identify(environ)`, which the host app
+supplies to name the user without a database query (None when unknown).
+
+For an "after"-phase fault the app runs to completion first: its body is read
+and `close()` called, so the host's per-request teardown (and its commit) has
+happened before the fault decides what the client gets.
+"""
+import re
+import uuid
+from collections.abc import Callable
+
+from .clock import now
+from .engine import RequestInfo, RuleEngine
+from .faults import BufferedResponse, Exchange
+
+REQUEST_ID = re.compile(r"^[\w.:-]{1,128}$")
+Identify = Callable[[dict], str | None]
+
+
+def _nobody(_environ) -> None:
+    return None
+
+
+class ChaosMiddleware:
+    def __init__(self, app, store, identify: Identify | None = None,
+                 exempt_prefixes: tuple[str, ...] = ("/admin", "/health", "/metrics"),
+                 refresh_s: float = 0.25):
+        self.app, self.store = app, store
+        self.identify = identify or _nobody
+        self.exempt_prefixes = tuple(exempt_prefixes)
+        self.engine = RuleEngine(store, refresh_s)
+
+    def __call__(self, environ, start_response):
+        rules = self.engine.current()
+        if not rules.enabled or not rules.rules:
+            return self.app(environ, start_response)
+        if environ.get("PATH_INFO", "").startswith(self.exempt_prefixes):
+            return self.app(environ, start_response)
+        request = self.describe(environ)
+        decision = self.engine.decide(request, rules)
+        if decision is None:
+            return self.app(environ, start_response)
+        environ["chaos.rule_id"] = decision.rule_id
+        response = run_to_completion(self.app, environ) if decision.phase == "after" else None
+        sent_id = request.request_id or ""
+        exchange = Exchange(environ, start_response, self.app, decision.rule_id,
+                            sent_id if REQUEST_ID.match(sent_id) else uuid.uuid4().hex,
+                            decision.rng, response)
+        return decision.fault.inject(exchange)
+
+    def describe(self, environ) -> RequestInfo:
+        return RequestInfo(method=environ.get("REQUEST_METHOD", "GET").upper(),
+                           path=environ.get("PATH_INFO", "") or "/",
+                           app_version=environ.get("HTTP_X_APP_VERSION") or None,
+                           platform=environ.get("HTTP_X_PLATFORM") or None,
+                           user_id=self.identify(environ),
+                           device_id=environ.get("HTTP_X_DEVICE_ID") or None,
+                           request_id=environ.get("HTTP_X_REQUEST_ID") or None,
+                           now=now())
+
+
+def run_to_completion(app, environ) -> BufferedResponse:
+    """Call the app, read its whole body and close it; return what it answered."""
+    answer: dict = {}
+    chunks: list[bytes] = []
+
+    def start_response(status, headers, exc_info=None):
+        if exc_info and answer:
+            raise exc_info[1].with_traceback(exc_info[2])
+        answer["status"], answer["headers"] = status, list(headers)
+        return chunks.append
+
+    result = app(environ, start_response)
+    try:
+        chunks.extend(result)
+    finally:
+        if hasattr(result, "close"):
+            result.close()
+    return BufferedResponse(answer["status"], answer["headers"], b"".join(chunks))

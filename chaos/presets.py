@@ -1,0 +1,57 @@
+"""Named sets of rules for the failures banksim's scenarios teach.
+
+A preset is only data: applying one adds its rules (validated like any other)
+next to the rules already there. Each rule has its own cohort (the cohort hash
+includes the rule id), so two rules of a preset with the same cohort_percent
+pick overlapping but different users.
+"""
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Preset:
+    name: str
+    description: str
+    rules: tuple[dict, ...]
+
+
+def _burst(on_s: float, off_s: float) -> dict:
+    return {"type": "burst", "on_s": on_s, "off_s": off_s}
+
+
+_BAD_RELEASE = {"app_version": "==4.2.0", "cohort_percent": 40}
+
+PRESETS = {preset.name: preset for preset in (
+    Preset("bad-release",
+           "App 4.2.0 on every platform: about 40% of its users hit bursts of connection "
+           "resets on every endpoint, and some POST /transfers and /payments are reset after "
+           "the money has moved (the app never learns it succeeded).",
+           ({"name": "bad-release: transfer answers lost after commit",
+             "match": {**_BAD_RELEASE, "path": "/transfers", "methods": ["POST"]},
+             "fault": {"type": "reset"}, "phase": "after", "probability": 0.3,
+             "pattern": _burst(8, 7)},
+            {"name": "bad-release: payment answers lost after commit",
+             "match": {**_BAD_RELEASE, "path": "/payments", "methods": ["POST"]},
+             "fault": {"type": "reset"}, "phase": "after", "probability": 0.3,
+             "pattern": _burst(8, 7)},
+            {"name": "bad-release: connection resets",
+             "match": dict(_BAD_RELEASE), "fault": {"type": "reset"}, "phase": "before",
+             "probability": 0.5, "pattern": _burst(8, 7)})),
+    Preset("flaky-network",
+           "Every app version: short, rare bursts of connection resets, like a mobile "
+           "network dropping out.",
+           ({"name": "flaky-network: resets", "fault": {"type": "reset"},
+             "probability": 0.05, "pattern": _burst(3, 27)},)),
+    Preset("slow-backend",
+           "Every request is slowed by a lognormal delay (median 300 ms, long tail).",
+           ({"name": "slow-backend: latency",
+             "fault": {"type": "latency", "distribution": "lognormal", "median_ms": 300,
+                       "sigma": 0.7}},)),
+    Preset("payments-outage",
+           "POST /payments and /transfers answer 503 with Retry-After: 5; everything else "
+           "works.",
+           tuple({"name": f"payments-outage: {path} unavailable",
+                  "match": {"path": path, "methods": ["POST"]},
+                  "fault": {"type": "error", "status": 503, "retry_after_s": 5}}
+                 for path in ("/payments", "/transfers"))),
+)}

@@ -1,0 +1,97 @@
+"""Reads and writes of chaos's tables. Each function takes a session and never commits:
+the caller (ChaosStore) owns the transaction.
+
+Every transaction that changes rules or the kill switch must call `bump_revision`
+as its first statement (ChaosStore.changing does). First on purpose: it takes the write lock
+up front (on SQLite a deferred transaction that read first could not upgrade
+to a writer once another process has written), it serialises concurrent admin
+changes, and it is what other processes poll to notice the change.
+"""
+from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy.orm import Session
+
+from .models import ChaosEvent, ChaosRule, ChaosState
+
+STATE_ID = 1
+
+
+def ensure_state(session: Session, seed: int) -> None:
+    """Create the state row, or adopt `seed` if it differs (a seed change is a change)."""
+    state = session.get(ChaosState, STATE_ID)
+    if state is None:
+        session.add(ChaosState(id=STATE_ID, enabled=True, seed=seed, revision=1))
+    elif state.seed != seed:
+        state.seed, state.revision = seed, state.revision + 1
+
+
+def bump_revision(session: Session) -> None:
+    session.execute(update(ChaosState).where(ChaosState.id == STATE_ID)
+                    .values(revision=ChaosState.revision + 1))
+
+
+def state(session: Session) -> ChaosState | None:
+    return session.get(ChaosState, STATE_ID)
+
+
+def revision(session: Session) -> int | None:
+    return session.scalar(select(ChaosState.revision).where(ChaosState.id == STATE_ID))
+
+
+def set_enabled(session: Session, enabled: bool) -> None:
+    session.execute(update(ChaosState).where(ChaosState.id == STATE_ID)
+                    .values(enabled=enabled))
+
+
+def rules(session: Session) -> list[ChaosRule]:
+    return list(session.scalars(select(ChaosRule).order_by(ChaosRule.seq)))
+
+
+def rule(session: Session, rule_id: str) -> ChaosRule | None:
+    return session.scalar(select(ChaosRule).where(ChaosRule.id == rule_id))
+
+
+def add_rule(session: Session, rule_id: str, fields: dict, created_s: float) -> ChaosRule:
+    row = ChaosRule(id=rule_id, created_s=created_s, matched=0, injected=0, **fields)
+    session.add(row)
+    session.flush()
+    return row
+
+
+def update_rule(session: Session, row: ChaosRule, fields: dict) -> ChaosRule:
+    for name, value in fields.items():
+        setattr(row, name, value)
+    session.flush()
+    return row
+
+
+def delete_rules(session: Session, rule_ids: list[str] | None = None) -> int:
+    """Delete the given rules (all when `rule_ids` is None); return how many went."""
+    statement = delete(ChaosRule)
+    if rule_ids is not None:
+        statement = statement.where(ChaosRule.id.in_(rule_ids))
+    return session.execute(statement).rowcount
+
+
+def expired_rule_ids(session: Session, now_s: float) -> list[str]:
+    return list(session.scalars(select(ChaosRule.id).where(
+        ChaosRule.ttl_s.is_not(None), ChaosRule.created_s + ChaosRule.ttl_s <= now_s)))
+
+
+def add_counts(session: Session, counts: dict[str, tuple[int, int]]) -> None:
+    """Add (matched, injected) to each rule's counters; rules deleted meanwhile are skipped."""
+    for rule_id, (matched, injected) in sorted(counts.items()):
+        session.execute(update(ChaosRule).where(ChaosRule.id == rule_id).values(
+            matched=ChaosRule.matched + matched, injected=ChaosRule.injected + injected))
+
+
+def add_events(session: Session, events: list[dict], keep: int) -> None:
+    """Append events and drop all but the newest `keep`."""
+    if events:
+        session.execute(insert(ChaosEvent), events)
+    newest = session.scalar(select(func.max(ChaosEvent.id)))
+    if newest is not None and newest > keep:
+        session.execute(delete(ChaosEvent).where(ChaosEvent.id <= newest - keep))
+
+
+def events(session: Session, limit: int) -> list[ChaosEvent]:
+    return list(session.scalars(select(ChaosEvent).order_by(ChaosEvent.id.desc()).limit(limit)))

@@ -1,0 +1,72 @@
+"""Turning client JSON into a valid rule (or a 400 naming the bad field), and back.
+
+Read-only fields (`id`, `stats`, `created`) are ignored on input, so a rule
+copied from `GET /admin/chaos/rules` can be posted again as it is. A PATCH is
+applied to the stored rule and the result is validated as a whole: a change
+that would leave the rule inconsistent (say, a new fault type with the old
+type's settings) is refused and nothing is saved.
+"""
+import secrets
+
+from apiflask import HTTPError
+from marshmallow import ValidationError
+
+from .clock import rfc3339
+from .faults.base import first_error
+from .models import ChaosRule
+from .schemas import RuleSchema
+
+READ_ONLY = ("id", "stats", "created")
+EDITABLE = ("name", "enabled", "match", "fault", "phase", "probability", "pattern", "ttl_s")
+_schema = RuleSchema()
+
+
+def new_rule_id() -> str:
+    return f"rule_{secrets.token_hex(8)}"
+
+
+def invalid(field: str, message: str) -> HTTPError:
+    return HTTPError(400, f"{field}: {message}",
+                     extra_data={"code": "validation_error", "field": field})
+
+
+def not_found(what: str) -> HTTPError:
+    return HTTPError(404, f"{what} not found", extra_data={"code": "not_found"})
+
+
+def load_rule(data) -> dict:
+    """Validate a rule as sent by a client; return its normalised editable fields."""
+    if not isinstance(data, dict):
+        raise invalid("body", "a rule is a JSON object")
+    try:
+        rule = _schema.load({k: v for k, v in data.items() if k not in READ_ONLY})
+    except ValidationError as exc:
+        raise invalid(*first_error(exc.messages)) from None
+    rule.setdefault("name", f"{rule['fault']['type']} rule")
+    rule.setdefault("ttl_s", None)
+    return rule
+
+
+def patched(current: dict, patch) -> dict:
+    """The rule `current` with `patch` applied (`match` merged, other fields replaced)."""
+    if not isinstance(patch, dict):
+        raise invalid("body", "a patch is a JSON object")
+    merged = {name: current[name] for name in EDITABLE}
+    for name, value in patch.items():
+        if name in READ_ONLY:
+            continue
+        if name == "match" and isinstance(value, dict):
+            match = {**merged["match"], **value}
+            merged["match"] = {k: v for k, v in match.items() if v is not None}
+        else:
+            merged[name] = value
+    return load_rule(merged)
+
+
+def to_dict(row: ChaosRule) -> dict:
+    """The rule as the API shows it."""
+    return {"id": row.id, "name": row.name, "enabled": row.enabled, "match": row.match,
+            "fault": row.fault, "phase": row.phase, "probability": row.probability,
+            "pattern": row.pattern, "ttl_s": row.ttl_s,
+            "stats": {"matched": row.matched, "injected": row.injected},
+            "created": rfc3339(row.created_s)}

@@ -1,0 +1,170 @@
+"""ChaosStore: chaos's state in the database, shared by every server process.
+
+The store owns the transactions; the statements themselves are in `queries`.
+It also owns this process's `Recorder` (buffered counters and events), so that
+admin reads can flush it and show up-to-date numbers.
+"""
+import itertools
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session
+
+from . import queries, rules
+from .clock import now, rfc3339
+from .models import Base
+from .recorder import Recorder
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """Everything the rule engine needs, read in one transaction."""
+
+    revision: int
+    enabled: bool
+    seed: int
+    rules: tuple[dict, ...]  # as `rules.to_dict`, plus "created_s"
+
+
+class ChaosStore:
+    def __init__(self, engine: Engine, seed: int = 42, flush_interval_s: float = 0.5,
+                 events_kept: int = 1000):
+        self.engine, self.seed, self.events_kept = engine, seed, events_kept
+        self.recorder = Recorder(self._write_records, flush_interval_s, events_kept)
+        self._changes = itertools.count(1)
+        self.changes = 0  # moves on every change made through this object
+
+    @contextmanager
+    def transaction(self):
+        with Session(self.engine, expire_on_commit=False) as session, session.begin():
+            yield session
+
+    @contextmanager
+    def changing(self):
+        """A transaction that changes rules or state: the revision moves first (see queries)."""
+        with self.transaction() as session:
+            queries.bump_revision(session)
+            yield session
+        self._changed()
+
+    def _changed(self) -> None:
+        self.changes = next(self._changes)
+
+    def create_all(self) -> None:
+        """Create chaos's tables and its state row (idempotent)."""
+        Base.metadata.create_all(self.engine)
+        with self.transaction() as session:
+            queries.ensure_state(session, self.seed)
+        self._changed()
+
+    def drop_all(self) -> None:
+        Base.metadata.drop_all(self.engine)
+        self._changed()
+
+    def status(self) -> dict:
+        self.flush()
+        self.purge_expired()
+        with self.transaction() as session:
+            state = queries.state(session)
+            return {"enabled": state.enabled, "seed": state.seed, "revision": state.revision,
+                    "rules": [rules.to_dict(row) for row in queries.rules(session)]}
+
+    def set_enabled(self, enabled: bool) -> dict:
+        with self.changing() as session:
+            queries.set_enabled(session, enabled)
+        return self.status()
+
+    def list_rules(self) -> list[dict]:
+        self.flush()
+        self.purge_expired()
+        with self.transaction() as session:
+            return [rules.to_dict(row) for row in queries.rules(session)]
+
+    def get_rule(self, rule_id: str) -> dict:
+        self.flush()
+        with self.transaction() as session:
+            return rules.to_dict(self._row(session, rule_id))
+
+    def add_rules(self, raw_rules: list) -> list[dict]:
+        """Validate every rule first, then add them all in one transaction (or none)."""
+        loaded = [rules.load_rule(raw) for raw in raw_rules]
+        created_s = now()
+        with self.changing() as session:
+            rows = [queries.add_rule(session, rules.new_rule_id(), fields, created_s)
+                    for fields in loaded]
+            return [rules.to_dict(row) for row in rows]
+
+    def add_rule(self, raw: dict) -> dict:
+        return self.add_rules([raw])[0]
+
+    def update_rule(self, rule_id: str, patch: dict) -> dict:
+        self.flush()
+        with self.changing() as session:
+            row = self._row(session, rule_id)
+            fields = rules.patched(rules.to_dict(row), patch)
+            return rules.to_dict(queries.update_rule(session, row, fields))
+
+    def delete_rule(self, rule_id: str) -> None:
+        with self.changing() as session:
+            if not queries.delete_rules(session, [rule_id]):
+                raise rules.not_found(f"rule {rule_id}")
+
+    def clear_rules(self) -> int:
+        with self.changing() as session:
+            return queries.delete_rules(session)
+
+    def events(self, limit: int = 100) -> list[dict]:
+        """The newest injected faults first."""
+        self.flush()
+        with self.transaction() as session:
+            return [{"at": rfc3339(e.at_s), "rule_id": e.rule_id, "fault": e.fault,
+                     "phase": e.phase, "method": e.method, "path": e.path,
+                     "app_version": e.app_version, "platform": e.platform,
+                     "user_id": e.user_id} for e in queries.events(session, limit)]
+
+    def revision(self) -> int | None:
+        with self.transaction() as session:
+            return queries.revision(session)
+
+    def snapshot(self) -> Snapshot | None:
+        """The state and every enabled rule, or None when the tables are not set up."""
+        with self.transaction() as session:
+            state = queries.state(session)
+            if state is None:
+                return None
+            rows = [{**rules.to_dict(row), "created_s": row.created_s}
+                    for row in queries.rules(session) if row.enabled]
+            return Snapshot(state.revision, state.enabled, state.seed, tuple(rows))
+
+    def purge_expired(self) -> None:
+        """Delete rules whose ttl_s has run out."""
+        with self.transaction() as session:
+            expired = queries.expired_rule_ids(session, now())
+        if expired:
+            with self.changing() as session:
+                queries.delete_rules(session, expired)
+
+    def flush(self) -> None:
+        """Write this process's buffered counters and events now."""
+        self.recorder.flush()
+
+    def close(self) -> None:
+        """Stop the background flusher after a last flush (tests, shutdown)."""
+        self.recorder.stop()
+        self.flush()
+
+    def _write_records(self, counts: dict, events: list[dict], purge: bool) -> None:
+        if counts or events:
+            with self.transaction() as session:  # writes first: see queries
+                queries.add_counts(session, counts)
+                queries.add_events(session, events, self.events_kept)
+        if purge:
+            self.purge_expired()
+
+    @staticmethod
+    def _row(session, rule_id: str):
+        row = queries.rule(session, rule_id)
+        if row is None:
+            raise rules.not_found(f"rule {rule_id}")
+        return row

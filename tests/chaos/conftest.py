@@ -1,0 +1,151 @@
+"""Fixtures for the chaos tests: a store on a fresh database (SQLite in tmp_path, or
+BANKSIM_TEST_DATABASE_URL with chaos's tables recreated), a tiny app wrapped by the
+middleware, and servers on real sockets (werkzeug in a thread, gunicorn subprocesses)."""
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+import requests
+from sqlalchemy import create_engine
+from werkzeug.serving import make_server
+
+from chaos.models import Base
+from chaos.store import ChaosStore
+from chaos_testapp import create_app
+
+PG_URL = os.environ.get("BANKSIM_TEST_DATABASE_URL")
+HERE = Path(__file__).parent
+ROOT = HERE.parent.parent
+
+
+@pytest.fixture
+def chaos_db_url(tmp_path):
+    if PG_URL:
+        engine = create_engine(PG_URL)
+        Base.metadata.drop_all(engine)
+        engine.dispose()
+        return PG_URL
+    return f"sqlite:///{tmp_path / 'chaos.db'}"
+
+
+@pytest.fixture
+def make_store(chaos_db_url):
+    """Stores on the test database, as separate processes would have (own engine each)."""
+    made = []
+
+    def make(seed=42, **options):
+        store = ChaosStore(create_engine(chaos_db_url), seed=seed, **options)
+        store.create_all()
+        made.append(store)
+        return store
+    yield make
+    for store in made:
+        store.close()
+        store.engine.dispose()
+
+
+@pytest.fixture
+def store(make_store):
+    return make_store()
+
+
+@pytest.fixture
+def app(store):
+    return create_app(store)
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def add_rule(store):
+    def add(fault, **fields):
+        return store.add_rule({"fault": fault, **fields})
+    return add
+
+
+@pytest.fixture
+def live_server(app):
+    """The app under werkzeug's threaded dev server on 127.0.0.1."""
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+    server.server_close()
+    thread.join(timeout=5)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class Gunicorn:
+    """A gunicorn subprocess serving chaos_testapp; its log is kept for inspection."""
+
+    def __init__(self, url: str, process: subprocess.Popen, log_path: Path):
+        self.url, self.process, self.log_path = url, process, log_path
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+
+@pytest.fixture
+def start_gunicorn(store, chaos_db_url, tmp_path):
+    """Start gunicorn serving chaos_testapp on the test database (tables made by `store`)."""
+    started = []
+
+    def start(worker_class="gthread", workers=1):
+        port = free_port()
+        log_path = tmp_path / f"gunicorn-{port}.log"
+        env = {**os.environ, "CHAOS_TEST_DATABASE_URL": chaos_db_url,
+               "PYTHONPATH": os.pathsep.join([str(ROOT), str(HERE)])}
+        with open(log_path, "wb") as log:
+            process = subprocess.Popen(
+                [sys.executable, "-m", "gunicorn", "--worker-class", worker_class,
+                 "--threads", "4", "--workers", str(workers), "--bind", f"127.0.0.1:{port}",
+                 "--timeout", "30", "--graceful-timeout", "1", "--log-level", "info",
+                 "chaos_testapp:create_app()"],
+                cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+        server = Gunicorn(f"http://127.0.0.1:{port}", process, log_path)
+        started.append(server)
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            assert process.poll() is None, server.log()
+            try:
+                if requests.get(server.url + "/health", timeout=2).ok:
+                    return server
+            except requests.RequestException:  # not listening yet, or the worker still booting
+                time.sleep(0.1)
+        raise AssertionError(f"gunicorn did not start:\n{server.log()}")
+    yield start
+    for server in started:
+        server.process.send_signal(signal.SIGQUIT)  # gunicorn's quick shutdown
+        try:
+            server.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            server.process.kill()
+            server.process.wait(timeout=10)
+
+
+@pytest.fixture
+def make_request():
+    """A RequestInfo with sensible defaults, for driving the rule engine directly."""
+    from chaos.engine import RequestInfo
+
+    def make(**fields):
+        defaults = dict(method="GET", path="/hello", app_version="4.2.0", platform="ios",
+                        user_id="user_1", device_id=None, request_id=None, now=time.time())
+        return RequestInfo(**{**defaults, **fields})
+    return make
+
