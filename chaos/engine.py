@@ -4,8 +4,9 @@ For each request, the enabled rules are tried in creation order and the first
 rule that matches *and fires* wins:
 
 1. match block (methods, platform, path, users, app version) - `Matcher`;
-2. cohort: a sticky share of users, `bucket(seed, rule, user else device) <
-   cohort_percent`; a request with neither user nor device is only in a
+2. cohort: a sticky share of users, `bucket(seed, cohort, user else device) <
+   cohort_percent`, where cohort is the rule's `match.cohort` name (rules that
+   share a name share their users) or else the rule id; a request with neither user nor device is only in a
    rule's cohort when cohort_percent is 100. Passing 1 and 2 counts `matched`;
 3. pattern: a burst rule is active only in its "on" windows, counted from the
    rule's creation time so every process agrees on the windows;
@@ -138,7 +139,8 @@ class RuleEngine:
             if not rule.matcher.matches(request.method, request.path, request.app_version,
                                         request.platform, request.user_id):
                 continue
-            if not in_cohort(rules.seed, rule.id, request.key, rule.matcher.cohort_percent):
+            cohort = rule.matcher.cohort or rule.id
+            if not in_cohort(rules.seed, cohort, request.key, rule.matcher.cohort_percent):
                 continue
             recorder.matched(rule.id)
             if not rule.active(request.now):

@@ -29,6 +29,7 @@ class Matcher:
         glob = match.get("path")
         self.path = re.compile(fnmatch.translate(glob)).match if glob else None
         self.cohort_percent = float(match.get("cohort_percent", 100))
+        self.cohort = match.get("cohort")  # a shared cohort name; None: the rule's own
         self._versions: dict[str | None, bool] = {}
 
     def matches(self, method: str, path: str, app_version: str | None, platform: str | None,

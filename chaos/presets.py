@@ -1,9 +1,8 @@
 """Named sets of rules for the failures banksim's scenarios teach.
 
 A preset is only data: applying one adds its rules (validated like any other)
-next to the rules already there. Each rule has its own cohort (the cohort hash
-includes the rule id), so two rules of a preset with the same cohort_percent
-pick overlapping but different users.
+next to the rules already there. The rules of `bad-release` share one named
+cohort, so the same 40% of 4.2.0 users suffer every one of its faults.
 """
 from dataclasses import dataclass
 
@@ -19,7 +18,7 @@ def _burst(on_s: float, off_s: float) -> dict:
     return {"type": "burst", "on_s": on_s, "off_s": off_s}
 
 
-_BAD_RELEASE = {"app_version": "==4.2.0", "cohort_percent": 40}
+_BAD_RELEASE = {"app_version": "==4.2.0", "cohort_percent": 40, "cohort": "bad-release"}
 
 PRESETS = {preset.name: preset for preset in (
     Preset("bad-release",
@@ -28,15 +27,15 @@ PRESETS = {preset.name: preset for preset in (
            "the money has moved (the app never learns it succeeded).",
            ({"name": "bad-release: transfer answers lost after commit",
              "match": {**_BAD_RELEASE, "path": "/transfers", "methods": ["POST"]},
-             "fault": {"type": "reset"}, "phase": "after", "probability": 0.3,
-             "pattern": _burst(8, 7)},
+             "fault": {"type": "reset"}, "phase": "after", "probability": 0.5,
+             "pattern": _burst(10, 5)},
             {"name": "bad-release: payment answers lost after commit",
              "match": {**_BAD_RELEASE, "path": "/payments", "methods": ["POST"]},
-             "fault": {"type": "reset"}, "phase": "after", "probability": 0.3,
-             "pattern": _burst(8, 7)},
+             "fault": {"type": "reset"}, "phase": "after", "probability": 0.5,
+             "pattern": _burst(10, 5)},
             {"name": "bad-release: connection resets",
              "match": dict(_BAD_RELEASE), "fault": {"type": "reset"}, "phase": "before",
-             "probability": 0.5, "pattern": _burst(8, 7)})),
+             "probability": 0.8, "pattern": _burst(10, 5)})),
     Preset("flaky-network",
            "Every app version: short, rare bursts of connection resets, like a mobile "
            "network dropping out.",

@@ -37,6 +37,8 @@ class MatchSchema(Schema):
     path = String(validate=[Length(1, 500), _glob], metadata={"example": "/accounts/*"})
     methods = List(String(validate=OneOf(METHODS)), validate=Length(min=1))
     cohort_percent = Float(load_default=100.0, validate=Range(0, 100))
+    cohort = String(validate=Length(1, 64), metadata={
+        "description": "rules with the same cohort name pick the same users"})
     users = List(String(validate=Length(1, 64)), validate=Length(min=1))
 
     @pre_load

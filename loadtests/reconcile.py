@@ -10,7 +10,8 @@ from collections import Counter
 
 def reconcile(audit: dict, ledger_transfers: list[dict], intents: list[dict]) -> dict:
     checks = audit["checks"]
-    by_reference = Counter(t["reference"] for t in ledger_transfers)
+    ours = {i["intent"] for i in intents}  # the seeded history has references of its own
+    by_reference = Counter(t["reference"] for t in ledger_transfers if t["reference"] in ours)
     ledger_ids = {t["id"] for t in ledger_transfers}
     acked = [i for i in intents if i.get("acked")]
     lost = [i for i in acked if i.get("transfer_id") not in ledger_ids]

@@ -56,6 +56,22 @@ def test_cohort_share_is_close_to_the_percentage_and_sticky(engine, add_rule, ma
     assert again == hits
 
 
+def test_rules_naming_one_cohort_pick_the_same_users(engine, store, add_rule, make_request):
+    first = add_rule({"type": "reset"}, match={"cohort_percent": 40, "cohort": "release",
+                                               "path": "/a"})
+    second = add_rule({"type": "reset"}, match={"cohort_percent": 40, "cohort": "release",
+                                                "path": "/b"})
+    own = add_rule({"type": "reset"}, match={"cohort_percent": 40, "path": "/c"})
+
+    def hit(path):
+        return {n for n in range(500)
+                if engine.decide(make_request(path=path, user_id=f"user_{n}")) is not None}
+
+    assert first["id"] != second["id"]
+    assert hit("/a") == hit("/b")
+    assert hit("/a") != hit("/c") and own["match"].get("cohort") is None
+
+
 def test_cohort_falls_back_to_the_device(engine, add_rule, make_request):
     rule = add_rule({"type": "reset"}, match={"cohort_percent": 50})
     devices = [f"dev-{n}" for n in range(200)]

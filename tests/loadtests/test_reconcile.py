@@ -45,3 +45,9 @@ def test_a_failed_audit_fails_integrity():
     result = reconcile(audit(no_negative_balances=2), [], [])
     assert not result["ok"] and result["negative_balances"] == 2
     assert result["ledger_balanced"] is True
+
+
+def test_references_outside_this_run_are_not_duplicates():
+    ledger = [{"id": "tfr_s1", "reference": "Rent"}, {"id": "tfr_s2", "reference": "Rent"},
+              {"id": "tfr_a", "reference": "a"}]
+    assert reconcile(audit(), ledger, [intent("a")])["duplicate_transfers"] == 0
