@@ -9,9 +9,11 @@ What can go wrong, and why the code looks like this:
   file made from the socket, and both servers later half-close (FIN) the socket
   themselves, which would turn a reset into an orderly close. So the descriptor
   is replaced in place with `dup2`: the TCP socket goes away at once (RST, thanks
-  to SO_LINGER 0) while the descriptor number stays valid, pointing at an
-  unconnected socket, so the server's own shutdown/close afterwards fail with
-  ENOTCONN (which both handle quietly) and can never hit a reused descriptor.
+  to SO_LINGER 0) while the descriptor number stays valid, pointing at one end
+  of a socket pair whose other end is closed. A keep-alive server that reads
+  the "next request" sees end-of-file and closes quietly (an unconnected socket
+  would raise ENOTCONN, which werkzeug prints as a traceback), and the server's
+  own close can never hit a reused descriptor.
 - After a drop the server must not treat the request as a crash. Both servers
   log nothing but a debug line for ConnectionResetError/BrokenPipeError, so
   that is what the faults raise.
@@ -38,7 +40,9 @@ def reset(environ: dict) -> ConnectionResetError:
     if sock is not None and sock.fileno() >= 0:
         try:
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-            with socket.socket(sock.family, socket.SOCK_STREAM) as placeholder:
+            placeholder, peer = socket.socketpair()
+            peer.close()  # reads on the placeholder see end-of-file, writes EPIPE
+            with placeholder:
                 os.dup2(placeholder.fileno(), sock.fileno(), inheritable=False)
         except OSError:
             pass  # the client is already gone: nothing left to reset

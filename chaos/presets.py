@@ -35,7 +35,7 @@ PRESETS = {preset.name: preset for preset in (
              "pattern": _burst(10, 5)},
             {"name": "bad-release: connection resets",
              "match": dict(_BAD_RELEASE), "fault": {"type": "reset"}, "phase": "before",
-             "probability": 0.8, "pattern": _burst(10, 5)})),
+             "probability": 0.85, "pattern": _burst(10, 5)})),
     Preset("flaky-network",
            "Every app version: short, rare bursts of connection resets, like a mobile "
            "network dropping out.",

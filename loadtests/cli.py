@@ -23,6 +23,16 @@ def parse_duration(value: str) -> int:
     return seconds
 
 
+def parse_think(value: str) -> tuple[float, float]:
+    try:
+        low, high = (float(part) for part in value.split("-"))
+    except ValueError:
+        raise click.BadParameter("use MIN-MAX seconds, e.g. 1-4") from None
+    if not 0 <= low <= high <= 60:
+        raise click.BadParameter("need 0 <= MIN <= MAX <= 60")
+    return low, high
+
+
 @click.command()
 @click.option("--scenario", type=click.Choice(["bad-release"]), default="bad-release",
               show_default=True)
@@ -40,7 +50,12 @@ def parse_duration(value: str) -> int:
               help="journey success objective the detector burns against")
 @click.option("--workers", type=click.IntRange(1, 16), default=2, show_default=True,
               help="gunicorn workers for the bank")
-def incident(scenario, users, duration, seed, client_policy, out, thresholds, slo, workers):
+@click.option("--adoption", type=click.FloatRange(0, 1), default=0.35, show_default=True,
+              help="chance an app installs a newer (not required) release when opened")
+@click.option("--think", default="1-4", show_default=True, metavar="MIN-MAX",
+              help="seconds a user waits between journeys")
+def incident(scenario, users, duration, seed, client_policy, out, thresholds, slo, workers,
+             adoption, think):
     """Replay a bad app release against a fresh bank and report what users lived through."""
     from .report import parse_threshold
     for expression in thresholds:
@@ -53,7 +68,7 @@ def incident(scenario, users, duration, seed, client_policy, out, thresholds, sl
         scenario=scenario, users=users, duration_s=parse_duration(duration), seed=seed,
         client_policy=client_policy, out_dir=out or Path("reports") / stamp,
         thresholds=list(thresholds), database_url=os.environ.get("BANKSIM_DATABASE_URL"),
-        slo=slo, workers=workers)
+        slo=slo, workers=workers, adoption=adoption, think_s=parse_think(think))
     try:
         code = run_incident(settings)
     except RuntimeError as exc:

@@ -38,6 +38,8 @@ class IncidentSettings:
     workers: int = 2
     seed_months: int = 2
     slo: float = 0.99
+    adoption: float = 0.35
+    think_s: tuple[float, float] = (1.0, 4.0)
 
 
 def free_port() -> int:
@@ -111,7 +113,9 @@ def _locust_command(s: IncidentSettings, url: str, token: str, files: dict) -> l
             "--client-policy", s.client_policy, "--timeline", s.scenario,
             "--admin-token", token, "--scenario-duration", str(s.duration_s),
             "--journeys-out", str(files["journeys"]), "--transfers-out", str(files["transfers"]),
-            "--phases-out", str(files["phases"])]
+            "--phases-out", str(files["phases"]), "--seeded-users", str(s.users),
+            "--seed", str(s.seed), "--adoption", str(s.adoption),
+            "--think-min", str(s.think_s[0]), "--think-max", str(s.think_s[1])]
 
 
 def _watch(process: subprocess.Popen, s: IncidentSettings, journeys: Path, console) -> None:

@@ -2,8 +2,9 @@
 
 `bad-release` (SPEC section 5): baseline (0-25%: everyone on 4.1.x), incident (25-60%:
 4.2.0 ships for all platforms and the chaos preset `bad-release` goes on), recovery
-(60-100%: hotfix 4.2.1 ships; the preset targets ==4.2.0 only, so failures fade as
-users update). `none` is one baseline phase and touches nothing.
+(60-100%: hotfix 4.2.1 ships as a required update - `min_supported_version` 4.2.1 - so
+each app updates the next time it is opened; the preset targets ==4.2.0 only, so
+failures fade as users open their apps). `none` is one baseline phase and touches nothing.
 
 The schedule is pure data; `TimelineDriver` plays it with an injected clock, sleep and
 admin client, so it runs under gevent in Locust's master and under plain threads in tests.
@@ -79,7 +80,8 @@ def schedule(phases: list[Phase], timeline: str = "bad-release") -> list[Step]:
         calls["recovery"] = (
             AdminCall("POST", "/admin/releases", {
                 "version": HOTFIX_VERSION, "platform": "all",
-                "notes": "Hotfix: fixes intermittent connection failures introduced in 4.2.0."}),
+                "min_supported_version": HOTFIX_VERSION,
+                "notes": "Required update. Hotfix: fixes intermittent connection failures introduced in 4.2.0."}),
         )
     return [Step(p.start_s, p.name, calls.get(p.name, ())) for p in phases]
 

@@ -9,6 +9,7 @@ from sqlalchemy import create_engine, text
 
 from bankapi import create_app, init_database
 from bankapi.models import Base
+from chaos.models import Base as ChaosBase
 
 PG_URL = os.environ.get("BANKSIM_TEST_DATABASE_URL")
 ADMIN_TOKEN = "test-admin-token"
@@ -18,6 +19,7 @@ _emails = itertools.count(1)
 def _reset_postgres(url: str) -> None:
     engine = create_engine(url)
     with engine.begin() as conn:
+        ChaosBase.metadata.drop_all(conn)  # rules, kill switch and seed start afresh
         Base.metadata.create_all(conn)
         names = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
         conn.execute(text(f"TRUNCATE {names} CASCADE"))
@@ -39,6 +41,7 @@ def app(database_url):
                       "CHAOS_ENABLED": True})
     init_database(app)
     yield app
+    app.extensions["chaos"].close()
     from bankapi.db import db
     db.engine.dispose()
 
