@@ -1,0 +1,67 @@
+"""`banksim incident` end to end, short: the bad release must tell its story.
+
+Runs the real command (seed, gunicorn, Locust headless, report) in a subprocess with
+a compressed timeline: faster think times and app updates so tens of users show each
+phase within a minute, and clients that do not retry, so the few bursts of a short
+incident phase show in the success rate.
+"""
+import json
+import subprocess
+import sys
+
+import pytest
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def report_dir(tmp_path_factory):
+    out = tmp_path_factory.mktemp("incident")
+    result = subprocess.run(
+        [sys.executable, "-m", "bankapi", "incident", "--users", "30", "--duration", "48s",
+         "--adoption", "0.9", "--think", "0.3-1.2", "--out", str(out),
+         "--client-policy", "none",  # no retries: the bug shows in every journey it hits
+         "--threshold", "lost_acknowledged_transfers==0",
+         "--threshold", "success_rate[app_version=4.1.*,phase=incident]>=0.97"],
+        capture_output=True, text=True, timeout=240)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    assert "report:" in result.stdout
+    return out
+
+
+@pytest.fixture(scope="module")
+def report(report_dir):
+    return json.loads((report_dir / "report.json").read_text())
+
+
+def success(report, version_prefix, phase):
+    rows = [r for r in report["journeys"]
+            if r["app_version"].startswith(version_prefix) and r["phase"] == phase]
+    attempts = sum(r["attempts"] for r in rows)
+    assert attempts, f"no {version_prefix} journeys in {phase}"
+    return sum(r["succeeded"] for r in rows) / attempts
+
+
+def test_the_bad_release_hurts_only_its_users(report):
+    assert success(report, "4.1.", "incident") >= 0.97
+    assert success(report, "4.2.0", "incident") <= success(report, "4.1.", "incident") - 0.1
+    assert success(report, "4.2.1", "recovery") >= 0.97
+
+
+def test_money_is_intact_and_thresholds_pass(report):
+    integrity = report["integrity"]
+    assert integrity["ok"] and integrity["ledger_balanced"]
+    assert integrity["lost_acknowledged_transfers"] == 0
+    assert integrity["duplicate_transfers"] == 0 and integrity["negative_balances"] == 0
+    assert integrity["acknowledged_transfers"] > 0
+    assert [t["passed"] for t in report["thresholds"]] == [True, True]
+
+
+def test_the_report_has_every_spec_key_and_the_files(report, report_dir):
+    for key in ("scenario", "seed", "users", "duration_s", "client_policy", "phases",
+                "journeys", "versions", "timeline", "incident", "integrity", "thresholds"):
+        assert key in report
+    assert [p["name"] for p in report["phases"]] == ["baseline", "incident", "recovery"]
+    for name in ("report.html", "locust_stats.csv", "locust.html", "main-chart.png"):
+        assert (report_dir / name).stat().st_size > 0
+    assert "http://" not in (report_dir / "report.html").read_text().split("<body", 1)[0]
