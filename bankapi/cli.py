@@ -126,11 +126,13 @@ def release():
 @click.option("--notes", default="")
 def publish(version, platform, min_supported, notes):
     """Publish VERSION through the admin API at BANKSIM_URL."""
-    from .admin_client import admin_request
+    from chaos.cli import AdminAPI
     body = {"version": version, "platform": platform, "notes": notes}
     if min_supported:
         body["min_supported_version"] = min_supported
-    answer = admin_request("POST", "/admin/releases", json=body)
+    api = AdminAPI(os.environ.get("BANKSIM_URL", "http://127.0.0.1:8000"),
+                   os.environ.get("BANKSIM_ADMIN_TOKEN", ""), prefix="/admin")
+    answer = api.call("POST", "/releases", json=body)
     console.print(f"published {answer['version']} for {answer['platform']} "
                   f"(min supported {answer['min_supported_version']})")
 

@@ -8,7 +8,7 @@ import json
 import click
 import requests
 from rich.console import Console
-from rich.table import Table
+from rich.table import Column, Table
 
 console = Console()
 
@@ -16,12 +16,12 @@ console = Console()
 class AdminAPI:
     """A thin requests client that turns HTTP failures into click errors."""
 
-    def __init__(self, url: str, token: str):
-        self.url, self.token = url.rstrip("/"), token
+    def __init__(self, url: str, token: str, prefix: str = "/admin/chaos"):
+        self.url, self.token, self.prefix = url.rstrip("/"), token, prefix
 
     def call(self, method: str, path: str, **kwargs):
         try:
-            response = requests.request(method, f"{self.url}/admin/chaos{path}", timeout=10,
+            response = requests.request(method, f"{self.url}{self.prefix}{path}", timeout=10,
                                         headers={"Authorization": f"Bearer {self.token}"},
                                         **kwargs)
         except requests.RequestException as exc:
@@ -145,16 +145,43 @@ def events(api, limit):
 
 
 def print_rules(rules: list[dict]) -> None:
-    table = Table("id", "name", "on", "match", "fault", "phase", "p", "pattern",
-                  "matched", "injected")
+    if not rules:
+        console.print("no rules")
+        return
+    table = Table("aimed at", "fault", "when", "matched", "injected")
+    table.columns.insert(0, Column("id / name", overflow="fold", min_width=21))
     for rule in rules:
-        table.add_row(rule["id"], rule["name"], "yes" if rule["enabled"] else "no",
-                      _brief(rule["match"]), _brief(rule["fault"]), rule["phase"],
-                      f"{rule['probability']:g}", _brief(rule["pattern"]),
+        state = "" if rule["enabled"] else " [yellow](disabled)[/]"
+        table.add_row(f"{rule['id']}\n[dim]{rule['name']}[/]{state}", _target(rule["match"]),
+                      f"{_brief(rule['fault'])}\n{rule['phase']}", _when(rule),
                       str(rule["stats"]["matched"]), str(rule["stats"]["injected"]))
-    console.print(table if rules else "no rules")
+    console.print(table)
 
 
-def _brief(obj: dict) -> str:
-    return " ".join(f"{k}={','.join(map(str, v)) if isinstance(v, list) else v}"
-                    for k, v in obj.items()) or "any"
+def _target(match: dict) -> str:
+    parts = [f"app {match['app_version']}" if match.get("app_version") else "any version"]
+    if match.get("platform"):
+        parts.append("/".join(match["platform"]))
+    if match.get("methods") or match.get("path"):
+        parts.append(f"{','.join(match.get('methods') or ['*'])} {match.get('path') or '*'}")
+    if match.get("cohort_percent", 100) < 100:
+        name = f" ({match['cohort']})" if match.get("cohort") else ""
+        parts.append(f"{match['cohort_percent']:g}% of users{name}")
+    if match.get("users"):
+        parts.append(f"{len(match['users'])} user(s)")
+    return "\n".join(parts)
+
+
+def _when(rule: dict) -> str:
+    pattern = rule["pattern"]
+    text = f"p={rule['probability']:g}"
+    if pattern.get("type") == "burst":
+        text += f"\nburst {pattern['on_s']:g}s on/{pattern['off_s']:g}s off"
+    if rule.get("ttl_s"):
+        text += f"\nttl {rule['ttl_s']:g}s"
+    return text
+
+
+def _brief(fault: dict) -> str:
+    settings = " ".join(f"{k}={v}" for k, v in fault.items() if k != "type")
+    return f"{fault.get('type', '?')} {settings}".strip()

@@ -14,11 +14,13 @@ import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urlencode
 
 import requests
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
+from .admin import AdminClient
 from .reconcile import reconcile
 from .report import build_report, print_summary, write_report
 
@@ -90,13 +92,6 @@ def _run(cmd: list[str], env: dict, what: str) -> None:
         raise RuntimeError(f"{what} failed ({result.returncode}):\n{result.stderr[-2000:]}")
 
 
-def _admin(bank_url: str, token: str, method: str, path: str, **kw):
-    response = requests.request(method, bank_url + path, timeout=30,
-                                headers={"Authorization": f"Bearer {token}"}, **kw)
-    response.raise_for_status()
-    return response.json() if response.content else None
-
-
 def _read_jsonl(path: Path) -> list[dict]:
     if not path.exists():
         return []
@@ -154,8 +149,9 @@ def run_incident(s: IncidentSettings, console: Console | None = None) -> int:
     bank = BankProcess(env, port, s.workers, out / "server.log")
     try:
         bank.wait_healthy()
-        _admin(bank.url, token, "DELETE", "/admin/chaos/rules")
-        _admin(bank.url, token, "POST", "/admin/chaos/enable")
+        admin = AdminClient(bank.url, token, timeout_s=60)
+        admin("DELETE", "/admin/chaos/rules")
+        admin("POST", "/admin/chaos/enable")
         console.print(f"bank up at {bank.url}; running {s.scenario} for {s.duration_s} s "
                       f"with client policy {s.client_policy}")
         locust_log = open(out / "locust.log", "w")
@@ -165,8 +161,8 @@ def run_incident(s: IncidentSettings, console: Console | None = None) -> int:
         locust_log.close()
         if process.returncode not in (0, 1):  # 1 means "some requests failed": expected
             raise RuntimeError(f"locust exited with {process.returncode}; see {locust_log.name}")
-        audit = _admin(bank.url, token, "GET", "/admin/audit")
-        integrity = reconcile(audit, _all_transfers(bank.url, token),
+        audit = admin("GET", "/admin/audit")
+        integrity = reconcile(audit, _all_transfers(admin),
                               _read_jsonl(files["transfers"]))
     finally:
         bank.stop()
@@ -183,11 +179,11 @@ def run_incident(s: IncidentSettings, console: Console | None = None) -> int:
     return 0 if passed else 1
 
 
-def _all_transfers(url: str, token: str) -> list[dict]:
+def _all_transfers(admin: AdminClient) -> list[dict]:
     transfers, cursor = [], None
     while True:
-        page = _admin(url, token, "GET", "/admin/transfers",
-                      params={"limit": 1000, **({"cursor": cursor} if cursor else {})})
+        query = urlencode({"limit": 1000, **({"cursor": cursor} if cursor else {})})
+        page = admin("GET", f"/admin/transfers?{query}")
         transfers += page["transfers"]
         cursor = page["next_cursor"]
         if not cursor:
