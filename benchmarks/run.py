@@ -142,6 +142,118 @@ def r3_transfers(bench: Bench, seconds: int, label: str) -> dict:
             "target": "report"}
 
 
+def r4_seed_vs_executemany(users: int, months: int) -> dict:
+    """Seeding (generation + bulk load) against a bare executemany of the very same rows."""
+    import sqlite3
+
+    from sqlalchemy import create_engine
+    from werkzeug.security import generate_password_hash
+
+    import seed
+    from bankapi.models import Base
+    with tempfile.TemporaryDirectory() as tmp:
+        engine = create_engine(f"sqlite:///{tmp}/seeded.db")
+        stats = seed.seed_database(engine, users=users, months=months, reset=True,
+                                   password_hash=generate_password_hash("banksim"))
+        engine.dispose()
+        source = sqlite3.connect(f"{tmp}/seeded.db")
+        tables = {t.name: source.execute(f'SELECT * FROM "{t.name}"').fetchall()
+                  for t in Base.metadata.sorted_tables}
+        source.close()
+        target_engine = create_engine(f"sqlite:///{tmp}/raw.db")
+        Base.metadata.create_all(target_engine)
+        target_engine.dispose()
+        target = sqlite3.connect(f"{tmp}/raw.db")
+        target.execute("PRAGMA synchronous=OFF")
+        began = time.perf_counter()
+        with target:
+            for name, rows in tables.items():
+                if rows:
+                    marks = ",".join("?" * len(rows[0]))
+                    target.executemany(f'INSERT INTO "{name}" VALUES ({marks})', rows)
+        raw_s = time.perf_counter() - began
+        target.close()
+    rows = sum(len(r) for r in tables.values())
+    seeded_rate, raw_rate = rows / stats["seconds"], rows / raw_s
+    return {"id": "R4", "measures": f"seeding {users:,} users x {months} months ({rows:,} rows, "
+            f"{stats['transactions']:,} transactions) / raw executemany of the same rows",
+            "a": f"{seeded_rate:,.0f} rows/s ({stats['seconds']:.1f} s)",
+            "b": f"{raw_rate:,.0f} rows/s ({raw_s:.1f} s)", "ratio": seeded_rate / raw_rate,
+            "target": ">= 0.5; < 30 s"}
+
+
+def r6_chaos_propagation(bench: Bench, trials: int = 5) -> dict:
+    """From the admin's 201 to every worker applying a rule: poll on fresh connections.
+
+    Background reads keep every worker busy: an idle worker re-reads the rules on its
+    first request anyway, which would flatter the figure.
+    """
+    import threading
+    path = "/app/releases/latest?platform=ios"
+    delays, stop = [], threading.Event()
+    user = bench.users[0]
+
+    def background():
+        session = requests.Session()
+        while not stop.is_set():
+            session.get(f"{bench.url}/accounts/{user['account']}/balance", timeout=5,
+                        headers={"Authorization": f"Bearer {user['token']}"})
+    threads = [threading.Thread(target=background, daemon=True) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for _ in range(trials):
+        bench.admin("DELETE", "/admin/chaos/rules")
+        time.sleep(1.0)
+        bench.admin("POST", "/admin/chaos/rules", json={
+            "name": "r6", "match": {"path": "/app/releases/latest"},
+            "fault": {"type": "error", "status": 503}})
+        created, streak, streak_began = time.perf_counter(), 0, None
+        while streak < 30 and time.perf_counter() - created < 5:
+            # a fresh connection per request, so gunicorn spreads them over its workers
+            status = requests.get(bench.url + path, timeout=5,
+                                  headers={"Connection": "close"}).status_code
+            if status != 503:
+                streak = 0
+            elif streak == 0:
+                streak, streak_began = 1, time.perf_counter() - created
+            else:
+                streak += 1
+        delays.append(streak_began if streak >= 30 else float("inf"))
+    stop.set()
+    for thread in threads:
+        thread.join(10)
+    bench.admin("DELETE", "/admin/chaos/rules")
+    worst = max(delays)
+    return {"id": "R6", "measures": f"chaos change reaching every one of {bench.args.workers} "
+            f"workers (worst of {trials}; from the admin's answer to 30 faults in a row)",
+            "a": f"{worst * 1000:.0f} ms", "b": "500 ms", "ratio": worst / 0.5,
+            "target": "< 0.5 s (ratio < 1)"}
+
+
+def r7_latency_accuracy(bench: Bench, samples: int = 150) -> dict:
+    """A 100 ms latency fault should add 100 ms, not more: median(with) - median(without)."""
+    user = bench.users[0]
+    url = f"{bench.url}/accounts/{user['account']}/balance"
+    bench.admin("DELETE", "/admin/chaos/rules")
+    bench.admin("POST", "/admin/chaos/rules", json={
+        "name": "r7", "match": {"app_version": "==9.0.0"},
+        "fault": {"type": "latency", "ms": 100}})
+    time.sleep(1.0)
+    session = requests.Session()
+    timings = {"9.0.0": [], "4.1.3": []}
+    for n in range(samples * 2):
+        version = "9.0.0" if n % 2 else "4.1.3"
+        began = time.perf_counter()
+        session.get(url, timeout=5, headers={"Authorization": f"Bearer {user['token']}",
+                                             "X-App-Version": version}).raise_for_status()
+        timings[version].append((time.perf_counter() - began) * 1000)
+    bench.admin("DELETE", "/admin/chaos/rules")
+    added = statistics.median(timings["9.0.0"]) - statistics.median(timings["4.1.3"])
+    return {"id": "R7", "measures": "latency fault of 100 ms: median with - median without",
+            "a": f"{added:.1f} ms", "b": "100 ms", "ratio": added / 100,
+            "target": "within 5 ms (0.95-1.05)"}
+
+
 def _wait(url: str, timeout_s: float = 30) -> None:
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
@@ -169,7 +281,9 @@ def write_table(rows: list[dict], command: str) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--only", default="R1,R2,R3", help="comma-separated row ids")
+    parser.add_argument("--only", default="R1,R2,R3,R4,R6,R7", help="comma-separated row ids")
+    parser.add_argument("--seed-users", type=int, default=10_000, help="R4's customers")
+    parser.add_argument("--seed-months", type=int, default=12, help="R4's months")
     parser.add_argument("--seconds", type=int, default=8, help="wrk duration per measurement")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--postgres", default=os.environ.get(
@@ -187,6 +301,10 @@ def main() -> None:
                 rows.append(r2_idle_rules(bench, args.seconds))
             if "R3" in only:
                 rows.append(r3_transfers(bench, args.seconds, "SQLite"))
+            if "R6" in only:
+                rows.append(r6_chaos_propagation(bench))
+            if "R7" in only:
+                rows.append(r7_latency_accuracy(bench))
         finally:
             bench.stop()
     if "R3" in only and args.postgres:
@@ -195,6 +313,9 @@ def main() -> None:
             rows.append(r3_transfers(bench, args.seconds, "PostgreSQL"))
         finally:
             bench.stop()
+    if "R4" in only:
+        rows.append(r4_seed_vs_executemany(args.seed_users, args.seed_months))
+    rows.sort(key=lambda row: row["id"])
     for row in rows:
         print(f"{row['id']}: {row['measures']}: {row['a']} vs {row['b']} -> {row['ratio']:.2f}"
               f" (target {row['target']})")
