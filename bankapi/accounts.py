@@ -11,7 +11,7 @@ from .ids import new_id
 from .models import Account, LedgerEntry
 from .pagination import page
 from .schemas import (AccountIn, AccountOut, AccountsOut, BalanceOut, TopupIn, TopupOut,
-                      TransactionOut, TransactionQuery, TransactionsOut)
+                      TransactionQuery, TransactionsOut)
 
 bp = APIBlueprint("accounts", __name__, tag="Accounts")
 

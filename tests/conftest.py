@@ -2,10 +2,12 @@
 BANKSIM_TEST_DATABASE_URL is set), a test client, and signed-in users."""
 import itertools
 import os
+import threading
 import uuid
 
 import pytest
 from sqlalchemy import create_engine, text
+from werkzeug.serving import make_server
 
 from bankapi import create_app, init_database
 from bankapi.models import Base
@@ -44,6 +46,18 @@ def app(database_url):
     app.extensions["chaos"].close()
     from bankapi.db import db
     db.engine.dispose()
+
+
+@pytest.fixture
+def live_server(app):
+    """Whichever `app` is in scope under werkzeug's threaded server on 127.0.0.1."""
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+    server.server_close()
+    thread.join(timeout=5)
 
 
 @pytest.fixture

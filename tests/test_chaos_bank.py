@@ -1,23 +1,16 @@
 """The chaos layer inside the bank, over real sockets: lost answers never move money twice."""
-import threading
 import uuid
 
 import pytest
 import requests
-from werkzeug.serving import make_server
 
 from bankapi.audit import run_audit
 from bankapi.db import db
 
 
 @pytest.fixture
-def live_bank(app):
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
-    thread.join(5)
+def live_bank(live_server):
+    return live_server
 
 
 def add_rule(url, admin_headers, **rule):

@@ -6,14 +6,12 @@ import signal
 import socket
 import subprocess
 import sys
-import threading
 import time
 from pathlib import Path
 
 import pytest
 import requests
 from sqlalchemy import create_engine
-from werkzeug.serving import make_server
 
 from chaos.models import Base
 from chaos.store import ChaosStore
@@ -70,18 +68,6 @@ def add_rule(store):
     def add(fault, **fields):
         return store.add_rule({"fault": fault, **fields})
     return add
-
-
-@pytest.fixture
-def live_server(app):
-    """The app under werkzeug's threaded dev server on 127.0.0.1."""
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
-    server.server_close()
-    thread.join(timeout=5)
 
 
 def free_port() -> int:
