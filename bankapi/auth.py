@@ -1,5 +1,6 @@
 """Registration, login, logout and the bearer-token check every user endpoint uses."""
 import hmac
+from functools import cache
 
 from apiflask import APIBlueprint, HTTPTokenAuth
 from flask import current_app, g, request
@@ -16,8 +17,6 @@ from .schemas import LoginIn, RegisterIn, RegisterOut, TokenOut, UserOut
 
 bp = APIBlueprint("auth", __name__, tag="Auth")
 token_auth = HTTPTokenAuth(scheme="Bearer")
-# Compared against when the email is unknown, so a miss costs as much as a wrong password.
-_DUMMY_HASH = None
 
 
 @token_auth.verify_token
@@ -36,11 +35,16 @@ def hash_password(password: str) -> str:
     return generate_password_hash(password, method=current_app.config["PASSWORD_HASH_METHOD"])
 
 
+@cache
+def _dummy_hash(method: str) -> str:
+    return generate_password_hash("not-a-password", method=method)
+
+
 def _password_matches(user: User | None, password: str) -> bool:
-    global _DUMMY_HASH
+    """Check the password; for an unknown email check a dummy hash, so a miss costs as
+    much as a wrong password and timing does not tell who is a customer."""
     if user is None:
-        _DUMMY_HASH = _DUMMY_HASH or hash_password("not-a-password")
-        check_password_hash(_DUMMY_HASH, password)
+        check_password_hash(_dummy_hash(current_app.config["PASSWORD_HASH_METHOD"]), password)
         return False
     return check_password_hash(user.password_hash, password)
 

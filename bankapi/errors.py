@@ -11,6 +11,7 @@ import uuid
 from apiflask import HTTPError
 from flask import g, request
 from sqlalchemy.exc import OperationalError
+from werkzeug.exceptions import HTTPException
 
 log = logging.getLogger("banksim")
 
@@ -104,7 +105,6 @@ def init_app(app) -> None:
     def unexpected(exc):
         if isinstance(exc, HTTPError):
             return process_error(exc)
-        from werkzeug.exceptions import HTTPException
         if isinstance(exc, HTTPException):
             return process_error(HTTPError(exc.code, exc.description))
         log.exception("unhandled error on %s %s", request.method, request.path)
