@@ -48,7 +48,7 @@ def _install_chaos(app) -> None:
     from chaos.store import ChaosStore
 
     from .tokens import user_id_hint
-    store = ChaosStore(db.engine, seed=app.config["SEED"])
+    store = ChaosStore(db.engine_of(app), seed=app.config["SEED"])
     chaos.init_app(app, store, identify=user_id_hint)
 
 
@@ -62,3 +62,10 @@ def init_database(app) -> None:
         with db.write() as session:
             ledger.ensure_system_accounts(session)
             releases.seed_history(session)
+
+
+def shutdown(app) -> None:
+    """Stop the chaos flusher and close pooled connections (CLI commands, tests)."""
+    if "chaos" in app.extensions:
+        app.extensions["chaos"].close()
+    db.engine_of(app).dispose()

@@ -2,6 +2,7 @@
 import os
 import secrets
 import sys
+from contextlib import contextmanager
 
 import click
 from rich.console import Console
@@ -16,11 +17,16 @@ def main():
     """banksim: a digital bank to break, and a way to see what its users lived through."""
 
 
+@contextmanager
 def _app():
-    from . import create_app, init_database
+    """The bank's app with its schema in place, shut down cleanly afterwards."""
+    from . import create_app, init_database, shutdown
     app = create_app()
     init_database(app)
-    return app
+    try:
+        yield app
+    finally:
+        shutdown(app)
 
 
 @main.command()
@@ -37,13 +43,13 @@ def serve(host, port, workers, threads, dev):
         os.environ["BANKSIM_ADMIN_TOKEN"] = secrets.token_urlsafe(24)
         click.echo(f"admin token (set BANKSIM_ADMIN_TOKEN to choose one): "
                    f"{os.environ['BANKSIM_ADMIN_TOKEN']}")
-    app = _app()  # creates the schema once, before any worker starts
-    click.echo(f"banksim on http://{host}:{port} ({'dev server' if dev else f'{workers} workers'}),"
-               f" database {app.config['DATABASE_URL']}")
-    if dev:
-        app.run(host=host, port=port, threaded=True)
-        return
-    app.extensions["banksim_db"].engine.dispose()
+    with _app() as app:  # creates the schema once, before any worker starts
+        click.echo(f"banksim on http://{host}:{port} "
+                   f"({'dev server' if dev else f'{workers} workers'}), "
+                   f"database {app.config['DATABASE_URL']}")
+        if dev:
+            app.run(host=host, port=port, threaded=True)
+            return
     from .server import GunicornServer
     GunicornServer(host, port, workers, threads).run()
 
@@ -77,16 +83,17 @@ def seed(users, months, seed_, reset):
     from werkzeug.security import generate_password_hash
 
     import seed as seeding
-    app = _app()
-    engine = app.extensions["banksim_db"].engine
-    password_hash = generate_password_hash("banksim", app.config["PASSWORD_HASH_METHOD"])
-    try:
-        with Progress(console=console, transient=True) as progress:
-            stats = seeding.seed_database(engine, users=users, months=months, seed=seed_,
-                                          reset=reset, password_hash=password_hash,
-                                          progress=progress)
-    except seeding.AlreadySeeded as exc:
-        raise click.ClickException(str(exc)) from None
+
+    from .db import db
+    with _app() as app:
+        password_hash = generate_password_hash("banksim", app.config["PASSWORD_HASH_METHOD"])
+        try:
+            with Progress(console=console, transient=True) as progress:
+                stats = seeding.seed_database(
+                    db.engine_of(app), users=users, months=months,
+                    seed=seed_, reset=reset, password_hash=password_hash, progress=progress)
+        except seeding.AlreadySeeded as exc:
+            raise click.ClickException(str(exc)) from None
     console.print("seeded: " + ", ".join(f"{k} {v}" for k, v in stats.items()))
 
 
@@ -95,8 +102,7 @@ def audit():
     """Check the ledger's invariants; exit 1 on any violation."""
     from .audit import run_audit
     from .db import db
-    app = _app()
-    with app.app_context():
+    with _app() as app, app.app_context():
         result = run_audit(db.session)
     _print_audit(result)
     sys.exit(0 if result["ok"] else 1)

@@ -8,7 +8,7 @@ transactions in which the ledger takes row locks in a fixed order.
 """
 from contextlib import contextmanager
 
-from flask import g
+from flask import current_app, g
 from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
@@ -49,15 +49,24 @@ def is_postgres(session: Session) -> bool:
 
 
 class Database:
-    """Flask extension owning the engine and the per-request session."""
+    """Flask extension owning each app's engine and the per-request session.
 
-    def __init__(self):
-        self.engine: Engine | None = None
+    The engine lives in `app.extensions`, not on this object, so several apps in one
+    process (tests, the CLI) each keep and dispose of their own.
+    """
 
     def init_app(self, app) -> None:
-        self.engine = make_engine(app.config["DATABASE_URL"])
-        app.extensions["banksim_db"] = self
+        app.extensions["banksim_db"] = make_engine(app.config["DATABASE_URL"])
         app.teardown_appcontext(self._close_session)
+
+    @staticmethod
+    def engine_of(app) -> Engine:
+        return app.extensions["banksim_db"]
+
+    @property
+    def engine(self) -> Engine:
+        """The current app's engine."""
+        return self.engine_of(current_app)
 
     @property
     def session(self) -> Session:

@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import create_engine, text
 from werkzeug.serving import make_server
 
-from bankapi import create_app, init_database
+from bankapi import create_app, init_database, shutdown
 from bankapi.models import Base
 from chaos.models import Base as ChaosBase
 
@@ -43,9 +43,7 @@ def app(database_url):
                       "CHAOS_ENABLED": True})
     init_database(app)
     yield app
-    app.extensions["chaos"].close()
-    from bankapi.db import db
-    db.engine.dispose()
+    shutdown(app)
 
 
 @pytest.fixture

@@ -4,7 +4,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 import seed
-from bankapi import create_app
+from bankapi import create_app, shutdown
 from bankapi.models import Notification, User
 
 
@@ -49,7 +49,7 @@ def test_seeded_user_logs_in_and_sees_history(seeded):
         assert client.post("/auth/login", json={"email": "user1@example.com",
                                                 "password": "wrong"}).status_code == 401
     finally:
-        app.extensions["banksim_db"].engine.dispose()
+        shutdown(app)
 
 
 def test_recent_notifications_leave_the_newest_unread(seeded):
