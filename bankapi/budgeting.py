@@ -51,7 +51,9 @@ def _alert(session, user_id, month, category, status, spent, limit) -> None:
     for level in levels:
         stmt = _insert(session, BudgetAlert).values(user_id=user_id, month=month,
                                                     category=category, level=level)
-        fresh = session.execute(stmt.on_conflict_do_nothing()).rowcount == 1
+        # RETURNING, not rowcount: an ORM-enabled insert does not report a row count.
+        inserted = stmt.on_conflict_do_nothing().returning(BudgetAlert.level)
+        fresh = session.execute(inserted).first() is not None
         if fresh and level == status:
             label = category.replace("_", " ")
             notify(session, user_id, f"budget_{level}",
