@@ -1,4 +1,14 @@
-"""The `banksim` command (serve and the HTTP commands are exercised in the chaos tests)."""
+"""The `banksim` command (the chaos and release HTTP commands are tested in tests/chaos)."""
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+
+import pytest
+import requests
 from click.testing import CliRunner
 from sqlalchemy import update
 
@@ -29,3 +39,34 @@ def test_release_publish_reports_unreachable_server(monkeypatch):
     monkeypatch.setenv("BANKSIM_URL", "http://127.0.0.1:9")
     result = CliRunner().invoke(main, ["release", "publish", "4.2.0"])
     assert result.exit_code == 1 and "cannot reach banksim" in result.output
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("mode", [["--dev"], ["--workers", "1"]])
+def test_serve_prints_an_admin_token_and_answers(tmp_path, mode):
+    env = {k: v for k, v in os.environ.items() if k != "BANKSIM_ADMIN_TOKEN"}
+    env["BANKSIM_DATABASE_URL"] = f"sqlite:///{tmp_path / 'serve.db'}"
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    log = open(tmp_path / "serve.log", "w+")
+    server = subprocess.Popen([sys.executable, "-m", "bankapi", "serve", "--port", str(port),
+                               *mode], env=env, stdout=log, stderr=subprocess.STDOUT,
+                              start_new_session=True)
+    try:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                if requests.get(f"http://127.0.0.1:{port}/health", timeout=1).ok:
+                    break
+            except requests.RequestException:
+                time.sleep(0.2)
+        log.seek(0)
+        token = re.search(r"admin token .*: (\S+)", log.read()).group(1)
+        answer = requests.get(f"http://127.0.0.1:{port}/admin/chaos", timeout=5,
+                              headers={"Authorization": f"Bearer {token}"})
+        assert answer.status_code == 200 and answer.json()["enabled"] is True
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        server.wait(10)
+        log.close()

@@ -6,15 +6,13 @@ import subprocess
 
 import pytest
 
-from loadrun import (ADMIN_TOKEN, BANKSIM, HTTP_PASSWORD, SEEDED_USERS, Bank, free_port,
-                     seed_over_http, stop, wait_until_up)
+from loadrun import ADMIN_TOKEN, BANKSIM, SEEDED_USERS, Bank, free_port, stop, wait_until_up
 
 
 @pytest.fixture(scope="module")
 def bank(tmp_path_factory):
     """A bank on 127.0.0.1 with SEEDED_USERS customers user{n}@example.com / banksim.
 
-    Seeds with `banksim seed` when it works, else over HTTP (seed/ is built separately).
     Chaos is off (BANKSIM_CHAOS=0): these runs must be all green.
     """
     workdir = tmp_path_factory.mktemp("bank")
@@ -22,8 +20,7 @@ def bank(tmp_path_factory):
            "BANKSIM_ADMIN_TOKEN": ADMIN_TOKEN, "BANKSIM_CHAOS": "0",
            "BANKSIM_PASSWORD_HASH": "pbkdf2:sha256:1000"}
     seed = [str(BANKSIM), "seed", "--users", str(SEEDED_USERS), "--months", "1"]
-    seeded = subprocess.run(seed, env=env, cwd=workdir, capture_output=True,
-                            timeout=120).returncode == 0
+    subprocess.run(seed, env=env, cwd=workdir, capture_output=True, timeout=120, check=True)
     port = free_port()
     log = workdir / "serve.log"
     with open(log, "w") as out:
@@ -33,9 +30,7 @@ def bank(tmp_path_factory):
     url = f"http://127.0.0.1:{port}"
     try:
         wait_until_up(url, server, log)
-        if not seeded:
-            seed_over_http(url, SEEDED_USERS)
-        yield Bank(url, "banksim" if seeded else HTTP_PASSWORD)
+        yield Bank(url)
     finally:
         stop(server)
 

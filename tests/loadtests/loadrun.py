@@ -4,7 +4,6 @@ import socket
 import subprocess
 import sys
 import time
-import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -35,27 +34,6 @@ def stop(process: subprocess.Popen) -> None:
             process.wait(timeout=5)
 
 
-# POST /auth/register wants 8+ characters, so customers made over HTTP cannot have
-# `banksim seed`'s password "banksim"; Locust is told this one with --customer-password.
-HTTP_PASSWORD = "banksim-loadtest"
-
-
-def seed_over_http(url: str, users: int) -> None:
-    """What `banksim seed` would do, through the public API: register and top up."""
-    for n in range(1, users + 1):
-        email = f"user{n}@example.com"
-        answer = requests.post(f"{url}/auth/register", timeout=10,
-                               json={"email": email, "password": HTTP_PASSWORD, "name": f"User {n}"})
-        assert answer.status_code == 201, answer.text
-        headers = {"Authorization": f"Bearer {answer.json()['access_token']}"}
-        account = requests.get(f"{url}/accounts", headers=headers, timeout=10).json()
-        account_id = account["accounts"][0]["id"]
-        topup = requests.post(f"{url}/accounts/{account_id}/topup", json={"amount": 500_00},
-                              headers={**headers, "Idempotency-Key": uuid.uuid4().hex},
-                              timeout=10)
-        assert topup.status_code == 201, topup.text
-
-
 def wait_until_up(url: str, process: subprocess.Popen, log: Path) -> None:
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
@@ -73,11 +51,9 @@ def wait_until_up(url: str, process: subprocess.Popen, log: Path) -> None:
 @dataclass
 class Bank:
     url: str
-    password: str
 
 
 def locust_command(bank: Bank, *args: str) -> list[str]:
     return [sys.executable, "-m", "locust", "-f", str(LOCUSTFILE), "--host", bank.url,
-            "--customer-password", bank.password,
             "--seeded-users", str(SEEDED_USERS), "--think-min", "0.1", "--think-max", "0.5",
             "--only-summary", "--loglevel", "INFO", *args]

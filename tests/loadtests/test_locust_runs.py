@@ -1,6 +1,7 @@
 """Locust for real, as subprocesses, against a bank this suite started on 127.0.0.1."""
 import csv
 import json
+import os
 import re
 import subprocess
 import sys
@@ -9,7 +10,7 @@ from collections import Counter
 import pytest
 import requests
 
-from loadrun import ADMIN_TOKEN, LOCUSTFILE, free_port, locust_command
+from loadrun import ADMIN_TOKEN, BANKSIM, LOCUSTFILE, SEEDED_USERS, free_port, locust_command
 from loadtests.journal import JOURNEY_KEYS, TRANSFER_KEYS
 from loadtests.journeys import JOURNEYS
 
@@ -116,3 +117,17 @@ def test_distributed_run_brings_events_from_both_workers_to_the_master(bank, tmp
     intents = read_jsonl(transfers_out)
     assert intents
     assert_transfers_acked_or_interrupted(intents)
+
+
+@pytest.mark.slow
+def test_banksim_loadtest_runs_the_packaged_locustfile(bank, tmp_path):
+    """`banksim loadtest ARGS` is locust with banksim's locustfile, aimed at BANKSIM_URL."""
+    env = {**os.environ, "BANKSIM_URL": bank.url}
+    result = subprocess.run(
+        [str(BANKSIM), "loadtest", "--headless", "-u", "3", "-r", "3", "-t", "4s",
+         "--seeded-users", str(SEEDED_USERS), "--think-min", "0.1", "--think-max", "0.3",
+         "--csv", str(tmp_path / "run"), "--only-summary"],
+        env=env, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr[-2000:]
+    stats = (tmp_path / "run_stats.csv").read_text()
+    assert "JOURNEY" in stats and "/accounts" in stats
