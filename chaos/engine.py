@@ -26,7 +26,7 @@ import logging
 import random
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -36,6 +36,7 @@ from .matching import Matcher
 log = logging.getLogger("chaos")
 _SEP = "\x1f"
 WARN_EVERY_S = 30.0
+MAX_CACHED_VERSIONS = 256
 
 
 def hash64(*parts) -> int:
@@ -106,6 +107,19 @@ class RuleSet:
     enabled: bool
     seed: int
     rules: tuple[CompiledRule, ...]
+    # app version -> the rules whose specifier admits it; most requests then skip every
+    # rule aimed at another version. Rebuilt with the RuleSet; bounded like metrics labels.
+    _by_version: dict = field(default_factory=dict, compare=False, repr=False)
+
+    def for_version(self, app_version: str | None) -> tuple[CompiledRule, ...]:
+        candidates = self._by_version.get(app_version)
+        if candidates is None:
+            candidates = tuple(rule for rule in self.rules
+                               if rule.matcher.specifier is None
+                               or rule.matcher.version_matches(app_version))
+            if len(self._by_version) < MAX_CACHED_VERSIONS:
+                self._by_version[app_version] = candidates
+        return candidates
 
 
 EMPTY = RuleSet(None, False, 0, ())
@@ -132,7 +146,7 @@ class RuleEngine:
         if not rules.enabled:
             return None
         recorder = self.store.recorder
-        for rule in rules.rules:
+        for rule in rules.for_version(request.app_version):
             if rule.expires_s is not None and request.now >= rule.expires_s:
                 recorder.expired_seen()
                 continue

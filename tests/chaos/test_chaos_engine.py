@@ -194,3 +194,13 @@ def test_a_change_elsewhere_is_seen_within_the_refresh_period(make_store, make_r
     while engine.decide(make_request()) is None and time.monotonic() < deadline:
         time.sleep(0.02)
     assert engine.decide(make_request()) is not None
+
+
+def test_rules_for_other_versions_are_skipped_up_front(engine, add_rule, make_request):
+    for n in range(50):
+        add_rule({"type": "reset"}, match={"app_version": f"=={n}.9.9"})
+    anyone = add_rule({"type": "reset"}, match={"path": "/elsewhere"})
+    rules = engine.current()
+    assert [r.id for r in rules.for_version("4.1.3")] == [anyone["id"]]
+    assert [r.id for r in rules.for_version("7.9.9")][0] == rules.rules[7].id
+    assert engine.decide(make_request(app_version="4.1.3")) is None
