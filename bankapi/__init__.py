@@ -37,6 +37,8 @@ def create_app(test_config: dict | None = None) -> APIFlask:
     for module in (auth, accounts, transactions, transfers, payments, budgets,
                    notifications, releases, admin, health):
         app.register_blueprint(module.bp)
+    from .schemas import complete_spec
+    app.spec_processor(complete_spec)
     _install_chaos(app)
     return app
 

@@ -1,10 +1,14 @@
 """Registration, login, logout and the bearer-token check every user endpoint uses."""
 import hmac
+import math
+from datetime import timedelta
 from functools import cache
 
 from apiflask import APIBlueprint, HTTPTokenAuth
 from flask import current_app, g, request
-from sqlalchemy import select
+from sqlalchemy import delete, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from . import tokens
@@ -12,7 +16,7 @@ from .clock import utcnow
 from .db import db
 from .errors import api_error
 from .ids import new_id
-from .models import Account, User
+from .models import Account, LoginThrottle, User
 from .schemas import LoginIn, RegisterIn, RegisterOut, TokenOut, UserOut
 
 bp = APIBlueprint("auth", __name__, tag="Auth")
@@ -58,6 +62,7 @@ def _token_body(session, user_id: str) -> dict:
 @bp.post("/auth/register")
 @bp.input(RegisterIn)
 @bp.output(RegisterOut, status_code=201)
+@bp.doc(responses=[409])
 def register(json_data):
     """Create a user with a current account and sign them in."""
     email = json_data["email"].lower()
@@ -80,14 +85,55 @@ def register(json_data):
 @bp.post("/auth/login")
 @bp.input(LoginIn)
 @bp.output(TokenOut)
+@bp.doc(responses=[401, 429])
 def login(json_data):
-    """Exchange email and password for a bearer token."""
-    session = db.session
-    user = session.scalar(select(User).where(User.email == json_data["email"].lower()))
+    """Exchange email and password for a bearer token (repeated failures lock the email)."""
+    email, session = json_data["email"].lower(), db.session
+    _refuse_if_locked(session, email)
+    user = session.scalar(select(User).where(User.email == email))
     if not _password_matches(user, json_data["password"]):
+        with db.write() as session:
+            _record_failure(session, email)
         raise api_error(401, "invalid_credentials", "email or password is wrong")
     with db.write() as session:
+        session.execute(delete(LoginThrottle).where(LoginThrottle.email == email))
         return _token_body(session, user.id)
+
+
+# Failed logins are counted per email, known or not (so a lock-out does not reveal who is a
+# customer), in the database (so every gunicorn worker and host agrees). After
+# LOGIN_MAX_FAILURES failures with no quiet LOGIN_WINDOW_S between them the email is locked
+# for LOGIN_LOCKOUT_S, doubling with each further failure up to LOGIN_LOCKOUT_MAX_S; a locked
+# email answers 429 without checking the password. A successful login clears the count.
+
+def _refuse_if_locked(session, email: str) -> None:
+    locked_until = session.scalar(select(LoginThrottle.locked_until)
+                                  .where(LoginThrottle.email == email))
+    session.rollback()  # end the read snapshot before any write transaction
+    if locked_until is not None and locked_until > utcnow():
+        wait_s = math.ceil((locked_until - utcnow()).total_seconds())
+        raise api_error(429, "too_many_attempts",
+                        f"too many failed logins for this email; retry in {wait_s} s",
+                        headers={"Retry-After": str(wait_s)})
+
+
+def _record_failure(session, email: str) -> None:
+    config, now = current_app.config, utcnow()
+    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    session.execute(insert(LoginThrottle).values(email=email, failures=0, last_failure_at=now)
+                    .on_conflict_do_nothing(index_elements=["email"]))
+    row = session.scalars(select(LoginThrottle).where(LoginThrottle.email == email)
+                          .with_for_update().execution_options(populate_existing=True)).one()
+    quiet_since = max(row.last_failure_at, row.locked_until or row.last_failure_at)
+    if now - quiet_since > timedelta(seconds=config["LOGIN_WINDOW_S"]):
+        row.failures = 0  # a quiet spell after the last failure or lock-out forgets them
+    row.failures += 1
+    row.last_failure_at = now
+    extra = row.failures - config["LOGIN_MAX_FAILURES"]
+    if extra >= 0:
+        lockout_s = min(config["LOGIN_LOCKOUT_S"] * 2 ** min(extra, 20),
+                        config["LOGIN_LOCKOUT_MAX_S"])
+        row.locked_until = now + timedelta(seconds=lockout_s)
 
 
 @bp.post("/auth/logout")

@@ -16,6 +16,15 @@ class Config:
         self.PASSWORD_HASH_METHOD = env.get("BANKSIM_PASSWORD_HASH", "scrypt:16384:8:1")
         self.MAX_CONTENT_LENGTH = int(env.get("BANKSIM_MAX_BODY_BYTES", str(64 * 1024)))
         self.CHAOS_ENABLED = env.get("BANKSIM_CHAOS", "1") not in ("0", "false", "no")
+        # Failed logins per email before a lock-out, the quiet time that forgets them, and
+        # the first lock-out (doubling per further failure up to the cap). README "Auth".
+        self.LOGIN_MAX_FAILURES = int(env.get("BANKSIM_LOGIN_MAX_FAILURES", "5"))
+        self.LOGIN_WINDOW_S = int(env.get("BANKSIM_LOGIN_WINDOW_S", "900"))
+        self.LOGIN_LOCKOUT_S = int(env.get("BANKSIM_LOGIN_LOCKOUT_S", "30"))
+        self.LOGIN_LOCKOUT_MAX_S = int(env.get("BANKSIM_LOGIN_LOCKOUT_MAX_S", "900"))
+        # TEACHING MODE, never in production: the ledger's concurrency protection is off
+        # (check-then-act), so concurrent requests overdraw and duplicate. README "Money".
+        self.UNSAFE_LEDGER = env.get("BANKSIM_UNSAFE_LEDGER", "0") in ("1", "true", "yes")
 
     def as_dict(self):
         return {name: getattr(self, name) for name in vars(self)}

@@ -22,6 +22,17 @@ CODES = {400: "validation_error", 401: "unauthorized", 403: "forbidden", 404: "n
 REQUEST_ID = re.compile(r"^[\w.:-]{1,128}$")
 
 
+# The envelope as an OpenAPI schema, so /openapi.json documents what 4xx/5xx bodies are.
+ERROR_SCHEMA = {
+    "type": "object", "required": ["error"],
+    "properties": {"error": {
+        "type": "object", "required": ["code", "message", "request_id"],
+        "properties": {"code": {"type": "string"}, "message": {"type": "string"},
+                       "request_id": {"type": "string"},
+                       "field": {"type": "string", "description": "the bad input"}}}},
+}
+
+
 def api_error(status: int, code: str, message: str, field: str | None = None,
               headers: dict | None = None) -> HTTPError:
     """Build the exception views raise; the processor below renders it."""
@@ -75,6 +86,7 @@ def process_error(error: HTTPError):
 
 def init_app(app) -> None:
     app.error_processor(process_error)
+    app.config.update(HTTP_ERROR_SCHEMA=ERROR_SCHEMA, VALIDATION_ERROR_SCHEMA=ERROR_SCHEMA)
 
     @app.before_request
     def assign_request_id():

@@ -9,13 +9,18 @@ Concurrency: on PostgreSQL a transaction-scoped advisory lock on (user, key) is
 tried first; a request that finds it held answers 409 `idempotency_conflict`.
 On SQLite `BEGIN IMMEDIATE` already serialises writers, so a concurrent duplicate
 waits for the first to commit and is answered with the replay.
+
+`_idempotent_unsafe` is the teaching mode (UNSAFE_LEDGER): deliberately broken.
 """
 import hashlib
 import json
+import time
 
-from flask import jsonify, request
+from flask import current_app, jsonify, request
 from sqlalchemy import text
+from sqlalchemy.exc import IntegrityError
 
+from . import ledger
 from .auth import current_user_id
 from .clock import utcnow
 from .db import db, is_postgres
@@ -61,6 +66,8 @@ def idempotent(kind: str, action):
 
     `kind` (topup, transfer, payment) labels the metrics."""
     user_id, key, request_hash = current_user_id(), _key(), _request_hash()
+    if current_app.config.get("UNSAFE_LEDGER"):
+        return _idempotent_unsafe(kind, action, user_id, key, request_hash)
     with db.write() as session:
         if is_postgres(session):
             acquired = session.scalar(text("SELECT pg_try_advisory_xact_lock(:id)"),
@@ -70,11 +77,7 @@ def idempotent(kind: str, action):
                                 "a request with this Idempotency-Key is still in progress", HEADER)
         stored = session.get(IdempotencyKey, (user_id, key))
         if stored is not None:
-            if stored.request_hash != request_hash:
-                raise api_error(422, "idempotency_key_reused",
-                                "this Idempotency-Key was used with a different request", HEADER)
-            REPLAYS.inc()
-            return _respond(stored.response_status, json.loads(stored.response_body), True)
+            return _replay(stored, request_hash)
         try:
             status, body, movement_id = action(session)
         except Declined as declined:
@@ -82,5 +85,60 @@ def idempotent(kind: str, action):
         session.add(IdempotencyKey(user_id=user_id, key=key, request_hash=request_hash,
                                    response_status=status, response_body=json.dumps(body),
                                    movement_id=movement_id, created=utcnow()))
+    MONEY.labels(kind, "completed" if status < 400 else "declined").inc()
+    return _respond(status, body, False)
+
+
+def _replay(stored: IdempotencyKey, request_hash: str):
+    if stored.request_hash != request_hash:
+        raise api_error(422, "idempotency_key_reused",
+                        "this Idempotency-Key was used with a different request", HEADER)
+    REPLAYS.inc()
+    return _respond(stored.response_status, json.loads(stored.response_body), True)
+
+
+def _idempotent_unsafe(kind, action, user_id, key, request_hash):
+    """TEACHING MODE (UNSAFE_LEDGER): the same work as `idempotent`, done wrong on purpose.
+
+    Four separate transactions instead of one: look the key up; check the funds (no write
+    lock, rolled back); write the movement without checking again; store the key. Concurrent
+    requests all pass the check against the same balance (overdrafts), and concurrent or
+    crashed duplicates of one key all miss the lookup (money moved twice).
+    """
+    session = db.session
+    session.rollback()
+    stored = session.get(IdempotencyKey, (user_id, key))  # 1. lookup, not atomic with 3.
+    session.rollback()
+    if stored is not None:
+        return _replay(stored, request_hash)
+    declined = None
+    session.info[ledger.UNSAFE_PHASE] = "check"
+    try:
+        with session.begin():  # 2. plain BEGIN: reads the balance, takes no write lock
+            action(session)
+            raise ledger.FundsChecked()  # nothing to check (a top-up): roll back all the same
+    except ledger.FundsChecked:
+        pass
+    except Declined as exc:
+        declined = exc
+    finally:
+        session.info.pop(ledger.UNSAFE_PHASE)
+    if declined is not None:
+        status, body, movement_id = 422, envelope(declined.code, declined.message), None
+    else:
+        time.sleep(ledger.UNSAFE_RACE_S)  # the race window, widened for teaching
+        session.info[ledger.UNSAFE_PHASE] = "act"
+        try:
+            with db.write() as session:  # 3. the movement, trusting the stale check
+                status, body, movement_id = action(session)
+        finally:
+            session.info.pop(ledger.UNSAFE_PHASE)
+    try:
+        with db.write() as session:  # 4. the key, too late to stop a duplicate
+            session.add(IdempotencyKey(user_id=user_id, key=key, request_hash=request_hash,
+                                       response_status=status, response_body=json.dumps(body),
+                                       movement_id=movement_id, created=utcnow()))
+    except IntegrityError:
+        pass  # a concurrent duplicate stored it first; this one moved money anyway
     MONEY.labels(kind, "completed" if status < 400 else "declined").inc()
     return _respond(status, body, False)

@@ -29,6 +29,21 @@ class Declined(Exception):
         self.code, self.message = code, message
 
 
+# --- TEACHING MODE: UNSAFE_LEDGER ------------------------------------------------------
+# BANKSIM_UNSAFE_LEDGER=1 deliberately breaks the ledger to show why the locks exist.
+# `bankapi.idempotency` then runs a movement as check-then-act: the ledger function runs
+# once with session.info[UNSAFE_PHASE] = "check" in a short transaction that holds no write
+# lock and is rolled back as soon as the funds check passed (FundsChecked), then again with
+# "act" in a separate write transaction that skips the check. Two concurrent requests can
+# both pass the check against the same balance: overdrafts. Never set in production.
+UNSAFE_PHASE = "banksim_unsafe_phase"
+UNSAFE_RACE_S = 0.05  # pause between check and act in teaching mode, to widen the race
+
+
+class FundsChecked(Exception):
+    """Teaching mode only: the funds check passed in the "check" phase."""
+
+
 def system_account_id(role: str, currency: str) -> str:
     return f"acc_sys_{role}_{currency.lower()}"
 
@@ -55,6 +70,23 @@ def _lock(session: Session, *account_ids: str) -> dict[str, Account]:
                            .order_by(Account.id).with_for_update()
                            .execution_options(populate_existing=True))
     return {account.id: account for account in rows}
+
+
+def _check_funds(session: Session, account: Account, amount: int, declined_note=None) -> None:
+    """No overdraft: `account` is locked, so its balance cannot change before we commit.
+
+    `declined_note` (user_id, type, title, body) is notified when the check fails.
+    In teaching mode (UNSAFE_LEDGER, below) the check and the movement are split apart.
+    """
+    phase = session.info.get(UNSAFE_PHASE)
+    if phase == "act":
+        return  # UNSAFE: checked earlier, in another transaction, against a stale balance
+    if account.balance < amount:
+        if declined_note:
+            notify(session, *declined_note)
+        raise Declined("insufficient_funds", f"available balance is {pounds(account.balance)}")
+    if phase == "check":
+        raise FundsChecked()  # UNSAFE: stop here; the movement is written later
 
 
 def _post(session, account, amount, kind, movement_id, created, description, *,
@@ -110,8 +142,7 @@ def transfer(session: Session, user_id: str, from_account_id: str, amount: int, 
                         f"both accounts hold {source.currency}; got {currency}", "currency")
     locked = _lock(session, source.id, target.id)
     source, target = locked[source.id], locked[target.id]
-    if source.balance < amount:
-        raise Declined("insufficient_funds", f"available balance is {pounds(source.balance)}")
+    _check_funds(session, source, amount)
     now, movement = utcnow(), new_id("tfr")
     text = reference or "Transfer"
     _post(session, source, -amount, "transfer_out", movement, now, text, counterparty=target.id)
@@ -132,10 +163,9 @@ def pay(session: Session, user_id: str, account_id: str, amount: int, merchant: 
     merchants = system_account_id("merchants", account.currency)
     locked = _lock(session, account.id, merchants)
     account = locked[account.id]
-    if account.balance < amount:
-        notify(session, user_id, "payment_declined", "Payment declined",
-               f"{pounds(amount)} at {merchant} was declined: insufficient funds")
-        raise Declined("insufficient_funds", f"available balance is {pounds(account.balance)}")
+    _check_funds(session, account, amount, declined_note=(
+        user_id, "payment_declined", "Payment declined",
+        f"{pounds(amount)} at {merchant} was declined: insufficient funds"))
     now, movement = utcnow(), new_id("pay")
     _post(session, account, -amount, "card_payment", movement, now, merchant,
           category=category, merchant=merchant, counterparty=merchants)
@@ -215,7 +245,9 @@ class _HistoryTotals:
     per account (the balance change) and per user, month and category (card spending)."""
 
     def __init__(self, owners: dict[str, str]):
-        from collections import defaultdict  # local: this section only appends to the module
+        from collections import (
+            defaultdict,  # local: this section only appends to the module
+        )
         self.owners = owners
         self.movements, self.deltas = defaultdict(int), defaultdict(int)
         self.spent, self.count = defaultdict(int), defaultdict(int)

@@ -146,3 +146,12 @@ class Release(Base):
     released_at: Mapped[datetime] = mapped_column(DateTime)
     min_supported_version: Mapped[str] = mapped_column(String(40))
     notes: Mapped[str] = mapped_column(String(1000), default="")
+
+
+class LoginThrottle(Base):
+    """Recent failed logins for one email (known or not), shared by every worker."""
+    __tablename__ = "login_throttle"
+    email: Mapped[str] = mapped_column(String(254), primary_key=True)
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    last_failure_at: Mapped[datetime] = mapped_column(DateTime)
+    locked_until: Mapped[datetime | None] = mapped_column(DateTime)

@@ -28,6 +28,8 @@ class Money(Integer):
     def _deserialize(self, value, attr, data, **kwargs):
         if isinstance(value, bool):
             raise ValidationError("Not a valid integer.")
+        if isinstance(value, float) and value.is_integer():
+            value = int(value)  # 100.0 is the integer 100 in JSON Schema; 1.5 stays refused
         return super()._deserialize(value, attr, data, **kwargs)
 
 
@@ -119,8 +121,15 @@ class ReleaseIn(Schema):
 
 # --- outputs ------------------------------------------------------------------------
 
-def Stamp():
-    return DateTime(format="%Y-%m-%dT%H:%M:%SZ")
+class Stamp(DateTime):
+    """RFC 3339 UTC to the second, `2026-11-23T09:30:00Z`; documented as `date-time`.
+
+    (A `DateTime(format=...)` would be documented by apispec as `format: null`, which is
+    not a valid OpenAPI schema.)
+    """
+
+    def _serialize(self, value, attr, obj, **kwargs):
+        return None if value is None else value.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 class UserOut(Schema):
@@ -271,3 +280,24 @@ class HealthOut(Schema):
 class AuditOut(Schema):
     ok = Boolean()
     checks = Dict()
+
+
+# --- the OpenAPI document -----------------------------------------------------------
+
+IDEMPOTENT_OPERATIONS = {("/transfers", "post"), ("/payments", "post"),
+                         ("/accounts/{account_id}/topup", "post")}
+
+
+def complete_spec(spec: dict) -> dict:
+    """What apiflask leaves out of /openapi.json: bodies are required, and so is
+    Idempotency-Key on the operations that move money."""
+    for path, operations in spec.get("paths", {}).items():
+        for method, operation in operations.items():
+            if "requestBody" in operation:
+                operation["requestBody"]["required"] = True
+            if (path, method) in IDEMPOTENT_OPERATIONS:
+                operation.setdefault("parameters", []).append({
+                    "in": "header", "name": "Idempotency-Key", "required": True,
+                    "description": "one per intended operation; reuse it on every retry",
+                    "schema": {"type": "string", "minLength": 1, "maxLength": 255}})
+    return spec

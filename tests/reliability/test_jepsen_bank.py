@@ -1,0 +1,80 @@
+"""Jepsen-style: no money lost or duplicated through resets, 503s and a SIGKILL of the bank."""
+import threading
+import time
+
+import pytest
+import requests
+from bank_jepsen import (
+    Workload,
+    all_transfers,
+    check,
+    customer_money,
+    log_in,
+    write_history,
+)
+
+USERS = 20
+DURATION_S = 24  # clients invoke transfers for this long; the crash comes halfway
+
+CHAOS_RULES = [
+    {"name": "jepsen: reset before the handler", "fault": {"type": "reset"}, "phase": "before",
+     "match": {"path": "/transfers", "methods": ["POST"]}, "probability": 0.25},
+    {"name": "jepsen: reset after commit", "fault": {"type": "reset"}, "phase": "after",
+     "match": {"path": "/transfers", "methods": ["POST"]}, "probability": 0.25},
+    {"name": "jepsen: 503", "fault": {"type": "error", "status": 503, "retry_after_s": 1},
+     "probability": 0.2},
+]
+
+
+@pytest.mark.slow
+@pytest.mark.jepsen
+def test_transfers_survive_faults_and_a_crash(bank_server, database_url, tmp_path):
+    server = bank_server()
+    server.seed(USERS, months=1)
+    before = customer_money(database_url)
+    server.start()
+    customers = log_in(server.url, USERS)
+    for rule in CHAOS_RULES:
+        server.admin("POST", "/admin/chaos/rules", json=rule)
+
+    workload = Workload(server.url, customers, median_balance=before["median_current"],
+                        threads=8, duration_s=DURATION_S)
+    workload.start()
+    time.sleep(DURATION_S / 2)
+    server.crash()
+    crashed_at = time.time()
+    threading.Event().wait(0.5)  # clients keep retrying against a dead port meanwhile
+    server.start()
+    workload.join()
+
+    time.sleep(1.5)  # the chaos counters are flushed to the database every 0.5 s
+    rules = server.admin("GET", "/admin/chaos").json()["rules"]
+    injected = sum(rule["stats"]["injected"] for rule in rules)
+    audit = server.admin("GET", "/admin/audit").json()
+    transfers = all_transfers(server.url, server.admin_headers)
+    after = customer_money(database_url)
+    operations = workload.operations
+    violations = check(operations, transfers, audit, before, after)
+
+    results = {name: sum(op.result == name for op in operations) for name in ("ok", "fail",
+                                                                             "unknown")}
+    summary = {"database": database_url.split(":", 1)[0], "operations": len(operations),
+               **results, "attempts": sum(len(op.attempts) for op in operations),
+               "faults_injected_recorded": injected,
+               "faults_seen_by_clients": dict(workload.client_faults),
+               "crashes_survived": server.starts - 1, "crashed_at": crashed_at,
+               "violations": violations, "money_before": before, "money_after": after}
+    write_history(tmp_path / "jepsen-history.json", operations, summary)
+    print(f"\njepsen[{summary['database']}]: {len(operations)} operations "
+          f"(ok {results['ok']}, fail {results['fail']}, unknown {results['unknown']}), "
+          f"{summary['attempts']} attempts, {injected} faults injected "
+          f"(clients saw {dict(workload.client_faults)}), "
+          f"{summary['crashes_survived']} crash survived, {len(violations)} violations; "
+          f"history {tmp_path / 'jepsen-history.json'}")
+
+    assert not violations, violations[:20]
+    assert audit["ok"]
+    assert summary["crashes_survived"] == 1
+    assert results["ok"] > 50 and results["fail"] > 0, results  # the run tested something
+    assert injected > 50
+    assert requests.get(server.url + "/health", timeout=5).ok
