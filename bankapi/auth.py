@@ -7,13 +7,11 @@ from functools import cache
 from apiflask import APIBlueprint, HTTPTokenAuth
 from flask import current_app, g, request
 from sqlalchemy import delete, select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from . import tokens
 from .clock import utcnow
-from .db import db
+from .db import db, dialect_insert
 from .errors import api_error
 from .ids import new_id
 from .models import Account, LoginThrottle, User
@@ -119,8 +117,8 @@ def _refuse_if_locked(session, email: str) -> None:
 
 def _record_failure(session, email: str) -> None:
     config, now = current_app.config, utcnow()
-    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-    session.execute(insert(LoginThrottle).values(email=email, failures=0, last_failure_at=now)
+    session.execute(dialect_insert(session, LoginThrottle)
+                    .values(email=email, failures=0, last_failure_at=now)
                     .on_conflict_do_nothing(index_elements=["email"]))
     row = session.scalars(select(LoginThrottle).where(LoginThrottle.email == email)
                           .with_for_update().execution_options(populate_existing=True)).one()

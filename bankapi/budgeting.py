@@ -6,19 +6,14 @@ each card payment; `bankapi.audit` recomputes it from the entries.
 from datetime import datetime
 
 from sqlalchemy import select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from .clock import month_of
+from .db import dialect_insert
 from .models import Budget, BudgetAlert, MonthlySpend
 from .notify import notify, pounds
 
 WARNING_PCT = 80
-
-
-def _insert(session: Session, model):
-    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
-    return dialect.insert(model)
 
 
 def status_of(spent: int, limit: int) -> str:
@@ -31,7 +26,7 @@ def record_spend(session: Session, user_id: str, category: str, amount: int,
                  at: datetime) -> None:
     """Add a card payment to the month's total and notify crossings of 80% and 100%."""
     month = month_of(at)
-    stmt = _insert(session, MonthlySpend).values(user_id=user_id, month=month,
+    stmt = dialect_insert(session, MonthlySpend).values(user_id=user_id, month=month,
                                                  category=category, spent=amount, count=1)
     session.execute(stmt.on_conflict_do_update(
         index_elements=["user_id", "month", "category"],
@@ -49,7 +44,7 @@ def record_spend(session: Session, user_id: str, category: str, amount: int,
 def _alert(session, user_id, month, category, status, spent, limit) -> None:
     levels = {"ok": (), "warning": ("warning",), "exceeded": ("warning", "exceeded")}[status]
     for level in levels:
-        stmt = _insert(session, BudgetAlert).values(user_id=user_id, month=month,
+        stmt = dialect_insert(session, BudgetAlert).values(user_id=user_id, month=month,
                                                     category=category, level=level)
         # RETURNING, not rowcount: an ORM-enabled insert does not report a row count.
         inserted = stmt.on_conflict_do_nothing().returning(BudgetAlert.level)

@@ -10,6 +10,7 @@ from contextlib import contextmanager
 
 from flask import current_app, g
 from sqlalchemy import create_engine, event
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
@@ -46,6 +47,11 @@ def _configure_sqlite(engine: Engine) -> None:
 
 def is_postgres(session: Session) -> bool:
     return session.get_bind().dialect.name == "postgresql"
+
+
+def dialect_insert(session: Session, model):
+    """An INSERT with `on_conflict_do_*` for the session's backend (SQLite or PostgreSQL)."""
+    return (postgresql.insert if is_postgres(session) else sqlite.insert)(model)
 
 
 class Database:
