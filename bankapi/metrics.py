@@ -9,13 +9,14 @@ platform fold into "other", and paths are reported as their route template.
 import json
 import logging
 import os
-import re
 import time
 
 from apiflask import APIBlueprint
 from flask import Response, g, request
 from prometheus_client import (CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram,
                                generate_latest, multiprocess)
+
+from chaos.metrics import app_version_label
 
 bp = APIBlueprint("metrics", __name__, tag="Operations")
 access_log = logging.getLogger("banksim.access")
@@ -24,7 +25,6 @@ LABELS = ("method", "route", "status", "app_version", "platform")
 # Read off the scenario's SLOs: 250 ms is "fast", 1 s "slow", 5 s the client timeout.
 BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 PLATFORMS = {"ios", "android", "web"}
-VERSION = re.compile(r"^\d{1,3}\.\d{1,3}(\.\d{1,4})?([ab]|rc|\.post|\.dev)?\d{0,3}$")
 
 REQUESTS = Counter("http_requests_total", "HTTP requests handled by the bank", LABELS)
 DURATION = Histogram("http_request_duration_seconds", "Time to answer an HTTP request",
@@ -32,10 +32,6 @@ DURATION = Histogram("http_request_duration_seconds", "Time to answer an HTTP re
 MONEY = Counter("banksim_money_movements_total", "Money movements by kind and outcome",
                 ("kind", "outcome"))
 REPLAYS = Counter("banksim_idempotent_replays_total", "Answers replayed for a reused key")
-
-
-def app_version_label(value: str | None) -> str:
-    return value if value and VERSION.match(value) else "other"
 
 
 def platform_label(value: str | None) -> str:

@@ -32,6 +32,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from .faults import Fault, build_fault
 from .matching import Matcher
+from .metrics import count_injection
 
 log = logging.getLogger("chaos")
 _SEP = "\x1f"
@@ -163,6 +164,7 @@ class RuleEngine:
             if drawn / 2**64 >= rule.probability:
                 continue
             recorder.injected(rule.id, _event(rule, request))
+            count_injection(rule.id, rule.fault_type, request.app_version)
             return Decision(rule.id, rule.fault, rule.phase, random.Random(drawn))
         return None
 

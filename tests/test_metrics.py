@@ -63,3 +63,17 @@ def test_access_log_is_one_json_line_without_secrets(client, alice, caplog):
     assert line["request_id"] == "log-1" and line["user_id"] == alice.id
     assert line["route"] == "/me" and line["status"] == 200 and line["app_version"] == "4.1.3"
     assert alice.token not in caplog.text
+
+
+def test_chaos_injections_are_counted_by_rule_fault_and_version(client, alice, admin_headers):
+    rule = client.post("/admin/chaos/rules", headers=admin_headers, json={
+        "name": "503 for 4.2.0", "match": {"path": "/me", "app_version": "==4.2.0"},
+        "fault": {"type": "error", "status": 503}, "probability": 1}).get_json()
+    labels = {"rule": rule["id"], "fault": "error", "app_version": "4.2.0"}
+    before = sample(client.get("/metrics").get_data(as_text=True), "chaos_injections_total",
+                    **labels)
+    for version in ("4.2.0", "4.2.0", "4.1.3"):
+        client.get("/me", headers={**alice.headers, "X-App-Version": version})
+    text = client.get("/metrics").get_data(as_text=True)
+    assert sample(text, "chaos_injections_total", **labels) == before + 2
+    assert sample(text, "chaos_injections_total", rule=rule["id"], app_version="4.1.3") == 0
