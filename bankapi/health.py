@@ -1,8 +1,12 @@
-"""Liveness (never touched by chaos)."""
+"""Liveness (never touched by chaos), and which process answered with which chaos rules."""
+import os
 from importlib.metadata import PackageNotFoundError, version
 
 from apiflask import APIBlueprint
+from flask import current_app
 from sqlalchemy import text
+
+import chaos
 
 from .db import db
 from .schemas import HealthOut
@@ -22,4 +26,5 @@ def app_version() -> str:
 def health():
     """The server is up and its database answers."""
     db.session.execute(text("SELECT 1"))
-    return {"status": "ok", "version": app_version()}
+    return {"status": "ok", "version": app_version(), "worker": os.getpid(),
+            "chaos_revision": chaos.applied_revision(current_app)}

@@ -275,6 +275,9 @@ class ReleaseOut(Schema):
 class HealthOut(Schema):
     status = String()
     version = String()
+    worker = Integer(metadata={"description": "process id of the server process that answered"})
+    chaos_revision = Integer(allow_none=True, metadata={
+        "description": "chaos rules revision this process applies (null: chaos off)"})
 
 
 class AuditOut(Schema):

@@ -17,8 +17,17 @@ def init_app(app, store: ChaosStore, identify: Identify | None = None, **options
     """
     from .admin import bp
     app.extensions["chaos"] = store
-    app.wsgi_app = ChaosMiddleware(app.wsgi_app, store, identify, **options)
+    app.wsgi_app = app.extensions["chaos.middleware"] = ChaosMiddleware(
+        app.wsgi_app, store, identify, **options)
     app.register_blueprint(bp)
 
 
-__all__ = ["ChaosMiddleware", "ChaosStore", "init_app"]
+def applied_revision(app) -> int | None:
+    """The rules revision this process is applying now (None: chaos not installed or no rules
+    read yet). Under gunicorn each worker answers for itself, so /health can show that a
+    change reached every worker."""
+    middleware = app.extensions.get("chaos.middleware")
+    return middleware.engine.rules.revision if middleware else None
+
+
+__all__ = ["ChaosMiddleware", "ChaosStore", "applied_revision", "init_app"]

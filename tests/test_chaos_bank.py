@@ -1,4 +1,5 @@
 """The chaos layer inside the bank, over real sockets: lost answers never move money twice."""
+import os
 import uuid
 
 import pytest
@@ -68,3 +69,12 @@ def test_admin_chaos_needs_the_admin_token(live_bank):
         response = requests.get(f"{live_bank}/admin/chaos", headers=headers, timeout=5)
         assert response.status_code == 401
         assert response.json()["error"]["code"] == "unauthorized"
+
+
+def test_health_names_the_process_and_the_chaos_revision_it_applies(client, admin_headers):
+    before = client.get("/health").json
+    assert before["worker"] == os.getpid()
+    client.post("/admin/chaos/rules", headers=admin_headers, json={
+        "match": {"path": "/me"}, "fault": {"type": "error", "status": 503}})
+    revision = client.get("/admin/chaos", headers=admin_headers).json["revision"]
+    assert client.get("/health").json["chaos_revision"] == revision != before["chaos_revision"]

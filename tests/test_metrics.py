@@ -4,14 +4,7 @@ import logging
 import pytest
 
 from bankapi.metrics import app_version_label, platform_label
-
-
-def sample(text: str, name: str, **labels) -> float:
-    """The value of one Prometheus sample whose labels include `labels`."""
-    for line in text.splitlines():
-        if line.split("{")[0].split(" ")[0] == name and all(f'{k}="{v}"' in line for k, v in labels.items()):
-            return float(line.rsplit(" ", 1)[1])
-    return 0.0
+from promtext import sample
 
 
 def test_requests_are_counted_by_route_template_version_and_platform(client, alice):
