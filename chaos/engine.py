@@ -6,8 +6,9 @@ rule that matches *and fires* wins:
 1. match block (methods, platform, path, users, app version) - `Matcher`;
 2. cohort: a sticky share of users, `bucket(seed, cohort, user else device) <
    cohort_percent`, where cohort is the rule's `match.cohort` name (rules that
-   share a name share their users) or else the rule id; a request with neither user nor device is only in a
-   rule's cohort when cohort_percent is 100. Passing 1 and 2 counts `matched`;
+   share a name share their users) or else the rule id; a request with neither user
+   nor device is only in a rule's cohort when cohort_percent is 100. Passing 1 and 2
+   counts `matched`;
 3. pattern: a burst rule is active only in its "on" windows, counted from the
    rule's creation time so every process agrees on the windows;
 4. probability: with an X-Request-Id the draw is a hash of (seed, rule, user

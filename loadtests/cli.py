@@ -80,7 +80,7 @@ def incident(scenario, users, duration, seed, client_policy, out, thresholds, sl
                                  "help_option_names": []})
 @click.argument("locust_args", nargs=-1, type=click.UNPROCESSED)
 def loadtest(locust_args):
-    """Run Locust with banksim's locustfile against BANKSIM_URL (any locust options pass through)."""
+    """Run Locust with banksim's locustfile against BANKSIM_URL (locust's options pass through)."""
     args = list(locust_args)
     if not any(a == "--host" or a.startswith("--host=") or a == "-H" for a in args):
         args += ["--host", os.environ.get("BANKSIM_URL", "http://127.0.0.1:8000")]

@@ -81,7 +81,8 @@ def schedule(phases: list[Phase], timeline: str = "bad-release") -> list[Step]:
             AdminCall("POST", "/admin/releases", {
                 "version": HOTFIX_VERSION, "platform": "all",
                 "min_supported_version": HOTFIX_VERSION,
-                "notes": "Required update. Hotfix: fixes intermittent connection failures introduced in 4.2.0."}),
+                "notes": "Required update. Hotfix: fixes intermittent connection failures "
+                         "introduced in 4.2.0."}),
         )
     return [Step(p.start_s, p.name, calls.get(p.name, ())) for p in phases]
 

@@ -14,7 +14,7 @@ DEFAULT_ADOPTION = 0.35
 
 
 def _weighted(rng: Random, choices) -> str:
-    values, weights = zip(*choices)
+    values, weights = zip(*choices, strict=True)
     return rng.choices(values, weights=weights, k=1)[0]
 
 

@@ -50,8 +50,8 @@ def simulate(rng: Random, events: list[tuple], population: Population,
     history = History()
     entries, transfers = history.entries, history.transfers
     add, random = entries.append, rng.random
-    # Entry and transfer ids rise in time order by random steps: as opaque as random ids, but appended
-    # to the primary-key index instead of splitting its pages at random (inserts ~20%
+    # Entry and transfer ids rise in time order by random steps: as opaque as random ids, but
+    # appended to the primary-key index instead of splitting its pages at random (inserts ~20%
     # faster at a million rows), and cheaper to draw than 64 fresh bits each.
     step = (1 << 62) // (2 * len(events) + 2 * len(calendar.days) + 1)
     tx, tfr = rng.getrandbits(62), rng.getrandbits(62)

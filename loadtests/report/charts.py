@@ -71,7 +71,7 @@ def success_over_time(report: dict, dpi: int = 100) -> bytes:
     for version, colour in version_colours(report).items():
         points = series.get(version)
         if points:
-            xs, ys = zip(*points)
+            xs, ys = zip(*points, strict=True)
             lowest = min(lowest, *ys)
             ax.plot(xs, ys, marker="o", markersize=3, linewidth=1.4, color=colour,
                     label=f"app {version}")
@@ -112,7 +112,7 @@ def latency_percentiles(report: dict, dpi: int = 100) -> bytes:
         _no_data(figure.add_subplot(), "journeys")
         return _png(figure, dpi)
     axes = list(figure.subplots(-(-len(journeys) // cols), cols, squeeze=False).flat)
-    for ax, journey in zip(axes, journeys):
+    for ax, journey in zip(axes, journeys, strict=True):
         mine = [r for r in rows if r["journey"] == journey]
         for offset, (key, colour) in enumerate(PERCENTILE_COLOURS.items()):
             ax.bar([i + (offset - 1) * 0.27 for i in range(len(mine))],
@@ -137,17 +137,17 @@ def failures_by_version(report: dict, dpi: int = 100) -> bytes:
     left, right = figure.subplots(1, 2)
     names = [r["app_version"] for r in rows]
     failed = [r["failed"] for r in rows]
-    left.bar(names, [r["journeys"] - f for r, f in zip(rows, failed)], color=SUCCEEDED,
+    left.bar(names, [r["journeys"] - f for r, f in zip(rows, failed, strict=True)], color=SUCCEEDED,
              label="succeeded")
-    left.bar(names, failed, bottom=[r["journeys"] - f for r, f in zip(rows, failed)],
+    left.bar(names, failed, bottom=[r["journeys"] - f for r, f in zip(rows, failed, strict=True)],
              color=FAILED, label="failed")
     left.set_title("journeys per app version")
     left.set_ylabel("journeys")
     hurt = [r["users_affected"] for r in rows]
-    right.bar(names, [r["users"] - h for r, h in zip(rows, hurt)], color=SUCCEEDED,
+    right.bar(names, [r["users"] - h for r, h in zip(rows, hurt, strict=True)], color=SUCCEEDED,
               label="no failed journey")
-    right.bar(names, hurt, bottom=[r["users"] - h for r, h in zip(rows, hurt)], color=FAILED,
-              label="at least one failed journey")
+    right.bar(names, hurt, bottom=[r["users"] - h for r, h in zip(rows, hurt, strict=True)],
+              color=FAILED, label="at least one failed journey")
     right.set_title("users per app version")
     right.set_ylabel("users who ran a journey on it")
     for ax, totals in ((left, [r["journeys"] for r in rows]), (right, [r["users"] for r in rows])):

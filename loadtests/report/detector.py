@@ -130,7 +130,8 @@ def detect(events: list[JourneyEvent], settings: DetectorSettings,
 
     alerts = _alerts(times, fire, clear, settings.hold_s)
     start = incident_start_s if incident_start_s is not None else float("-inf")
-    detected = next((t for t, firing in zip(times, fire) if firing and t >= start), None)
+    detected = next((t for t, firing in zip(times, fire, strict=True)
+                     if firing and t >= start), None)
     final = alerts[-1] if alerts else None
     recovered = (final["cleared_at_s"] if detected is not None and final
                  and final["cleared_at_s"] is not None and final["cleared_at_s"] >= detected

@@ -1,4 +1,12 @@
 """Small helpers shared by the chaos tests."""
+import socket
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
 
 def caused_by(exc: BaseException, kind: type) -> bool:
     """Whether `kind` is anywhere in an exception's args or chain (requests nests them)."""

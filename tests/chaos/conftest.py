@@ -3,7 +3,6 @@ BANKSIM_TEST_DATABASE_URL with chaos's tables recreated), a tiny app wrapped by 
 middleware, and servers on real sockets (werkzeug in a thread, gunicorn subprocesses)."""
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -13,6 +12,7 @@ import pytest
 import requests
 from sqlalchemy import create_engine
 
+from chaos_helpers import free_port
 from chaos.models import Base
 from chaos.store import ChaosStore
 from chaos_testapp import create_app
@@ -68,12 +68,6 @@ def add_rule(store):
     def add(fault, **fields):
         return store.add_rule({"fault": fault, **fields})
     return add
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 class Gunicorn:

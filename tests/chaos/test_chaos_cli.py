@@ -5,7 +5,7 @@ import pytest
 from click.testing import CliRunner
 
 from chaos.cli import chaos
-from conftest import free_port
+from chaos_helpers import free_port
 
 
 @pytest.fixture

@@ -1,6 +1,6 @@
 import pytest
 
-from conftest import event
+from journey_streams import event
 from loadtests.report import build_report
 from loadtests.report.aggregate import (bucket_size_s, journey_rows, percentile, timeline_rows,
                                         users_affected, version_rows)
