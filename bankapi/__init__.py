@@ -28,7 +28,8 @@ def create_app(test_config: dict | None = None) -> APIFlask:
         app.config.update(test_config)
 
     db.init_app(app)
-    from . import errors, metrics
+    from . import errors, metrics, tokens
+    app.extensions["banksim_tokens"] = tokens.TokenCache(app.config["TOKEN_CACHE_S"])
     errors.init_app(app)
     metrics.init_app(app)
 

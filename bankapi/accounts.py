@@ -56,9 +56,7 @@ def get_account(account_id):
 @bp.output(BalanceOut)
 def get_balance(account_id):
     """Balance and how much left the account today."""
-    account = _mine(account_id)
-    return {"account_id": account.id, "balance": account.balance, "currency": account.currency,
-            "spend_today": ledger.spend_today(db.session, account.id)}
+    return ledger.balance(db.session, current_user_id(), account_id, "account_id")
 
 
 @bp.post("/accounts/<account_id>/topup")

@@ -23,10 +23,14 @@ token_auth = HTTPTokenAuth(scheme="Bearer")
 
 @token_auth.verify_token
 def verify_token(token: str):
-    user_id = tokens.user_for(db.session, token) if token else None
+    user_id = tokens.user_for(db.session, token, token_cache()) if token else None
     if user_id:
         g.user_id = user_id
     return user_id
+
+
+def token_cache() -> tokens.TokenCache:
+    return current_app.extensions["banksim_tokens"]
 
 
 def current_user_id() -> str:
@@ -141,7 +145,7 @@ def logout():
     """Revoke the bearer token used for this request."""
     token = request.headers["Authorization"].split(" ", 1)[1].strip()
     with db.write() as session:
-        tokens.revoke(session, token)
+        tokens.revoke(session, token, token_cache())
     return ""
 
 

@@ -1,5 +1,6 @@
 """Liveness (never touched by chaos), and which process answered with which chaos rules."""
 import os
+from functools import cache
 from importlib.metadata import PackageNotFoundError, version
 
 from apiflask import APIBlueprint
@@ -14,6 +15,7 @@ from .schemas import HealthOut
 bp = APIBlueprint("health", __name__, tag="Operations")
 
 
+@cache
 def app_version() -> str:
     try:
         return version("banksim")

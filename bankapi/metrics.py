@@ -34,6 +34,11 @@ MONEY = Counter("banksim_money_movements_total", "Money movements by kind and ou
 REPLAYS = Counter("banksim_idempotent_replays_total", "Answers replayed for a reused key")
 
 
+# (labels) -> (counter, histogram): prometheus_client's labels() takes a lock and
+# re-validates the values on every call; the label set is bounded, so is this dict.
+_children: dict[tuple, tuple] = {}
+
+
 def platform_label(value: str | None) -> str:
     value = (value or "").lower()
     return value if value in PLATFORMS else "other"
@@ -55,8 +60,12 @@ def _record(response):
     version = app_version_label(request.headers.get("X-App-Version"))
     platform = platform_label(request.headers.get("X-Platform"))
     labels = (request.method, route, str(response.status_code), version, platform)
-    REQUESTS.labels(*labels).inc()
-    DURATION.labels(*labels).observe(elapsed)
+    counter, histogram = _children.get(labels) or _children.setdefault(
+        labels, (REQUESTS.labels(*labels), DURATION.labels(*labels)))
+    counter.inc()
+    histogram.observe(elapsed)
+    if not access_log.isEnabledFor(logging.INFO):
+        return response
     access_log.info(json.dumps({
         "request_id": g.get("request_id"), "user_id": g.get("user_id"),
         "method": request.method, "route": route, "status": response.status_code,

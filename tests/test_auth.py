@@ -61,7 +61,36 @@ def test_expired_token_is_refused(app, client, alice):
         row = db.session.get(Token, tokens.digest(alice.token))
         row.expires_at = row.expires_at.replace(year=2000)
         db.session.commit()
+    app.extensions["banksim_tokens"].clear()  # as a process that never saw the token
     assert client.get("/me", headers=alice.headers).status_code == 401
+
+
+def test_a_token_revoked_elsewhere_is_refused_once_the_cache_time_is_up(app, client, alice):
+    """Another worker's logout deletes the row; this process trusts its cache until then."""
+    cache = app.extensions["banksim_tokens"]
+    now = [0.0]
+    cache.clock = lambda: now[0]
+    cache.clear()
+    assert client.get("/me", headers=alice.headers).status_code == 200  # cached at t=0
+    with app.app_context():
+        db.session.delete(db.session.get(Token, tokens.digest(alice.token)))
+        db.session.commit()
+    now[0] = cache.ttl_s - 0.1
+    assert client.get("/me", headers=alice.headers).status_code == 200
+    now[0] = cache.ttl_s
+    assert client.get("/me", headers=alice.headers).status_code == 401
+
+
+def test_token_cache_keeps_no_entry_past_the_token_expiry():
+    now = [100.0]
+    cache = tokens.TokenCache(ttl_s=2, max_entries=2, clock=lambda: now[0])
+    cache.put("a", "user_a", seconds_left=0.5)
+    now[0] = 100.5
+    assert cache.get("a") is None
+    cache.put("b", "user_b", 60)
+    cache.put("c", "user_c", 60)  # full: starts afresh
+    assert (cache.get("b"), cache.get("c")) == (None, "user_c")
+    assert tokens.TokenCache(ttl_s=0).get("c") is None
 
 
 @pytest.mark.parametrize("header", [None, "Bearer nonsense", "Basic abc", "Bearer "])
