@@ -15,7 +15,8 @@ device id, request ids, choices), so the same seed replays the same requests.
 
 Every journey is one Locust request of type JOURNEY named "<journey> <app version>",
 and one event in --journeys-out; each attempt of each step is an ordinary request
-grouped by `name=`.
+grouped by `name=`. With the web UI, tabs show journey success per app version, live
+(loadtests/webui.py).
 """
 import logging
 import secrets
@@ -23,7 +24,7 @@ from random import Random
 
 from locust import HttpUser, events, task
 
-from loadtests import journeys
+from loadtests import journeys, webui
 from loadtests.cluster import RunCoordinator
 from loadtests.journal import journey_event
 from loadtests.mobile import Device, Journey, MobileClient, StepFailed
@@ -87,6 +88,8 @@ def on_init(environment, **_kw):
         raise SystemExit("need 0 < --think-min <= --think-max")
     options.run_tag = options.run_tag or secrets.token_hex(3)
     coordinator = RunCoordinator(environment)
+    if environment.web_ui:
+        webui.add_journey_tabs(environment)
 
 
 @events.test_start.add_listener
