@@ -293,7 +293,7 @@ IDEMPOTENT_OPERATIONS = {("/transfers", "post"), ("/payments", "post"),
 
 def complete_spec(spec: dict) -> dict:
     """What apiflask leaves out of /openapi.json: bodies are required, and so is
-    Idempotency-Key on the operations that move money."""
+    Idempotency-Key on the operations that move money; each chaos fault's settings."""
     for path, operations in spec.get("paths", {}).items():
         for method, operation in operations.items():
             if "requestBody" in operation:
@@ -303,4 +303,5 @@ def complete_spec(spec: dict) -> dict:
                     "in": "header", "name": "Idempotency-Key", "required": True,
                     "description": "one per intended operation; reuse it on every retry",
                     "schema": {"type": "string", "minLength": 1, "maxLength": 255}})
-    return spec
+    from chaos.schemas import document_faults
+    return document_faults(spec)

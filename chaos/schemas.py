@@ -96,6 +96,26 @@ class StatsSchema(Schema):
     injected = Integer()
 
 
+def document_faults(spec: dict) -> dict:
+    """Spell out each fault type's settings in an OpenAPI document (an apiflask spec
+    processor step): FaultSchema validates them in code, so apispec sees only `type`.
+    Each type becomes one `oneOf` branch with its own required settings."""
+    from apispec.ext.marshmallow.openapi import OpenAPIConverter
+    converter = OpenAPIConverter("3.0.3", lambda schema: None, None)
+    variants = []
+    for kind, fault in sorted(FAULTS.items()):
+        branch = converter.schema2jsonschema(fault.Settings)
+        branch["properties"] = {"type": {"type": "string", "enum": [kind]},
+                                **branch.get("properties", {})}
+        branch["required"] = ["type", *branch.get("required", [])]
+        branch["additionalProperties"] = False
+        variants.append(branch)
+    schemas = spec.get("components", {}).get("schemas", {})
+    if "FaultSchema" in schemas:
+        schemas["FaultSchema"] = {"description": FaultSchema.__doc__, "oneOf": variants}
+    return spec
+
+
 class RuleSchema(Schema):
     id = String(dump_only=True, metadata={"example": "rule_3kq9w2x7"})
     name = String(validate=Length(1, 200))

@@ -78,3 +78,11 @@ def test_health_names_the_process_and_the_chaos_revision_it_applies(client, admi
         "match": {"path": "/me"}, "fault": {"type": "error", "status": 503}})
     revision = client.get("/admin/chaos", headers=admin_headers).json["revision"]
     assert client.get("/health").json["chaos_revision"] == revision != before["chaos_revision"]
+
+
+def test_openapi_spells_out_each_fault_type_and_its_required_settings(client):
+    fault = client.get("/openapi.json").json["components"]["schemas"]["FaultSchema"]
+    branches = {b["properties"]["type"]["enum"][0]: b for b in fault["oneOf"]}
+    assert set(branches) == {"error", "latency", "malformed", "reset", "timeout"}
+    assert branches["timeout"]["required"] == ["type", "hang_ms"]
+    assert "status" in branches["error"]["required"]

@@ -44,6 +44,7 @@ def test_a_rule_copied_from_the_api_can_be_posted_again(client):
     ({"fault": {"type": "meteor"}}, "fault.type"),
     ({"fault": {"type": "error", "status": 418}}, "fault.status"),
     ({"fault": {"type": "latency", "ms": -5}}, "fault.ms"),
+    ({"fault": {"type": "timeout"}}, "fault.hang_ms"),
     ({"probability": 1.01, **RESET}, "probability"),
     ({"probability": -0.1, **RESET}, "probability"),
     ({"pattern": {"type": "burst", "on_s": -1, "off_s": 5}, **RESET}, "pattern.on_s"),
