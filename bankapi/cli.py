@@ -77,7 +77,10 @@ def _configure_access_log() -> None:
 @click.option("--months", default=3, show_default=True, type=click.IntRange(1, 60))
 @click.option("--seed", "seed_", envvar="BANKSIM_SEED", default=42, show_default=True, type=int)
 @click.option("--reset", is_flag=True, help="drop the bank's data first")
-def seed(users, months, seed_, reset):
+@click.option("--skip-if-seeded", is_flag=True,
+              help="exit 0 without seeding when the database already has customers "
+                   "(for one-shot jobs that run on every start, e.g. docker compose)")
+def seed(users, months, seed_, reset, skip_if_seeded):
     """Fill the database with deterministic Faker customers and their history."""
     from rich.progress import Progress
     from werkzeug.security import generate_password_hash
@@ -93,6 +96,9 @@ def seed(users, months, seed_, reset):
                     db.engine_of(app), users=users, months=months,
                     seed=seed_, reset=reset, password_hash=password_hash, progress=progress)
         except seeding.AlreadySeeded as exc:
+            if skip_if_seeded:
+                console.print(f"{exc}; nothing to do")
+                return
             raise click.ClickException(str(exc)) from None
     console.print("seeded: " + ", ".join(f"{k} {v}" for k, v in stats.items()))
 

@@ -35,6 +35,17 @@ def test_audit_exits_1_on_a_corrupted_ledger(app, alice, database_url, monkeypat
     assert "FAIL" in result.output and alice.account_id in result.output
 
 
+def test_seeding_twice_fails_unless_told_to_skip(database_url, monkeypatch):
+    monkeypatch.setenv("BANKSIM_DATABASE_URL", database_url)
+    monkeypatch.setenv("BANKSIM_PASSWORD_HASH", "pbkdf2:sha256:1000")
+    seed = ["seed", "--users", "3", "--months", "1"]
+    assert CliRunner().invoke(main, seed).exit_code == 0
+    again = CliRunner().invoke(main, seed)
+    assert again.exit_code == 1 and "already has 3 users" in again.output
+    skipped = CliRunner().invoke(main, [*seed, "--skip-if-seeded"])
+    assert skipped.exit_code == 0 and "nothing to do" in skipped.output
+
+
 def test_release_publish_reports_unreachable_server(monkeypatch):
     monkeypatch.setenv("BANKSIM_URL", "http://127.0.0.1:9")
     result = CliRunner().invoke(main, ["release", "publish", "4.2.0"])
