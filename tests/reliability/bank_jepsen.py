@@ -85,13 +85,45 @@ def customer_money(database_url: str) -> dict:
             "median_current": int(statistics.median(balances))}
 
 
+class BalanceWatcher(threading.Thread):
+    """Reads the lowest customer balance every `every_s` while a workload runs: an overdraft
+    that a later transfer refills is gone from the final state but not from these samples."""
+
+    def __init__(self, database_url: str, every_s: float = 0.2):
+        super().__init__(daemon=True)
+        self.database_url, self.every_s = database_url, every_s
+        self.lowest, self.samples = None, 0
+        self._done = threading.Event()
+
+    def run(self) -> None:
+        engine = create_engine(self.database_url)
+        try:
+            while not self._done.wait(self.every_s):
+                with engine.connect() as conn:
+                    lowest = conn.scalar(select(func.min(Account.balance))
+                                         .where(Account.user_id.is_not(None)))
+                self.samples += 1
+                self.lowest = lowest if self.lowest is None else min(self.lowest, lowest)
+        finally:
+            engine.dispose()
+
+    def stop(self) -> list[str]:
+        """Stop sampling; the violation seen, if any."""
+        self._done.set()
+        self.join(10)
+        if self.lowest is not None and self.lowest < 0:
+            return [f"a balance went negative during the run (lowest sampled {self.lowest})"]
+        return []
+
+
 class Workload:
     """Threads of clients making transfers until `duration_s` has passed."""
 
     def __init__(self, url: str, customers: list[Customer], *, median_balance: int,
                  threads: int = 8, duration_s: float = 24, max_attempts: int = 60,
-                 seed: int = 42):
+                 seed: int = 42, large_share: float = 0.2):
         self.url, self.customers, self.threads = url, customers, threads
+        self.large_share = large_share
         self.duration_s, self.max_attempts, self.seed = duration_s, max_attempts, seed
         self.median_balance = max(median_balance, 100)
         self.operations: list[Operation] = []
@@ -114,7 +146,7 @@ class Workload:
             assert not worker.is_alive(), "a client thread did not finish"
 
     def _amount(self, rng: random.Random) -> int:
-        if rng.random() < 0.8:  # everyday amounts
+        if rng.random() >= self.large_share:  # everyday amounts
             return rng.randint(1, max(1, self.median_balance // 20))
         return rng.randint(self.median_balance // 2, self.median_balance * 2)  # often refused
 

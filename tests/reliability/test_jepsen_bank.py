@@ -1,10 +1,12 @@
 """Jepsen-style: no money lost or duplicated through resets, 503s and a SIGKILL of the bank."""
 import threading
 import time
+from collections import Counter
 
 import pytest
 import requests
 from bank_jepsen import (
+    BalanceWatcher,
     Workload,
     all_transfers,
     check,
@@ -78,3 +80,40 @@ def test_transfers_survive_faults_and_a_crash(bank_server, database_url, tmp_pat
     assert results["ok"] > 50 and results["fail"] > 0, results  # the run tested something
     assert injected > 50
     assert requests.get(server.url + "/health", timeout=5).ok
+
+
+@pytest.mark.slow
+@pytest.mark.jepsen
+@pytest.mark.parametrize("ledger", ["safe", "unsafe"])
+def test_the_checker_catches_the_teaching_ledger(bank_server, database_url, ledger):
+    """The teaching switch seen by the same checker: 8 clients send large transfers (half to
+    twice a typical balance) between 5 customers, so two transfers from one account often
+    run at once. Check-then-act (BANKSIM_UNSAFE_LEDGER=1) lets both pass and overdraws the
+    account; the real ledger refuses one. No chaos and no crash: the race alone does it."""
+    server = bank_server({"BANKSIM_UNSAFE_LEDGER": "1"} if ledger == "unsafe" else None)
+    server.seed(5, months=1)
+    before = customer_money(database_url)
+    server.start()
+    workload = Workload(server.url, log_in(server.url, 5), threads=8, duration_s=8,
+                        median_balance=before["median_current"], large_share=1.0)
+    watcher = BalanceWatcher(database_url)
+    watcher.start()
+    workload.start()
+    workload.join()
+    audit = server.admin("GET", "/admin/audit").json()
+    after = customer_money(database_url)
+    violations = watcher.stop() + check(
+        workload.operations, all_transfers(server.url, server.admin_headers), audit, before,
+        after)
+    results = Counter(op.result for op in workload.operations)
+    print(f"\njepsen-teaching[{database_url.split(':', 1)[0]}, {ledger} ledger]: "
+          f"{len(workload.operations)} operations ({dict(results)}), lowest balance sampled "
+          f"{watcher.lowest}, at the end {after['lowest']}, {len(violations)} violations: "
+          f"{violations[:3]}")
+
+    assert results["ok"] > 20 and results["fail"] > 0, results  # it raced and was refused
+    if ledger == "safe":
+        assert not violations, violations
+    else:
+        assert any("negative" in v for v in violations), violations
+    assert watcher.samples > 10
