@@ -141,8 +141,8 @@ def r3_transfers(bench: Bench, seconds: int, label: str) -> dict:
     one = wrk(bench.url, seconds, connections=1, script=script, env=env)
     many = wrk(bench.url, seconds, connections=WRK_CONNECTIONS, script=script, env=env)
     senders.unlink()
-    return {"id": "R3", "measures": f"transfers/s on {label}: 1 client / {WRK_CONNECTIONS} clients",
-            "a": f"{one:.0f} /s", "b": f"{many:.0f} /s", "ratio": many / one,
+    return {"id": "R3", "measures": f"transfers/s on {label}: {WRK_CONNECTIONS} clients / 1 client",
+            "a": f"{many:.0f} /s", "b": f"{one:.0f} /s", "ratio": many / one,
             "target": "report"}
 
 

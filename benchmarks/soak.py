@@ -43,6 +43,22 @@ def rss_kib(pid: int) -> dict[int, int]:
     return found
 
 
+def growth_after_warmup(samples: list[dict], warmup_s: float) -> dict:
+    """RSS once warm (caches, pools and lazy imports filled) and its least-squares slope
+    from then on: a leak shows as a steady slope, warming up as a step at the start."""
+    warm = [s for s in samples if s["t_s"] >= warmup_s]
+    if len(warm) < 2:
+        return {}
+    t0, n = warm[0]["t_s"], len(warm)
+    xs = [(s["t_s"] - t0) / 60 for s in warm]
+    ys = [s["rss_kib"] / 1024 for s in warm]
+    mx, my = sum(xs) / n, sum(ys) / n
+    slope = sum((x - mx) * (y - my) for x, y in zip(xs, ys, strict=True)) / sum(
+        (x - mx) ** 2 for x in xs)
+    return {"rss_warm_mib": round(ys[0], 1), "rss_growth_mib_per_min_after_warmup":
+            round(slope, 2)}
+
+
 class Client(threading.Thread):
     def __init__(self, url: str, number: int, users: int, deadline: float, seed: int):
         super().__init__(daemon=True)
@@ -105,6 +121,8 @@ def main(argv=None) -> int:
     parser.add_argument("--threads", type=int, default=8)
     parser.add_argument("--users", type=int, default=50)
     parser.add_argument("--sample-s", type=float, default=30)
+    parser.add_argument("--warmup-s", type=float, default=60,
+                        help="memory growth is judged from the first sample after this")
     parser.add_argument("--out", type=Path)
     args = parser.parse_args(argv)
 
@@ -135,10 +153,13 @@ def main(argv=None) -> int:
         while time.monotonic() < deadline:
             time.sleep(min(args.sample_s, max(0.0, deadline - time.monotonic())))
             done = sum(sum(c.outcomes.values()) for c in clients)
+            per_process = rss_kib(bank.process.pid)
             samples.append({"t_s": round(time.monotonic() - start, 1), "requests": done,
-                            "rss_kib": sum(rss_kib(bank.process.pid).values())})
+                            "rss_kib": sum(per_process.values())})
             print(f"  {samples[-1]['t_s']:7.1f} s  {done:7d} requests  "
-                  f"RSS {samples[-1]['rss_kib'] / 1024:.1f} MiB", flush=True)
+                  f"RSS {samples[-1]['rss_kib'] / 1024:.1f} MiB  (by process: "
+                  + ", ".join(f"{kib / 1024:.0f}" for kib in per_process.values()) + ")",
+                  flush=True)
         for client in clients:
             client.join(timeout=30)
         elapsed = time.monotonic() - start
@@ -151,6 +172,7 @@ def main(argv=None) -> int:
             "requests_per_s": round(sum(outcomes.values()) / elapsed, 1),
             "rss_start_mib": round(samples[0]["rss_kib"] / 1024, 1),
             "rss_end_mib": round(samples[-1]["rss_kib"] / 1024, 1),
+            **growth_after_warmup(samples, args.warmup_s),
             "processes": len(rss_kib(bank.process.pid)), "audit_ok": audit["ok"],
             "first_errors": [e for c in clients for e in c.errors][:10], "samples": samples}
     finally:
