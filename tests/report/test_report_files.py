@@ -79,3 +79,12 @@ def test_an_empty_run_still_writes_a_report(tmp_path):
     assert report["incident"]["detected_at_s"] is None
     assert report["thresholds"][0]["passed"] is False
     assert paths["html"].read_text().count("data:image/png;base64,") == 4
+
+
+@pytest.mark.parametrize("journeys", [1, 4, 5])
+def test_latency_chart_draws_any_number_of_journeys(journeys):
+    """Three panels a row: the last row is partly empty unless the count divides by 3."""
+    from loadtests.report.charts import latency_percentiles
+    rows = [{"journey": f"journey{n}", "app_version": "4.1.3", "p50_ms": 100.0,
+             "p95_ms": 200.0, "p99_ms": 300.0} for n in range(journeys)]
+    assert latency_percentiles({"latency": rows}).startswith(b"\x89PNG")
