@@ -57,7 +57,8 @@ def _install_chaos(app) -> None:
 
 def init_database(app) -> None:
     """Create tables, system accounts and the release history (idempotent)."""
-    from . import ledger, releases
+    from . import releases
+    from .domain import ledger
     with app.app_context():
         db.create_all()
         if app.config["CHAOS_ENABLED"]:

@@ -2,7 +2,7 @@
 from apiflask import APIBlueprint
 from sqlalchemy import select
 
-from . import ledger
+from .domain import ledger
 from .auth import current_user_id, token_auth
 from .clock import naive_utc, utcnow
 from .db import db
@@ -66,7 +66,7 @@ def get_balance(account_id):
 @bp.doc(responses=[400, 404, 409, 422])
 def topup(account_id, json_data):
     """Add money from outside the bank. Needs an Idempotency-Key."""
-    def run(session):
+    def run(session, _funds):  # money in: nothing to guard
         entry = ledger.topup(session, current_user_id(), account_id, json_data["amount"])
         session.flush()
         return 201, TopupOut().dump({"transaction": entry}), entry.movement_id

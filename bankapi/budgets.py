@@ -2,7 +2,7 @@
 from apiflask import APIBlueprint
 from sqlalchemy import delete, select
 
-from . import budgeting
+from .domain import budgeting
 from .auth import current_user_id, token_auth
 from .clock import month_of, utcnow
 from .db import db

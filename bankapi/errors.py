@@ -13,12 +13,17 @@ from flask import g, request
 from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException
 
+from .domain import errors as domain
+
 log = logging.getLogger("banksim")
 
 CODES = {400: "validation_error", 401: "unauthorized", 403: "forbidden", 404: "not_found",
          405: "method_not_allowed", 409: "conflict", 413: "payload_too_large",
          415: "unsupported_media_type", 422: "unprocessable", 429: "too_many_requests",
          500: "internal_error", 503: "service_unavailable"}
+# Each kind of domain refusal and the status it answers; the domain itself names none.
+DOMAIN_STATUS = {domain.NotFound: 404, domain.Invalid: 400, domain.Conflict: 409,
+                 domain.Unprocessable: 422, domain.Locked: 429}
 REQUEST_ID = re.compile(r"^[\w.:-]{1,128}$")
 
 
@@ -40,6 +45,14 @@ def api_error(status: int, code: str, message: str, field: str | None = None,
     if field:
         extra["field"] = field
     return HTTPError(status, message, extra_data=extra, headers=headers)
+
+
+def from_domain(error: domain.DomainError) -> HTTPError:
+    """The HTTP answer to a domain refusal (the most specific kind's status wins)."""
+    status = next(status for kind, status in DOMAIN_STATUS.items() if isinstance(error, kind))
+    headers = ({"Retry-After": str(error.retry_after_s)} if isinstance(error, domain.Locked)
+               else None)
+    return api_error(status, error.code, error.message, error.field, headers)
 
 
 def envelope(code: str, message: str, field: str | None = None) -> dict:
@@ -106,6 +119,10 @@ def init_app(app) -> None:
     def send_request_id(response):
         response.headers["X-Request-Id"] = g.get("request_id") or uuid.uuid4().hex
         return response
+
+    @app.errorhandler(domain.DomainError)
+    def refused(error):
+        return process_error(from_domain(error))
 
     @app.errorhandler(OperationalError)
     def database_busy(exc):

@@ -20,16 +20,17 @@ from flask import current_app, jsonify, request
 from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 
-from . import ledger
 from .auth import current_user_id
 from .clock import utcnow
 from .db import db, is_postgres
+from .domain.errors import Declined
+from .domain.funds import CHECK_ONLY, LOCKED, TRUSTING, FundsChecked
 from .errors import api_error, envelope
-from .ledger import Declined
 from .metrics import MONEY, REPLAYS
 from .models import IdempotencyKey
 
 HEADER = "Idempotency-Key"
+UNSAFE_RACE_S = 0.05  # teaching mode: the pause between check and act, to widen the race
 
 
 def _request_hash() -> str:
@@ -62,7 +63,10 @@ def _respond(status: int, body: dict, replayed: bool):
 
 
 def idempotent(kind: str, action):
-    """Run `action(session) -> (status, body, movement_id)` at most once per key.
+    """Run `action(session, funds) -> (status, body, movement_id)` at most once per key.
+
+    `funds` is the guard the ledger asks before money leaves an account
+    (`bankapi.domain.funds`): the locked balance, except in teaching mode.
 
     `kind` (topup, transfer, payment) labels the metrics."""
     user_id, key, request_hash = current_user_id(), _key(), _request_hash()
@@ -79,7 +83,7 @@ def idempotent(kind: str, action):
         if stored is not None:
             return _replay(stored, request_hash)
         try:
-            status, body, movement_id = action(session)
+            status, body, movement_id = action(session, LOCKED)
         except Declined as declined:
             status, body, movement_id = 422, envelope(declined.code, declined.message), None
         session.add(IdempotencyKey(user_id=user_id, key=key, request_hash=request_hash,
@@ -112,27 +116,20 @@ def _idempotent_unsafe(kind, action, user_id, key, request_hash):
     if stored is not None:
         return _replay(stored, request_hash)
     declined = None
-    session.info[ledger.UNSAFE_PHASE] = "check"
     try:
         with session.begin():  # 2. plain BEGIN: reads the balance, takes no write lock
-            action(session)
-            raise ledger.FundsChecked()  # nothing to check (a top-up): roll back all the same
-    except ledger.FundsChecked:
+            action(session, CHECK_ONLY)
+            raise FundsChecked()  # nothing was checked (a top-up): roll back all the same
+    except FundsChecked:
         pass
     except Declined as exc:
         declined = exc
-    finally:
-        session.info.pop(ledger.UNSAFE_PHASE)
     if declined is not None:
         status, body, movement_id = 422, envelope(declined.code, declined.message), None
     else:
-        time.sleep(ledger.UNSAFE_RACE_S)  # the race window, widened for teaching
-        session.info[ledger.UNSAFE_PHASE] = "act"
-        try:
-            with db.write() as session:  # 3. the movement, trusting the stale check
-                status, body, movement_id = action(session)
-        finally:
-            session.info.pop(ledger.UNSAFE_PHASE)
+        time.sleep(UNSAFE_RACE_S)  # the race window, widened for teaching
+        with db.write() as session:  # 3. the movement, trusting the stale check
+            status, body, movement_id = action(session, TRUSTING)
     try:
         with db.write() as session:  # 4. the key, too late to stop a duplicate
             session.add(IdempotencyKey(user_id=user_id, key=key, request_hash=request_hash,

@@ -1,7 +1,7 @@
 """Card payments to merchants."""
 from apiflask import APIBlueprint
 
-from . import ledger
+from .domain import ledger
 from .auth import current_user_id, token_auth
 from .idempotency import idempotent
 from .schemas import PaymentIn, PaymentOut
@@ -16,7 +16,7 @@ bp = APIBlueprint("payments", __name__, tag="Money movement")
 @bp.doc(responses=[400, 404, 409, 422])
 def create_payment(json_data):
     """Pay a merchant from an account. Needs an Idempotency-Key."""
-    def run(session):
-        payment = ledger.pay(session, current_user_id(), **json_data)
+    def run(session, funds):
+        payment = ledger.pay(session, current_user_id(), funds=funds, **json_data)
         return 201, PaymentOut().dump(payment), payment.id
     return idempotent("payment", run)

@@ -1,7 +1,7 @@
 """Transfers between customer accounts."""
 from apiflask import APIBlueprint
 
-from . import ledger
+from .domain import ledger
 from .auth import current_user_id, token_auth
 from .idempotency import idempotent
 from .schemas import TransferIn, TransferOut
@@ -16,7 +16,7 @@ bp = APIBlueprint("transfers", __name__, tag="Money movement")
 @bp.doc(responses=[400, 404, 409, 422])
 def create_transfer(json_data):
     """Send money to an account id or to a customer's email. Needs an Idempotency-Key."""
-    def run(session):
-        transfer = ledger.transfer(session, current_user_id(), **json_data)
+    def run(session, funds):
+        transfer = ledger.transfer(session, current_user_id(), funds=funds, **json_data)
         return 201, TransferOut().dump(transfer), transfer.id
     return idempotent("transfer", run)

@@ -9,7 +9,7 @@ same seed and `until` give identical rows. The stages, each in its own module:
     people    customers, accounts, pay, habits, flatmates, friends
     plan      what each customer tries to do, as time-stamped events
     simulate  replay in time order: decline overdrafts, write ledger rows
-    load      one bulk transaction through `bankapi.ledger.post_history`
+    load      one bulk transaction through `bankapi.domain.history.post_history`
 
 All users share one password hash, computed once by the caller: a deliberately
 slow hash (scrypt, tens of milliseconds) per user would make 10,000 users take

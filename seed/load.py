@@ -1,7 +1,7 @@
 """Getting the schema ready and writing a planned history in one bulk transaction.
 
 The whole history is one transaction: a seed either lands completely or not at
-all. Ledger rows go through `bankapi.ledger.post_history` (the ledger stays the
+all. Ledger rows go through `bankapi.domain.history.post_history` (the ledger stays the
 only writer of entries and balances); users, accounts, budgets and
 notifications are plain bulk inserts.
 
@@ -19,7 +19,9 @@ from sqlalchemy import func, insert, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
-from bankapi import ledger, releases
+from bankapi import releases
+from bankapi.domain import ledger
+from bankapi.domain.history import post_history
 from bankapi.models import Account, Base, Budget, LedgerEntry, Notification, User
 
 from .people import Population
@@ -95,7 +97,7 @@ def write(engine: Engine, population: Population, history: History, advance=None
         session.execute(insert(User), population.users)
         session.execute(insert(Account), population.accounts)
         with _indexes_rebuilt_after(session):
-            ledger.post_history(session, history.entries, history.transfers, on_rows=advance)
+            post_history(session, history.entries, history.transfers, on_rows=advance)
         if history.budgets:
             session.execute(insert(Budget), history.budgets)
         if history.notifications:

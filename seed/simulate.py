@@ -5,7 +5,7 @@ or transfer that would leave its account at zero or below is skipped (declined),
 so no balance is ever negative and every current account, which starts with a
 deposit, ends with money in it.
 
-Ledger rows follow the bank's rules (`bankapi.ledger`): a transfer is one
+Ledger rows follow the bank's rules (`bankapi.domain.ledger`): a transfer is one
 movement of two entries, `transfer_out` and `transfer_in`, plus a `transfers`
 row. Top-ups and card payments are settled with the system accounts once a
 day: each customer entry belongs to that day's settlement movement
@@ -17,13 +17,14 @@ its entries. No `payments` rows are written for history: nothing reads them
 back, and a settlement movement has no single payment to name.
 
 Timestamps are written as the text SQLAlchemy stores for SQLite datetimes
-(`Calendar.text_tables`), which `bankapi.ledger.post_history` accepts as is.
+(`Calendar.text_tables`), which `bankapi.domain.history.post_history` accepts as is.
 """
 from collections import defaultdict
 from random import Random
 
-from bankapi.ledger import system_account_id
-from bankapi.notify import pounds
+from bankapi.domain.history import EntryRow, TransferRow
+from bankapi.domain.ledger import system_account_id
+from bankapi.domain.notify import pounds
 
 from .calendar import DAY_S, Calendar
 from .people import Population, new_id
@@ -37,8 +38,8 @@ class History:
     """The rows of the seeded history: ledger entries, transfers, notifications, budgets."""
 
     def __init__(self):
-        self.entries: list[tuple] = []  # bankapi.ledger.ENTRY_COLUMNS order
-        self.transfers: list[tuple] = []  # bankapi.ledger.TRANSFER_COLUMNS order
+        self.entries: list[EntryRow] = []
+        self.transfers: list[TransferRow] = []
         self.notifications: list[dict] = []
         self.budgets: list[dict] = []
         self.skipped = 0  # planned events declined for lack of funds
@@ -74,7 +75,7 @@ def simulate(rng: Random, events: list[tuple], population: Population,
         if op == TOPUP:
             balance[acc] += amount
             tx += 1 + int(random() * step)
-            add((f"tx_{tx:016x}", accounts[acc], topup_movement[day], amount, currency,
+            add(EntryRow(f"tx_{tx:016x}", accounts[acc], topup_movement[day], amount, currency,
                  "topup", text, None, None, external,
                  day_text[day] + clock_text[second - day * DAY_S]))
             topup_total[day] += amount
@@ -89,7 +90,7 @@ def simulate(rng: Random, events: list[tuple], population: Population,
         created = day_text[day] + clock_text[second - day * DAY_S]
         tx += 1 + int(random() * step)
         if op == CARD:
-            add((f"tx_{tx:016x}", accounts[acc], card_movement[day], -amount, currency,
+            add(EntryRow(f"tx_{tx:016x}", accounts[acc], card_movement[day], -amount, currency,
                  "card_payment", text, category, text, merchants, created))
             card_total[day] += amount
             if owner[acc] in tracked:
@@ -101,12 +102,12 @@ def simulate(rng: Random, events: list[tuple], population: Population,
         balance[other] += amount
         tfr += 1 + int(random() * step)
         movement = f"tfr_{tfr:016x}"
-        add((f"tx_{tx:016x}", accounts[acc], movement, -amount, currency,
+        add(EntryRow(f"tx_{tx:016x}", accounts[acc], movement, -amount, currency,
              "transfer_out", text, None, None, accounts[other], created))
         tx += 1 + int(random() * step)
-        add((f"tx_{tx:016x}", accounts[other], movement, amount, currency,
+        add(EntryRow(f"tx_{tx:016x}", accounts[other], movement, amount, currency,
              "transfer_in", text, None, None, accounts[acc], created))
-        transfers.append((movement, user_ids[owner[acc]], accounts[acc], accounts[other],
+        transfers.append(TransferRow(movement, user_ids[owner[acc]], accounts[acc], accounts[other],
                           amount, currency, text, "completed", created))
         if second >= recent_from:
             recent.append((owner[acc], second, "money_out", "Money sent",
@@ -130,12 +131,12 @@ def _settle(rng, history, calendar, external, merchants, currency, last_second, 
         at, label = day_text[day] + end_of_day, date.isoformat()
         if topups[0][day]:
             tx += 1 + rng.randrange(step)
-            history.entries.append((f"tx_{tx:016x}", external, topups[1][day],
+            history.entries.append(EntryRow(f"tx_{tx:016x}", external, topups[1][day],
                                     -topups[0][day], currency, "topup",
                                     f"Top-ups settled {label}", None, None, None, at))
         if cards[0][day]:
             tx += 1 + rng.randrange(step)
-            history.entries.append((f"tx_{tx:016x}", merchants, cards[1][day],
+            history.entries.append(EntryRow(f"tx_{tx:016x}", merchants, cards[1][day],
                                     cards[0][day], currency, "card_payment",
                                     f"Card payments settled {label}", None, None, None, at))
 

@@ -5,7 +5,7 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from bankapi import ledger
+from bankapi.domain import history, ledger
 from bankapi.audit import run_audit
 from bankapi.models import Account, LedgerEntry, MonthlySpend, Transfer, User
 from bankapi.schemas import CATEGORIES, KINDS
@@ -108,10 +108,10 @@ def test_card_payments_happen_at_plausible_times(seeded):
 def test_post_history_rejects_an_unbalanced_movement(seeded, until):
     _, engine, _ = seeded
     external = ledger.system_account_id("external", "GBP")
-    entry = ("tx_unbalanced", external, "top_unbalanced", 100, "GBP", "topup", "Top-up",
-             None, None, None, until)
+    entry = history.EntryRow("tx_unbalanced", external, "top_unbalanced", 100, "GBP", "topup",
+                             "Top-up", None, None, None, until)
     with Session(engine) as session, pytest.raises(ValueError, match="do not sum to zero"):
         with session.begin():
-            ledger.post_history(session, [entry])
+            history.post_history(session, [entry])
     with Session(engine) as session:
         assert session.get(LedgerEntry, "tx_unbalanced") is None

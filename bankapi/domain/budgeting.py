@@ -8,9 +8,9 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from .clock import month_of
-from .db import dialect_insert
-from .models import Budget, BudgetAlert, MonthlySpend
+from ..clock import month_of
+from ..db import dialect_insert
+from ..models import Budget, BudgetAlert, MonthlySpend
 from .notify import notify, pounds
 
 WARNING_PCT = 80

@@ -1,9 +1,9 @@
 """Notifications are written by events in the same transaction as the event."""
 from sqlalchemy.orm import Session
 
-from .clock import utcnow
-from .ids import new_id
-from .models import Notification
+from ..clock import utcnow
+from ..ids import new_id
+from ..models import Notification
 
 
 def pounds(pence: int) -> str:
