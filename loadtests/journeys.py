@@ -3,6 +3,8 @@
 Each journey is a function of a `MobileApp`; a step that fails after the client's
 retries raises `StepFailed`, which fails the journey (see `mobile.Journey`). No Locust.
 """
+from collections.abc import Callable
+from dataclasses import dataclass
 from random import Random
 
 from .mobile import MobileClient, StepFailed
@@ -12,9 +14,6 @@ PASSWORD = "banksim"  # what `banksim seed` gives every customer
 MERCHANTS = (("Tesco", "groceries"), ("Sainsbury's", "groceries"), ("Pret A Manger", "eating_out"),
              ("Nando's", "eating_out"), ("TfL", "transport"), ("Uber", "transport"),
              ("Amazon", "shopping"), ("Netflix", "entertainment"), ("Boots", "personal_care"))
-# The weights of Locust's @task decorators, kept here so tests and docs agree.
-WEIGHTS = {"app_open": 4, "view_transactions": 3, "send_money": 2, "pay_merchant": 2,
-           "check_budget": 1, "read_notifications": 1}
 
 
 def _problem(condition: bool, message: str) -> str | None:
@@ -172,6 +171,24 @@ def read_notifications(app: MobileApp) -> None:
                                                  "not marked read"))
 
 
-JOURNEYS = {"app_open": app_open, "view_transactions": view_transactions,
-            "send_money": send_money, "pay_merchant": pay_merchant,
-            "check_budget": check_budget, "read_notifications": read_notifications}
+@dataclass(frozen=True)
+class JourneyKind:
+    """A journey the app offers: its name (as reported), its steps, and how often a user
+    picks it relative to the others (Locust's task weight)."""
+
+    name: str
+    steps: Callable[[MobileApp], None]
+    weight: int
+
+
+# The one registry of journeys, in the order reports list them. Locust's tasks, the
+# report's names and the tests all derive from it; `login` is not picked at random: the
+# app runs it when it has no session.
+JOURNEYS = (JourneyKind("app_open", app_open, 4),
+            JourneyKind("view_transactions", view_transactions, 3),
+            JourneyKind("send_money", send_money, 2),
+            JourneyKind("pay_merchant", pay_merchant, 2),
+            JourneyKind("check_budget", check_budget, 1),
+            JourneyKind("read_notifications", read_notifications, 1))
+LOGIN = JourneyKind("login", login, 0)
+JOURNEY_NAMES = tuple(kind.name for kind in JOURNEYS)

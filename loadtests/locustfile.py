@@ -22,7 +22,7 @@ import logging
 import secrets
 from random import Random
 
-from locust import HttpUser, events, task
+from locust import HttpUser, events
 
 from loadtests import journeys, webui
 from loadtests.cluster import RunCoordinator
@@ -102,8 +102,18 @@ def on_test_stop(environment, **_kw):
     coordinator.test_stop()
 
 
+def _picked(kind: journeys.JourneyKind):
+    """Locust's task for one journey of the registry."""
+    def run(user: "MobileCustomer") -> None:
+        user.journey(kind.name, kind.steps)
+    run.__name__ = kind.name
+    return run
+
+
 class MobileCustomer(HttpUser):
     """A customer using the bank's app: opens it, looks around, moves money."""
+
+    tasks = {_picked(kind): kind.weight for kind in journeys.JOURNEYS}
 
     def wait_time(self):
         options = self.environment.parsed_options
@@ -125,7 +135,7 @@ class MobileCustomer(HttpUser):
                                       adoption=options.adoption, run_tag=options.run_tag,
                                       password=options.customer_password,
                                       record_transfer=coordinator.record_transfer)
-        self.journey("login", journeys.login)
+        self.journey(journeys.LOGIN.name, journeys.LOGIN.steps)
 
     def journey(self, name: str, steps) -> None:
         """Run one journey (signing in first if the app has no session) and record it."""
@@ -144,34 +154,10 @@ class MobileCustomer(HttpUser):
 
         try:
             with Journey(name, self.app.client, done) as journey:
-                if steps is not journeys.login and not self.app.client.token:
-                    journeys.login(self.app)
+                if name != journeys.LOGIN.name and not self.app.client.token:
+                    journeys.LOGIN.steps(self.app)
                 steps(self.app)
         finally:
             self.app.install_pending_update()
         if journey.failure is not None:
             self.app.forget_session_on_401(journey.failure)
-
-    @task(journeys.WEIGHTS["app_open"])
-    def app_open(self):
-        self.journey("app_open", journeys.app_open)
-
-    @task(journeys.WEIGHTS["view_transactions"])
-    def view_transactions(self):
-        self.journey("view_transactions", journeys.view_transactions)
-
-    @task(journeys.WEIGHTS["send_money"])
-    def send_money(self):
-        self.journey("send_money", journeys.send_money)
-
-    @task(journeys.WEIGHTS["pay_merchant"])
-    def pay_merchant(self):
-        self.journey("pay_merchant", journeys.pay_merchant)
-
-    @task(journeys.WEIGHTS["check_budget"])
-    def check_budget(self):
-        self.journey("check_budget", journeys.check_budget)
-
-    @task(journeys.WEIGHTS["read_notifications"])
-    def read_notifications(self):
-        self.journey("read_notifications", journeys.read_notifications)

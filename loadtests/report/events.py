@@ -12,9 +12,7 @@ from pathlib import Path
 from packaging.version import InvalidVersion, Version
 
 from ..journal import JOURNEY_KEYS, PHASES
-
-JOURNEYS = ("app_open", "view_transactions", "send_money", "pay_merchant", "check_budget",
-            "read_notifications")
+from ..journeys import JOURNEY_NAMES as JOURNEYS
 
 
 @dataclass(frozen=True)

@@ -12,10 +12,10 @@ import requests
 
 from loadrun import ADMIN_TOKEN, BANKSIM, LOCUSTFILE, SEEDED_USERS, free_port, locust_command
 from loadtests.journal import JOURNEY_KEYS, TRANSFER_KEYS
-from loadtests.journeys import JOURNEYS
+from loadtests.journeys import JOURNEY_NAMES
 
 pytestmark = pytest.mark.slow
-ALL_JOURNEYS = {"login", *JOURNEYS}
+ALL_JOURNEYS = {"login", *JOURNEY_NAMES}
 
 
 def read_jsonl(path):
