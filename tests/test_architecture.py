@@ -1,0 +1,128 @@
+"""The layering docs/architecture.md promises, read off the imports themselves.
+
+Each rule names a package and what it may not import, directly or through another
+of the project's modules (a domain module importing a helper that imports Flask
+imports Flask). Imports are read from the source (every `import` and `from ...
+import`, at any depth, including those inside functions), so a lazy import cannot
+slip past.
+"""
+import ast
+import functools
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+PACKAGES = ("banksim", "bankapi", "chaos", "loadtests", "seed")
+MAX_LINES = 400
+
+# package (or module prefix) -> top-level names it must never import
+RULES = {
+    "bankapi": {"loadtests", "seed", "locust", "banksim"},
+    "chaos": {"bankapi", "loadtests", "seed", "locust", "banksim"},
+    "seed": {"loadtests", "locust", "chaos", "flask", "apiflask", "banksim"},
+    "bankapi.domain": {"flask", "apiflask", "werkzeug", "bankapi.web", "chaos"},
+    "loadtests": {"bankapi", "chaos", "seed", "banksim"},
+}
+
+
+def _module_name(path: Path) -> str:
+    parts = path.relative_to(ROOT).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+@functools.cache
+def _imports(path: Path) -> frozenset[str]:
+    """Absolute names of everything the file imports: `from pkg import mod` names
+    `pkg.mod`, `from mod import attr` names `mod.attr` and `mod`."""
+    tree = ast.parse(path.read_text(), str(path))
+    package = _module_name(path).split(".")
+    if path.name != "__init__.py":
+        package = package[:-1]
+    names = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            base = package[:len(package) - node.level + 1] if node.level else []
+            module = ".".join([*base, *(node.module.split(".") if node.module else [])])
+            for alias in node.names:
+                names.add(f"{module}.{alias.name}")
+                if not _is_module(f"{module}.{alias.name}"):
+                    names.add(module)
+    return frozenset(names)
+
+
+def _is_module(name: str) -> bool:
+    base = ROOT.joinpath(*name.split("."))
+    return base.with_suffix(".py").is_file() or (base / "__init__.py").is_file()
+
+
+def _sources(prefix: str):
+    folder = ROOT.joinpath(*prefix.split("."))
+    return sorted(folder.rglob("*.py")) if folder.is_dir() else []
+
+
+def _file_of(name: str) -> Path | None:
+    """The project's source file for a module name (or for `module.attribute`)."""
+    parts = name.split(".")
+    while parts:
+        base = ROOT.joinpath(*parts)
+        for candidate in (base.with_suffix(".py"), base / "__init__.py"):
+            if parts[0] in PACKAGES and candidate.is_file():
+                return candidate
+        parts.pop()
+    return None
+
+
+def _violations(prefix: str, forbidden: set[str]) -> list[str]:
+    """Each forbidden import reachable from the package, with the chain that reaches it.
+    The walk follows the project's own modules and stops at the first forbidden one."""
+    def bad(name: str) -> bool:
+        return any(name == rule or name.startswith(rule + ".") for rule in forbidden)
+
+    found = set()
+    for start in _sources(prefix):
+        chains, queue = {start: [_module_name(start)]}, [start]
+        while queue:
+            current = queue.pop()
+            for name in sorted(_imports(current)):
+                if bad(name):
+                    found.add(f"{' -> '.join(chains[current])} imports {name}")
+                    continue
+                target = _file_of(name)
+                if target is not None and target not in chains:
+                    chains[target] = [*chains[current], _module_name(target)]
+                    queue.append(target)
+    return sorted(found)
+
+
+@pytest.mark.parametrize("prefix", sorted(RULES))
+def test_layer_imports_only_what_it_may(prefix):
+    assert _sources(prefix), f"no sources under {prefix}: update the rules"
+    assert _violations(prefix, RULES[prefix]) == []
+
+
+def test_the_rules_can_catch_a_violation(tmp_path, monkeypatch):
+    """The checker itself: a domain module importing Flask is reported."""
+    fake = tmp_path / "bankapi" / "domain"
+    fake.mkdir(parents=True)
+    (fake / "bad.py").write_text("def f():\n    from flask import g\n    from ..web import x\n")
+    monkeypatch.setattr(sys.modules[__name__], "ROOT", tmp_path)
+    (fake / "good.py").write_text("from .helper import h\n")
+    (fake / "helper.py").write_text("import flask\n")
+    assert _violations("bankapi.domain", RULES["bankapi.domain"]) == [
+        "bankapi.domain.bad imports bankapi.web",
+        "bankapi.domain.bad imports bankapi.web.x",
+        "bankapi.domain.bad imports flask",
+        "bankapi.domain.bad imports flask.g",
+        "bankapi.domain.good -> bankapi.domain.helper imports flask",
+        "bankapi.domain.helper imports flask"]
+
+
+@pytest.mark.parametrize("package", PACKAGES)
+def test_no_module_over_400_lines(package):
+    long = {str(p.relative_to(ROOT)): n for p in _sources(package)
+            if (n := len(p.read_text().splitlines())) > MAX_LINES}
+    assert long == {}
