@@ -57,8 +57,7 @@ def _install_chaos(app) -> None:
 
 def init_database(app) -> None:
     """Create tables, system accounts and the release history (idempotent)."""
-    from . import releases
-    from .domain import ledger
+    from .domain import ledger, releases
     with app.app_context():
         db.create_all()
         if app.config["CHAOS_ENABLED"]:

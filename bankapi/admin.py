@@ -3,7 +3,7 @@ from apiflask import APIBlueprint
 from flask import request
 from sqlalchemy import select
 
-from . import releases
+from .domain import releases
 from .audit import run_audit
 from .auth import admin_token_matches
 from .db import db

@@ -1,60 +1,12 @@
-"""App releases: what the mobile app asks on open to decide whether to update."""
-from datetime import timedelta
-
+"""GET /app/releases/latest: what the mobile app asks on open to decide whether to update."""
 from apiflask import APIBlueprint
 from flask import request
-from packaging.version import InvalidVersion, Version
-from sqlalchemy import func, select
-from sqlalchemy.orm import Session
 
-from .clock import utcnow
 from .db import db
-from .errors import api_error
-from .models import Release
+from .domain import releases
 from .schemas import PlatformQuery, ReleaseOut
 
 bp = APIBlueprint("releases", __name__, tag="Releases")
-
-# (version, days before today) shipped on both platforms; 4.1.3 is current at start.
-HISTORY = [("4.0.0", 180), ("4.0.1", 165), ("4.0.2", 150), ("4.1.0", 120), ("4.1.1", 90),
-           ("4.1.2", 60), ("4.1.3", 21)]
-MIN_SUPPORTED = "4.0.0"
-
-
-def parse_version(value: str, field: str) -> str:
-    try:
-        return str(Version(value))
-    except InvalidVersion:
-        raise api_error(400, "validation_error", f"{field}: not a PEP 440 version", field) from None
-
-
-def seed_history(session: Session) -> None:
-    """Give a new database a realistic 4.x release history (once)."""
-    if session.scalar(select(func.count()).select_from(Release)):
-        return
-    today = utcnow().replace(hour=9, minute=0, second=0, microsecond=0)
-    for version, days_ago in HISTORY:
-        session.add(Release(version=version, platform="all", notes=f"Release {version}",
-                            released_at=today - timedelta(days=days_ago),
-                            min_supported_version=MIN_SUPPORTED))
-
-
-def latest(session: Session, platform: str) -> Release | None:
-    return session.scalar(select(Release).where(Release.platform.in_([platform, "all"]))
-                          .order_by(Release.released_at.desc(), Release.id.desc()).limit(1))
-
-
-def publish(session: Session, version: str, platform: str, notes: str,
-            min_supported_version: str | None = None) -> Release:
-    version = parse_version(version, "version")
-    previous = latest(session, "ios" if platform == "all" else platform)
-    minimum = (parse_version(min_supported_version, "min_supported_version")
-               if min_supported_version else
-               previous.min_supported_version if previous else MIN_SUPPORTED)
-    release = Release(version=version, platform=platform, notes=notes,
-                      min_supported_version=minimum, released_at=utcnow())
-    session.add(release)
-    return release
 
 
 @bp.get("/app/releases/latest")
@@ -63,10 +15,4 @@ def publish(session: Session, version: str, platform: str, notes: str,
 def get_latest(query_data):
     """The newest release for a platform (?platform=, else the X-Platform header)."""
     platform = query_data.get("platform") or request.headers.get("X-Platform", "")
-    if platform not in ("ios", "android", "web"):
-        raise api_error(400, "validation_error", "platform: must be ios, android or web",
-                        "platform")
-    release = latest(db.session, platform)
-    if release is None:
-        raise api_error(404, "not_found", f"no release for {platform}", "platform")
-    return release
+    return releases.latest(db.session, platform)

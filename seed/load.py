@@ -19,8 +19,7 @@ from sqlalchemy import func, insert, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
-from bankapi import releases
-from bankapi.domain import ledger
+from bankapi.domain import ledger, releases
 from bankapi.domain.history import post_history
 from bankapi.models import Account, Base, Budget, LedgerEntry, Notification, User
 

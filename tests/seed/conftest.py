@@ -83,8 +83,8 @@ def cheap_hash():
 @pytest.fixture
 def frozen_clock(monkeypatch):
     """System accounts and the release history take their dates from the wall clock
-    (bankapi.domain.ledger.ensure_system_accounts, bankapi.releases.seed_history); freeze it."""
-    from bankapi import releases
-    from bankapi.domain import ledger
+    (bankapi.domain.ledger.ensure_system_accounts, bankapi.domain.releases.seed_history);
+    freeze it."""
+    from bankapi.domain import ledger, releases
     for module in (ledger, releases):
         monkeypatch.setattr(module, "utcnow", lambda: datetime(2026, 11, 23, 12, 0))
