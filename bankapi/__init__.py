@@ -28,17 +28,18 @@ def create_app(test_config: dict | None = None) -> APIFlask:
         app.config.update(test_config)
 
     db.init_app(app)
-    from . import errors, metrics, tokens
+    from .domain import tokens
+    from .web import errors, metrics
     app.extensions["banksim_tokens"] = tokens.TokenCache(app.config["TOKEN_CACHE_S"])
     errors.init_app(app)
     metrics.init_app(app)
 
-    from . import (accounts, admin, auth, budgets, health, notifications, payments,
+    from .web import (accounts, admin, auth, budgets, health, notifications, payments,
                    releases, transactions, transfers)
     for module in (auth, accounts, transactions, transfers, payments, budgets,
                    notifications, releases, admin, health):
         app.register_blueprint(module.bp)
-    from .schemas import complete_spec
+    from .web.schemas import complete_spec
     app.spec_processor(complete_spec)
     _install_chaos(app)
     return app
@@ -50,7 +51,7 @@ def _install_chaos(app) -> None:
     import chaos
     from chaos.store import ChaosStore
 
-    from .tokens import user_id_hint
+    from .domain.tokens import user_id_hint
     store = ChaosStore(db.engine_of(app), seed=app.config["SEED"])
     chaos.init_app(app, store, identify=user_id_hint)
 

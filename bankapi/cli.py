@@ -106,7 +106,7 @@ def seed(users, months, seed_, reset, skip_if_seeded):
 @main.command()
 def audit():
     """Check the ledger's invariants; exit 1 on any violation."""
-    from .audit import run_audit
+    from .domain.audit import run_audit
     from .db import db
     with _app() as app, app.app_context():
         result = run_audit(db.session)

@@ -1,7 +1,7 @@
 """SQLAlchemy models. Money is an integer number of minor units (pence).
 
 `LedgerEntry` rows (the API calls them transactions) are written only by
-`bankapi.ledger`; every movement's entries sum to zero.
+`bankapi.domain.ledger`; every movement's entries sum to zero.
 """
 from datetime import datetime
 

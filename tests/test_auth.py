@@ -1,6 +1,6 @@
 import pytest
 
-from bankapi import tokens
+from bankapi.domain import tokens
 from bankapi.db import db
 from bankapi.models import Token, User
 

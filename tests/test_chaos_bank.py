@@ -5,7 +5,7 @@ import uuid
 import pytest
 import requests
 
-from bankapi.audit import run_audit
+from bankapi.domain.audit import run_audit
 from bankapi.db import db
 
 

@@ -2,7 +2,7 @@
 from concurrent.futures import ThreadPoolExecutor
 from threading import Barrier
 
-from bankapi.audit import run_audit
+from bankapi.domain.audit import run_audit
 from bankapi.db import db
 
 ATTEMPTS = 10

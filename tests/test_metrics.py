@@ -3,7 +3,7 @@ import logging
 
 import pytest
 
-from bankapi.metrics import app_version_label, platform_label
+from bankapi.web.metrics import app_version_label, platform_label
 from promtext import sample
 
 

@@ -1,7 +1,7 @@
 """Monthly card spending per category, budgets against it, and the alerts they raise.
 
 `MonthlySpend` is a running total kept by the ledger in the same transaction as
-each card payment; `bankapi.audit` recomputes it from the entries.
+each card payment; `bankapi.domain.audit` recomputes it from the entries.
 """
 from datetime import datetime
 

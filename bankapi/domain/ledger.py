@@ -3,7 +3,7 @@
 Every movement writes entries that sum to zero. Money entering the bank (top-ups)
 comes from the `external` system account and card payments go to the `merchants`
 system account, so the sum of all entries is always zero and each balance equals
-the sum of its entries (`bankapi.audit` checks both).
+the sum of its entries (`bankapi.domain.audit` checks both).
 
 Functions take a session inside a write transaction (`db.write()`) and never
 commit; they refuse with `errors` (a decline is `Declined`, stored with the

@@ -6,7 +6,7 @@ from threading import Barrier
 import pytest
 from sqlalchemy import func, select
 
-from bankapi.audit import run_audit
+from bankapi.domain.audit import run_audit
 from bankapi.db import db
 from bankapi.models import Payment
 

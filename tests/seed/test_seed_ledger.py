@@ -6,9 +6,9 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from bankapi.domain import history, ledger
-from bankapi.audit import run_audit
+from bankapi.domain.audit import run_audit
 from bankapi.models import Account, LedgerEntry, MonthlySpend, Transfer, User
-from bankapi.schemas import CATEGORIES, KINDS
+from bankapi.web.schemas import CATEGORIES, KINDS
 from seed.calendar import months_back
 
 

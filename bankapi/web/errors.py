@@ -13,7 +13,7 @@ from flask import g, request
 from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException
 
-from .domain import errors as domain
+from ..domain import errors as domain
 
 log = logging.getLogger("banksim")
 

@@ -2,13 +2,13 @@
 from apiflask import APIBlueprint
 from sqlalchemy import select
 
-from .domain import ledger
+from ..domain import ledger
 from .auth import current_user_id, token_auth
-from .clock import naive_utc, utcnow
-from .db import db
+from ..clock import naive_utc, utcnow
+from ..db import db
 from .idempotency import idempotent
-from .ids import new_id
-from .models import Account, LedgerEntry
+from ..ids import new_id
+from ..models import Account, LedgerEntry
 from .pagination import page
 from .schemas import (AccountIn, AccountOut, AccountsOut, BalanceOut, TopupIn, TopupOut,
                       TransactionQuery, TransactionsOut)

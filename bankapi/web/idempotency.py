@@ -21,13 +21,13 @@ from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 
 from .auth import current_user_id
-from .clock import utcnow
-from .db import db, is_postgres
-from .domain.errors import Declined
-from .domain.funds import CHECK_ONLY, LOCKED, TRUSTING, FundsChecked
+from ..clock import utcnow
+from ..db import db, is_postgres
+from ..domain.errors import Declined
+from ..domain.funds import CHECK_ONLY, LOCKED, TRUSTING, FundsChecked
 from .errors import api_error, envelope
 from .metrics import MONEY, REPLAYS
-from .models import IdempotencyKey
+from ..models import IdempotencyKey
 
 HEADER = "Idempotency-Key"
 UNSAFE_RACE_S = 0.05  # teaching mode: the pause between check and act, to widen the race

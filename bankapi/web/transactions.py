@@ -2,9 +2,9 @@
 from apiflask import APIBlueprint
 
 from .auth import current_user_id, token_auth
-from .db import db
+from ..db import db
 from .errors import api_error
-from .models import Account, LedgerEntry
+from ..models import Account, LedgerEntry
 from .schemas import TransactionOut
 
 bp = APIBlueprint("transactions", __name__, tag="Transactions")

@@ -1,7 +1,7 @@
 """Transfers between customer accounts."""
 from apiflask import APIBlueprint
 
-from .domain import ledger
+from ..domain import ledger
 from .auth import current_user_id, token_auth
 from .idempotency import idempotent
 from .schemas import TransferIn, TransferOut

@@ -9,7 +9,7 @@ from sqlalchemy import text
 
 import chaos
 
-from .db import db
+from ..db import db
 from .schemas import HealthOut
 
 bp = APIBlueprint("health", __name__, tag="Operations")

@@ -2,13 +2,13 @@
 from apiflask import APIBlueprint
 from sqlalchemy import delete, select
 
-from .domain import budgeting
+from ..domain import budgeting
 from .auth import current_user_id, token_auth
-from .clock import month_of, utcnow
-from .db import db
+from ..clock import month_of, utcnow
+from ..db import db
 from .errors import api_error
-from .ids import new_id
-from .models import Budget, MonthlySpend
+from ..ids import new_id
+from ..models import Budget, MonthlySpend
 from .schemas import (CATEGORIES, BudgetIn, BudgetOut, BudgetsOut, MonthQuery, SpendingOut)
 
 bp = APIBlueprint("budgets", __name__, tag="Budgets")

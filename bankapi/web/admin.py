@@ -3,12 +3,12 @@ from apiflask import APIBlueprint
 from flask import request
 from sqlalchemy import select
 
-from .domain import releases
-from .audit import run_audit
+from ..domain import releases
+from ..domain.audit import run_audit
 from .auth import admin_token_matches
-from .db import db
+from ..db import db
 from .errors import api_error
-from .models import Transfer
+from ..models import Transfer
 from .pagination import page
 from .schemas import AdminTransfersOut, AdminTransfersQuery, AuditOut, ReleaseIn, ReleaseOut
 

@@ -9,12 +9,12 @@ from flask import current_app, g, request
 from sqlalchemy import delete, select
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from . import tokens
-from .clock import utcnow
-from .db import db, dialect_insert
+from ..domain import tokens
+from ..clock import utcnow
+from ..db import db, dialect_insert
 from .errors import api_error
-from .ids import new_id
-from .models import Account, LoginThrottle, User
+from ..ids import new_id
+from ..models import Account, LoginThrottle, User
 from .schemas import LoginIn, RegisterIn, RegisterOut, TokenOut, UserOut
 
 bp = APIBlueprint("auth", __name__, tag="Auth")

@@ -6,7 +6,7 @@ a few example ids, so a corrupted ledger can be explained, not just detected.
 from sqlalchemy import func, literal_column, select
 from sqlalchemy.orm import Session
 
-from .models import Account, IdempotencyKey, LedgerEntry, MonthlySpend
+from ..models import Account, IdempotencyKey, LedgerEntry, MonthlySpend
 
 EXAMPLES = 5
 

@@ -2,8 +2,8 @@
 from apiflask import APIBlueprint
 from flask import request
 
-from .db import db
-from .domain import releases
+from ..db import db
+from ..domain import releases
 from .schemas import PlatformQuery, ReleaseOut
 
 bp = APIBlueprint("releases", __name__, tag="Releases")

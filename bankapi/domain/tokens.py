@@ -18,8 +18,8 @@ from datetime import timedelta
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from .clock import utcnow
-from .models import Token
+from ..clock import utcnow
+from ..models import Token
 
 
 def digest(token: str) -> str:
