@@ -11,8 +11,8 @@ Made to be read at a glance, by colour-blind readers too:
   little inside its time bucket (a bucket's journeys start anywhere in it, so the shift
   says nothing false). The bad version is drawn last, on top of everything.
 - A bucket's marker area grows with its journeys; a bucket with fewer than
-  `MIN_BUCKET_JOURNEYS` is a hollow marker left off the line (two journeys can only read
-  0 %, 50 % or 100 %).
+  `MIN_BUCKET_JOURNEYS` is a hollow marker of one fixed size, left off the line (two
+  journeys can only read 0 %, 50 % or 100 %).
 - The y axis ends at 100 %.
 """
 from collections import defaultdict
@@ -29,7 +29,8 @@ OTHER_COLOURS = ("#0072B2", "#56B4E9", "#CC79A7", "#E69F00", "#999999")  # Okabe
 MARKERS = ("s", "o", "^", "D", "v", "P", "X")
 LINESTYLES = ("-", "--", "-.", ":")
 PHASE_SHADES = {"baseline": "#f4f4f4", "incident": "#d9d9d9", "recovery": "#ebebeb"}
-MARKER_AREA = (4.0, 40.0)  # points², for the smallest and the largest bucket
+MARKER_AREA = (6.0, 45.0)  # points², for the smallest and the largest bucket
+HOLLOW_AREA = 22.0  # points²: big enough to notice, the outline says "few journeys"
 WIDEST, NARROWEST, STEP = 10.0, 1.5, 4.0  # line widths, nested from the widest (points)
 
 
@@ -123,8 +124,8 @@ def _version(ax, version: str, points: list, style: dict, biggest: int) -> Line2
                    zorder=zorder + 0.05, clip_on=False)
     if sparse:
         xs, ys, ns = zip(*sparse, strict=True)
-        ax.scatter(xs, ys, s=[_area(n, biggest) for n in ns], marker=style["marker"],
-                   facecolors="none", edgecolors=style["color"], linewidths=1.0,
+        ax.scatter(xs, ys, s=HOLLOW_AREA, marker=style["marker"],
+                   facecolors="none", edgecolors=style["color"], linewidths=1.2,
                    zorder=zorder + 0.05, clip_on=False)
     journeys = sum(n for _, _, n in points)
     return Line2D([], [], color=style["color"], linewidth=min(style["linewidth"], 5),
