@@ -8,16 +8,17 @@ import json
 from collections.abc import Iterable
 from pathlib import Path
 
-from .aggregate import (bucket_size_s, journey_rows, latency_rows, policy_block, timeline_rows,
-                        users_affected, version_rows)
+from .aggregate import (bad_versions, bucket_size_s, journey_rows, latency_rows, policy_block,
+                        timeline_rows, users_affected, version_rows)
 from .detector import Detection, DetectorSettings, detect
 from .events import JourneyEvent, coerce_events, load_events, normalise_phases, phase_start
+from .headline import headline
 from .summary import print_summary, verdict
 from .thresholds import INCIDENT_METRICS, INTEGRITY_METRICS, evaluate, parse_threshold
 
 __all__ = ["build_report", "write_report", "write_html", "write_main_chart_png",
-           "print_summary", "verdict", "parse_threshold", "load_events", "JourneyEvent",
-           "DetectorSettings"]
+           "print_summary", "verdict", "headline", "parse_threshold", "load_events",
+           "JourneyEvent", "DetectorSettings"]
 
 
 def build_report(events: Iterable[dict | JourneyEvent], phases: Iterable, meta: dict,
@@ -37,13 +38,15 @@ def build_report(events: Iterable[dict | JourneyEvent], phases: Iterable, meta: 
     settings = detector or DetectorSettings.for_run(max(duration_s, 1.0), slo=slo)
     bucket_s = bucket_size_s(duration_s)
 
+    journeys = journey_rows(events)
     incident, detection = _incident(events, phases, settings, duration_s)
+    incident["bad_versions"] = bad_versions(journeys, settings.slo)
     report = {
         "scenario": meta.get("scenario"), "seed": meta.get("seed"), "users": meta.get("users"),
         "duration_s": duration_s, "client_policy": meta.get("client_policy"),
         "slo": settings.slo,
         "phases": phases,
-        "journeys": journey_rows(events),
+        "journeys": journeys,
         "versions": version_rows(events),
         "latency": latency_rows(events),
         "timeline_bucket_s": bucket_s,
@@ -55,6 +58,7 @@ def build_report(events: Iterable[dict | JourneyEvent], phases: Iterable, meta: 
         "integrity": integrity,
     }
     report["thresholds"] = evaluate(parsed, events, {**integrity, **incident})
+    report["headline"] = headline(report)
     return report
 
 
@@ -71,6 +75,8 @@ def _incident(events: list[JourneyEvent], phases: list[dict], settings: Detector
     - users_affected: distinct users with at least one failed journey during the incident
       or recovery phases, on any version; users_affected_pct: their share (0-100) of the
       distinct users who ran any journey in the run.
+    - bad_versions (added by `build_report`): versions whose journey success during the
+      incident and recovery phases was below the SLO (`aggregate.bad_versions`).
 
     Each is None when it cannot be known: no incident or recovery phase, no alert, no
     recovery within the run.

@@ -70,17 +70,50 @@ def latency_rows(events: list[JourneyEvent]) -> list[dict]:
 
 
 def version_rows(events: list[JourneyEvent]) -> list[dict]:
-    """Per app version: distinct users who ran a journey on it, journeys, success rate, and
-    how many of those users saw at least one journey fail on it."""
+    """Per app version: distinct users who ran a journey on it, journeys, success rate, how
+    many of those users saw at least one journey fail on it, and when (and in which phase)
+    its first journey started: a version first seen in the incident phase is the release
+    the incident shipped, one first seen in the recovery phase the hotfix."""
     groups = group(events, lambda e: e.app_version)
     rows = []
     for version in sorted_versions(groups):
         items = groups[version]
         failed = [e for e in items if not e.ok]
+        first = min(items, key=lambda e: e.t_s)
         rows.append({"app_version": version, "users": len({e.user for e in items}),
                      "journeys": len(items), "success_rate": _round(success_rate(items), 4),
-                     "failed": len(failed), "users_affected": len({e.user for e in failed})})
+                     "failed": len(failed), "users_affected": len({e.user for e in failed}),
+                     "first_seen_s": first.t_s, "first_phase": first.phase})
     return rows
+
+
+def success_by_version_and_phase(rows: list[dict]) -> dict[str, dict[str, float]]:
+    """{app_version: {phase: success rate}} from the journey rows (`journey_rows`)."""
+    totals = defaultdict(lambda: [0, 0])
+    for row in rows:
+        totals[(row["app_version"], row["phase"])][0] += row["succeeded"]
+        totals[(row["app_version"], row["phase"])][1] += row["attempts"]
+    table = defaultdict(dict)
+    for (version, phase), (ok, n) in totals.items():
+        table[version][phase] = ok / n
+    return table
+
+
+def affected_success(rows: list[dict]) -> dict[str, float]:
+    """{app_version: success rate} over the incident and recovery phases, from the journey
+    rows; versions without a journey in those phases are left out."""
+    totals = defaultdict(lambda: [0, 0])
+    for row in rows:
+        if row["phase"] in AFFECTED_PHASES:
+            totals[row["app_version"]][0] += row["succeeded"]
+            totals[row["app_version"]][1] += row["attempts"]
+    return {version: ok / n for version, (ok, n) in totals.items()}
+
+
+def bad_versions(rows: list[dict], slo: float) -> list[str]:
+    """The versions the incident hurt: journey success below the SLO during the incident
+    and recovery phases (the SLO is the line users notice), in PEP 440 order."""
+    return sorted_versions(v for v, rate in affected_success(rows).items() if rate < slo)
 
 
 def timeline_rows(events: list[JourneyEvent], bucket_s: float) -> list[dict]:

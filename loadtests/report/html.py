@@ -6,6 +6,9 @@ from pathlib import Path
 from jinja2 import Environment
 
 from . import charts
+from .fmt import percent, seconds, secs
+from .headline import headline
+from .main_chart import MIN_BUCKET_JOURNEYS
 from .summary import verdict
 
 PAGE = """<!DOCTYPE html>
@@ -23,36 +26,45 @@ PAGE = """<!DOCTYPE html>
  .verdict { display: inline-block; padding: .3em .8em; border-radius: 4px; }
  .muted { color: #666; } img { max-width: 100%; }
  .read { background: #f7f9fc; border-left: 4px solid #4292c6; padding: .6em 1em; }
+ .headline { font-size: 18px; line-height: 1.4; margin: .4em 0 .6em; }
 </style></head><body>
 <h1>banksim: {{ r.scenario }}</h1>
-<p class="muted">seed {{ r.seed }} &middot; {{ r.users }} users &middot; {{ r.duration_s|num }} s
- &middot; client policy {{ r.client_policy }} &middot; SLO {{ (r.slo * 100)|num }}% of journeys succeed</p>
+<p class="headline">{{ headline }}</p>
 <p><span class="verdict {{ 'pass' if passed else 'fail' }}">{{ 'PASS' if passed else 'FAIL' }}</span>
 {% for reason in reasons %} {{ reason }}{% if not loop.last %};{% endif %}{% endfor %}</p>
+<p class="muted">seed {{ r.seed }} &middot; {{ r.users }} users &middot; {{ r.duration_s|secs }} s
+ &middot; client policy {{ r.client_policy }} &middot; SLO {{ r.slo|pct1 }} of journeys succeed
+ &middot; phases: {% for p in r.phases %}{{ p.name }} {{ p.start_s|secs }}&ndash;{{ p.end_s|secs }} s{% if not loop.last %}, {% endif %}{% endfor %}</p>
 
 <div class="read"><b>How to read this.</b> Each simulated user runs <i>journeys</i> in a mobile
 app (open the app, send money, ...). A journey fails when any of its steps still fails after the
-app's retries. The first chart shows, every {{ r.timeline_bucket_s|num }} s, the share of journeys
-that succeeded for each app version, over the phases of the release:
-{% for p in r.phases %}<b>{{ p.name }}</b> ({{ p.start_s|num }}&ndash;{{ p.end_s|num }} s){% if not loop.last %}, {% endif %}{% endfor %}.
-The thick black line is what monitoring sees (all versions together); the red dashed line is
-when a burn-rate alert on that line fired, the green one when the error rate got back under
-the SLO for good. A version whose line drops during the incident is the bad release; the gap
-between the incident's start and the red line is the time to detect.</div>
+app's retries. The first chart shows, every {{ r.timeline_bucket_s|secs }} s, the share of journeys
+that succeeded for each app version, over the phases of the release (grey bands):
+{% for p in r.phases %}<b>{{ p.name }}</b> ({{ p.start_s|secs }}&ndash;{{ p.end_s|secs }} s){% if not loop.last %}, {% endif %}{% endfor %}.
+{% if r.incident.bad_versions %}The version{{ 's' if r.incident.bad_versions|length > 1 }} the
+incident hurt ({{ r.incident.bad_versions|join(', ') }}) {{ 'are' if r.incident.bad_versions|length > 1 else 'is' }}
+the thick vermillion line, drawn on top; {% endif %}versions
+that overlap (several at 100 %) are nested stripes: the widest line is the version with the most
+journeys, each next one narrower on top of it. A marker's area grows with the journeys in its
+bucket; a hollow marker is a bucket of fewer than {{ min_bucket }} journeys, left off the line (two
+journeys can only read 0 %, 50 % or 100 %). The black line is what monitoring sees (all versions
+together); the dashed vertical line is when a burn-rate alert on that line fired, the dash-dotted
+one when the error rate got back under the SLO for good. The gap between the incident's start and
+the alert is the time to detect.</div>
 
 <h2>Journey success over time</h2>
 <img alt="journey success rate over time per app version" src="data:image/png;base64,{{ img.main }}">
 
 <h2>Incident</h2>
 <table>
-{% for key, label in incident_rows %}<tr><td>{{ label }}</td><td>{{ r.incident[key]|num }}</td></tr>
+{% for label, value in incident_rows %}<tr><td>{{ label }}</td><td>{{ value }}</td></tr>
 {% endfor %}</table>
 <p class="muted">Detector: fires when the journey error rate burns the error budget
 ({{ (r.detector.error_budget * 100)|num }}% of journeys) more than {{ r.detector.burn_rate|num }}
-times too fast over both a {{ r.detector.long_window_s|num }} s and a
-{{ r.detector.short_window_s|num }} s window; recovered when the {{ r.detector.short_window_s|num }} s
-error rate is back within budget for {{ r.detector.hold_s|num }} s and the alert does not fire
-again. Alerts: {% for a in r.detector.alerts %}{{ a.fired_at_s|num }}&ndash;{{ a.cleared_at_s|num }} s{% if not loop.last %}, {% endif %}{% else %}none{% endfor %}
+times too fast over both a {{ r.detector.long_window_s|secs }} s and a
+{{ r.detector.short_window_s|secs }} s window; recovered when the {{ r.detector.short_window_s|secs }} s
+error rate is back within budget for {{ r.detector.hold_s|secs }} s and the alert does not fire
+again. Alerts: {% for a in r.detector.alerts %}{{ a.fired_at_s|secs }}&ndash;{{ a.cleared_at_s|secs }} s{% if not loop.last %}, {% endif %}{% else %}none{% endfor %}
 (false alarms before the incident: {{ r.detector.false_alarms }}). Users affected: distinct users
 with at least one failed journey during the incident or recovery phases.</p>
 
@@ -75,6 +87,7 @@ with at least one failed journey during the incident or recovery phases.</p>
 {% endfor %}</table>
 
 <h2>Latency per journey and app version</h2>
+<p class="muted">Every panel has the same duration scale, so bars compare across journeys.</p>
 <img alt="latency percentiles per journey and app version" src="data:image/png;base64,{{ img.latency }}">
 
 <h2>Who was hurt</h2>
@@ -99,14 +112,26 @@ with at least one failed journey during the incident or recovery phases.</p>
 </body></html>
 """
 
-INCIDENT_ROWS = (("incident_started_at_s", "incident started at (s)"),
-                 ("detected_at_s", "alert fired at (s)"),
-                 ("time_to_detect_s", "time to detect (s)"),
-                 ("hotfix_shipped_at_s", "hotfix shipped at (s)"),
-                 ("recovered_at_s", "error rate back under the SLO at (s)"),
-                 ("time_to_recover_s", "time to recover after the hotfix (s)"),
+INCIDENT_ROWS = (("bad_versions", "versions below the SLO in the incident or recovery"),
+                 ("incident_started_at_s", "incident started at"),
+                 ("detected_at_s", "alert fired at"),
+                 ("time_to_detect_s", "time to detect"),
+                 ("hotfix_shipped_at_s", "hotfix shipped at"),
+                 ("recovered_at_s", "error rate back under the SLO at"),
+                 ("time_to_recover_s", "time to recover after the hotfix"),
                  ("users_affected", "users affected"),
                  ("users_affected_pct", "users affected (% of all users)"))
+
+
+def _incident_cell(key: str, value) -> str:
+    """A row of the incident table as text: times rounded, lists joined."""
+    if key == "bad_versions":
+        return ", ".join(value or ()) or "none"
+    if key.endswith("_s"):
+        return seconds(value)
+    if key.endswith("_pct"):
+        return "–" if value is None else f"{value:g} %"
+    return _num(value)
 
 
 def _num(value) -> str:
@@ -129,6 +154,8 @@ def _environment() -> Environment:
     env = Environment(autoescape=True, trim_blocks=False)
     env.filters["num"] = _num
     env.filters["pct"] = _pct
+    env.filters["pct1"] = percent
+    env.filters["secs"] = secs
     return env
 
 
@@ -149,8 +176,10 @@ def render_html(report: dict) -> str:
         else:
             integrity_rows.append((key, value))
     return _environment().from_string(PAGE).render(
-        r=report, img=images, passed=passed, reasons=reasons, incident_rows=INCIDENT_ROWS,
-        policy_rows=policy_rows, integrity_rows=integrity_rows)
+        r=report, img=images, passed=passed, reasons=reasons, headline=headline(report),
+        incident_rows=[(label, _incident_cell(key, (report.get("incident") or {}).get(key)))
+                       for key, label in INCIDENT_ROWS],
+        policy_rows=policy_rows, integrity_rows=integrity_rows, min_bucket=MIN_BUCKET_JOURNEYS)
 
 
 def write_html(report: dict, path: str | Path) -> Path:

@@ -1,12 +1,14 @@
-"""The end-of-run summary in the terminal: phases, success per version and phase, the
-incident's timings, integrity, thresholds and one verdict line."""
-from collections import defaultdict
-
+"""The end-of-run summary in the terminal: first the headline and the verdict, then the
+phases, success per version and phase, the incident's timings, integrity, thresholds, and
+the verdict again as the last line (the one a CI log shows)."""
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from .aggregate import success_by_version_and_phase
 from .events import phase_key, sorted_versions
+from .fmt import seconds, span
+from .headline import headline
 
 
 def verdict(report: dict) -> tuple[bool, list[str]]:
@@ -20,42 +22,37 @@ def verdict(report: dict) -> tuple[bool, list[str]]:
         reasons.append("integrity check failed" + (f" ({', '.join(broken)})" if broken else ""))
     failed = [t["name"] for t in report.get("thresholds") or () if not t["passed"]]
     if failed:
-        reasons.append(f"{len(failed)} threshold(s) failed: {', '.join(failed)}")
+        plural = "s" * (len(failed) != 1)
+        reasons.append(f"{len(failed)} threshold{plural} failed: {', '.join(failed)}")
     if not reasons:
         count = len(report.get("thresholds") or ())
-        reasons.append(f"ledger intact, {count} threshold(s) met" if integrity
-                       else f"{count} threshold(s) met (no integrity check)")
+        met = f"{count} threshold{'s' * (count != 1)} met" if count else "no thresholds set"
+        reasons.append(f"ledger intact, {met}" if integrity else f"{met} (no integrity check)")
         return True, reasons
     return False, reasons
 
 
-def success_by_version_and_phase(report: dict) -> dict[str, dict[str, float]]:
-    """{app_version: {phase: success rate}} from the journey rows."""
-    totals = defaultdict(lambda: [0, 0])
-    for row in report["journeys"]:
-        totals[(row["app_version"], row["phase"])][0] += row["succeeded"]
-        totals[(row["app_version"], row["phase"])][1] += row["attempts"]
-    table = defaultdict(dict)
-    for (version, phase), (ok, n) in totals.items():
-        table[version][phase] = ok / n
-    return table
-
-
-def _seconds(value) -> str:
-    return "–" if value is None else f"{value:g} s"
+def verdict_line(report: dict) -> str:
+    """"PASS: ledger intact, no thresholds set", as rich markup."""
+    passed, reasons = verdict(report)
+    label = "[bold green]PASS[/]" if passed else "[bold red]FAIL[/]"
+    return f"{label}: " + escape("; ".join(reasons))
 
 
 def print_summary(report: dict, console: Console | None = None) -> None:
     console = console or Console()
     scenario = escape(str(report.get("scenario")))
     console.rule(f"[bold]banksim {scenario}[/] · seed {report.get('seed')} · "
-                 f"{report.get('users')} users · {report.get('duration_s'):g} s · "
+                 f"{report.get('users')} users · {seconds(report.get('duration_s'))} · "
                  f"client policy {report.get('client_policy')}")
+    console.print("[bold]" + escape(headline(report)) + "[/]", highlight=False)
+    console.print(verdict_line(report), highlight=False)
+    console.print()
     phases = [p["name"] for p in report["phases"]]
-    console.print("phases: " + ", ".join(f"{p['name']} {p['start_s']:g}–{p['end_s']:g} s"
-                                         for p in report["phases"]))
+    console.print("phases: " + ", ".join(f"{p['name']} {span(p['start_s'], p['end_s'])}"
+                                         for p in report["phases"]), highlight=False)
 
-    rates = success_by_version_and_phase(report)
+    rates = success_by_version_and_phase(report["journeys"])
     slo = report.get("slo") or 0
     columns = phases or sorted({p for v in rates.values() for p in v}, key=phase_key)
     table = Table(title="journey success rate by app version and phase")
@@ -73,11 +70,12 @@ def print_summary(report: dict, console: Console | None = None) -> None:
 
     incident = report["incident"]
     console.print(
-        f"incident: alert fired at {_seconds(incident['detected_at_s'])} "
-        f"(time to detect {_seconds(incident['time_to_detect_s'])}); error rate back under "
-        f"the SLO at {_seconds(incident['recovered_at_s'])} (time to recover after the hotfix "
-        f"{_seconds(incident['time_to_recover_s'])}); users affected "
-        f"{incident['users_affected']} ({incident['users_affected_pct'] or 0:g}%)")
+        f"incident: alert fired at {seconds(incident['detected_at_s'])} "
+        f"(time to detect {seconds(incident['time_to_detect_s'])}); error rate back under "
+        f"the SLO at {seconds(incident['recovered_at_s'])} (time to recover after the hotfix "
+        f"{seconds(incident['time_to_recover_s'])}); users affected "
+        f"{incident['users_affected']} ({incident['users_affected_pct'] or 0:g}%)",
+        highlight=False)
 
     integrity = report.get("integrity") or {}
     if integrity:
@@ -95,9 +93,7 @@ def print_summary(report: dict, console: Console | None = None) -> None:
                            "[green]PASS[/]" if t["passed"] else "[bold red]FAIL[/]")
         console.print(checks)
 
-    passed, reasons = verdict(report)
-    label = "[bold green]PASS[/]" if passed else "[bold red]FAIL[/]"
-    console.print(f"{label}: " + escape("; ".join(reasons)), highlight=False)
+    console.print(verdict_line(report), highlight=False)
 
 
 def _good(key: str, value) -> bool:

@@ -88,3 +88,15 @@ def test_latency_chart_draws_any_number_of_journeys(journeys):
     rows = [{"journey": f"journey{n}", "app_version": "4.1.3", "p50_ms": 100.0,
              "p95_ms": 200.0, "p99_ms": 300.0} for n in range(journeys)]
     assert latency_percentiles({"latency": rows}).startswith(b"\x89PNG")
+
+
+def test_html_opens_with_the_headline_and_rounded_times(tmp_path):
+    stream = make_stream(users=20, duration_s=179.594)
+    report = build_report(stream.events, stream.phases, stream.meta(), {"ok": True}, [])
+    page = write_report(report, tmp_path)["html"].read_text()
+    top = page.split("<img", 1)[0]
+    assert report["headline"].startswith("4.2.0 shipped at 45 s; ")
+    assert f'<p class="headline">{report["headline"]}</p>' in top
+    assert "PASS</span>\n ledger intact, no thresholds set" in top
+    assert "incident 45&ndash;108 s, recovery 108&ndash;180 s" in top
+    assert "179.594" not in page and "44.898" not in page

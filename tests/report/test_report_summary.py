@@ -1,4 +1,8 @@
+import re
+
 from rich.console import Console
+
+from journey_streams import make_stream
 
 from loadtests.report import build_report, print_summary, verdict
 
@@ -18,13 +22,39 @@ def test_summary_shows_versions_timings_thresholds_and_verdict(incident_stream, 
         assert version in text
     assert f"time to detect {report['incident']['time_to_detect_s']:g} s" in text
     assert "success_rate[app_version=4.2.0,phase=incident]>=0.99" in text  # not eaten as markup
-    assert text.rstrip().splitlines()[-1].startswith("FAIL: 1 threshold(s) failed")
+    assert text.rstrip().splitlines()[-1].startswith("FAIL: 1 threshold failed")
+
+
+def test_summary_opens_with_the_headline_and_the_verdict(incident_stream, integrity):
+    s = incident_stream
+    report = build_report(s.events, s.phases, s.meta(), integrity, [])
+    lines = summary_text(report).splitlines()
+    opening = " ".join(line.strip() for line in lines[1:6])
+    assert opening.startswith(report["headline"])
+    assert report["headline"].startswith("4.2.0 shipped at 30 s; ")
+    assert "PASS: ledger intact, no thresholds set" in opening
 
 
 def test_summary_passes_a_healthy_run(healthy_stream, integrity):
     s = healthy_stream
     report = build_report(s.events, s.phases, s.meta(), integrity, ["success_rate>=0.99"])
-    assert "PASS: ledger intact, 1 threshold(s) met" in summary_text(report)
+    assert "PASS: ledger intact, 1 threshold met" in summary_text(report)
+
+
+def test_no_thresholds_reads_as_none_set_not_as_zero_met(healthy_stream, integrity):
+    s = healthy_stream
+    assert verdict(build_report(s.events, s.phases, s.meta(), integrity, [])) == \
+        (True, ["ledger intact, no thresholds set"])
+    assert verdict(build_report(s.events, s.phases, s.meta(), {}, [])) == \
+        (True, ["no thresholds set (no integrity check)"])
+
+
+def test_summary_rounds_times(integrity):
+    s = make_stream(duration_s=179.594)
+    text = summary_text(build_report(s.events, s.phases, s.meta(), integrity, []))
+    assert "phases: baseline 0–45 s, incident 45–108 s, recovery 108–180 s" in text
+    assert "· 180 s ·" in text
+    assert not re.search(r"\d\.\d\d+ s", text)  # no 179.594 s, no 15.102 s
 
 
 def test_verdict_fails_on_broken_integrity_even_without_thresholds(healthy_stream, integrity):
