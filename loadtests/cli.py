@@ -13,6 +13,11 @@ from .incident import LOCUSTFILE, IncidentSettings, run_incident
 DURATION = re.compile(r"^(\d+)\s*(s|m|min)?$")
 
 
+def duration_option(_ctx, _param, value: str) -> int:
+    """Click callback: errors name --duration (click adds the option's name)."""
+    return parse_duration(value)
+
+
 def parse_duration(value: str) -> int:
     match = DURATION.match(str(value).strip())
     if not match:
@@ -38,7 +43,9 @@ def parse_think(value: str) -> tuple[float, float]:
               show_default=True)
 @click.option("--users", type=click.IntRange(1, 2000), default=60, show_default=True,
               help="simulated mobile users (and seeded customers)")
-@click.option("--duration", default="180s", show_default=True, help="e.g. 180s or 3m")
+@click.option("--duration", default="180s", show_default=True, callback=duration_option,
+              help="e.g. 180s or 3m; at least 10 s, and about 60 s before the incident "
+                   "shows (users must open the app while the bad release is out)")
 @click.option("--seed", envvar="BANKSIM_SEED", type=int, default=42, show_default=True)
 @click.option("--client-policy", type=click.Choice(["backoff", "naive", "none"]),
               default="backoff", show_default=True, help="how the app retries failures")
@@ -65,7 +72,7 @@ def incident(scenario, users, duration, seed, client_policy, out, thresholds, sl
             raise click.BadParameter(str(exc), param_hint="--threshold") from None
     stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
     settings = IncidentSettings(
-        scenario=scenario, users=users, duration_s=parse_duration(duration), seed=seed,
+        scenario=scenario, users=users, duration_s=duration, seed=seed,
         client_policy=client_policy, out_dir=out or Path("reports") / stamp,
         thresholds=list(thresholds), database_url=os.environ.get("BANKSIM_DATABASE_URL"),
         slo=slo, workers=workers, adoption=adoption, think_s=parse_think(think))
@@ -82,7 +89,46 @@ def incident(scenario, users, duration, seed, client_policy, out, thresholds, sl
 def loadtest(locust_args):
     """Run Locust with banksim's locustfile against BANKSIM_URL (locust's options pass through)."""
     args = list(locust_args)
+    if "--help" in args or "-h" in args:
+        sys.exit(_loadtest_help())
     if not any(a == "--host" or a.startswith("--host=") or a == "-H" for a in args):
         args += ["--host", os.environ.get("BANKSIM_URL", "http://127.0.0.1:8000")]
     command = [sys.executable, "-m", "locust", "-f", str(LOCUSTFILE), *args]
     sys.exit(subprocess.call(command))
+
+
+LOADTEST_HELP = """\
+Usage: banksim loadtest [LOCUST OPTIONS]
+
+  Run Locust with banksim's packaged locustfile, {locustfile}:
+  simulated customers of the bank's mobile app (log in, open the app, send money, pay,
+  check budgets) against BANKSIM_URL (default http://127.0.0.1:8000) unless you give
+  --host. Every argument goes to Locust unchanged; the web UI is on :8089 unless you
+  add --headless. `banksim incident` runs the whole replay (seed, bank, Locust, report).
+
+  Example:
+    banksim loadtest --headless -u 50 -r 10 -t 3m --timeline bad-release
+
+banksim's options (the locustfile adds them to Locust's):
+{options}
+
+Locust's own options follow.
+"""
+
+# Locust's --help never lists a locustfile's own options (it answers before loading the
+# file), so a subprocess (locust monkey-patches whoever imports it) builds them here.
+_OPTIONS_HELP = """\
+import argparse
+from locust.argument_parser import LocustArgumentParser
+from loadtests.locustfile import add_arguments
+parser = LocustArgumentParser(add_help=False, usage=argparse.SUPPRESS)
+add_arguments(parser)
+print(parser.format_help().partition("\\n")[2])
+"""
+
+
+def _loadtest_help() -> int:
+    options = subprocess.run([sys.executable, "-c", _OPTIONS_HELP], capture_output=True,
+                             text=True)
+    click.echo(LOADTEST_HELP.format(locustfile=LOCUSTFILE, options=options.stdout.rstrip()))
+    return subprocess.call([sys.executable, "-m", "locust", "-f", str(LOCUSTFILE), "--help"])

@@ -7,8 +7,8 @@ with gevent) for the users. This module never imports locust.
 import json
 import os
 import secrets
-import signal
 import socket
+import sqlite3
 import subprocess
 import sys
 import time
@@ -21,8 +21,10 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
 from .admin import AdminClient
+from .children import Children, Interrupted, StopSignals
 from .reconcile import reconcile
 from .report import build_report, print_summary, write_report
+from .timeline import phases_for, schedule
 
 LOCUSTFILE = Path(__file__).with_name("locustfile.py")
 
@@ -51,22 +53,29 @@ def free_port() -> int:
 
 
 class BankProcess:
-    """`banksim serve` in a subprocess, logging to a file, stopped on exit."""
+    """`banksim serve` in a subprocess (its own process group), logging to a file.
 
-    def __init__(self, env: dict, port: int, workers: int, log_path: Path):
-        self.url = f"http://127.0.0.1:{port}"
-        self.log = open(log_path, "w")
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "bankapi", "serve", "--port", str(port),
-             "--workers", str(workers)], env=env, stdout=self.log, stderr=subprocess.STDOUT,
-            start_new_session=True)
+    A run hands in its `Children`, which stop the bank with everything else it started;
+    alone (tests, benchmarks) the bank has its own, and `stop()` ends it."""
+
+    def __init__(self, env: dict, port: int, workers: int, log_path: Path,
+                 children: Children | None = None):
+        self.url, self.log_path = f"http://127.0.0.1:{port}", log_path
+        self.children = children or Children()
+        with open(log_path, "w") as log:
+            self.process = self.children.start(
+                [sys.executable, "-m", "bankapi", "serve", "--port", str(port),
+                 "--workers", str(workers)], env=env, stdout=log, stderr=subprocess.STDOUT)
+
+    def stop(self) -> None:
+        self.children.stop_all([self.process])
 
     def wait_healthy(self, timeout_s: float = 60) -> None:
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
                 raise RuntimeError(f"the bank exited with {self.process.returncode}; "
-                                   f"see {self.log.name}")
+                                   f"see {self.log_path}")
             try:
                 if requests.get(self.url + "/health", timeout=1).ok:
                     return
@@ -75,21 +84,13 @@ class BankProcess:
             time.sleep(0.2)
         raise RuntimeError(f"the bank did not become healthy in {timeout_s} s")
 
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGTERM)
-            try:
-                self.process.wait(10)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.process.pid, signal.SIGKILL)
-                self.process.wait()
-        self.log.close()
 
-
-def _run(cmd: list[str], env: dict, what: str) -> None:
-    result = subprocess.run(cmd, env=env, capture_output=True, text=True)
-    if result.returncode != 0:
-        raise RuntimeError(f"{what} failed ({result.returncode}):\n{result.stderr[-2000:]}")
+def _run(children: Children, cmd: list[str], env: dict, what: str) -> None:
+    process = children.start(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                             text=True)
+    _, stderr = process.communicate()
+    if process.returncode != 0:
+        raise RuntimeError(f"{what} failed ({process.returncode}):\n{stderr[-2000:]}")
 
 
 def _read_jsonl(path: Path) -> list[dict]:
@@ -99,14 +100,21 @@ def _read_jsonl(path: Path) -> list[dict]:
         return [json.loads(line) for line in handle if line.strip()]
 
 
-def _locust_command(s: IncidentSettings, url: str, token: str, files: dict) -> list[str]:
+def new_admin_token() -> str:
+    """The run's admin token; it reaches the bank and Locust through their environment
+    (BANKSIM_ADMIN_TOKEN), never a command line: `ps` would show it, and a token that
+    starts with `-` reads as an option to Locust's parser."""
+    return secrets.token_urlsafe(24)
+
+
+def _locust_command(s: IncidentSettings, url: str, files: dict) -> list[str]:
     spawn_rate = max(1, s.users // 5)
     return [sys.executable, "-m", "locust", "-f", str(LOCUSTFILE), "--headless",
             "-u", str(s.users), "-r", str(spawn_rate), "-t", f"{s.duration_s}s",
             "--stop-timeout", "10", "--host", url, "--only-summary",
             "--csv", str(files["csv"]), "--html", str(files["html"]),
             "--client-policy", s.client_policy, "--timeline", s.scenario,
-            "--admin-token", token, "--scenario-duration", str(s.duration_s),
+            "--scenario-duration", str(s.duration_s),
             "--journeys-out", str(files["journeys"]), "--transfers-out", str(files["transfers"]),
             "--phases-out", str(files["phases"]), "--seeded-users", str(s.users),
             "--seed", str(s.seed), "--adoption", str(s.adoption),
@@ -130,11 +138,12 @@ def _watch(process: subprocess.Popen, s: IncidentSettings, journeys: Path, conso
 
 
 def run_incident(s: IncidentSettings, console: Console | None = None) -> int:
-    """Run the scenario end to end; return the exit code (0 ok, 1 integrity or threshold)."""
+    """Run the scenario end to end; return the exit code (0 ok, 1 integrity, threshold or a
+    run that never reached its incident, 128 + N when signal N stopped it)."""
     console = console or Console()
     out = s.out_dir
     out.mkdir(parents=True, exist_ok=True)
-    token, port = secrets.token_urlsafe(24), free_port()
+    token, port = new_admin_token(), free_port()
     env = {**os.environ, "BANKSIM_ADMIN_TOKEN": token, "BANKSIM_SEED": str(s.seed),
            "BANKSIM_DATABASE_URL": s.database_url or f"sqlite:///{(out / 'bank.db').resolve()}",
            "BANKSIM_URL": f"http://127.0.0.1:{port}", "BANKSIM_USERS": str(s.users)}
@@ -142,41 +151,101 @@ def run_incident(s: IncidentSettings, console: Console | None = None) -> int:
              "phases": out / "phases.json", "csv": out / "locust", "html": out / "locust.html"}
     for name in ("journeys", "transfers"):
         files[name].unlink(missing_ok=True)
-
-    console.print(f"seeding {s.users} customers into {env['BANKSIM_DATABASE_URL']} ...")
-    _run([sys.executable, "-m", "bankapi", "seed", "--users", str(s.users), "--months",
-          str(s.seed_months), "--seed", str(s.seed), "--reset"], env, "banksim seed")
-    bank = BankProcess(env, port, s.workers, out / "server.log")
+    children, signals = Children(), StopSignals()
     try:
-        bank.wait_healthy()
-        admin = AdminClient(bank.url, token, timeout_s=60)
-        admin("DELETE", "/admin/chaos/rules")
-        admin("POST", "/admin/chaos/enable")
-        console.print(f"bank up at {bank.url}; running {s.scenario} for {s.duration_s} s "
-                      f"with client policy {s.client_policy}")
-        locust_log = open(out / "locust.log", "w")
-        process = subprocess.Popen(_locust_command(s, bank.url, token, files), env=env,
-                                   stdout=locust_log, stderr=subprocess.STDOUT)
-        _watch(process, s, files["journeys"], console)
-        locust_log.close()
-        if process.returncode not in (0, 1):  # 1 means "some requests failed": expected
-            raise RuntimeError(f"locust exited with {process.returncode}; see {locust_log.name}")
-        audit = admin("GET", "/admin/audit")
-        integrity = reconcile(audit, _all_transfers(admin),
-                              _read_jsonl(files["transfers"]))
-    finally:
-        bank.stop()
+        with signals:
+            try:
+                integrity = _replay(s, env, port, files, children, console)
+            finally:
+                signals.shield()  # a signal now waits until everything has stopped
+                children.stop_all()
+                if not s.database_url:
+                    checkpoint_sqlite(out / "bank.db")
+            signals.resume()
+            return _report(s, files, integrity, console)
+    except Interrupted as exc:
+        console.print(f"[bold red]stopped by {exc}[/]: the seed, the bank and Locust are "
+                      f"stopped; the partial run is in {out.resolve()}", highlight=False)
+        return 128 + exc.signum
 
+
+def _replay(s: IncidentSettings, env: dict, port: int, files: dict, children: Children,
+            console) -> dict:
+    """Seed, serve, run Locust; the integrity block (the caller stops the children)."""
+    out = s.out_dir
+    console.print(f"seeding {s.users} customers into {env['BANKSIM_DATABASE_URL']} ...")
+    _run(children, [sys.executable, "-m", "bankapi", "seed", "--users", str(s.users),
+                    "--months", str(s.seed_months), "--seed", str(s.seed), "--reset"],
+         env, "banksim seed")
+    bank = BankProcess(env, port, s.workers, out / "server.log", children)
+    bank.wait_healthy()
+    admin = AdminClient(bank.url, env["BANKSIM_ADMIN_TOKEN"], timeout_s=60)
+    admin("DELETE", "/admin/chaos/rules")
+    admin("POST", "/admin/chaos/enable")
+    console.print(f"bank up at {bank.url}; running {s.scenario} for {s.duration_s} s "
+                  f"with client policy {s.client_policy}")
+    with open(out / "locust.log", "w") as locust_log:
+        process = children.start(_locust_command(s, bank.url, files), env=env,
+                                 stdout=locust_log, stderr=subprocess.STDOUT)
+        _watch(process, s, files["journeys"], console)
+    if process.returncode not in (0, 1):  # 1 means "some requests failed": expected
+        raise RuntimeError(f"locust exited with {process.returncode}; see {locust_log.name}")
+    audit = admin("GET", "/admin/audit")
+    return reconcile(audit, _all_transfers(admin), _read_jsonl(files["transfers"]))
+
+
+def _report(s: IncidentSettings, files: dict, integrity: dict, console) -> int:
+    out = s.out_dir
     phases = json.loads(files["phases"].read_text()) if files["phases"].exists() else []
     meta = {"scenario": s.scenario, "seed": s.seed, "users": s.users,
             "duration_s": s.duration_s, "client_policy": s.client_policy}
+    version = incident_version(s.scenario, s.duration_s)
     report = build_report(_read_jsonl(files["journeys"]), phases, meta, integrity,
-                          s.thresholds, slo=s.slo)
+                          [*s.thresholds, *reach_thresholds(version)], slo=s.slo)
     write_report(report, out)
     print_summary(report, console=console)
     console.print(f"report: {(out / 'report.html').resolve()}")
+    missed = never_reached(report, version, s.duration_s)
+    if missed:
+        console.print(f"[bold red]{missed}[/]", highlight=False)
     passed = integrity["ok"] and all(t["passed"] for t in report["thresholds"])
     return 0 if passed else 1
+
+
+def incident_version(scenario: str, duration_s: float) -> str | None:
+    """The version the scenario's incident phase publishes, read from its timeline."""
+    for step in schedule(phases_for(duration_s, scenario), scenario):
+        for call in step.calls:
+            if step.phase == "incident" and call.path == "/admin/releases":
+                return call.body["version"]
+    return None
+
+
+def reach_thresholds(version: str | None) -> list[str]:
+    """Thresholds every run must meet: it measured journeys, and some ran the version the
+    incident published, during the incident (a run that never got there shows nothing)."""
+    return ["journeys>=1",
+            *([f"journeys[app_version={version},phase=incident]>=1"] if version else [])]
+
+
+def never_reached(report: dict, version: str | None, duration_s: int) -> str | None:
+    """Why the run shows no incident, and how long one needs; None when it reached it."""
+    journeys = sum(row["attempts"] for row in report["journeys"])
+    on_version = sum(row["attempts"] for row in report["journeys"]
+                     if row["app_version"] == version and row["phase"] == "incident")
+    if journeys and (on_version or version is None):
+        return None
+    longer = (f"--duration {max(60, 3 * duration_s)}s or more (or more --users, "
+              f"a higher --adoption)")
+    if version is None:
+        return f"the run measured nothing: no journeys finished; run longer, e.g. {longer}."
+    what = (f"no journeys on {version}, the version the incident published, during the "
+            f"incident" if journeys
+            else "no journeys finished at all")
+    window = next((f" ({p['start_s']:g}-{p['end_s']:g} s of this {duration_s} s run)"
+                   for p in report["phases"] if p["name"] == "incident"), "")
+    return (f"the run never reached its incident: {what}. Users install {version} when they "
+            f"open the app during the incident phase{window}; run longer, e.g. {longer}.")
 
 
 def _all_transfers(admin: AdminClient) -> list[dict]:
@@ -188,3 +257,15 @@ def _all_transfers(admin: AdminClient) -> list[dict]:
         cursor = page["next_cursor"]
         if not cursor:
             return transfers
+
+
+def checkpoint_sqlite(path: Path) -> None:
+    """Fold the bank's write-ahead log into bank.db, so the report directory holds one
+    database file (no multi-MB bank.db-wal); the last connection to close removes it."""
+    if not path.exists():
+        return
+    connection = sqlite3.connect(path)
+    try:
+        connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    finally:
+        connection.close()

@@ -8,13 +8,15 @@ A journey event (consumed by `loadtests.report`):
 
 A transfer intent (reconciled against the ledger by the orchestrator):
 
-    {"intent": "int_...", "idempotency_key": "idem_...", "from_account_id": "acc_...",
-     "to_email": "user9@example.com", "amount": 250, "acked": true,
-     "transfer_id": "tfr_...", "status": 201}
+    {"intent": "int_...", "idempotency_key": "idem_...", "from_email": "user3@example.com",
+     "from_account_id": "acc_...", "to_email": "user9@example.com", "to_account_id": "acc_...",
+     "amount": 250, "currency": "GBP", "acked": true, "transfer_id": "tfr_...", "status": 201}
 
 `intent` is the transfer's `reference`. `acked` is true only when the bank answered
-201 with a completed transfer; `status` is the final HTTP status (null when the last
-attempt got no answer).
+201 with a completed transfer; `transfer_id` and `to_account_id` are what that answer
+said (null otherwise); `status` is the final HTTP status (null when the last attempt got
+no answer). `from_email` is the sender, whose current account `from_account_id` is: the
+account money sent to that email must land on.
 """
 import json
 import os
@@ -22,8 +24,8 @@ import threading
 
 JOURNEY_KEYS = ("t_s", "user", "journey", "app_version", "platform", "phase", "ok",
                 "duration_ms", "retries", "requests", "error")
-TRANSFER_KEYS = ("intent", "idempotency_key", "from_account_id", "to_email", "amount",
-                 "acked", "transfer_id", "status")
+TRANSFER_KEYS = ("intent", "idempotency_key", "from_email", "from_account_id", "to_email",
+                 "to_account_id", "amount", "currency", "acked", "transfer_id", "status")
 PHASES = ("baseline", "incident", "recovery")
 
 
@@ -39,10 +41,12 @@ def journey_event(*, t_s: float, user: str, journey: str, app_version: str, plat
 
 
 def transfer_intent(*, intent: str, idempotency_key: str, from_account_id: str, to_email: str,
-                    amount: int, acked: bool, transfer_id: str | None,
-                    status: int | None) -> dict:
-    return {"intent": intent, "idempotency_key": idempotency_key,
-            "from_account_id": from_account_id, "to_email": to_email, "amount": int(amount),
+                    amount: int, acked: bool, transfer_id: str | None, status: int | None,
+                    from_email: str = "", to_account_id: str | None = None,
+                    currency: str = "GBP") -> dict:
+    return {"intent": intent, "idempotency_key": idempotency_key, "from_email": from_email,
+            "from_account_id": from_account_id, "to_email": to_email,
+            "to_account_id": to_account_id, "amount": int(amount), "currency": currency,
             "acked": bool(acked), "transfer_id": transfer_id,
             "status": None if status is None else int(status)}
 

@@ -139,8 +139,10 @@ def send_money(app: MobileApp) -> None:
     finally:
         acked = answer is not None and answer.status == 201
         app.record_transfer({
-            "intent": intent, "idempotency_key": key, "from_account_id": body["from_account_id"],
-            "to_email": body["to_email"], "amount": body["amount"], "acked": acked,
+            "intent": intent, "idempotency_key": key, "from_email": app.device.email,
+            "from_account_id": body["from_account_id"], "to_email": body["to_email"],
+            "to_account_id": answer.body.get("to_account_id") if acked else None,
+            "amount": body["amount"], "currency": body["currency"], "acked": acked,
             "transfer_id": answer.body["id"] if acked else None, "status": status})
 
 

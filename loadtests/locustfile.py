@@ -2,9 +2,9 @@
 
     locust -f loadtests/locustfile.py --host http://127.0.0.1:8000
     locust -f loadtests/locustfile.py --headless -u 50 -r 10 -t 3m --host URL \\
-        --timeline bad-release --client-policy backoff --admin-token TOKEN \\
+        --timeline bad-release --client-policy backoff \\
         --journeys-out run/journeys.jsonl --transfers-out run/transfers.jsonl \\
-        --phases-out run/phases.json
+        --phases-out run/phases.json      # with BANKSIM_ADMIN_TOKEN in the environment
 
 Each simulated user is one phone signed in as a seeded customer user{n}@example.com
 (password "banksim"). n = (k mod --seeded-users) + 1 where k is a run-wide counter of
@@ -61,7 +61,9 @@ def add_arguments(parser):
     parser.add_argument("--scenario-duration", type=float, default=0,
                        help="seconds the timeline spans (default: --run-time)")
     parser.add_argument("--admin-token", env_var="BANKSIM_ADMIN_TOKEN", default="",
-                       is_secret=True, help="bearer token for /admin (the timeline needs it)")
+                       is_secret=True, help="bearer token for /admin (the timeline needs it); "
+                                            "prefer the environment variable, since `ps` "
+                                            "shows a command line to every local user")
     parser.add_argument("--journeys-out", default="", help="JSON Lines file of journey events")
     parser.add_argument("--transfers-out", default="",
                        help="JSON Lines file of money-transfer intents")

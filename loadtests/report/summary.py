@@ -18,7 +18,8 @@ def verdict(report: dict) -> tuple[bool, list[str]]:
     if integrity.get("ok") is False:
         broken = [k for k in ("ledger_balanced",) if integrity.get(k) is False]
         broken += [k for k in ("negative_balances", "duplicate_transfers",
-                               "lost_acknowledged_transfers") if integrity.get(k)]
+                               "lost_acknowledged_transfers",
+                               "mismatched_acknowledged_transfers") if integrity.get(k)]
         reasons.append("integrity check failed" + (f" ({', '.join(broken)})" if broken else ""))
     failed = [t["name"] for t in report.get("thresholds") or () if not t["passed"]]
     if failed:
@@ -99,6 +100,7 @@ def print_summary(report: dict, console: Console | None = None) -> None:
 def _good(key: str, value) -> bool:
     if isinstance(value, bool):
         return value
-    if key in ("negative_balances", "duplicate_transfers", "lost_acknowledged_transfers"):
+    if key in ("negative_balances", "duplicate_transfers", "lost_acknowledged_transfers",
+               "mismatched_acknowledged_transfers"):
         return not value
     return True

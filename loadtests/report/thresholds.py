@@ -48,7 +48,8 @@ INCIDENT_METRICS = ("detected_at_s", "time_to_detect_s", "recovered_at_s", "time
                     "users_affected", "users_affected_pct")
 # SPEC's integrity block, plus the extra counters `loadtests.reconcile` adds.
 INTEGRITY_METRICS = ("ok", "ledger_balanced", "negative_balances", "duplicate_transfers",
-                     "lost_acknowledged_transfers", "acknowledged_transfers",
+                     "lost_acknowledged_transfers", "mismatched_acknowledged_transfers",
+                     "acknowledged_transfers",
                      "unknown_outcome_transfers", "unknown_outcome_applied")
 
 _EXPRESSION = re.compile(r"""^\s*(?P<metric>[A-Za-z_][A-Za-z0-9_]*)\s*

@@ -2,11 +2,13 @@
 and bookkeeping for the Locust subprocesses a test starts. Nothing here imports Locust
 (gevent would monkey-patch pytest's own process)."""
 import os
+import signal
 import subprocess
 
 import pytest
 
-from loadrun import ADMIN_TOKEN, BANKSIM, SEEDED_USERS, Bank, free_port, stop, wait_until_up
+from loadrun import (ADMIN_TOKEN, BANKSIM, SEEDED_USERS, Bank, free_port, still_running, stop,
+                     wait_until_up)
 
 
 @pytest.fixture(scope="module")
@@ -42,3 +44,16 @@ def processes():
     yield started
     for process in started:
         stop(process)
+
+
+@pytest.fixture
+def descendants_killed():
+    """Processes (loadrun.identity) a test saw under a run: any still alive at teardown is
+    killed, so a test that finds a leak does not leave it running."""
+    seen: set = set()
+    yield seen
+    for pid, _ in still_running(seen):
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass

@@ -57,3 +57,48 @@ def locust_command(bank: Bank, *args: str) -> list[str]:
     return [sys.executable, "-m", "locust", "-f", str(LOCUSTFILE), "--host", bank.url,
             "--seeded-users", str(SEEDED_USERS), "--think-min", "0.1", "--think-max", "0.5",
             "--only-summary", "--loglevel", "INFO", *args]
+
+
+def _proc(pid: int, name: str) -> bytes:
+    try:
+        with open(f"/proc/{pid}/{name}", "rb") as handle:
+            return handle.read()
+    except OSError:
+        return b""
+
+
+def command_line(pid: int) -> str:
+    return _proc(pid, "cmdline").replace(b"\0", b" ").decode(errors="replace")
+
+
+def identity(pid: int) -> tuple[int, str] | None:
+    """(pid, start time): one process even if its pid is reused later; None when it is
+    gone or a zombie (dead, only waiting for its parent to read its exit status)."""
+    stat = _proc(pid, "stat").decode(errors="replace")
+    fields = stat.rpartition(")")[2].split()
+    if not fields or fields[0] in ("Z", "X"):
+        return None
+    return pid, fields[19]
+
+
+def descendants(pid: int) -> set[tuple[int, str]]:
+    """Every live process under `pid` (children in their own sessions included), by
+    identity: the parent links in /proc, followed down."""
+    parents = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            fields = _proc(int(entry.name), "stat").decode(errors="replace")
+            fields = fields.rpartition(")")[2].split()
+            if fields:
+                parents.setdefault(int(fields[1]), []).append(int(entry.name))
+    found, todo = set(), [pid]
+    while todo:
+        for child in parents.get(todo.pop(), ()):
+            if (who := identity(child)) is not None:
+                found.add(who)
+            todo.append(child)
+    return found
+
+
+def still_running(processes: set[tuple[int, str]]) -> set[tuple[int, str]]:
+    return {p for p in processes if identity(p[0]) == p}

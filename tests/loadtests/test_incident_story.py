@@ -54,7 +54,9 @@ def test_money_is_intact_and_thresholds_pass(report):
     assert integrity["lost_acknowledged_transfers"] == 0
     assert integrity["duplicate_transfers"] == 0 and integrity["negative_balances"] == 0
     assert integrity["acknowledged_transfers"] > 0
-    assert [t["passed"] for t in report["thresholds"]] == [True, True]
+    # the two given, then the two every run meets: it measured journeys, some on 4.2.0
+    # during the incident
+    assert [t["passed"] for t in report["thresholds"]] == [True] * 4
 
 
 def test_the_report_has_every_spec_key_and_the_files(report, report_dir):

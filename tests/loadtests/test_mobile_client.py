@@ -178,16 +178,17 @@ def make_app(*answers, seeded_users=12):
 
 def test_send_money_records_an_acknowledged_intent():
     app, session, intents = make_app(FakeResponse(0), FakeResponse(
-        201, {"id": "tfr_9", "status": "completed"}))
+        201, {"id": "tfr_9", "to_account_id": "acc_9", "status": "completed"}))
     journeys.send_money(app)
     sent = session.sent[0]["json"]
     assert sent["reference"].startswith("int_t1_") and sent["from_account_id"] == "acc_1"
     assert sent["to_email"] != "user7@example.com" and sent["currency"] == "GBP"
     assert intents == [{"intent": sent["reference"],
                         "idempotency_key": session.sent[0]["headers"]["Idempotency-Key"],
-                        "from_account_id": "acc_1", "to_email": sent["to_email"],
-                        "amount": sent["amount"], "acked": True, "transfer_id": "tfr_9",
-                        "status": 201}]
+                        "from_email": "user7@example.com", "from_account_id": "acc_1",
+                        "to_email": sent["to_email"], "to_account_id": "acc_9",
+                        "amount": sent["amount"], "currency": "GBP", "acked": True,
+                        "transfer_id": "tfr_9", "status": 201}]
 
 
 def test_send_money_records_an_unacknowledged_intent_when_it_fails():

@@ -45,7 +45,6 @@ class BankServer:
         """SIGKILL the master and every worker at once: no graceful anything."""
         os.killpg(self.process.process.pid, signal.SIGKILL)
         self.process.process.wait(10)
-        self.process.log.close()
 
     def stop(self) -> None:
         if self.process is not None and self.process.process.poll() is None:
