@@ -98,6 +98,7 @@ def preset(api, name):
     added = api.call("POST", f"/presets/{name}")["rules"]
     console.print(f"added {len(added)} rule(s) from preset {name}")
     print_rules(added)
+    _warn_if_switched_off(api)
 
 
 @chaos.command()
