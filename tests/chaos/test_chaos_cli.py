@@ -75,6 +75,8 @@ def test_add_warns_on_stderr_while_the_kill_switch_is_off(run, store):
     assert result.exit_code == 0
     assert "chaos is off" in result.stderr and "chaos on" in result.stderr
     assert result.stdout.strip() == store.list_rules()[-1]["id"]
+    assert "chaos is off" in run("preset", "payments-outage").stderr
+    assert "chaos is off" in run("enable", store.list_rules()[0]["id"]).stderr
 
 
 def test_enable_and_disable_one_rule(run, store):
