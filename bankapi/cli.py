@@ -18,15 +18,40 @@ def main():
 
 
 @contextmanager
-def _app():
-    """The bank's app with its schema in place, shut down cleanly afterwards."""
+def _app(create: bool = True):
+    """The bank's app, shut down cleanly afterwards. With `create` its schema is put in
+    place; without, a missing database is exit 2 and nothing is created (read-only
+    commands). Database problems are one short message, not a traceback."""
     from . import create_app, init_database, shutdown
-    app = create_app()
-    init_database(app)
+    from .config import Config
+    from .db import DatabaseUnavailable, db, explained_database_errors, has_bank, sqlite_file
+    url = Config().DATABASE_URL
+    try:
+        with explained_database_errors(url):
+            path = sqlite_file(url)
+            if not create and path is not None and not path.exists():
+                _no_database(f"there is no database at {path}")
+            app = create_app()
+            try:
+                if create:
+                    init_database(app)
+                elif not has_bank(db.engine_of(app)):
+                    _no_database(f"the database {url} has no bank in it")
+            except BaseException:
+                shutdown(app)
+                raise
+    except DatabaseUnavailable as error:
+        raise click.ClickException(str(error)) from None
     try:
         yield app
     finally:
         shutdown(app)
+
+
+def _no_database(what: str):
+    click.echo(f"Error: {what} (BANKSIM_DATABASE_URL); create one with `banksim seed`, "
+               "or point BANKSIM_DATABASE_URL at an existing one.", err=True)
+    sys.exit(2)
 
 
 @main.command()
@@ -36,7 +61,12 @@ def _app():
 @click.option("--threads", default=8, show_default=True, type=int, help="threads per worker")
 @click.option("--dev", is_flag=True, help="Flask's own server (one process, reloads nothing)")
 def serve(host, port, workers, threads, dev):
-    """Serve the bank (gunicorn by default)."""
+    """Serve the bank (gunicorn by default), creating its tables if needed.
+
+    \b
+    Database: BANKSIM_DATABASE_URL (default sqlite:///banksim.db, i.e. ./banksim.db).
+    """
+    _check_port_free(host, port)
     _prepare_metrics_dir()
     _configure_access_log()
     if not os.environ.get("BANKSIM_ADMIN_TOKEN"):
@@ -52,6 +82,19 @@ def serve(host, port, workers, threads, dev):
             return
     from .server import GunicornServer
     GunicornServer(host, port, workers, threads).run()
+
+
+def _check_port_free(host: str, port: int) -> None:
+    """Fail in one line before printing anything when the address is taken."""
+    import socket
+    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as gunicorn binds
+        try:
+            sock.bind((host, port))
+        except OSError as error:
+            raise click.ClickException(
+                f"cannot listen on {host}:{port}: {error.strerror or error} "
+                "(is another banksim serve running? stop it or pick --port)") from None
 
 
 def _prepare_metrics_dir() -> None:
@@ -81,7 +124,12 @@ def _configure_access_log() -> None:
               help="exit 0 without seeding when the database already has customers "
                    "(for one-shot jobs that run on every start, e.g. docker compose)")
 def seed(users, months, seed_, reset, skip_if_seeded):
-    """Fill the database with deterministic Faker customers and their history."""
+    """Fill the database with deterministic Faker customers and their history.
+
+    \b
+    Database: BANKSIM_DATABASE_URL (default sqlite:///banksim.db, i.e. ./banksim.db),
+    created if missing.
+    """
     from rich.progress import Progress
     from werkzeug.security import generate_password_hash
 
@@ -105,10 +153,15 @@ def seed(users, months, seed_, reset, skip_if_seeded):
 
 @main.command()
 def audit():
-    """Check the ledger's invariants; exit 1 on any violation."""
+    """Check the ledger's invariants; exit 1 on any violation, 2 if there is no database.
+
+    \b
+    Database: BANKSIM_DATABASE_URL (default sqlite:///banksim.db, i.e. ./banksim.db);
+    read only, never created.
+    """
     from .domain.audit import run_audit
     from .db import db
-    with _app() as app, app.app_context():
+    with _app(create=False) as app, app.app_context():
         result = run_audit(db.session)
     _print_audit(result)
     sys.exit(0 if result["ok"] else 1)

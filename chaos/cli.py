@@ -98,12 +98,15 @@ def preset(api, name):
     added = api.call("POST", f"/presets/{name}")["rules"]
     console.print(f"added {len(added)} rule(s) from preset {name}")
     print_rules(added)
+    _warn_if_switched_off(api)
 
 
 @chaos.command()
 @click.argument("file", type=click.File("r"))
+@click.option("-q", "--quiet", is_flag=True,
+              help="print only the new rule ids, one a line (RULE=$(banksim chaos add -q f))")
 @click.pass_obj
-def add(api, file):
+def add(api, file, quiet):
     """Add the rule (or list of rules) in FILE, a JSON file or - for stdin."""
     try:
         loaded = json.load(file)
@@ -111,7 +114,40 @@ def add(api, file):
         raise click.ClickException(f"{file.name} is not JSON: {exc}") from None
     added = [api.call("POST", "/rules", json=rule)
              for rule in (loaded if isinstance(loaded, list) else [loaded])]
-    print_rules(added)
+    if quiet:
+        click.echo("\n".join(rule["id"] for rule in added))
+    else:
+        print_rules(added)
+    _warn_if_switched_off(api)
+
+
+def _warn_if_switched_off(api) -> None:
+    """A rule added while the kill switch is off never fires: say so (on stderr)."""
+    if not api.call("GET", "")["enabled"]:
+        click.echo("warning: chaos is off (kill switch), so no rule fires; "
+                   "`banksim chaos on` turns it back on", err=True)
+
+
+@chaos.command("enable")
+@click.argument("rule_id")
+@click.pass_obj
+def enable_rule(api, rule_id):
+    """Enable rule RULE_ID (it fires again while chaos is on)."""
+    _set_rule_enabled(api, rule_id, True)
+    _warn_if_switched_off(api)
+
+
+@chaos.command("disable")
+@click.argument("rule_id")
+@click.pass_obj
+def disable_rule(api, rule_id):
+    """Disable rule RULE_ID (kept, with its counters; `enable` brings it back)."""
+    _set_rule_enabled(api, rule_id, False)
+
+
+def _set_rule_enabled(api, rule_id: str, enabled: bool) -> None:
+    rule = api.call("PATCH", f"/rules/{rule_id}", json={"enabled": enabled})
+    console.print(f"{'enabled' if enabled else 'disabled'} {rule['id']} ({rule['name']})")
 
 
 @chaos.command()
@@ -136,12 +172,17 @@ def clear(api):
 @click.pass_obj
 def events(api, limit):
     """Show the most recently injected faults."""
-    table = Table("at", "rule", "fault", "phase", "request", "app", "user")
+    table = Table("at", "rule", "fault", "phase", "request", "app", "user / device")
     for e in api.call("GET", "/events", params={"limit": limit})["events"]:
         table.add_row(e["at"], e["rule_id"], e["fault"], e["phase"],
                       f"{e['method']} {e['path']}",
-                      f"{e['app_version'] or '-'} {e['platform'] or '-'}", e["user_id"] or "-")
+                      f"{e['app_version'] or '-'} {e['platform'] or '-'}", _who(e))
     console.print(table)
+
+
+def _who(event: dict) -> str:
+    """The user, else the device (X-Device-Id): what the cohort hash keys a request by."""
+    return event.get("user_id") or event.get("device_id") or "-"
 
 
 def print_rules(rules: list[dict]) -> None:

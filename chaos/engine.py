@@ -202,7 +202,7 @@ def _event(rule: CompiledRule, request: RequestInfo) -> dict:
     return {"at_s": request.now, "rule_id": rule.id, "fault": rule.fault_type,
             "phase": rule.phase, "method": request.method, "path": request.path[:500],
             "app_version": _clip(request.app_version, 64), "platform": _clip(request.platform, 32),
-            "user_id": _clip(request.user_id, 64)}
+            "user_id": _clip(request.user_id, 64), "device_id": _clip(request.device_id, 64)}
 
 
 def _clip(value: str | None, size: int) -> str | None:

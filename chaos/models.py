@@ -58,3 +58,4 @@ class ChaosEvent(Base):
     app_version: Mapped[str | None] = mapped_column(String(64), nullable=True)
     platform: Mapped[str | None] = mapped_column(String(32), nullable=True)
     user_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    device_id: Mapped[str | None] = mapped_column(String(64), nullable=True)

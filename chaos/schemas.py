@@ -166,6 +166,7 @@ class Event(Schema):
     app_version = String(allow_none=True)
     platform = String(allow_none=True)
     user_id = String(allow_none=True)
+    device_id = String(allow_none=True)
 
 
 class EventList(Schema):

@@ -8,12 +8,13 @@ import itertools
 from contextlib import contextmanager
 from dataclasses import dataclass
 
+from sqlalchemy import inspect
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
 from . import queries, rules
 from .clock import now, rfc3339
-from .models import Base
+from .models import Base, ChaosEvent
 from .recorder import Recorder
 
 
@@ -25,6 +26,14 @@ class Snapshot:
     enabled: bool
     seed: int
     rules: tuple[dict, ...]  # as `rules.to_dict`, plus "created_s"
+
+
+def _add_missing_columns(engine: Engine) -> None:
+    """Tables made by an older banksim lack newer nullable columns: add them in place."""
+    table = ChaosEvent.__tablename__
+    if "device_id" not in {c["name"] for c in inspect(engine).get_columns(table)}:
+        with engine.begin() as connection:
+            connection.exec_driver_sql(f"ALTER TABLE {table} ADD COLUMN device_id VARCHAR(64)")
 
 
 class ChaosStore:
@@ -54,6 +63,7 @@ class ChaosStore:
     def create_all(self) -> None:
         """Create chaos's tables and its state row (idempotent)."""
         Base.metadata.create_all(self.engine)
+        _add_missing_columns(self.engine)
         with self.transaction() as session:
             queries.ensure_state(session, self.seed)
         self._changed()
@@ -121,7 +131,8 @@ class ChaosStore:
             return [{"at": rfc3339(e.at_s), "rule_id": e.rule_id, "fault": e.fault,
                      "phase": e.phase, "method": e.method, "path": e.path,
                      "app_version": e.app_version, "platform": e.platform,
-                     "user_id": e.user_id} for e in queries.events(session, limit)]
+                     "user_id": e.user_id, "device_id": e.device_id}
+                    for e in queries.events(session, limit)]
 
     def revision(self) -> int | None:
         with self.transaction() as session:

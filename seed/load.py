@@ -47,7 +47,7 @@ def prepare(engine: Engine, reset: bool) -> None:
         existing = session.scalar(select(func.count()).select_from(User))
         if existing:
             raise AlreadySeeded(f"the database already has {existing} users; "
-                                "use --reset (reset=True) to replace them")
+                                "use --reset to replace them")
         ledger.ensure_system_accounts(session)
         releases.seed_history(session)
 

@@ -17,7 +17,7 @@ from bankapi.db import db
 from bankapi.models import Account
 
 
-def test_audit_passes_on_a_clean_ledger(database_url, monkeypatch):
+def test_audit_passes_on_a_clean_ledger(app, database_url, monkeypatch):
     monkeypatch.setenv("BANKSIM_DATABASE_URL", database_url)
     result = CliRunner().invoke(main, ["audit"])
     assert result.exit_code == 0, result.output
@@ -81,3 +81,70 @@ def test_serve_prints_an_admin_token_and_answers(tmp_path, mode):
         os.killpg(server.pid, signal.SIGTERM)
         server.wait(10)
         log.close()
+
+
+def banksim(*args, cwd, **env):
+    """The `banksim` command as a user runs it, in `cwd`, with only the variables given
+    (plus the inherited environment without any BANKSIM_ setting)."""
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("BANKSIM_")}
+    return subprocess.run([sys.executable, "-m", "bankapi", *args], cwd=cwd, env=clean | env,
+                          capture_output=True, text=True, timeout=60)
+
+
+def assert_short_error(result, *needles):
+    assert result.returncode != 0
+    assert "Traceback" not in result.stderr and len(result.stderr.strip().splitlines()) <= 2
+    for needle in needles:
+        assert needle in result.stderr, result.stderr
+
+
+def test_audit_in_an_empty_directory_exits_2_and_creates_nothing(tmp_path):
+    result = banksim("audit", cwd=tmp_path)
+    assert result.returncode == 2, result.stderr
+    assert "no database" in result.stderr and "banksim seed" in result.stderr
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("url, needles", [
+    ("not a url", ["BANKSIM_DATABASE_URL", "sqlite:///banksim.db"]),
+    ("nosuchdb://x/y", ["BANKSIM_DATABASE_URL", "postgresql+psycopg://"]),
+    ("postgresql+pg8000://postgres@127.0.0.1/x", ["pg8000", "banksim[postgres]"]),
+    ("postgresql+psycopg://postgres:hunter2@127.0.0.1:9/x", ["Cannot use the database",
+                                                            "***", "server is running"]),
+])
+def test_database_errors_are_one_or_two_lines(tmp_path, url, needles):
+    result = banksim("audit", cwd=tmp_path, BANKSIM_DATABASE_URL=url)
+    assert_short_error(result, *needles)
+    assert "hunter2" not in result.stderr
+
+
+def test_seed_without_the_postgres_driver_names_the_extra(tmp_path):
+    result = banksim("seed", cwd=tmp_path, BANKSIM_DATABASE_URL="postgresql+pg8000://h/x")
+    assert_short_error(result, "pip install", "banksim[postgres]")
+
+
+def test_seed_refusal_names_the_flag_as_typed(tmp_path):
+    url = f"sqlite:///{tmp_path / 'bank.db'}"
+    seed = ["seed", "--users", "2", "--months", "1"]
+    assert banksim(*seed, cwd=tmp_path, BANKSIM_DATABASE_URL=url).returncode == 0
+    again = banksim(*seed, cwd=tmp_path, BANKSIM_DATABASE_URL=url)
+    assert_short_error(again, "use --reset to replace them")
+    assert "reset=True" not in again.stderr
+
+
+def test_serve_on_a_busy_port_fails_in_one_line_before_announcing_itself(tmp_path):
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = str(taken.getsockname()[1])
+        result = banksim("serve", "--port", port, cwd=tmp_path)
+    assert_short_error(result, f"127.0.0.1:{port}", "--port")
+    assert "banksim on" not in result.stdout and "admin token" not in result.stdout
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("command", ["serve", "seed", "audit"])
+def test_help_names_the_database(command, tmp_path):
+    result = banksim(command, "--help", cwd=tmp_path)
+    assert result.returncode == 0
+    assert "BANKSIM_DATABASE_URL" in result.stdout and "./banksim.db" in result.stdout

@@ -158,7 +158,7 @@ def test_events_newest_first_with_limit(client):
     assert events[0] | {"at": None} == {"at": None, "rule_id": rule["id"], "fault": "error",
                                         "phase": "before", "method": "GET", "path": "/hello",
                                         "app_version": "4.2.0", "platform": "ios",
-                                        "user_id": "user_2"}
+                                        "user_id": "user_2", "device_id": None}
     assert client.get("/admin/chaos/events?limit=0").status_code == 400
 
 

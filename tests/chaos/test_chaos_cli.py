@@ -1,6 +1,8 @@
 """`chaos` CLI commands against a live server (werkzeug in a thread)."""
 import json
 
+import requests
+
 import pytest
 from click.testing import CliRunner
 
@@ -56,3 +58,45 @@ def test_unreachable_server_is_a_clear_error():
     url = f"http://127.0.0.1:{free_port()}"
     result = CliRunner().invoke(chaos, ["--url", url, "status"])
     assert result.exit_code != 0 and f"cannot reach banksim at {url}" in result.output
+
+
+def test_add_quiet_prints_only_the_ids_for_a_shell_to_capture(run, store):
+    rules = [{"name": "one", "fault": {"type": "reset"}},
+             {"name": "two", "fault": {"type": "latency", "ms": 5}}]
+    result = run("add", "-q", "-", input=json.dumps(rules))
+    assert result.exit_code == 0, result.output
+    assert result.stdout.split() == [r["id"] for r in store.list_rules()]
+
+
+def test_add_warns_on_stderr_while_the_kill_switch_is_off(run, store):
+    assert "warning" not in run("add", "-", input='{"fault": {"type": "reset"}}').stderr
+    store.set_enabled(False)
+    result = run("add", "-q", "-", input='{"fault": {"type": "reset"}}')
+    assert result.exit_code == 0
+    assert "chaos is off" in result.stderr and "chaos on" in result.stderr
+    assert result.stdout.strip() == store.list_rules()[-1]["id"]
+    assert "chaos is off" in run("preset", "payments-outage").stderr
+    assert "chaos is off" in run("enable", store.list_rules()[0]["id"]).stderr
+
+
+def test_enable_and_disable_one_rule(run, store):
+    rule = store.add_rule({"name": "slow", "fault": {"type": "latency", "ms": 5}})
+    result = run("disable", rule["id"])
+    assert result.exit_code == 0 and f"disabled {rule['id']}" in result.output
+    assert store.get_rule(rule["id"])["enabled"] is False
+    assert run("enable", rule["id"]).exit_code == 0
+    assert store.get_rule(rule["id"])["enabled"] is True
+    missing = run("disable", "rule_nope")
+    assert missing.exit_code != 0 and "404 not_found" in missing.output
+
+
+def test_events_name_the_device_when_there_is_no_user(run, store, live_server):
+
+    store.add_rule({"name": "boom", "fault": {"type": "error", "status": 503}})
+    answer = requests.get(f"{live_server}/hello", headers={"X-Device-Id": "phone-7"}, timeout=5)
+    assert answer.status_code == 503
+    listed = requests.get(f"{live_server}/admin/chaos/events", timeout=5,
+                          headers={"Authorization": "Bearer t"}).json()["events"]
+    assert listed[0]["device_id"] == "phone-7" and listed[0]["user_id"] is None
+    result = run("events")
+    assert result.exit_code == 0 and "phone-7" in result.output

@@ -169,7 +169,7 @@ def test_counters_and_events(engine, store, add_rule, make_request):
     events = store.events()
     assert len(events) == 5 and events[0]["rule_id"] == rule["id"]
     assert set(events[0]) == {"at", "rule_id", "fault", "phase", "method", "path",
-                              "app_version", "platform", "user_id"}
+                              "app_version", "platform", "user_id", "device_id"}
     assert events[0]["at"].endswith("Z") and events[0]["user_id"] == "user_1"
 
 
