@@ -1,4 +1,4 @@
-"""The `banksim` command: serve, seed, audit, chaos, release, incident, loadtest."""
+"""The bank's commands, lent to the `banksim` command line: serve, audit, release."""
 import os
 import secrets
 import sys
@@ -11,12 +11,6 @@ from rich.table import Table
 console = Console()
 
 
-@click.group()
-@click.version_option(package_name="banksim")
-def main():
-    """banksim: a digital bank to break, and a way to see what its users lived through."""
-
-
 @contextmanager
 def _app(create: bool = True):
     """The bank's app, shut down cleanly afterwards. With `create` its schema is put in
@@ -24,7 +18,8 @@ def _app(create: bool = True):
     commands). Database problems are one short message, not a traceback."""
     from . import create_app, init_database, shutdown
     from .config import Config
-    from .db import DatabaseUnavailable, db, explained_database_errors, has_bank, sqlite_file
+    from .db import db
+    from .engine import DatabaseUnavailable, explained_database_errors, has_bank, sqlite_file
     url = Config().DATABASE_URL
     try:
         with explained_database_errors(url):
@@ -54,7 +49,7 @@ def _no_database(what: str):
     sys.exit(2)
 
 
-@main.command()
+@click.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8000, show_default=True, type=int)
 @click.option("--workers", default=2, show_default=True, type=int, help="gunicorn workers")
@@ -115,43 +110,7 @@ def _configure_access_log() -> None:
     access.propagate = False
 
 
-@main.command()
-@click.option("--users", default=100, show_default=True, type=click.IntRange(1, 1_000_000))
-@click.option("--months", default=3, show_default=True, type=click.IntRange(1, 60))
-@click.option("--seed", "seed_", envvar="BANKSIM_SEED", default=42, show_default=True, type=int)
-@click.option("--reset", is_flag=True, help="drop the bank's data first")
-@click.option("--skip-if-seeded", is_flag=True,
-              help="exit 0 without seeding when the database already has customers "
-                   "(for one-shot jobs that run on every start, e.g. docker compose)")
-def seed(users, months, seed_, reset, skip_if_seeded):
-    """Fill the database with deterministic Faker customers and their history.
-
-    \b
-    Database: BANKSIM_DATABASE_URL (default sqlite:///banksim.db, i.e. ./banksim.db),
-    created if missing.
-    """
-    from rich.progress import Progress
-    from werkzeug.security import generate_password_hash
-
-    import seed as seeding
-
-    from .db import db
-    with _app() as app:
-        password_hash = generate_password_hash("banksim", app.config["PASSWORD_HASH_METHOD"])
-        try:
-            with Progress(console=console, transient=True) as progress:
-                stats = seeding.seed_database(
-                    db.engine_of(app), users=users, months=months,
-                    seed=seed_, reset=reset, password_hash=password_hash, progress=progress)
-        except seeding.AlreadySeeded as exc:
-            if skip_if_seeded:
-                console.print(f"{exc}; nothing to do")
-                return
-            raise click.ClickException(str(exc)) from None
-    console.print("seeded: " + ", ".join(f"{k} {v}" for k, v in stats.items()))
-
-
-@main.command()
+@click.command()
 def audit():
     """Check the ledger's invariants; exit 1 on any violation, 2 if there is no database.
 
@@ -178,7 +137,7 @@ def _print_audit(result: dict) -> None:
     console.print("[green]ledger ok[/]" if result["ok"] else "[red]ledger audit FAILED[/]")
 
 
-@main.group()
+@click.group()
 def release():
     """Publish app releases (what /app/releases/latest answers)."""
 
@@ -202,23 +161,4 @@ def publish(version, platform, min_supported, notes):
                   f"(min supported {answer['min_supported_version']})")
 
 
-def _attach_optional_commands() -> None:
-    """Commands whose packages ship with banksim but that the bank itself does not need."""
-    from chaos.cli import chaos
-    main.add_command(chaos)
-    try:
-        from loadtests.cli import incident, loadtest
-    except ImportError as exc:  # the [load] extra is not installed
-        missing = str(exc)
-
-        @main.command(name="incident", context_settings={"ignore_unknown_options": True})
-        @click.argument("args", nargs=-1, type=click.UNPROCESSED)
-        def incident(args):
-            """(needs the load extra: pip install 'banksim[load]')"""
-            raise click.ClickException(f"install the load extra first ({missing})")
-        return
-    main.add_command(incident)
-    main.add_command(loadtest)
-
-
-_attach_optional_commands()
+COMMANDS = (serve, audit, release)

@@ -52,7 +52,7 @@ def main() -> None:
     database_url = f"sqlite:///{workdir / 'heap.db'}"
     env = {**os.environ, "BANKSIM_DATABASE_URL": database_url,
            "BANKSIM_PASSWORD_HASH": "pbkdf2:sha256:1000"}
-    subprocess.run([sys.executable, "-m", "bankapi", "seed", "--users", str(USERS),
+    subprocess.run([sys.executable, "-m", "banksim", "seed", "--users", str(USERS),
                     "--months", "1", "--reset"], env=env, check=True, capture_output=True)
     os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(workdir)
     logging.getLogger("werkzeug").setLevel(logging.WARNING)

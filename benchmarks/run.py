@@ -57,7 +57,7 @@ class Bench:
         self.env = {**os.environ, "BANKSIM_DATABASE_URL": database_url,
                     "BANKSIM_ADMIN_TOKEN": self.token, "BANKSIM_ACCESS_LOG": "0",
                     "BANKSIM_PASSWORD_HASH": "pbkdf2:sha256:1000"}
-        subprocess.run([sys.executable, "-m", "bankapi", "seed", "--users", "40", "--months",
+        subprocess.run([sys.executable, "-m", "banksim", "seed", "--users", "40", "--months",
                         "1", "--reset"], env=self.env, check=True, capture_output=True)
         self.port = free_port()
         self.bank = BankProcess(self.env, self.port, args.workers,

@@ -134,7 +134,7 @@ def main(argv=None) -> int:
                BANKSIM_ADMIN_TOKEN=uuid.uuid4().hex, BANKSIM_ACCESS_LOG="0", BANKSIM_CHAOS="1",
                PROMETHEUS_MULTIPROC_DIR=str(workdir / "metrics"))
     import subprocess
-    subprocess.run([sys.executable, "-m", "bankapi", "seed", "--users", str(args.users),
+    subprocess.run([sys.executable, "-m", "banksim", "seed", "--users", str(args.users),
                     "--months", "1", "--reset"], env=env, check=True, capture_output=True)
     bank = BankProcess(env, free_port(), 2, workdir / "server.log")
     try:

@@ -64,7 +64,7 @@ class BankProcess:
         self.children = children or Children()
         with open(log_path, "w") as log:
             self.process = self.children.start(
-                [sys.executable, "-m", "bankapi", "serve", "--port", str(port),
+                [sys.executable, "-m", "banksim", "serve", "--port", str(port),
                  "--workers", str(workers)], env=env, stdout=log, stderr=subprocess.STDOUT)
 
     def stop(self) -> None:
@@ -174,7 +174,7 @@ def _replay(s: IncidentSettings, env: dict, port: int, files: dict, children: Ch
     """Seed, serve, run Locust; the integrity block (the caller stops the children)."""
     out = s.out_dir
     console.print(f"seeding {s.users} customers into {env['BANKSIM_DATABASE_URL']} ...")
-    _run(children, [sys.executable, "-m", "bankapi", "seed", "--users", str(s.users),
+    _run(children, [sys.executable, "-m", "banksim", "seed", "--users", str(s.users),
                     "--months", str(s.seed_months), "--seed", str(s.seed), "--reset"],
          env, "banksim seed")
     bank = BankProcess(env, port, s.workers, out / "server.log", children)

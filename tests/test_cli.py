@@ -12,7 +12,7 @@ import requests
 from click.testing import CliRunner
 from sqlalchemy import update
 
-from bankapi.cli import main
+from banksim.cli import main
 from bankapi.db import db
 from bankapi.models import Account
 
@@ -61,7 +61,7 @@ def test_serve_prints_an_admin_token_and_answers(tmp_path, mode):
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
     log = open(tmp_path / "serve.log", "w+")
-    server = subprocess.Popen([sys.executable, "-m", "bankapi", "serve", "--port", str(port),
+    server = subprocess.Popen([sys.executable, "-m", "banksim", "serve", "--port", str(port),
                                *mode], env=env, stdout=log, stderr=subprocess.STDOUT,
                               start_new_session=True)
     try:
@@ -87,7 +87,7 @@ def banksim(*args, cwd, **env):
     """The `banksim` command as a user runs it, in `cwd`, with only the variables given
     (plus the inherited environment without any BANKSIM_ setting)."""
     clean = {k: v for k, v in os.environ.items() if not k.startswith("BANKSIM_")}
-    return subprocess.run([sys.executable, "-m", "bankapi", *args], cwd=cwd, env=clean | env,
+    return subprocess.run([sys.executable, "-m", "banksim", *args], cwd=cwd, env=clean | env,
                           capture_output=True, text=True, timeout=60)
 
 

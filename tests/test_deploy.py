@@ -12,7 +12,7 @@ import click
 import pytest
 import yaml
 
-from bankapi.cli import main
+from banksim.cli import main
 
 ROOT = Path(__file__).resolve().parents[1]
 COMPOSE = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
@@ -85,8 +85,8 @@ def test_locust_commands_parse_with_the_locustfile(service):
 
 
 def test_every_banksim_variable_set_is_read_by_the_code():
-    code = "\n".join(p.read_text() for folder in ("bankapi", "loadtests")
-                     for p in (ROOT / folder).rglob("*.py"))
+    packages = ("banksim", "bankapi", "chaos", "seed", "loadtests")
+    code = "\n".join(p.read_text() for folder in packages for p in (ROOT / folder).rglob("*.py"))
     environment = COMPOSE["x-banksim"]["environment"]
     for variable in environment:
         assert variable in code, variable

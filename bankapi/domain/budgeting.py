@@ -9,7 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ..clock import month_of
-from ..db import dialect_insert
+from ..engine import dialect_insert
 from ..models import Budget, BudgetAlert, MonthlySpend
 from .notify import notify, pounds
 

@@ -11,7 +11,8 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from ..domain import tokens
 from ..clock import utcnow
-from ..db import db, dialect_insert
+from ..db import db
+from ..engine import dialect_insert
 from .errors import api_error
 from ..ids import new_id
 from ..models import Account, LoginThrottle, User

@@ -22,7 +22,8 @@ from sqlalchemy.exc import IntegrityError
 
 from .auth import current_user_id
 from ..clock import utcnow
-from ..db import db, is_postgres
+from ..db import db
+from ..engine import is_postgres
 from ..domain.errors import Declined
 from ..domain.funds import CHECK_ONLY, LOCKED, TRUSTING, FundsChecked
 from .errors import api_error, envelope

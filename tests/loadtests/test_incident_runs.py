@@ -19,7 +19,7 @@ from rich.console import Console
 from loadtests import incident
 
 pytestmark = pytest.mark.slow
-INCIDENT = [sys.executable, "-m", "bankapi", "incident", "--users", "5"]
+INCIDENT = [sys.executable, "-m", "banksim", "incident", "--users", "5"]
 
 
 def test_a_run_too_short_for_its_incident_is_not_a_pass(tmp_path):

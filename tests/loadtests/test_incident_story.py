@@ -18,7 +18,7 @@ pytestmark = pytest.mark.slow
 def report_dir(tmp_path_factory):
     out = tmp_path_factory.mktemp("incident")
     result = subprocess.run(
-        [sys.executable, "-m", "bankapi", "incident", "--users", "30", "--duration", "48s",
+        [sys.executable, "-m", "banksim", "incident", "--users", "30", "--duration", "48s",
          "--adoption", "0.9", "--think", "0.3-1.2", "--out", str(out),
          "--client-policy", "none",  # no retries: the bug shows in every journey it hits
          "--threshold", "lost_acknowledged_transfers==0",

@@ -2,7 +2,7 @@
 import subprocess
 import sys
 
-BANKSIM = [sys.executable, "-m", "bankapi"]
+BANKSIM = [sys.executable, "-m", "banksim"]
 
 
 def run(*args):

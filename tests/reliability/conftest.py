@@ -30,7 +30,7 @@ class BankServer:
         self.process: BankProcess | None = None
 
     def seed(self, users: int, months: int = 1) -> None:
-        result = subprocess.run([sys.executable, "-m", "bankapi", "seed", "--users", str(users),
+        result = subprocess.run([sys.executable, "-m", "banksim", "seed", "--users", str(users),
                                  "--months", str(months), "--reset"], env=self.env,
                                 capture_output=True, text=True, timeout=120, check=False)
         assert result.returncode == 0, result.stderr[-2000:]

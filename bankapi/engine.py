@@ -1,0 +1,106 @@
+"""The database as SQLAlchemy sees it, with no Flask: engines tuned per backend, the
+dialect helpers the domain's upserts use, and database problems said in two lines.
+
+On SQLite every connection runs in WAL mode with a 30 s busy timeout, and a
+transaction begun with the `IMMEDIATE` execution option takes the write lock up
+front (`BEGIN IMMEDIATE`), which is how `bankapi.db.write()` serialises writers.
+"""
+from contextlib import contextmanager
+from pathlib import Path
+
+from sqlalchemy import create_engine, event, exc, inspect, make_url
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session
+
+IMMEDIATE = "banksim_immediate"
+
+
+DRIVERS = {"psycopg": "banksim[postgres]", "psycopg2": "banksim[postgres]",
+           "pg8000": "banksim[postgres]", "asyncpg": "banksim[postgres]"}
+URL_HELP = "e.g. sqlite:///banksim.db or postgresql+psycopg://user@host:5432/db"
+
+
+class DatabaseUnavailable(Exception):
+    """The configured database cannot be used; the message says why and what to do."""
+
+
+@contextmanager
+def explained_database_errors(url: str):
+    """Turn a bad URL, a missing driver or an unreachable server into one short message
+    instead of a driver traceback (what a user needs is the fix, not SQLAlchemy's stack)."""
+    try:
+        yield
+    except (exc.ArgumentError, exc.NoSuchModuleError) as error:
+        raise DatabaseUnavailable(
+            f"BANKSIM_DATABASE_URL is not a database URL banksim can use ({error}).\n"
+            f"Set it to a SQLAlchemy URL, {URL_HELP}.") from None
+    except ModuleNotFoundError as error:
+        if error.name not in DRIVERS:
+            raise
+        raise DatabaseUnavailable(
+            f"The database driver '{error.name}' named by BANKSIM_DATABASE_URL is not "
+            f"installed.\nFor PostgreSQL: pip install '{DRIVERS[error.name]}' (in a clone: "
+            "pip install -e '.[postgres]') and use postgresql+psycopg://user@host:5432/db."
+        ) from None
+    except exc.OperationalError as error:
+        reason = str(error.orig).strip().splitlines()[0] if error.orig else str(error)
+        raise DatabaseUnavailable(
+            f"Cannot use the database {_safe(url)}: {reason}\n"
+            "Check that the server is running, the database exists and "
+            "BANKSIM_DATABASE_URL is right.") from None
+
+
+def _safe(url: str) -> str:
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except exc.ArgumentError:
+        return "(unparseable URL)"
+
+
+def sqlite_file(url: str) -> Path | None:
+    """The file a SQLite URL names, or None (another backend, or in-memory)."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
+        return None
+    return Path(parsed.database)
+
+
+def has_bank(engine: Engine) -> bool:
+    """Whether the database already holds the bank's tables (without creating anything)."""
+    return inspect(engine).has_table("accounts")
+
+
+def make_engine(url: str) -> Engine:
+    """Create an engine tuned for the backend: WAL and a busy timeout on SQLite."""
+    if url.startswith("sqlite"):
+        engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False},
+                               pool_size=20, max_overflow=20)
+        _configure_sqlite(engine)
+        return engine
+    return create_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True)
+
+
+def _configure_sqlite(engine: Engine) -> None:
+    @event.listens_for(engine, "connect")
+    def on_connect(dbapi_connection, _record):
+        dbapi_connection.isolation_level = None  # we issue BEGIN ourselves, below
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def on_begin(conn):
+        immediate = conn.get_execution_options().get(IMMEDIATE)
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+
+def is_postgres(session: Session) -> bool:
+    return session.get_bind().dialect.name == "postgresql"
+
+
+def dialect_insert(session: Session, model):
+    """An INSERT with `on_conflict_do_*` for the session's backend (SQLite or PostgreSQL)."""
+    return (postgresql.insert if is_postgres(session) else sqlite.insert)(model)
