@@ -155,3 +155,12 @@ def test_the_dashboard_queries_only_metrics_the_bank_exports(client, alice, bob,
     assert {"http_requests_total", "http_request_duration_seconds_bucket",
             "chaos_injections_total"} <= queried
     assert queried <= exported, queried - exported
+
+
+def test_the_image_copies_every_package_the_project_installs():
+    import tomllib
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    packages = {p.rstrip("*") for p in project["tool"]["setuptools"]["packages"]["find"]["include"]}
+    copied = set(re.findall(r"^COPY (\w+) \./\1$", (ROOT / "deploy" / "Dockerfile").read_text(),
+                            flags=re.M))
+    assert packages == copied
