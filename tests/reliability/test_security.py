@@ -1,7 +1,7 @@
 """Security: other users' ids are 404, /admin needs its token, secrets never leave the bank,
 input limits hold, and repeated failed logins are locked out.
 
-Token expiry and logout are pinned in tests/test_auth.py (test_expired_token_is_refused,
+Token expiry and logout are pinned in tests/bankapi/test_auth.py (test_expired_token_is_refused,
 test_logout_kills_the_token) and not repeated here.
 """
 import logging
