@@ -53,7 +53,8 @@ def _install_chaos(app) -> None:
 
     from .domain.tokens import user_id_hint
     store = ChaosStore(db.engine_of(app), seed=app.config["SEED"])
-    chaos.init_app(app, store, identify=user_id_hint)
+    chaos.init_app(app, store, identify=user_id_hint,
+                   version_label=app.extensions["banksim_versions"])
 
 
 def init_database(app) -> None:

@@ -1,8 +1,12 @@
 """The bank's commands, lent to the `banksim` command line: serve, audit, release."""
 import os
 import secrets
+import shutil
+import signal
 import sys
+import tempfile
 from contextlib import contextmanager
+from pathlib import Path
 
 import click
 from rich.console import Console
@@ -62,21 +66,22 @@ def serve(host, port, workers, threads, dev):
     Database: BANKSIM_DATABASE_URL (default sqlite:///banksim.db, i.e. ./banksim.db).
     """
     _check_port_free(host, port)
-    _prepare_metrics_dir()
-    _configure_access_log()
-    if not os.environ.get("BANKSIM_ADMIN_TOKEN"):
-        os.environ["BANKSIM_ADMIN_TOKEN"] = secrets.token_urlsafe(24)
-        click.echo(f"admin token (set BANKSIM_ADMIN_TOKEN to choose one): "
-                   f"{os.environ['BANKSIM_ADMIN_TOKEN']}")
-    with _app() as app:  # creates the schema once, before any worker starts
-        click.echo(f"banksim on http://{host}:{port} "
-                   f"({'dev server' if dev else f'{workers} workers'}), "
-                   f"database {app.config['DATABASE_URL']}")
-        if dev:
-            app.run(host=host, port=port, threaded=True)
-            return
-    from .server import GunicornServer
-    GunicornServer(host, port, workers, threads).run()
+    with _prepare_metrics_dir():
+        _configure_access_log()
+        if not os.environ.get("BANKSIM_ADMIN_TOKEN"):
+            os.environ["BANKSIM_ADMIN_TOKEN"] = secrets.token_urlsafe(24)
+            click.echo(f"admin token (set BANKSIM_ADMIN_TOKEN to choose one): "
+                       f"{os.environ['BANKSIM_ADMIN_TOKEN']}")
+        with _app() as app:  # creates the schema once, before any worker starts
+            click.echo(f"banksim on http://{host}:{port} "
+                       f"({'dev server' if dev else f'{workers} workers'}), "
+                       f"database {app.config['DATABASE_URL']}")
+            if dev:
+                signal.signal(signal.SIGTERM, _exit_on_sigterm)  # so the directory goes too
+                app.run(host=host, port=port, threaded=True)
+                return
+        from .server import GunicornServer
+        GunicornServer(host, port, workers, threads).run()
 
 
 def _check_port_free(host: str, port: int) -> None:
@@ -92,11 +97,37 @@ def _check_port_free(host: str, port: int) -> None:
                 "(is another banksim serve running? stop it or pick --port)") from None
 
 
-def _prepare_metrics_dir() -> None:
-    """Workers share metrics through files; must happen before prometheus_client loads."""
-    if "PROMETHEUS_MULTIPROC_DIR" not in os.environ:
-        import tempfile
-        os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="banksim-metrics-")
+@contextmanager
+def _prepare_metrics_dir():
+    """A fresh directory where every worker writes its metrics, removed when serve exits.
+
+    prometheus_client reads PROMETHEUS_MULTIPROC_DIR once, when it is first imported: had
+    anything imported it before, each worker would count in its own memory and /metrics
+    would read an empty directory, so that is refused here rather than served silently.
+    A directory the operator chose is kept, but emptied of an earlier run's files.
+    """
+    chosen = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    if chosen:
+        Path(chosen).mkdir(parents=True, exist_ok=True)
+        for stale in Path(chosen).glob("*.db"):
+            stale.unlink()
+        yield chosen
+        return
+    if "prometheus_client" in sys.modules:
+        raise RuntimeError("prometheus_client was imported before serve chose "
+                           "PROMETHEUS_MULTIPROC_DIR; /metrics would be empty")
+    path = tempfile.mkdtemp(prefix="banksim-metrics-")
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = path
+    owner = os.getpid()
+    try:
+        yield path
+    finally:
+        if os.getpid() == owner:  # gunicorn forks its workers inside this block
+            shutil.rmtree(path, ignore_errors=True)
+
+
+def _exit_on_sigterm(_signum, _frame):
+    sys.exit(0)
 
 
 def _configure_access_log() -> None:

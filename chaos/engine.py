@@ -33,7 +33,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from .faults import Fault, build_fault
 from .matching import Matcher
-from .metrics import count_injection
+from .metrics import GenericVersionLabel, VersionLabel, count_injection
 
 log = logging.getLogger("chaos")
 _SEP = "\x1f"
@@ -128,8 +128,9 @@ EMPTY = RuleSet(None, False, 0, ())
 
 
 class RuleEngine:
-    def __init__(self, store, refresh_s: float = 0.25):
+    def __init__(self, store, refresh_s: float = 0.25, version_label: VersionLabel | None = None):
         self.store, self.refresh_s = store, refresh_s
+        self.version_label = version_label or GenericVersionLabel()
         self.rules = EMPTY
         self._due = 0.0
         self._seen_changes = None
@@ -165,7 +166,7 @@ class RuleEngine:
             if drawn / 2**64 >= rule.probability:
                 continue
             recorder.injected(rule.id, _event(rule, request))
-            count_injection(rule.id, rule.fault_type, request.app_version)
+            count_injection(rule.id, rule.fault_type, self.version_label(request.app_version))
             return Decision(rule.id, rule.fault, rule.phase, random.Random(drawn))
         return None
 

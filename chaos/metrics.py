@@ -1,24 +1,56 @@
-"""Prometheus counter of injected faults, and the bounded label helpers it shares with the bank.
+"""Prometheus counter of injected faults, with labels bounded whatever clients send.
 
 `chaos_injections_total{rule, fault, app_version}` goes up once per fault the engine
 injects, in whichever process injected it; under gunicorn prometheus_client's
-multiprocess mode (PROMETHEUS_MULTIPROC_DIR) sums the workers. Labels stay bounded:
-rule ids come from the admin API, faults are the five types, and an app version
-that is not a plausible release number folds into "other".
+multiprocess mode (PROMETHEUS_MULTIPROC_DIR) sums the workers. The counter is created
+on first use, never at import: prometheus_client fixes multiprocess mode when it is
+first imported, and the host must get to choose the directory before that.
+
+Labels stay bounded: rule ids come from the admin API and faults are the five types.
+The app version label comes from a function the host hands the middleware (a bank
+knows its releases; chaos does not); without one, `GenericVersionLabel` keeps the
+first few plausible release numbers it sees and folds everything else into "other".
 """
 import re
-
-from prometheus_client import Counter
+import threading
+from collections.abc import Callable
 
 VERSION = re.compile(r"^\d{1,3}\.\d{1,3}(\.\d{1,4})?([ab]|rc|\.post|\.dev)?\d{0,3}$")
+MAX_GENERIC_VERSIONS = 32
 
-INJECTIONS = Counter("chaos_injections_total", "Faults injected by the chaos layer",
-                     ("rule", "fault", "app_version"))
+VersionLabel = Callable[[str | None], str]
+
+_counter = None
+_counter_lock = threading.Lock()
 
 
-def app_version_label(value: str | None) -> str:
-    return value if value and VERSION.match(value) else "other"
+class GenericVersionLabel:
+    """A host-agnostic bound: release-shaped values, the first `cap` distinct ones seen."""
+
+    def __init__(self, cap: int = MAX_GENERIC_VERSIONS):
+        self.cap, self.seen = cap, set()
+
+    def __call__(self, value: str | None) -> str:
+        if value in self.seen:
+            return value
+        if not value or len(self.seen) >= self.cap or not VERSION.match(value):
+            return "other"
+        self.seen.add(value)
+        return value
 
 
-def count_injection(rule_id: str, fault: str, app_version: str | None) -> None:
-    INJECTIONS.labels(rule_id, fault, app_version_label(app_version)).inc()
+def injections():
+    """The counter, created by whichever thread counts the first fault."""
+    global _counter
+    if _counter is None:
+        with _counter_lock:
+            if _counter is None:
+                from prometheus_client import Counter
+                _counter = Counter("chaos_injections_total",
+                                   "Faults injected by the chaos layer",
+                                   ("rule", "fault", "app_version"))
+    return _counter
+
+
+def count_injection(rule_id: str, fault: str, app_version_label: str) -> None:
+    injections().labels(rule_id, fault, app_version_label).inc()

@@ -8,6 +8,8 @@ request costs a clock read and an attribute check.
 The request is described from the client headers X-App-Version, X-Platform,
 X-Device-Id and X-Request-Id, and from `identify(environ)`, which the host app
 supplies to name the user without a database query (None when unknown).
+`version_label(app_version)` bounds the app_version label of chaos_injections_total
+(the host knows which versions exist; see chaos/metrics.py for the default).
 
 For an "after"-phase fault the app runs to completion first: its body is read
 and `close()` called, so the host's per-request teardown (and its commit) has
@@ -20,6 +22,7 @@ from collections.abc import Callable
 from .clock import now
 from .engine import RequestInfo, RuleEngine
 from .faults import BufferedResponse, Exchange
+from .metrics import VersionLabel
 
 REQUEST_ID = re.compile(r"^[\w.:-]{1,128}$")
 Identify = Callable[[dict], str | None]
@@ -32,11 +35,11 @@ def _nobody(_environ) -> None:
 class ChaosMiddleware:
     def __init__(self, app, store, identify: Identify | None = None,
                  exempt_prefixes: tuple[str, ...] = ("/admin", "/health", "/metrics"),
-                 refresh_s: float = 0.25):
+                 refresh_s: float = 0.25, version_label: VersionLabel | None = None):
         self.app, self.store = app, store
         self.identify = identify or _nobody
         self.exempt_prefixes = tuple(exempt_prefixes)
-        self.engine = RuleEngine(store, refresh_s)
+        self.engine = RuleEngine(store, refresh_s, version_label)
 
     def __call__(self, environ, start_response):
         rules = self.engine.current()

@@ -2,21 +2,30 @@
 
 Under gunicorn every worker is a separate process, so `banksim serve` points
 PROMETHEUS_MULTIPROC_DIR at a fresh directory and /metrics aggregates the files
-all workers write (prometheus_client's multiprocess mode). Label values are
-bounded: an app version that is not a plausible PEP 440 version and an unknown
-platform fold into "other", and paths are reported as their route template.
+all workers write (prometheus_client's multiprocess mode). This module must therefore
+only be imported by `create_app`, after `serve` has chosen that directory.
+
+Label values are bounded by what the server knows, whatever clients send (SPEC
+section 4): the standard methods, its route templates, its platforms and its
+published releases (`KnownVersions`); anything else is "other". As a last bound, a
+process records at most MAX_SERIES label sets; later new combinations share one
+all-"other" set, so /metrics stays under 1 MB.
 """
 import json
 import logging
 import os
+import threading
 import time
 
 from apiflask import APIBlueprint
-from flask import Response, g, request
+from flask import Response, current_app, g, request
 from prometheus_client import (CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram,
                                generate_latest, multiprocess)
+from sqlalchemy import func, select
+from sqlalchemy.exc import SQLAlchemyError
 
-from chaos.metrics import app_version_label
+from ..db import db
+from ..models import Release
 
 bp = APIBlueprint("metrics", __name__, tag="Operations")
 access_log = logging.getLogger("banksim.access")
@@ -24,7 +33,14 @@ access_log = logging.getLogger("banksim.access")
 LABELS = ("method", "route", "status", "app_version", "platform")
 # Read off the scenario's SLOs: 250 ms is "fast", 1 s "slow", 5 s the client timeout.
 BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
-PLATFORMS = {"ios", "android", "web"}
+PLATFORMS = frozenset({"ios", "android", "web"})
+METHODS = frozenset({"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"})
+MAX_VERSIONS = 20  # the most recently published releases that may be labels
+VERSIONS_REFRESH_S = 2.0
+# A label set costs about 2.3 KB of /metrics (a counter and 14 histogram lines), so two
+# workers at the cap stay under 1 MB; a normal incident replay uses far fewer.
+MAX_SERIES = 200
+OVERFLOW = ("other",) * len(LABELS)
 
 REQUESTS = Counter("http_requests_total", "HTTP requests handled by the bank", LABELS)
 DURATION = Histogram("http_request_duration_seconds", "Time to answer an HTTP request",
@@ -34,9 +50,47 @@ MONEY = Counter("banksim_money_movements_total", "Money movements by kind and ou
 REPLAYS = Counter("banksim_idempotent_replays_total", "Answers replayed for a reused key")
 
 
+log = logging.getLogger(__name__)
+
 # (labels) -> (counter, histogram): prometheus_client's labels() takes a lock and
-# re-validates the values on every call; the label set is bounded, so is this dict.
+# re-validates the values on every call. At most MAX_SERIES + 1 entries.
 _children: dict[tuple, tuple] = {}
+
+
+class KnownVersions:
+    """The app versions that may be labels: the MAX_VERSIONS newest published releases.
+
+    Releases are published at runtime (POST /admin/releases, from any worker), so the
+    set is re-read every `refresh_s`, by the one request that finds it due, on its own
+    connection; every other request is a set lookup. If the read fails the last set is
+    kept, so a database outage only delays new versions becoming labels.
+    """
+
+    def __init__(self, engine, refresh_s: float = VERSIONS_REFRESH_S, cap: int = MAX_VERSIONS):
+        self.engine, self.refresh_s, self.cap = engine, refresh_s, cap
+        self.known: frozenset[str] = frozenset()
+        self._due = 0.0
+        self._lock = threading.Lock()
+
+    def __call__(self, value: str | None) -> str:
+        if time.monotonic() >= self._due:
+            self.refresh()
+        return value if value in self.known else "other"
+
+    def refresh(self) -> None:
+        if not self._lock.acquire(blocking=False):
+            return  # another thread is reading; the current set is a few seconds old at most
+        try:
+            self._due = time.monotonic() + self.refresh_s
+            newest = (select(Release.version).group_by(Release.version)
+                      .order_by(func.max(Release.released_at).desc()).limit(self.cap))
+            with self.engine.connect() as connection:
+                self.known = frozenset(connection.scalars(newest))
+        except SQLAlchemyError as exc:
+            log.warning("metrics: cannot read releases, keeping %d known versions: %s",
+                        len(self.known), exc)
+        finally:
+            self._lock.release()
 
 
 def platform_label(value: str | None) -> str:
@@ -44,7 +98,13 @@ def platform_label(value: str | None) -> str:
     return value if value in PLATFORMS else "other"
 
 
+def method_label(value: str) -> str:
+    return value if value in METHODS else "other"
+
+
 def init_app(app) -> None:
+    """Record every request; `app.extensions["banksim_versions"]` labels app versions."""
+    app.extensions["banksim_versions"] = KnownVersions(db.engine_of(app))
     app.before_request(_start_timer)
     app.after_request(_record)
     app.register_blueprint(bp)
@@ -57,11 +117,10 @@ def _start_timer():
 def _record(response):
     elapsed = time.perf_counter() - g.get("started", time.perf_counter())
     route = request.url_rule.rule if request.url_rule else "unmatched"
-    version = app_version_label(request.headers.get("X-App-Version"))
+    version = current_app.extensions["banksim_versions"](request.headers.get("X-App-Version"))
     platform = platform_label(request.headers.get("X-Platform"))
-    labels = (request.method, route, str(response.status_code), version, platform)
-    counter, histogram = _children.get(labels) or _children.setdefault(
-        labels, (REQUESTS.labels(*labels), DURATION.labels(*labels)))
+    labels = (method_label(request.method), route, str(response.status_code), version, platform)
+    counter, histogram = _children.get(labels) or _series(labels)
     counter.inc()
     histogram.observe(elapsed)
     if not access_log.isEnabledFor(logging.INFO):
@@ -72,6 +131,14 @@ def _record(response):
         "duration_ms": round(elapsed * 1000, 2), "app_version": version,
         "platform": platform, "chaos_rule": request.environ.get("chaos.rule_id")}))
     return response
+
+
+def _series(labels: tuple) -> tuple:
+    """The counter and histogram children for a new label set, or the overflow set's."""
+    if len(_children) >= MAX_SERIES:
+        labels = OVERFLOW
+    return _children.get(labels) or _children.setdefault(
+        labels, (REQUESTS.labels(*labels), DURATION.labels(*labels)))
 
 
 @bp.get("/metrics")

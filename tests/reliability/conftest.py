@@ -19,12 +19,12 @@ class BankServer:
 
     def __init__(self, tmp_path, database_url: str, extra_env: dict | None = None):
         self.tmp_path, self.port, self.starts = tmp_path, free_port(), 0
-        metrics = tmp_path / "metrics"
-        metrics.mkdir(exist_ok=True)
-        env = {k: v for k, v in os.environ.items() if not k.startswith("BANKSIM_")}
+        # As a user runs it: none of the test runner's BANKSIM_* or prometheus settings.
+        env = {k: v for k, v in os.environ.items()
+               if not k.startswith("BANKSIM_") and k != "PROMETHEUS_MULTIPROC_DIR"}
         self.env = {**env, "BANKSIM_DATABASE_URL": database_url,
                     "BANKSIM_ADMIN_TOKEN": ADMIN_TOKEN, "BANKSIM_ACCESS_LOG": "0",
-                    "PROMETHEUS_MULTIPROC_DIR": str(metrics), **(extra_env or {})}
+                    **(extra_env or {})}
         self.url = f"http://127.0.0.1:{self.port}"
         self.admin_headers = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
         self.process: BankProcess | None = None
