@@ -28,9 +28,11 @@ def create_app(test_config: dict | None = None) -> APIFlask:
         app.config.update(test_config)
 
     db.init_app(app)
-    from . import errors, metrics, tokens
+    from . import errors, inputs, metrics, retention, tokens
     app.extensions["banksim_tokens"] = tokens.TokenCache(app.config["TOKEN_CACHE_S"])
     errors.init_app(app)
+    inputs.init_app(app)
+    retention.init_app(app)
     metrics.init_app(app)
 
     from . import (accounts, admin, auth, budgets, health, notifications, payments,

@@ -13,6 +13,8 @@ from flask import g, request
 from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException
 
+from .throttle import LockedOut
+
 log = logging.getLogger("banksim")
 
 CODES = {400: "validation_error", 401: "unauthorized", 403: "forbidden", 404: "not_found",
@@ -93,19 +95,17 @@ def init_app(app) -> None:
         sent = request.headers.get("X-Request-Id", "")
         g.request_id = sent if REQUEST_ID.match(sent) else uuid.uuid4().hex
 
-    @app.before_request
-    def require_json_body():
-        if request.method in ("POST", "PUT", "PATCH") and request.content_length:
-            if not request.is_json:
-                raise api_error(415, "unsupported_media_type",
-                                "request bodies must be JSON (Content-Type: application/json)")
-            if request.get_json(silent=True) is None:
-                raise api_error(400, "validation_error", "body: malformed JSON", "body")
-
     @app.after_request
     def send_request_id(response):
         response.headers["X-Request-Id"] = g.get("request_id") or uuid.uuid4().hex
         return response
+
+    @app.errorhandler(LockedOut)
+    def locked_out(exc):
+        wait_s = exc.retry_after_s
+        return envelope("too_many_attempts",
+                        f"too many failed logins for this email; retry in {wait_s} s"), 429, \
+            {"Retry-After": str(wait_s)}
 
     @app.errorhandler(OperationalError)
     def database_busy(exc):
