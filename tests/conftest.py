@@ -137,3 +137,23 @@ def assert_nothing_written(app, alice, bob):
     """Snapshot row counts of every table after the fixtures ran; compare on call."""
     before = table_counts(app)
     return lambda _app=None: (table_counts(app) == before) or pytest.fail("rows were written")
+
+
+@pytest.fixture(scope="module")
+def served_bank(tmp_path_factory):
+    """`python -m bankapi serve` (2 workers) as the README runs it: only the documented
+    BANKSIM_DATABASE_URL and BANKSIM_ADMIN_TOKEN set; SQLite or BANKSIM_TEST_DATABASE_URL."""
+    from loadtests.incident import BankProcess, free_port
+    workdir = tmp_path_factory.mktemp("served")
+    url = PG_URL or f"sqlite:///{workdir / 'bank.db'}"
+    if PG_URL:
+        _reset_postgres(PG_URL)
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(("BANKSIM_", "PROMETHEUS_"))}
+    env.update(BANKSIM_DATABASE_URL=url, BANKSIM_ADMIN_TOKEN=ADMIN_TOKEN)
+    bank = BankProcess(env, free_port(), 2, workdir / "serve.log")
+    try:
+        bank.wait_healthy()
+        yield bank.url
+    finally:
+        bank.stop()
