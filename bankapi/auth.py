@@ -102,9 +102,9 @@ def _create_user(session, email: str, name: str, password_hash: str) -> dict | N
 def login(json_data):
     """Exchange email and password for a bearer token (repeated failures lock the email)."""
     email, policy = json_data["email"].lower(), throttle.Policy.from_config(current_app.config)
-    throttle.check_not_locked(db.session, email, utcnow())
+    throttle.check_not_locked(db.session, email)
     with db.write() as session:
-        throttle.reserve_attempt(session, email, utcnow(), policy)
+        throttle.reserve_attempt(session, email, policy)
     user = db.session.scalar(select(User).where(User.email == email))
     if not _password_matches(user, json_data["password"]):
         raise api_error(401, "invalid_credentials", "email or password is wrong")

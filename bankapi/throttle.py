@@ -19,6 +19,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
+from .clock import utcnow
 from .db import dialect_insert
 from .models import LoginThrottle
 
@@ -53,21 +54,22 @@ def _refuse_if_locked(locked_until: datetime | None, now: datetime) -> None:
         raise LockedOut(max(1, math.ceil((locked_until - now).total_seconds())))
 
 
-def check_not_locked(session: Session, email: str, now: datetime) -> None:
+def check_not_locked(session: Session, email: str) -> None:
     """A cheap read that refuses a locked email without taking the write lock."""
     _refuse_if_locked(session.scalar(select(LoginThrottle.locked_until)
-                                     .where(LoginThrottle.email == email)), now)
+                                     .where(LoginThrottle.email == email)), utcnow())
 
 
-def reserve_attempt(session: Session, email: str, now: datetime, policy: Policy) -> None:
+def reserve_attempt(session: Session, email: str, policy: Policy) -> None:
     """Count this attempt as a failure (locking if it reaches the limit) or raise LockedOut.
 
     Call inside a write transaction, before checking the password."""
     session.execute(dialect_insert(session, LoginThrottle)
-                    .values(email=email, failures=0, last_failure_at=now)
+                    .values(email=email, failures=0, last_failure_at=utcnow())
                     .on_conflict_do_nothing(index_elements=["email"]))
     row = session.scalars(select(LoginThrottle).where(LoginThrottle.email == email)
                           .with_for_update().execution_options(populate_existing=True)).one()
+    now = utcnow()  # read after the row lock: time spent waiting for it must not count
     _refuse_if_locked(row.locked_until, now)
     if now - quiet_since(row) > timedelta(seconds=policy.window_s):
         row.failures = 0  # a quiet spell after the last failure or lock-out forgets them
