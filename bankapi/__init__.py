@@ -29,9 +29,11 @@ def create_app(test_config: dict | None = None) -> APIFlask:
 
     db.init_app(app)
     from .domain import tokens
-    from .web import errors, metrics
+    from .web import errors, inputs, metrics, retention
     app.extensions["banksim_tokens"] = tokens.TokenCache(app.config["TOKEN_CACHE_S"])
     errors.init_app(app)
+    inputs.init_app(app)
+    retention.init_app(app)
     metrics.init_app(app)
 
     from .web import (accounts, admin, auth, budgets, health, notifications, payments,

@@ -25,6 +25,11 @@ class Config:
         self.LOGIN_WINDOW_S = int(env.get("BANKSIM_LOGIN_WINDOW_S", "900"))
         self.LOGIN_LOCKOUT_S = int(env.get("BANKSIM_LOGIN_LOCKOUT_S", "30"))
         self.LOGIN_LOCKOUT_MAX_S = int(env.get("BANKSIM_LOGIN_LOCKOUT_MAX_S", "900"))
+        # Retention (README "Guarantees"): a stored Idempotency-Key answer is replayed for
+        # this long (Stripe: 24 h); expired rows are pruned at most once per interval per
+        # process (0: never).
+        self.IDEMPOTENCY_TTL_S = int(env.get("BANKSIM_IDEMPOTENCY_TTL_S", "86400"))
+        self.PRUNE_INTERVAL_S = float(env.get("BANKSIM_PRUNE_INTERVAL_S", "60"))
         # TEACHING MODE, never in production: the ledger's concurrency protection is off
         # (check-then-act), so concurrent requests overdraw and duplicate. README "Money".
         self.UNSAFE_LEDGER = env.get("BANKSIM_UNSAFE_LEDGER", "0") in ("1", "true", "yes")

@@ -28,7 +28,7 @@ class Token(Base):
     __tablename__ = "tokens"
     token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
     user_id: Mapped[str] = mapped_column(ForeignKey("users.id"), index=True)
-    expires_at: Mapped[datetime] = mapped_column(DateTime)
+    expires_at: Mapped[datetime] = mapped_column(DateTime, index=True)  # for pruning
 
 
 class Account(Base):
@@ -94,7 +94,7 @@ class IdempotencyKey(Base):
     response_status: Mapped[int] = mapped_column(Integer)
     response_body: Mapped[str] = mapped_column(Text)
     movement_id: Mapped[str | None] = mapped_column(String(40), index=True)
-    created: Mapped[datetime] = mapped_column(DateTime)
+    created: Mapped[datetime] = mapped_column(DateTime, index=True)  # for pruning
 
 
 class MonthlySpend(Base):
@@ -153,5 +153,5 @@ class LoginThrottle(Base):
     __tablename__ = "login_throttle"
     email: Mapped[str] = mapped_column(String(254), primary_key=True)
     failures: Mapped[int] = mapped_column(Integer, default=0)
-    last_failure_at: Mapped[datetime] = mapped_column(DateTime)
+    last_failure_at: Mapped[datetime] = mapped_column(DateTime, index=True)  # for pruning
     locked_until: Mapped[datetime | None] = mapped_column(DateTime)

@@ -6,10 +6,11 @@ import threading
 import uuid
 
 import pytest
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, func, select, text
 from werkzeug.serving import make_server
 
 from bankapi import create_app, init_database, shutdown
+from bankapi.db import db
 from bankapi.models import Base
 from chaos.models import Base as ChaosBase
 
@@ -123,3 +124,36 @@ def alice(make_customer):
 @pytest.fixture
 def bob(make_customer):
     return make_customer(balance=50_00, name="Bob")
+
+
+def table_counts(app):
+    with app.app_context():
+        return {table.name: db.session.scalar(select(func.count()).select_from(table))
+                for table in Base.metadata.sorted_tables}
+
+
+@pytest.fixture
+def assert_nothing_written(app, alice, bob):
+    """Snapshot row counts of every table after the fixtures ran; compare on call."""
+    before = table_counts(app)
+    return lambda _app=None: (table_counts(app) == before) or pytest.fail("rows were written")
+
+
+@pytest.fixture(scope="module")
+def served_bank(tmp_path_factory):
+    """`banksim serve` (2 workers) as the README runs it: only the documented
+    BANKSIM_DATABASE_URL and BANKSIM_ADMIN_TOKEN set; SQLite or BANKSIM_TEST_DATABASE_URL."""
+    from loadtests.incident import BankProcess, free_port
+    workdir = tmp_path_factory.mktemp("served")
+    url = PG_URL or f"sqlite:///{workdir / 'bank.db'}"
+    if PG_URL:
+        _reset_postgres(PG_URL)
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(("BANKSIM_", "PROMETHEUS_"))}
+    env.update(BANKSIM_DATABASE_URL=url, BANKSIM_ADMIN_TOKEN=ADMIN_TOKEN)
+    bank = BankProcess(env, free_port(), 2, workdir / "serve.log")
+    try:
+        bank.wait_healthy()
+        yield bank.url
+    finally:
+        bank.stop()

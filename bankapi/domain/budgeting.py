@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from ..clock import month_of
 from ..engine import dialect_insert
+from ..ids import new_id
 from ..models import Budget, BudgetAlert, MonthlySpend
 from .notify import notify, pounds
 
@@ -67,6 +68,24 @@ def budgets(session: Session, user_id: str, month: str) -> list[dict]:
     rows = session.scalars(select(Budget).where(Budget.user_id == user_id)
                            .order_by(Budget.category))
     return [budget_view(b, spent.get(b.category, 0)) for b in rows]
+
+
+def set_budget(session: Session, user_id: str, category: str, limit: int,
+               now: datetime) -> dict:
+    """Create or replace a category's budget in one upsert.
+
+    Look-then-insert would race: two PUTs of one new category on PostgreSQL both miss the
+    look and the second insert hits the (user, category) unique index, a 500. The upsert
+    makes the loser an update, so both answer 200 and the last limit wins."""
+    stmt = dialect_insert(session, Budget).values(id=new_id("bud"), user_id=user_id,
+                                                  category=category, limit=limit, created=now)
+    budget = session.execute(stmt.on_conflict_do_update(
+        index_elements=["user_id", "category"], set_={"limit": limit})
+        .returning(Budget.id, Budget.category, Budget.limit)).one()
+    spent = session.scalar(select(MonthlySpend.spent).where(
+        MonthlySpend.user_id == user_id, MonthlySpend.month == month_of(now),
+        MonthlySpend.category == category)) or 0
+    return budget_view(budget, spent)
 
 
 def budget_view(budget: Budget, spent: int) -> dict:

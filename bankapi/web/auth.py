@@ -1,21 +1,19 @@
 """Registration, login, logout and the bearer-token check every user endpoint uses."""
 import hmac
-import math
-from datetime import timedelta
 from functools import cache
 
 from apiflask import APIBlueprint, HTTPTokenAuth
 from flask import current_app, g, request
-from sqlalchemy import delete, select
+from sqlalchemy import select
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from ..domain import tokens
 from ..clock import utcnow
 from ..db import db
+from ..domain import throttle, tokens
 from ..engine import dialect_insert
-from .errors import api_error
 from ..ids import new_id
-from ..models import Account, LoginThrottle, User
+from ..models import Account, User
+from .errors import api_error
 from .schemas import LoginIn, RegisterIn, RegisterOut, TokenOut, UserOut
 
 bp = APIBlueprint("auth", __name__, tag="Auth")
@@ -71,18 +69,31 @@ def register(json_data):
     email = json_data["email"].lower()
     password_hash = hash_password(json_data["password"])
     with db.write() as session:
-        if session.scalar(select(User.id).where(User.email == email)):
+        user = _create_user(session, email, json_data["name"], password_hash)
+        if user is None:
             raise api_error(409, "email_taken", "an account with this email exists", "email")
-        now = utcnow()
-        user = User(id=new_id("user"), email=email, name=json_data["name"],
-                    password_hash=password_hash, created=now)
-        session.add(user)
-        session.flush()  # no ORM relationships, so the user row must exist first
-        session.add(Account(id=new_id("acc"), user_id=user.id, type="current",
-                            name="Current account", currency="GBP", balance=0, created=now))
-        session.flush()
-        body = _token_body(session, user.id)
+        body = _token_body(session, user["id"])
     return {**body, "user": user}
+
+
+def _create_user(session, email: str, name: str, password_hash: str) -> dict | None:
+    """Insert the user and their current account; None if the email is taken.
+
+    INSERT ... ON CONFLICT DO NOTHING, not look-then-insert: two registrations of one
+    email racing on PostgreSQL would both miss the look and one would hit the unique
+    index (a 500); this way the loser simply inserts nothing."""
+    now = utcnow()
+    user = {"id": new_id("user"), "email": email, "name": name, "created": now}
+    inserted = session.execute(dialect_insert(session, User)
+                               .values(**user, password_hash=password_hash)
+                               .on_conflict_do_nothing(index_elements=["email"])
+                               .returning(User.id)).first()
+    if inserted is None:
+        return None
+    session.add(Account(id=new_id("acc"), user_id=user["id"], type="current",
+                        name="Current account", currency="GBP", balance=0, created=now))
+    session.flush()
+    return user
 
 
 @bp.post("/auth/login")
@@ -91,52 +102,16 @@ def register(json_data):
 @bp.doc(responses=[401, 429])
 def login(json_data):
     """Exchange email and password for a bearer token (repeated failures lock the email)."""
-    email, session = json_data["email"].lower(), db.session
-    _refuse_if_locked(session, email)
-    user = session.scalar(select(User).where(User.email == email))
+    email, policy = json_data["email"].lower(), throttle.Policy.from_config(current_app.config)
+    throttle.check_not_locked(db.session, email)
+    with db.write() as session:
+        throttle.reserve_attempt(session, email, policy)
+    user = db.session.scalar(select(User).where(User.email == email))
     if not _password_matches(user, json_data["password"]):
-        with db.write() as session:
-            _record_failure(session, email)
         raise api_error(401, "invalid_credentials", "email or password is wrong")
     with db.write() as session:
-        session.execute(delete(LoginThrottle).where(LoginThrottle.email == email))
+        throttle.clear(session, email)
         return _token_body(session, user.id)
-
-
-# Failed logins are counted per email, known or not (so a lock-out does not reveal who is a
-# customer), in the database (so every gunicorn worker and host agrees). After
-# LOGIN_MAX_FAILURES failures with no quiet LOGIN_WINDOW_S between them the email is locked
-# for LOGIN_LOCKOUT_S, doubling with each further failure up to LOGIN_LOCKOUT_MAX_S; a locked
-# email answers 429 without checking the password. A successful login clears the count.
-
-def _refuse_if_locked(session, email: str) -> None:
-    locked_until = session.scalar(select(LoginThrottle.locked_until)
-                                  .where(LoginThrottle.email == email))
-    session.rollback()  # end the read snapshot before any write transaction
-    if locked_until is not None and locked_until > utcnow():
-        wait_s = math.ceil((locked_until - utcnow()).total_seconds())
-        raise api_error(429, "too_many_attempts",
-                        f"too many failed logins for this email; retry in {wait_s} s",
-                        headers={"Retry-After": str(wait_s)})
-
-
-def _record_failure(session, email: str) -> None:
-    config, now = current_app.config, utcnow()
-    session.execute(dialect_insert(session, LoginThrottle)
-                    .values(email=email, failures=0, last_failure_at=now)
-                    .on_conflict_do_nothing(index_elements=["email"]))
-    row = session.scalars(select(LoginThrottle).where(LoginThrottle.email == email)
-                          .with_for_update().execution_options(populate_existing=True)).one()
-    quiet_since = max(row.last_failure_at, row.locked_until or row.last_failure_at)
-    if now - quiet_since > timedelta(seconds=config["LOGIN_WINDOW_S"]):
-        row.failures = 0  # a quiet spell after the last failure or lock-out forgets them
-    row.failures += 1
-    row.last_failure_at = now
-    extra = row.failures - config["LOGIN_MAX_FAILURES"]
-    if extra >= 0:
-        lockout_s = min(config["LOGIN_LOCKOUT_S"] * 2 ** min(extra, 20),
-                        config["LOGIN_LOCKOUT_MAX_S"])
-        row.locked_until = now + timedelta(seconds=lockout_s)
 
 
 @bp.post("/auth/logout")

@@ -1,14 +1,13 @@
 """Monthly budgets per category and spending insights."""
 from apiflask import APIBlueprint
-from sqlalchemy import delete, select
+from sqlalchemy import delete
 
 from ..domain import budgeting
 from .auth import current_user_id, token_auth
 from ..clock import month_of, utcnow
 from ..db import db
 from .errors import api_error
-from ..ids import new_id
-from ..models import Budget, MonthlySpend
+from ..models import Budget
 from .schemas import (CATEGORIES, BudgetIn, BudgetOut, BudgetsOut, MonthQuery, SpendingOut)
 
 bp = APIBlueprint("budgets", __name__, tag="Budgets")
@@ -37,19 +36,10 @@ def list_budgets(query_data):
 @bp.output(BudgetOut)
 def put_budget(category, json_data):
     """Create or replace the monthly budget for a category."""
-    category, user_id = _category(category), current_user_id()
+    category = _category(category)
     with db.write() as session:
-        budget = session.scalar(select(Budget).where(Budget.user_id == user_id,
-                                                     Budget.category == category))
-        if budget is None:
-            budget = Budget(id=new_id("bud"), user_id=user_id, category=category,
-                            created=utcnow(), limit=json_data["limit"])
-            session.add(budget)
-        budget.limit = json_data["limit"]
-        spent = session.scalar(select(MonthlySpend.spent).where(
-            MonthlySpend.user_id == user_id, MonthlySpend.month == month_of(utcnow()),
-            MonthlySpend.category == category)) or 0
-    return budgeting.budget_view(budget, spent)
+        return budgeting.set_budget(session, current_user_id(), category, json_data["limit"],
+                                    utcnow())
 
 
 @bp.delete("/budgets/<category>")

@@ -106,15 +106,6 @@ def init_app(app) -> None:
         sent = request.headers.get("X-Request-Id", "")
         g.request_id = sent if REQUEST_ID.match(sent) else uuid.uuid4().hex
 
-    @app.before_request
-    def require_json_body():
-        if request.method in ("POST", "PUT", "PATCH") and request.content_length:
-            if not request.is_json:
-                raise api_error(415, "unsupported_media_type",
-                                "request bodies must be JSON (Content-Type: application/json)")
-            if request.get_json(silent=True) is None:
-                raise api_error(400, "validation_error", "body: malformed JSON", "body")
-
     @app.after_request
     def send_request_id(response):
         response.headers["X-Request-Id"] = g.get("request_id") or uuid.uuid4().hex

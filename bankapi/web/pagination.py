@@ -9,6 +9,7 @@ from datetime import datetime
 from sqlalchemy import and_, or_
 
 from .errors import api_error
+from .inputs import bad_text
 
 
 def encode(created: datetime, row_id: str) -> str:
@@ -18,6 +19,8 @@ def encode(created: datetime, row_id: str) -> str:
 def decode(cursor: str) -> tuple[datetime, str]:
     try:
         created, row_id = base64.urlsafe_b64decode(cursor.encode()).decode().split("|", 1)
+        if bad_text(row_id):  # a NUL would reach the query: a 500 on PostgreSQL
+            raise ValueError(row_id)
         return datetime.fromisoformat(created), row_id
     except (ValueError, UnicodeDecodeError):
         raise api_error(400, "validation_error", "cursor: not a cursor from this API",

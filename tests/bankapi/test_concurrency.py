@@ -1,9 +1,15 @@
-"""No overdraft under concurrency: BEGIN IMMEDIATE on SQLite, row locks on PostgreSQL."""
+"""Under concurrency: no overdraft (BEGIN IMMEDIATE on SQLite, row locks on PostgreSQL),
+no deadlock, and no more password checks than the lock-out allows."""
 from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
 from threading import Barrier
 
+from sqlalchemy import update
+
+from bankapi.clock import utcnow
 from bankapi.domain.audit import run_audit
 from bankapi.db import db
+from bankapi.models import LoginThrottle
 
 ATTEMPTS = 10
 
@@ -42,3 +48,34 @@ def test_opposite_transfers_do_not_deadlock(app, alice, bob):
     assert statuses == [201] * ATTEMPTS
     assert alice.balance() + bob.balance() == 150_00
     assert alice.balance() == 100_00
+
+
+def _login_burst(app, email, count=40):
+    barrier = Barrier(count)
+
+    def guess(_n):
+        client = app.test_client()
+        barrier.wait()
+        return client.post("/auth/login", json={"email": email, "password": "wrong guess"})
+
+    with ThreadPoolExecutor(count) as pool:
+        return list(pool.map(guess, range(count)))
+
+
+def _retry_after(responses):
+    return {int(r.headers["Retry-After"]) for r in responses if r.status_code == 429}
+
+
+def test_login_bursts_get_the_limit_of_checks_and_the_documented_lockouts(app, alice):
+    """5 checks then 30 s; once that lock ends, one more check then 60 s (not the burst's
+    size in doublings). tests/test_served_bank.py does the first burst over HTTP."""
+    first = _login_burst(app, alice.email)
+    assert [r.status_code for r in first].count(401) == 5
+    assert max(_retry_after(first)) <= 30
+    with app.app_context():
+        db.session.execute(update(LoginThrottle).where(LoginThrottle.email == alice.email)
+                           .values(locked_until=utcnow() - timedelta(seconds=1)))
+        db.session.commit()
+    second = _login_burst(app, alice.email)
+    assert [r.status_code for r in second].count(401) == 1
+    assert 30 < max(_retry_after(second)) <= 60

@@ -2,10 +2,6 @@
 import json
 
 import pytest
-from sqlalchemy import func, select
-
-from bankapi.db import db
-from bankapi.models import Base
 
 
 def transfer_body(alice, bob, **changes):
@@ -100,16 +96,3 @@ def test_bad_registration(client):
                         ({"email": "a@example.com", "password": "long enough"}, "name")):
         response = client.post("/auth/register", json=body)
         assert response.status_code == 400 and response.json["error"]["field"] == field
-
-
-def table_counts(app):
-    with app.app_context():
-        return {table.name: db.session.scalar(select(func.count()).select_from(table))
-                for table in Base.metadata.sorted_tables}
-
-
-@pytest.fixture
-def assert_nothing_written(app, alice, bob):
-    """Snapshot row counts of every table after the fixtures ran; compare on call."""
-    before = table_counts(app)
-    return lambda _app=None: (table_counts(app) == before) or pytest.fail("rows were written")

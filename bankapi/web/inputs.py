@@ -1,0 +1,97 @@
+"""The checks every request passes before a view sees it, so no view has to repeat them.
+
+Some input is valid JSON, a valid URL or a valid header and still cannot be stored or
+parsed safely, and would otherwise surface as a 500 deep inside a view:
+
+- text containing NUL (PostgreSQL refuses it in `text`; SQLite would store it silently)
+  or an unpaired surrogate (`"\\ud800"` is legal JSON but not encodable as UTF-8, so the
+  password hash, SQLite and psycopg all raise);
+- JSON nested deeper than MAX_JSON_DEPTH (the parser recurses: 5,000 levels raise
+  RecursionError). The depth is measured on the raw bytes, before anything parses them.
+
+All of these answer 400 `validation_error` naming the field (or `body`), before any view
+runs, so nothing is written. Cursors are decoded later; `pagination` uses `bad_text` too.
+"""
+import re
+
+from flask import request
+
+from .errors import api_error
+
+MAX_JSON_DEPTH = 32  # the bank's bodies are flat objects; chaos rules nest 3 levels
+BAD_TEXT = re.compile("[\x00\ud800-\udfff]")
+_JSON_STRING = re.compile(rb'"(?:[^"\\]|\\.)*"', re.S)
+_BRACKET = re.compile(rb"[\[\]{}]")
+STORED_HEADERS = ("Idempotency-Key",)
+
+
+def bad_text(value: str) -> bool:
+    """True if `value` holds NUL or an unpaired surrogate (what no database can store)."""
+    return BAD_TEXT.search(value) is not None
+
+
+def json_depth(raw: bytes) -> int:
+    """How deeply the arrays and objects in `raw` nest, counted without parsing it."""
+    depth = deepest = 0
+    for bracket in _BRACKET.finditer(_JSON_STRING.sub(b'""', raw)):
+        depth += 1 if bracket.group() in b"[{" else -1
+        deepest = max(deepest, depth)
+    return deepest
+
+
+def _refuse(field: str, reason: str):
+    return api_error(400, "validation_error", f"{field}: {reason}", field)
+
+
+def _check_text(value, field: str) -> None:
+    if isinstance(value, str) and bad_text(value):
+        raise _refuse(field, "must not contain NUL or unpaired surrogate characters")
+
+
+def _walk_json(value, path: str) -> None:
+    """Every string in a parsed body (keys too), named by its dotted path."""
+    if isinstance(value, dict):
+        for key, item in value.items():
+            _check_text(key, path or "body")
+            _walk_json(item, f"{path}.{key}" if path else key)
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            _walk_json(item, f"{path}.{index}" if path else str(index))
+    else:
+        _check_text(value, path or "body")
+
+
+def check_body() -> None:
+    """JSON only, not too deep, well formed, and every string storable."""
+    if request.method not in ("POST", "PUT", "PATCH"):
+        return
+    raw = request.get_data(cache=True)  # 413 above MAX_CONTENT_LENGTH, chunked or not
+    if not raw:
+        return
+    if not request.is_json:
+        raise api_error(415, "unsupported_media_type",
+                        "request bodies must be JSON (Content-Type: application/json)")
+    if json_depth(raw) > MAX_JSON_DEPTH:
+        raise _refuse("body", f"JSON nested deeper than {MAX_JSON_DEPTH} levels")
+    body = request.get_json(silent=True)
+    if body is None:
+        raise _refuse("body", "malformed JSON")
+    _walk_json(body, "")
+
+
+def check_url_and_headers() -> None:
+    """Path ids (`/accounts/%00`), query parameters and the headers the bank stores."""
+    for name, value in (request.view_args or {}).items():
+        _check_text(value, name)
+    for name, value in request.args.items(multi=True):
+        _check_text(name, "query")
+        _check_text(value, name)
+    for name in STORED_HEADERS:
+        _check_text(request.headers.get(name), name)
+
+
+def init_app(app) -> None:
+    @app.before_request
+    def refuse_unstorable_input():
+        check_url_and_headers()
+        check_body()
