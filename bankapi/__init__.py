@@ -41,8 +41,9 @@ def create_app(test_config: dict | None = None) -> APIFlask:
     for module in (auth, accounts, transactions, transfers, payments, budgets,
                    notifications, releases, admin, health):
         app.register_blueprint(module.bp)
+    from .web.idempotency import idempotent_operations
     from .web.schemas import complete_spec
-    app.spec_processor(complete_spec)
+    app.spec_processor(lambda spec: complete_spec(spec, idempotent_operations(app)))
     _install_chaos(app)
     return app
 

@@ -6,7 +6,7 @@ from ..domain import ledger
 from .auth import current_user_id, token_auth
 from ..clock import naive_utc, utcnow
 from ..db import db
-from .idempotency import idempotent
+from .idempotency import idempotent, needs_idempotency_key
 from ..ids import new_id
 from ..models import Account, LedgerEntry
 from .pagination import page
@@ -60,6 +60,7 @@ def get_balance(account_id):
 
 
 @bp.post("/accounts/<account_id>/topup")
+@needs_idempotency_key
 @bp.auth_required(token_auth)
 @bp.input(TopupIn)
 @bp.output(TopupOut, status_code=201)

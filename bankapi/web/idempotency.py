@@ -14,6 +14,7 @@ waits for the first to commit and is answered with the replay.
 """
 import hashlib
 import json
+import re
 import time
 
 from flask import current_app, jsonify, request
@@ -32,6 +33,21 @@ from ..models import IdempotencyKey
 
 HEADER = "Idempotency-Key"
 UNSAFE_RACE_S = 0.05  # teaching mode: the pause between check and act, to widen the race
+
+
+def needs_idempotency_key(view):
+    """Mark a view that runs `idempotent`: /openapi.json then documents the header as
+    required on its operation (`idempotent_operations`), so the two cannot drift apart."""
+    view.needs_idempotency_key = True
+    return view
+
+
+def idempotent_operations(app) -> set[tuple[str, str]]:
+    """(OpenAPI path, method) of every route whose view is marked needs_idempotency_key."""
+    return {(re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", rule.rule), method.lower())
+            for rule in app.url_map.iter_rules()
+            if getattr(app.view_functions[rule.endpoint], "needs_idempotency_key", False)
+            for method in rule.methods - {"HEAD", "OPTIONS"}}
 
 
 def _request_hash() -> str:

@@ -3,13 +3,14 @@ from apiflask import APIBlueprint
 
 from ..domain import ledger
 from .auth import current_user_id, token_auth
-from .idempotency import idempotent
+from .idempotency import idempotent, needs_idempotency_key
 from .schemas import PaymentIn, PaymentOut
 
 bp = APIBlueprint("payments", __name__, tag="Money movement")
 
 
 @bp.post("/payments")
+@needs_idempotency_key
 @bp.auth_required(token_auth)
 @bp.input(PaymentIn)
 @bp.output(PaymentOut, status_code=201)

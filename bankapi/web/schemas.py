@@ -287,18 +287,15 @@ class AuditOut(Schema):
 
 # --- the OpenAPI document -----------------------------------------------------------
 
-IDEMPOTENT_OPERATIONS = {("/transfers", "post"), ("/payments", "post"),
-                         ("/accounts/{account_id}/topup", "post")}
-
-
-def complete_spec(spec: dict) -> dict:
+def complete_spec(spec: dict, idempotent: set[tuple[str, str]]) -> dict:
     """What apiflask leaves out of /openapi.json: bodies are required, and so is
-    Idempotency-Key on the operations that move money; each chaos fault's settings."""
+    Idempotency-Key on the `idempotent` (path, method) operations, the views marked
+    `needs_idempotency_key`; each chaos fault's settings."""
     for path, operations in spec.get("paths", {}).items():
         for method, operation in operations.items():
             if "requestBody" in operation:
                 operation["requestBody"]["required"] = True
-            if (path, method) in IDEMPOTENT_OPERATIONS:
+            if (path, method) in idempotent:
                 operation.setdefault("parameters", []).append({
                     "in": "header", "name": "Idempotency-Key", "required": True,
                     "description": "one per intended operation; reuse it on every retry",

@@ -3,13 +3,14 @@ from apiflask import APIBlueprint
 
 from ..domain import ledger
 from .auth import current_user_id, token_auth
-from .idempotency import idempotent
+from .idempotency import idempotent, needs_idempotency_key
 from .schemas import TransferIn, TransferOut
 
 bp = APIBlueprint("transfers", __name__, tag="Money movement")
 
 
 @bp.post("/transfers")
+@needs_idempotency_key
 @bp.auth_required(token_auth)
 @bp.input(TransferIn)
 @bp.output(TransferOut, status_code=201)

@@ -107,3 +107,21 @@ def test_a_duplicate_while_the_first_still_runs_waits_and_replays_on_sqlite(app,
     assert sorted(r.headers.get("Idempotent-Replayed", "") for r in responses) == ["", "true"]
     assert responses[0].json == responses[1].json
     _money_moved_once(app, alice)
+
+
+def test_openapi_requires_the_key_exactly_where_the_bank_does(client, alice, bob):
+    bodies = {"/transfers": {"from_account_id": alice.account_id, "currency": "GBP",
+                             "to_account_id": bob.account_id, "amount": 1_00},
+              "/payments": {"account_id": alice.account_id, "amount": 1_00,
+                            "merchant": "Tesco", "category": "groceries"},
+              "/accounts/{account_id}/topup": {"amount": 1_00}}
+    spec = client.get("/openapi.json").json
+    documented = {path for path, operations in spec["paths"].items()
+                  for operation in operations.values()
+                  if any(p["name"] == "Idempotency-Key" and p["required"]
+                         for p in operation.get("parameters", []))}
+    assert documented == set(bodies)
+    for path, body in bodies.items():
+        answer = alice.post(path.replace("{account_id}", alice.account_id), json=body)
+        assert answer.status_code == 400
+        assert answer.json["error"]["code"] == "idempotency_key_required"
