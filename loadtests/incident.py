@@ -59,13 +59,14 @@ class BankProcess:
     alone (tests, benchmarks) the bank has its own, and `stop()` ends it."""
 
     def __init__(self, env: dict, port: int, workers: int, log_path: Path,
-                 children: Children | None = None):
+                 children: Children | None = None, threads: int = 8):
         self.url, self.log_path = f"http://127.0.0.1:{port}", log_path
         self.children = children or Children()
         with open(log_path, "w") as log:
             self.process = self.children.start(
                 [sys.executable, "-m", "banksim", "serve", "--port", str(port),
-                 "--workers", str(workers)], env=env, stdout=log, stderr=subprocess.STDOUT)
+                 "--workers", str(workers), "--threads", str(threads)],
+                env=env, stdout=log, stderr=subprocess.STDOUT)
 
     def stop(self) -> None:
         self.children.stop_all([self.process])

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from random import Random
 
+from .journal import transfer_intent
 from .mobile import MobileClient, StepFailed
 from .versions import should_update
 
@@ -138,12 +139,12 @@ def send_money(app: MobileApp) -> None:
         raise
     finally:
         acked = answer is not None and answer.status == 201
-        app.record_transfer({
-            "intent": intent, "idempotency_key": key, "from_email": app.device.email,
-            "from_account_id": body["from_account_id"], "to_email": body["to_email"],
-            "to_account_id": answer.body.get("to_account_id") if acked else None,
-            "amount": body["amount"], "currency": body["currency"], "acked": acked,
-            "transfer_id": answer.body["id"] if acked else None, "status": status})
+        app.record_transfer(transfer_intent(
+            intent=intent, idempotency_key=key, from_email=app.device.email,
+            from_account_id=body["from_account_id"], to_email=body["to_email"],
+            to_account_id=answer.body.get("to_account_id") if acked else None,
+            amount=body["amount"], currency=body["currency"], acked=acked,
+            transfer_id=answer.body["id"] if acked else None, status=status))
 
 
 def pay_merchant(app: MobileApp) -> None:

@@ -7,8 +7,9 @@ import subprocess
 
 import pytest
 
-from loadrun import (ADMIN_TOKEN, BANKSIM, SEEDED_USERS, Bank, free_port, still_running, stop,
-                     wait_until_up)
+from loadrun import ADMIN_TOKEN, BANKSIM, SEEDED_USERS, Bank, still_running, stop
+
+from loadtests.incident import BankProcess, free_port
 
 
 @pytest.fixture(scope="module")
@@ -23,18 +24,12 @@ def bank(tmp_path_factory):
            "BANKSIM_PASSWORD_HASH": "pbkdf2:sha256:1000"}
     seed = [str(BANKSIM), "seed", "--users", str(SEEDED_USERS), "--months", "1"]
     subprocess.run(seed, env=env, cwd=workdir, capture_output=True, timeout=120, check=True)
-    port = free_port()
-    log = workdir / "serve.log"
-    with open(log, "w") as out:
-        server = subprocess.Popen([str(BANKSIM), "serve", "--host", "127.0.0.1", "--port",
-                                   str(port), "--workers", "1"],
-                                  env=env, cwd=workdir, stdout=out, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
+    server = BankProcess(env, free_port(), 1, workdir / "serve.log")
     try:
-        wait_until_up(url, server, log)
-        yield Bank(url)
+        server.wait_healthy(30)
+        yield Bank(server.url)
     finally:
-        stop(server)
+        server.stop()
 
 
 @pytest.fixture

@@ -10,7 +10,9 @@ from collections import Counter
 import pytest
 import requests
 
-from loadrun import ADMIN_TOKEN, BANKSIM, LOCUSTFILE, SEEDED_USERS, free_port, locust_command
+from loadrun import ADMIN_TOKEN, BANKSIM, LOCUSTFILE, SEEDED_USERS, locust_command
+
+from loadtests.incident import free_port
 from loadtests.journal import JOURNEY_KEYS, TRANSFER_KEYS
 from loadtests.journeys import JOURNEY_NAMES
 

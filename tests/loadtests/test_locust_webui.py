@@ -8,7 +8,9 @@ import time
 import pytest
 import requests
 
-from loadrun import LOCUSTFILE, free_port, locust_command
+from loadrun import LOCUSTFILE, locust_command
+
+from loadtests.incident import free_port
 
 pytestmark = pytest.mark.slow
 TAB_TITLES = ("Journeys by app version", "Journeys by name and version")

@@ -16,8 +16,9 @@ import time
 import pytest
 import requests
 
-from loadrun import (ADMIN_TOKEN, BANKSIM, LOCUSTFILE, SEEDED_USERS, Bank, free_port,
-                     locust_command, wait_until_up)
+from loadrun import ADMIN_TOKEN, BANKSIM, LOCUSTFILE, SEEDED_USERS, Bank, locust_command
+
+from loadtests.incident import BankProcess, free_port
 from promtext import sample
 
 WORKERS = 3
@@ -32,15 +33,10 @@ def three_worker_bank(database_url, tmp_path, processes):
            "BANKSIM_ADMIN_TOKEN": ADMIN_TOKEN, "BANKSIM_PASSWORD_HASH": "pbkdf2:sha256:1000"}
     subprocess.run([str(BANKSIM), "seed", "--users", str(SEEDED_USERS), "--months", "1"],
                    env=env, cwd=tmp_path, capture_output=True, timeout=120, check=True)
-    port, log = free_port(), tmp_path / "serve.log"
-    with open(log, "w") as out:
-        processes.append(subprocess.Popen(
-            [str(BANKSIM), "serve", "--host", "127.0.0.1", "--port", str(port),
-             "--workers", str(WORKERS), "--threads", "4"],
-            env=env, cwd=tmp_path, stdout=out, stderr=subprocess.STDOUT))
-    url = f"http://127.0.0.1:{port}"
-    wait_until_up(url, processes[-1], log)
-    return Bank(url)
+    server = BankProcess(env, free_port(), WORKERS, tmp_path / "serve.log", threads=4)
+    processes.append(server.process)
+    server.wait_healthy(30)
+    return Bank(server.url)
 
 
 def health(bank: Bank) -> dict:
