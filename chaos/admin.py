@@ -95,10 +95,10 @@ def list_presets():
 @bp.post("/presets/<name>")
 @bp.output(schemas.RuleList, status_code=201)
 def apply_preset(name):
-    """Add a preset's rules next to the existing ones."""
+    """Add a preset's rules next to the others, replacing those it added before."""
     if name not in PRESETS:
         raise not_found(f"preset {name}")
-    return {"rules": store().add_rules(list(PRESETS[name].rules))}
+    return {"rules": store().apply_preset(name, list(PRESETS[name].rules))}
 
 
 @bp.get("/events")

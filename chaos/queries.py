@@ -7,10 +7,10 @@ up front (on SQLite a deferred transaction that read first could not upgrade
 to a writer once another process has written), it serialises concurrent admin
 changes, and it is what other processes poll to notice the change.
 """
-from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy import Text, cast, delete, func, insert, select, update
 from sqlalchemy.orm import Session
 
-from .models import ChaosEvent, ChaosRule, ChaosState
+from .models import ChaosEvent, ChaosPresetRule, ChaosRule, ChaosState
 
 STATE_ID = 1
 
@@ -46,6 +46,25 @@ def rules(session: Session) -> list[ChaosRule]:
     return list(session.scalars(select(ChaosRule).order_by(ChaosRule.seq)))
 
 
+def count_rules(session: Session) -> int:
+    return session.scalar(select(func.count()).select_from(ChaosRule))
+
+
+# What the rule engine compiles, with the JSON columns as the stored text: comparing text is
+# how it tells an unchanged rule (reuse its compiled form) from a new or edited one, and it
+# parses only those. No counters: they move on every fault and are no part of a definition.
+_DEFINITIONS = select(ChaosRule.id, ChaosRule.phase, ChaosRule.probability, ChaosRule.ttl_s,
+                      ChaosRule.created_s, cast(ChaosRule.match, Text),
+                      cast(ChaosRule.fault, Text), cast(ChaosRule.pattern, Text)
+                      ).where(ChaosRule.enabled.is_(True)).order_by(ChaosRule.seq)
+
+
+def enabled_definitions(session: Session) -> list[tuple]:
+    """(id, phase, probability, ttl_s, created_s, match, fault, pattern JSON text) per
+    enabled rule, in creation order."""
+    return [tuple(row) for row in session.execute(_DEFINITIONS)]
+
+
 def rule(session: Session, rule_id: str) -> ChaosRule | None:
     return session.scalar(select(ChaosRule).where(ChaosRule.id == rule_id))
 
@@ -66,10 +85,24 @@ def update_rule(session: Session, row: ChaosRule, fields: dict) -> ChaosRule:
 
 def delete_rules(session: Session, rule_ids: list[str] | None = None) -> int:
     """Delete the given rules (all when `rule_ids` is None); return how many went."""
-    statement = delete(ChaosRule)
+    statement, links = delete(ChaosRule), delete(ChaosPresetRule)
     if rule_ids is not None:
         statement = statement.where(ChaosRule.id.in_(rule_ids))
+        links = links.where(ChaosPresetRule.rule_id.in_(rule_ids))
+    session.execute(links)
     return session.execute(statement).rowcount
+
+
+def preset_rule_ids(session: Session, preset: str) -> list[str]:
+    """The rules an earlier application of `preset` added (and that still exist)."""
+    return list(session.scalars(select(ChaosPresetRule.rule_id)
+                                .where(ChaosPresetRule.preset == preset)))
+
+
+def remember_preset(session: Session, preset: str, rule_ids: list[str]) -> None:
+    if rule_ids:
+        session.execute(insert(ChaosPresetRule),
+                        [{"rule_id": rule_id, "preset": preset} for rule_id in rule_ids])
 
 
 def expired_rule_ids(session: Session, now_s: float) -> list[str]:

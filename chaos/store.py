@@ -5,8 +5,10 @@ It also owns this process's `Recorder` (buffered counters and events), so that
 admin reads can flush it and show up-to-date numbers.
 """
 import itertools
+import json
 from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import cached_property
 
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
@@ -17,6 +19,32 @@ from .models import Base
 from .recorder import Recorder
 
 
+MAX_RULES = 1000
+
+
+class RuleDefinition:
+    """One enabled rule as the engine compiles it. `key` is the whole stored definition
+    (JSON as text), so an unchanged rule has the same key and its compiled form is reused;
+    the JSON is parsed only for rules whose key is new."""
+
+    def __init__(self, row: tuple):
+        self.key = row
+        self.id, self.phase, self.probability, self.ttl_s, self.created_s = row[:5]
+        self._texts = row[5:]
+
+    @cached_property
+    def match(self) -> dict:
+        return json.loads(self._texts[0]) if self._texts[0] else {}
+
+    @cached_property
+    def fault(self) -> dict:
+        return json.loads(self._texts[1])
+
+    @cached_property
+    def pattern(self) -> dict:
+        return json.loads(self._texts[2]) if self._texts[2] else {"type": "steady"}
+
+
 @dataclass(frozen=True)
 class Snapshot:
     """Everything the rule engine needs, read in one transaction."""
@@ -24,13 +52,14 @@ class Snapshot:
     revision: int
     enabled: bool
     seed: int
-    rules: tuple[dict, ...]  # as `rules.to_dict`, plus "created_s"
+    rules: tuple[RuleDefinition, ...]
 
 
 class ChaosStore:
     def __init__(self, engine: Engine, seed: int = 42, flush_interval_s: float = 0.5,
-                 events_kept: int = 1000):
+                 events_kept: int = 1000, max_rules: int = MAX_RULES):
         self.engine, self.seed, self.events_kept = engine, seed, events_kept
+        self.max_rules = max_rules
         self.recorder = Recorder(self._write_records, flush_interval_s, events_kept)
         self._changes = itertools.count(1)
         self.changes = 0  # moves on every change made through this object
@@ -89,11 +118,26 @@ class ChaosStore:
     def add_rules(self, raw_rules: list) -> list[dict]:
         """Validate every rule first, then add them all in one transaction (or none)."""
         loaded = [rules.load_rule(raw) for raw in raw_rules]
-        created_s = now()
         with self.changing() as session:
-            rows = [queries.add_rule(session, rules.new_rule_id(), fields, created_s)
-                    for fields in loaded]
+            return [rules.to_dict(row) for row in self._insert(session, loaded)]
+
+    def apply_preset(self, name: str, raw_rules: list) -> list[dict]:
+        """Add a preset's rules, replacing those an earlier application of it added."""
+        loaded = [rules.load_rule(raw) for raw in raw_rules]
+        with self.changing() as session:
+            queries.delete_rules(session, queries.preset_rule_ids(session, name))
+            rows = self._insert(session, loaded)
+            queries.remember_preset(session, name, [row.id for row in rows])
             return [rules.to_dict(row) for row in rows]
+
+    def _insert(self, session, loaded: list[dict]) -> list:
+        """Insert validated rules, or refuse them all when they would pass `max_rules`
+        (the revision bump that opened the transaction serialises the count)."""
+        if queries.count_rules(session) + len(loaded) > self.max_rules:
+            raise rules.too_many_rules(self.max_rules)
+        created_s = now()
+        return [queries.add_rule(session, rules.new_rule_id(), fields, created_s)
+                for fields in loaded]
 
     def add_rule(self, raw: dict) -> dict:
         return self.add_rules([raw])[0]
@@ -133,9 +177,8 @@ class ChaosStore:
             state = queries.state(session)
             if state is None:
                 return None
-            rows = [{**rules.to_dict(row), "created_s": row.created_s}
-                    for row in queries.rules(session) if row.enabled]
-            return Snapshot(state.revision, state.enabled, state.seed, tuple(rows))
+            definitions = tuple(map(RuleDefinition, queries.enabled_definitions(session)))
+            return Snapshot(state.revision, state.enabled, state.seed, definitions)
 
     def purge_expired(self) -> None:
         """Delete rules whose ttl_s has run out."""

@@ -64,6 +64,13 @@ def client(app):
 
 
 @pytest.fixture
+def engine(store):
+    """A rule engine reading `store`, as one server process has."""
+    from chaos.engine import RuleEngine
+    return RuleEngine(store)
+
+
+@pytest.fixture
 def add_rule(store):
     def add(fault, **fields):
         return store.add_rule({"fault": fault, **fields})
