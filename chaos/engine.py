@@ -25,6 +25,7 @@ the others wait for it (up to `WAIT_S`) rather than go on with rules it already
 knows are stale. A reload recompiles only the rules whose stored definition changed.
 """
 import hashlib
+import json
 import logging
 import random
 import threading
@@ -42,6 +43,7 @@ log = logging.getLogger("chaos")
 _SEP = "\x1f"
 WARN_EVERY_S = 30.0
 MAX_CACHED_VERSIONS = 256
+MAX_STALE_S = 0.5  # rules confirmed this recently are used while another thread reloads
 WAIT_S = 1.0  # longest a request waits for another thread's reload before using old rules
 MAX_HELD = 4  # requests per process a slow fault may hold at once (see holding.py)
 
@@ -86,12 +88,13 @@ class Decision:
 
 class CompiledRule:
     def __init__(self, rule, generator: random.Random):
-        """`rule` is a store.RuleDefinition."""
+        """`rule` is a queries.RuleDefinition (its JSON fields are text)."""
         self.id, self.phase, self.probability = rule.id, rule.phase, rule.probability
-        self.fault_type = rule.fault["type"]
-        self.fault = build_fault(rule.fault)
-        self.matcher = Matcher(rule.match)
-        pattern = rule.pattern
+        fault = json.loads(rule.fault)
+        self.fault_type = fault["type"]
+        self.fault = build_fault(fault)
+        self.matcher = Matcher(json.loads(rule.match or "{}"))
+        pattern = json.loads(rule.pattern or "{}")
         self.on_s = pattern.get("on_s") if pattern.get("type") == "burst" else None
         self.off_s = pattern.get("off_s", 0)
         self.created_s = rule.created_s
@@ -140,6 +143,7 @@ class RuleEngine:
         self.rules = EMPTY
         self.holds = Holds(max_held, refresh_s)
         self._due = 0.0
+        self._checked_at = -MAX_STALE_S  # when the revision behind `rules` was read
         self._seen_changes = None
         self._lock = threading.Lock()
         self._warned_at = -WARN_EVERY_S
@@ -161,6 +165,9 @@ class RuleEngine:
         rules = self.current()
         rule = rules.by_id.get(rule_id) if rules.enabled else None
         return rule is not None and (rule.expires_s is None or time.time() < rule.expires_s)
+
+    def _fresh_enough(self) -> bool:
+        return time.monotonic() - self._checked_at < MAX_STALE_S
 
     def _stale(self) -> bool:
         return time.monotonic() >= self._due or self.store.changes != self._seen_changes
@@ -192,17 +199,26 @@ class RuleEngine:
         return None
 
     def _refresh(self) -> None:
-        if not self._lock.acquire(timeout=WAIT_S):
+        """Check the revision, reloading when it moved. While another thread does that, go on
+        with the rules in hand only if they were confirmed under MAX_STALE_S ago; otherwise
+        wait for the reload (up to WAIT_S). So a change reaches every request that starts
+        MAX_STALE_S after it (a request that follows a change made through this process
+        reloads first), and a reload never stalls the others."""
+        if self._fresh_enough():
+            if not self._lock.acquire(blocking=False):
+                return
+        elif not self._lock.acquire(timeout=WAIT_S):
             return  # a reload stuck on the database: keep the last rules meanwhile
         try:
             if not self._stale():
                 return  # another thread reloaded while this one waited
-            self._due = time.monotonic() + self.refresh_s
+            started = self._due = time.monotonic()
+            self._due += self.refresh_s
             changes = self.store.changes
             if self.store.revision() != self.rules.revision:
                 self.rules = self._compile(self.store.snapshot())
                 self.holds.rules_moved()
-            self._seen_changes = changes
+            self._checked_at, self._seen_changes = started, changes
         except SQLAlchemyError as exc:
             if time.monotonic() - self._warned_at >= WARN_EVERY_S:
                 self._warned_at = time.monotonic()
@@ -219,7 +235,7 @@ class RuleEngine:
         for rule in snapshot.rules:
             key = (snapshot.seed, rule.id)
             generators[key] = self._generators.get(key) or random.Random(hash64(*key))
-            known = (snapshot.seed, rule.key)
+            known = (snapshot.seed, rule)
             compiled[known] = self._compiled.get(known) or CompiledRule(rule, generators[key])
         self._generators, self._compiled = generators, compiled
         rules = tuple(compiled.values())

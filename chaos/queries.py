@@ -7,6 +7,8 @@ up front (on SQLite a deferred transaction that read first could not upgrade
 to a writer once another process has written), it serialises concurrent admin
 changes, and it is what other processes poll to notice the change.
 """
+from typing import NamedTuple
+
 from sqlalchemy import Text, cast, delete, func, insert, select, update
 from sqlalchemy.orm import Session
 
@@ -50,19 +52,32 @@ def count_rules(session: Session) -> int:
     return session.scalar(select(func.count()).select_from(ChaosRule))
 
 
-# What the rule engine compiles, with the JSON columns as the stored text: comparing text is
-# how it tells an unchanged rule (reuse its compiled form) from a new or edited one, and it
-# parses only those. No counters: they move on every fault and are no part of a definition.
+class RuleDefinition(NamedTuple):
+    """What the rule engine compiles, with the JSON columns as the stored text. A plain
+    tuple, hashed and compared in C: equal to the same definition read again, which is how
+    the engine tells an unchanged rule (reuse its compiled form) from a new or edited one,
+    and parses only those. No counters: they move on every fault, no part of a definition."""
+
+    id: str
+    phase: str
+    probability: float
+    ttl_s: float | None
+    created_s: float
+    match: str | None
+    fault: str
+    pattern: str | None
+
+
 _DEFINITIONS = select(ChaosRule.id, ChaosRule.phase, ChaosRule.probability, ChaosRule.ttl_s,
-                      ChaosRule.created_s, cast(ChaosRule.match, Text),
-                      cast(ChaosRule.fault, Text), cast(ChaosRule.pattern, Text)
+                      ChaosRule.created_s, cast(ChaosRule.match, Text).label("match"),
+                      cast(ChaosRule.fault, Text).label("fault"),
+                      cast(ChaosRule.pattern, Text).label("pattern")
                       ).where(ChaosRule.enabled.is_(True)).order_by(ChaosRule.seq)
 
 
-def enabled_definitions(session: Session) -> list[tuple]:
-    """(id, phase, probability, ttl_s, created_s, match, fault, pattern JSON text) per
-    enabled rule, in creation order."""
-    return [tuple(row) for row in session.execute(_DEFINITIONS)]
+def enabled_definitions(session: Session) -> list[RuleDefinition]:
+    """One per enabled rule, in creation order."""
+    return list(map(RuleDefinition._make, session.execute(_DEFINITIONS)))
 
 
 def rule(session: Session, rule_id: str) -> ChaosRule | None:

@@ -5,10 +5,8 @@ It also owns this process's `Recorder` (buffered counters and events), so that
 admin reads can flush it and show up-to-date numbers.
 """
 import itertools
-import json
 from contextlib import contextmanager
 from dataclasses import dataclass
-from functools import cached_property
 
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
@@ -22,29 +20,6 @@ from .recorder import Recorder
 MAX_RULES = 1000
 
 
-class RuleDefinition:
-    """One enabled rule as the engine compiles it. `key` is the whole stored definition
-    (JSON as text), so an unchanged rule has the same key and its compiled form is reused;
-    the JSON is parsed only for rules whose key is new."""
-
-    def __init__(self, row: tuple):
-        self.key = row
-        self.id, self.phase, self.probability, self.ttl_s, self.created_s = row[:5]
-        self._texts = row[5:]
-
-    @cached_property
-    def match(self) -> dict:
-        return json.loads(self._texts[0]) if self._texts[0] else {}
-
-    @cached_property
-    def fault(self) -> dict:
-        return json.loads(self._texts[1])
-
-    @cached_property
-    def pattern(self) -> dict:
-        return json.loads(self._texts[2]) if self._texts[2] else {"type": "steady"}
-
-
 @dataclass(frozen=True)
 class Snapshot:
     """Everything the rule engine needs, read in one transaction."""
@@ -52,7 +27,7 @@ class Snapshot:
     revision: int
     enabled: bool
     seed: int
-    rules: tuple[RuleDefinition, ...]
+    rules: tuple[queries.RuleDefinition, ...]
 
 
 class ChaosStore:
@@ -177,7 +152,7 @@ class ChaosStore:
             state = queries.state(session)
             if state is None:
                 return None
-            definitions = tuple(map(RuleDefinition, queries.enabled_definitions(session)))
+            definitions = tuple(queries.enabled_definitions(session))
             return Snapshot(state.revision, state.enabled, state.seed, definitions)
 
     def purge_expired(self) -> None:

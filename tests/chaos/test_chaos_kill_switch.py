@@ -31,14 +31,15 @@ def test_requests_wait_for_a_reload_in_progress_instead_of_using_stale_rules(
     slow_snapshot = store.snapshot
 
     def snapshot():
-        time.sleep(0.5)  # a reload of many rules on a busy process
+        time.sleep(1.5)  # a reload of many rules on a busy process
         return slow_snapshot()
     monkeypatch.setattr(store, "snapshot", snapshot)
     make_store().set_enabled(False)  # the kill switch, thrown by another process
+    thrown = time.monotonic()
     time.sleep(0.06)
     reloading, _ = in_thread(engine.current)
-    time.sleep(0.1)  # the reload is under way
-    assert engine.current().enabled is False
+    time.sleep(1.0 - (time.monotonic() - thrown))  # SPEC: a second after the disable...
+    assert engine.current().enabled is False  # ...no request uses the old rules
     reloading.join(5)
 
 
