@@ -8,6 +8,10 @@ and a prefix covers whole segments (`/admin/x` is exempt, `/administrator` is no
 Rule path globs see the same normalised path. With the kill switch off, a
 request costs a clock read and an attribute check.
 
+`max_held` caps the requests this process holds in slow faults (latency, timeout)
+at once; keep it below the server's threads per process, so that the rest always
+serve the exempt paths (see holding.py).
+
 The request is described from the client headers X-App-Version, X-Platform,
 X-Device-Id and X-Request-Id, and from `identify(environ)`, which the host app
 supplies to name the user without a database query (None when unknown).
