@@ -202,8 +202,8 @@ class RuleEngine:
         """Check the revision, reloading when it moved. While another thread does that, go on
         with the rules in hand only if they were confirmed under MAX_STALE_S ago; otherwise
         wait for the reload (up to WAIT_S). So a change reaches every request that starts
-        MAX_STALE_S after it (a request that follows a change made through this process
-        reloads first), and a reload never stalls the others."""
+        MAX_STALE_S after it (a change made through this process starts a reload at once),
+        and a reload stalls no one whose rules are recent."""
         if self._fresh_enough():
             if not self._lock.acquire(blocking=False):
                 return
