@@ -43,6 +43,7 @@ log = logging.getLogger("chaos")
 _SEP = "\x1f"
 WARN_EVERY_S = 30.0
 MAX_CACHED_VERSIONS = 256
+MAX_CACHED_ROUTES, MAX_CACHED_PATH = 4096, 200
 MAX_STALE_S = 0.5  # rules confirmed this recently are used while another thread reloads
 WAIT_S = 1.0  # longest a request waits for another thread's reload before using old rules
 MAX_HELD = 4  # requests per process a slow fault may hold at once (see holding.py)
@@ -122,6 +123,21 @@ class RuleSet:
     # app version -> the rules whose specifier admits it; most requests then skip every
     # rule aimed at another version. Rebuilt with the RuleSet; bounded like metrics labels.
     _by_version: dict = field(default_factory=dict, compare=False, repr=False)
+    # (app version, method, path) -> those of them whose methods and path glob admit it, so
+    # a request tries only rules aimed at it however many there are. Short paths only, and
+    # a bounded number of them: clients choose paths.
+    _by_route: dict = field(default_factory=dict, compare=False, repr=False)
+
+    def for_request(self, app_version: str | None, method: str,
+                    path: str) -> tuple[CompiledRule, ...]:
+        key = (app_version, method, path)
+        candidates = self._by_route.get(key)
+        if candidates is None:
+            candidates = tuple(rule for rule in self.for_version(app_version)
+                               if rule.matcher.admits(method, path))
+            if len(path) <= MAX_CACHED_PATH and len(self._by_route) < MAX_CACHED_ROUTES:
+                self._by_route[key] = candidates
+        return candidates
 
     def for_version(self, app_version: str | None) -> tuple[CompiledRule, ...]:
         candidates = self._by_version.get(app_version)
@@ -177,7 +193,7 @@ class RuleEngine:
         if not rules.enabled:
             return None
         recorder = self.store.recorder
-        for rule in rules.for_version(request.app_version):
+        for rule in rules.for_request(request.app_version, request.method, request.path):
             if rule.expires_s is not None and request.now >= rule.expires_s:
                 recorder.expired_seen()
                 continue

@@ -103,3 +103,19 @@ def test_a_reseed_recompiles_everything(make_store, add_rule):
     before = engine.current().rules[0]
     make_store(seed=7)
     assert engine.current().seed == 7 and engine.current().rules[0] is not before
+
+
+def test_a_request_tries_only_the_rules_aimed_at_its_route(engine, add_rule, make_request):
+    for n in range(50):
+        add_rule({"type": "reset"}, match={"path": f"/p/{n}/*", "methods": ["POST"]})
+    posts = add_rule({"type": "reset"}, match={"methods": ["POST"]})
+    anywhere = add_rule({"type": "reset"}, match={"path": "/accounts/*"})
+    rules = engine.current()
+    assert [r.id for r in rules.for_request("4.2.0", "GET", "/accounts/a/b")] == [anywhere["id"]]
+    assert [r.id for r in rules.for_request("4.2.0", "POST", "/p/7/x")] == [
+        rules.rules[7].id, posts["id"]]
+    long_path = "/accounts/" + "x" * 500
+    assert [r.id for r in rules.for_request(None, "GET", long_path)] == [anywhere["id"]]
+    assert all(len(path) <= 200 for _, _, path in rules._by_route)  # clients choose paths
+    assert engine.decide(make_request(method="GET", path="/p/7/x")) is None
+    assert engine.decide(make_request(method="POST", path="/p/7/x")).rule_id == rules.rules[7].id
