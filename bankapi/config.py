@@ -19,6 +19,12 @@ class Config:
         self.PASSWORD_HASH_METHOD = env.get("BANKSIM_PASSWORD_HASH", "scrypt:16384:8:1")
         self.MAX_CONTENT_LENGTH = int(env.get("BANKSIM_MAX_BODY_BYTES", str(64 * 1024)))
         self.CHAOS_ENABLED = env.get("BANKSIM_CHAOS", "1") not in ("0", "false", "no")
+        # Chaos limits, README "Chaos": rules kept at once, and requests per process a slow
+        # fault may hold (empty: half the server's threads, so the rest serve /admin etc.).
+        self.CHAOS_MAX_RULES = int(env.get("BANKSIM_CHAOS_MAX_RULES", "1000"))
+        held = env.get("BANKSIM_CHAOS_MAX_HELD", "")
+        self.CHAOS_MAX_HELD = int(held) if held.strip() else None
+        self.SERVER_THREADS = None  # set by `serve` for the workers it starts
         # Failed logins per email before a lock-out, the quiet time that forgets them, and
         # the first lock-out (doubling per further failure up to the cap). README "Auth".
         self.LOGIN_MAX_FAILURES = int(env.get("BANKSIM_LOGIN_MAX_FAILURES", "5"))

@@ -29,7 +29,7 @@ class GunicornServer(BaseApplication):
         if self.factory is not None:
             return self.factory()
         from . import create_app
-        return create_app()
+        return create_app({"SERVER_THREADS": self.options["threads"]})  # chaos keeps some free
 
 
 def _child_exit(_server, worker):

@@ -29,6 +29,7 @@ ROOT = Path(__file__).resolve().parent
 sys.path.insert(0, str(ROOT.parent))
 
 from loadtests.incident import BankProcess, free_port  # noqa: E402
+from rules_cost import r8_rule_change_cost  # noqa: E402
 
 WRK_CONNECTIONS = 16
 
@@ -324,7 +325,7 @@ def write_table(rows: list[dict], command: str) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--only", default="R1,R2,R3,R4,R5,R6,R7", help="comma-separated row ids")
+    parser.add_argument("--only", default="R1,R2,R3,R4,R5,R6,R7,R8", help="comma-separated row ids")
     parser.add_argument("--phones", type=int, default=1000, help="R5's simulated phones")
     parser.add_argument("--think", default="5,15", help="R5's think time range, seconds")
     parser.add_argument("--seed-users", type=int, default=10_000, help="R4's customers")
@@ -353,6 +354,8 @@ def main() -> None:
                 rows.append(r6_chaos_propagation(bench))
             if "R7" in only:
                 rows.append(r7_latency_accuracy(bench))
+            if "R8" in only:
+                rows.extend(r8_rule_change_cost(bench))
         finally:
             bench.stop()
     if "R3" in only and args.postgres:

@@ -13,7 +13,8 @@ from .store import ChaosStore
 def init_app(app, store: ChaosStore, identify: Identify | None = None, **options) -> None:
     """Wrap `app.wsgi_app` in the middleware and register the admin blueprint.
 
-    `options` go to ChaosMiddleware (e.g. `exempt_prefixes`, `refresh_s`, `version_label`).
+    `options` go to ChaosMiddleware (e.g. `exempt_prefixes`, `refresh_s`, `max_held`,
+    `version_label`); the rule limit is the store's (`ChaosStore(..., max_rules=1000)`).
     """
     from .admin import bp
     app.extensions["chaos"] = store

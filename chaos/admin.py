@@ -48,8 +48,9 @@ def list_rules():
 @bp.post("/rules")
 @bp.input(schemas.RuleSchema, validation=False, arg_name="rule")
 @bp.output(schemas.RuleSchema, status_code=201)
+@bp.doc(responses=[400, 409])
 def create_rule(rule):
-    """Add a rule (validated; 400 names the bad field)."""
+    """Add a rule (validated; 400 names the bad field; 409 `too_many_rules` at the limit)."""
     return store().add_rule(rule)
 
 
@@ -94,11 +95,13 @@ def list_presets():
 
 @bp.post("/presets/<name>")
 @bp.output(schemas.RuleList, status_code=201)
+@bp.doc(responses=[404, 409])
 def apply_preset(name):
-    """Add a preset's rules next to the existing ones."""
+    """Add a preset's rules next to the others, replacing those it added before (409
+    `too_many_rules` when they would pass the rule limit)."""
     if name not in PRESETS:
         raise not_found(f"preset {name}")
-    return {"rules": store().add_rules(list(PRESETS[name].rules))}
+    return {"rules": store().apply_preset(name, list(PRESETS[name].rules))}
 
 
 @bp.get("/events")

@@ -44,6 +44,11 @@ class Matcher:
             return False
         return self.specifier is None or self.version_matches(app_version)
 
+    def admits(self, method: str, path: str) -> bool:
+        """The part of `matches` that depends on the route alone (cacheable per route)."""
+        return ((self.methods is None or method in self.methods)
+                and (self.path is None or self.path(path) is not None))
+
     def version_matches(self, app_version: str | None) -> bool:
         known = self._versions.get(app_version)
         if known is None:

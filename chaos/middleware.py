@@ -2,8 +2,15 @@
 
 Installed as `app.wsgi_app = ChaosMiddleware(app.wsgi_app, store, identify)`.
 Paths under `exempt_prefixes` (admin, health, metrics) are never touched, so a
-broken app can always be repaired and observed. With the kill switch off, a
+broken app can always be repaired and observed. The path is compared the way
+werkzeug's router resolves it: runs of slashes collapse (`//health` is /health)
+and a prefix covers whole segments (`/admin/x` is exempt, `/administrator` is not).
+Rule path globs see the same normalised path. With the kill switch off, a
 request costs a clock read and an attribute check.
+
+`max_held` caps the requests this process holds in slow faults (latency, timeout)
+at once; keep it below the server's threads per process, so that the rest always
+serve the exempt paths (see holding.py).
 
 The request is described from the client headers X-App-Version, X-Platform,
 X-Device-Id and X-Request-Id, and from `identify(environ)`, which the host app
@@ -20,11 +27,12 @@ import uuid
 from collections.abc import Callable
 
 from .clock import now
-from .engine import RequestInfo, RuleEngine
+from .engine import MAX_HELD, RequestInfo, RuleEngine
 from .faults import BufferedResponse, Exchange
 from .metrics import VersionLabel
 
 REQUEST_ID = re.compile(r"^[\w.:-]{1,128}$")
+SLASHES = re.compile(r"/{2,}")
 Identify = Callable[[dict], str | None]
 
 
@@ -35,19 +43,21 @@ def _nobody(_environ) -> None:
 class ChaosMiddleware:
     def __init__(self, app, store, identify: Identify | None = None,
                  exempt_prefixes: tuple[str, ...] = ("/admin", "/health", "/metrics"),
-                 refresh_s: float = 0.25, version_label: VersionLabel | None = None):
+                 refresh_s: float = 0.25, max_held: int = MAX_HELD,
+                 version_label: VersionLabel | None = None):
         self.app, self.store = app, store
         self.identify = identify or _nobody
-        self.exempt_prefixes = tuple(exempt_prefixes)
-        self.engine = RuleEngine(store, refresh_s, version_label)
+        self.exempt_prefixes = tuple(normal_path(p).rstrip("/") for p in exempt_prefixes)
+        self.engine = RuleEngine(store, refresh_s, max_held, version_label)
 
     def __call__(self, environ, start_response):
         rules = self.engine.current()
         if not rules.enabled or not rules.rules:
             return self.app(environ, start_response)
-        if environ.get("PATH_INFO", "").startswith(self.exempt_prefixes):
+        path = normal_path(environ.get("PATH_INFO", ""))
+        if self.exempt(path):
             return self.app(environ, start_response)
-        request = self.describe(environ)
+        request = self.describe(environ, path)
         decision = self.engine.decide(request, rules)
         if decision is None:
             return self.app(environ, start_response)
@@ -56,18 +66,29 @@ class ChaosMiddleware:
         sent_id = request.request_id or ""
         exchange = Exchange(environ, start_response, self.app, decision.rule_id,
                             sent_id if REQUEST_ID.match(sent_id) else uuid.uuid4().hex,
-                            decision.rng, response)
+                            decision.rng, response,
+                            hold=lambda seconds: self.engine.hold(decision.rule_id, seconds))
         return decision.fault.inject(exchange)
 
-    def describe(self, environ) -> RequestInfo:
+    def exempt(self, path: str) -> bool:
+        """Whether `path` (normalised) is one of the exempt prefixes or below one."""
+        return any(path == prefix or path.startswith(prefix + "/")
+                   for prefix in self.exempt_prefixes)
+
+    def describe(self, environ, path: str | None = None) -> RequestInfo:
         return RequestInfo(method=environ.get("REQUEST_METHOD", "GET").upper(),
-                           path=environ.get("PATH_INFO", "") or "/",
+                           path=path or normal_path(environ.get("PATH_INFO", "")),
                            app_version=environ.get("HTTP_X_APP_VERSION") or None,
                            platform=environ.get("HTTP_X_PLATFORM") or None,
                            user_id=self.identify(environ),
                            device_id=environ.get("HTTP_X_DEVICE_ID") or None,
                            request_id=environ.get("HTTP_X_REQUEST_ID") or None,
                            now=now())
+
+
+def normal_path(path: str) -> str:
+    """The path as werkzeug's router matches it: runs of slashes merged (merge_slashes)."""
+    return SLASHES.sub("/", path) or "/"
 
 
 def run_to_completion(app, environ) -> BufferedResponse:

@@ -45,6 +45,18 @@ class ChaosRule(Base):
         return self.ttl_s is not None and now_s >= self.created_s + self.ttl_s
 
 
+class ChaosPresetRule(Base):
+    """Which preset added which rule, so applying the preset again replaces them.
+
+    A table of its own (not a column of chaos_rules) so that `create_all` adds it to a
+    database made by an older banksim without a migration."""
+
+    __tablename__ = "chaos_preset_rules"
+
+    rule_id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    preset: Mapped[str] = mapped_column(String(64), index=True)
+
+
 class ChaosEvent(Base):
     __tablename__ = "chaos_events"
 

@@ -7,10 +7,12 @@ up front (on SQLite a deferred transaction that read first could not upgrade
 to a writer once another process has written), it serialises concurrent admin
 changes, and it is what other processes poll to notice the change.
 """
-from sqlalchemy import delete, func, insert, select, update
+from typing import NamedTuple
+
+from sqlalchemy import Text, cast, delete, func, insert, select, update
 from sqlalchemy.orm import Session
 
-from .models import ChaosEvent, ChaosRule, ChaosState
+from .models import ChaosEvent, ChaosPresetRule, ChaosRule, ChaosState
 
 STATE_ID = 1
 
@@ -46,6 +48,38 @@ def rules(session: Session) -> list[ChaosRule]:
     return list(session.scalars(select(ChaosRule).order_by(ChaosRule.seq)))
 
 
+def count_rules(session: Session) -> int:
+    return session.scalar(select(func.count()).select_from(ChaosRule))
+
+
+class RuleDefinition(NamedTuple):
+    """What the rule engine compiles, with the JSON columns as the stored text. A plain
+    tuple, hashed and compared in C: equal to the same definition read again, which is how
+    the engine tells an unchanged rule (reuse its compiled form) from a new or edited one,
+    and parses only those. No counters: they move on every fault, no part of a definition."""
+
+    id: str
+    phase: str
+    probability: float
+    ttl_s: float | None
+    created_s: float
+    match: str | None
+    fault: str
+    pattern: str | None
+
+
+_DEFINITIONS = select(ChaosRule.id, ChaosRule.phase, ChaosRule.probability, ChaosRule.ttl_s,
+                      ChaosRule.created_s, cast(ChaosRule.match, Text).label("match"),
+                      cast(ChaosRule.fault, Text).label("fault"),
+                      cast(ChaosRule.pattern, Text).label("pattern")
+                      ).where(ChaosRule.enabled.is_(True)).order_by(ChaosRule.seq)
+
+
+def enabled_definitions(session: Session) -> list[RuleDefinition]:
+    """One per enabled rule, in creation order."""
+    return list(map(RuleDefinition._make, session.execute(_DEFINITIONS)))
+
+
 def rule(session: Session, rule_id: str) -> ChaosRule | None:
     return session.scalar(select(ChaosRule).where(ChaosRule.id == rule_id))
 
@@ -66,10 +100,24 @@ def update_rule(session: Session, row: ChaosRule, fields: dict) -> ChaosRule:
 
 def delete_rules(session: Session, rule_ids: list[str] | None = None) -> int:
     """Delete the given rules (all when `rule_ids` is None); return how many went."""
-    statement = delete(ChaosRule)
+    statement, links = delete(ChaosRule), delete(ChaosPresetRule)
     if rule_ids is not None:
         statement = statement.where(ChaosRule.id.in_(rule_ids))
+        links = links.where(ChaosPresetRule.rule_id.in_(rule_ids))
+    session.execute(links)
     return session.execute(statement).rowcount
+
+
+def preset_rule_ids(session: Session, preset: str) -> list[str]:
+    """The rules an earlier application of `preset` added (and that still exist)."""
+    return list(session.scalars(select(ChaosPresetRule.rule_id)
+                                .where(ChaosPresetRule.preset == preset)))
+
+
+def remember_preset(session: Session, preset: str, rule_ids: list[str]) -> None:
+    if rule_ids:
+        session.execute(insert(ChaosPresetRule),
+                        [{"rule_id": rule_id, "preset": preset} for rule_id in rule_ids])
 
 
 def expired_rule_ids(session: Session, now_s: float) -> list[str]:

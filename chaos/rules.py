@@ -34,6 +34,12 @@ def not_found(what: str) -> HTTPError:
     return HTTPError(404, f"{what} not found", extra_data={"code": "not_found"})
 
 
+def too_many_rules(limit: int) -> HTTPError:
+    return HTTPError(409, f"at most {limit} rules; delete some first (DELETE "
+                          f"/admin/chaos/rules/{{id}}) or apply fewer",
+                     extra_data={"code": "too_many_rules"})
+
+
 def load_rule(data) -> dict:
     """Validate a rule as sent by a client; return its normalised editable fields."""
     if not isinstance(data, dict):

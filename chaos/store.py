@@ -18,6 +18,9 @@ from .models import Base, ChaosEvent
 from .recorder import Recorder
 
 
+MAX_RULES = 1000
+
+
 @dataclass(frozen=True)
 class Snapshot:
     """Everything the rule engine needs, read in one transaction."""
@@ -25,7 +28,7 @@ class Snapshot:
     revision: int
     enabled: bool
     seed: int
-    rules: tuple[dict, ...]  # as `rules.to_dict`, plus "created_s"
+    rules: tuple[queries.RuleDefinition, ...]
 
 
 def _add_missing_columns(engine: Engine) -> None:
@@ -38,8 +41,9 @@ def _add_missing_columns(engine: Engine) -> None:
 
 class ChaosStore:
     def __init__(self, engine: Engine, seed: int = 42, flush_interval_s: float = 0.5,
-                 events_kept: int = 1000):
+                 events_kept: int = 1000, max_rules: int = MAX_RULES):
         self.engine, self.seed, self.events_kept = engine, seed, events_kept
+        self.max_rules = max_rules
         self.recorder = Recorder(self._write_records, flush_interval_s, events_kept)
         self._changes = itertools.count(1)
         self.changes = 0  # moves on every change made through this object
@@ -99,11 +103,26 @@ class ChaosStore:
     def add_rules(self, raw_rules: list) -> list[dict]:
         """Validate every rule first, then add them all in one transaction (or none)."""
         loaded = [rules.load_rule(raw) for raw in raw_rules]
-        created_s = now()
         with self.changing() as session:
-            rows = [queries.add_rule(session, rules.new_rule_id(), fields, created_s)
-                    for fields in loaded]
+            return [rules.to_dict(row) for row in self._insert(session, loaded)]
+
+    def apply_preset(self, name: str, raw_rules: list) -> list[dict]:
+        """Add a preset's rules, replacing those an earlier application of it added."""
+        loaded = [rules.load_rule(raw) for raw in raw_rules]
+        with self.changing() as session:
+            queries.delete_rules(session, queries.preset_rule_ids(session, name))
+            rows = self._insert(session, loaded)
+            queries.remember_preset(session, name, [row.id for row in rows])
             return [rules.to_dict(row) for row in rows]
+
+    def _insert(self, session, loaded: list[dict]) -> list:
+        """Insert validated rules, or refuse them all when they would pass `max_rules`
+        (the revision bump that opened the transaction serialises the count)."""
+        if queries.count_rules(session) + len(loaded) > self.max_rules:
+            raise rules.too_many_rules(self.max_rules)
+        created_s = now()
+        return [queries.add_rule(session, rules.new_rule_id(), fields, created_s)
+                for fields in loaded]
 
     def add_rule(self, raw: dict) -> dict:
         return self.add_rules([raw])[0]
@@ -144,9 +163,8 @@ class ChaosStore:
             state = queries.state(session)
             if state is None:
                 return None
-            rows = [{**rules.to_dict(row), "created_s": row.created_s}
-                    for row in queries.rules(session) if row.enabled]
-            return Snapshot(state.revision, state.enabled, state.seed, tuple(rows))
+            definitions = tuple(queries.enabled_definitions(session))
+            return Snapshot(state.revision, state.enabled, state.seed, definitions)
 
     def purge_expired(self) -> None:
         """Delete rules whose ttl_s has run out."""

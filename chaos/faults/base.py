@@ -7,6 +7,7 @@ decided by the rule engine before a fault ever sees it, and the engine hands
 the fault any randomness it needs (`exchange.rng`), so faults stay reproducible.
 """
 import random
+import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable
 from typing import ClassVar
@@ -37,13 +38,19 @@ class Exchange:
     In the "before" phase `response` is None and `forward()` calls the wrapped app;
     in the "after" phase the app has already run to completion (its database work
     is committed) and `forward()` replays the buffered answer.
+
+    `hold(seconds)` is how a slow fault waits: the rule engine's, which caps how many
+    requests a process holds and ends the wait early when the rule stops applying
+    (returning False); a plain sleep when no engine is involved (unit tests).
     """
 
     def __init__(self, environ: dict, start_response: StartResponse, app, rule_id: str,
-                 request_id: str, rng: random.Random, response: BufferedResponse | None = None):
+                 request_id: str, rng: random.Random, response: BufferedResponse | None = None,
+                 hold: Callable[[float], bool] | None = None):
         self.environ, self.start_response, self.app = environ, start_response, app
         self.rule_id, self.request_id, self.rng = rule_id, request_id, rng
         self.response = response
+        self.hold = hold or _sleep
 
     def mark(self, headers: list[tuple[str, str]]) -> list[tuple[str, str]]:
         """Add X-Chaos-Rule, and X-Request-Id unless the app already set one."""
@@ -91,6 +98,11 @@ class Fault(ABC):
     @abstractmethod
     def inject(self, exchange: Exchange) -> Iterable[bytes]:
         """Act on the request: return a WSGI body, or raise to drop the connection."""
+
+
+def _sleep(seconds: float) -> bool:
+    time.sleep(seconds)
+    return True
 
 
 def first_error(messages, prefix: str = "") -> tuple[str, str]:

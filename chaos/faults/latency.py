@@ -4,9 +4,11 @@ The delay is fixed (`ms`) or drawn from a distribution with the engine's seeded
 generator, so two runs with the same seed sleep the same. Every delay is capped
 at 60 s: a longer one would outlive the server's worker timeout and turn into
 a different fault.
+
+The wait is `exchange.hold`: when the process already holds its share of slow
+requests, or chaos is disabled meanwhile, the answer comes at once instead.
 """
 import math
-import time
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
@@ -56,5 +58,5 @@ class LatencyFault(Fault):
         return min(drawn, MAX_MS)
 
     def inject(self, exchange: Exchange):
-        time.sleep(self.delay_ms(exchange.rng) / 1000)
-        return exchange.forward()
+        exchange.hold(self.delay_ms(exchange.rng) / 1000)
+        return exchange.forward()  # in full, cut short or refused: the answer is the same

@@ -86,3 +86,49 @@ def test_openapi_spells_out_each_fault_type_and_its_required_settings(client):
     assert set(branches) == {"error", "latency", "malformed", "reset", "timeout"}
     assert branches["timeout"]["required"] == ["type", "hang_ms"]
     assert "status" in branches["error"]["required"]
+
+
+@pytest.fixture
+def make_bank(database_url, admin_headers):
+    """A bank app with extra settings (as BANKSIM_* variables would give); shut down after."""
+    from bankapi import create_app, init_database, shutdown
+    token = admin_headers["Authorization"].removeprefix("Bearer ")
+    made = []
+
+    def make(**settings):
+        app = create_app({"TESTING": True, "DATABASE_URL": database_url,
+                          "ADMIN_TOKEN": token, **settings})
+        init_database(app)
+        made.append(app)
+        return app
+    yield make
+    for app in made:
+        shutdown(app)
+
+
+def test_the_rule_limit_is_configurable_and_answers_in_the_envelope(make_bank, admin_headers):
+    from bankapi.config import Config
+    assert Config({}).CHAOS_MAX_RULES == 1000
+    assert Config({"BANKSIM_CHAOS_MAX_RULES": "2"}).CHAOS_MAX_RULES == 2
+    client = make_bank(CHAOS_MAX_RULES=2).test_client()
+    rule = {"match": {"path": "/nowhere"}, "fault": {"type": "reset"}}
+    for _ in range(2):
+        added = client.post("/admin/chaos/rules", json=rule, headers=admin_headers)
+        assert added.status_code == 201
+    refused = client.post("/admin/chaos/rules", json=rule,
+                          headers={**admin_headers, "X-Request-Id": "limit-1"})
+    assert refused.status_code == 409
+    assert refused.json["error"]["code"] == "too_many_rules"
+    assert refused.json["error"]["request_id"] == "limit-1"
+    assert len(client.get("/admin/chaos/rules", headers=admin_headers).json["rules"]) == 2
+
+
+@pytest.mark.parametrize("settings, held", [
+    ({}, 4), ({"SERVER_THREADS": 6}, 3), ({"SERVER_THREADS": 1}, 0),
+    ({"SERVER_THREADS": 8, "CHAOS_MAX_HELD": 6}, 6)])
+def test_slow_faults_hold_half_the_server_threads_unless_configured(make_bank, settings, held):
+    from bankapi.config import Config
+    assert Config({"BANKSIM_CHAOS_MAX_HELD": "6"}).CHAOS_MAX_HELD == 6
+    assert Config({}).CHAOS_MAX_HELD is None
+    app = make_bank(**settings)
+    assert app.extensions["chaos.middleware"].engine.holds.max_held == held

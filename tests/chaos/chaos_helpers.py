@@ -27,10 +27,13 @@ def caused_by(exc: BaseException, kind: type) -> bool:
 
 
 def wsgi_call(app, path="/hello", method="GET", headers=None, body=b""):
-    """Call a WSGI app in-process; return (status, headers dict, body bytes)."""
+    """Call a WSGI app in-process; return (status, headers dict, body bytes).
+    `path` is PATH_INFO as given, so "//health" stays "//health" (a URL parser would
+    read "health" as a host)."""
     from werkzeug.test import EnvironBuilder
-    environ = EnvironBuilder(path=path, method=method, headers=headers or {},
+    environ = EnvironBuilder(path="/", method=method, headers=headers or {},
                              data=body).get_environ()
+    environ["PATH_INFO"] = path
     seen = {}
 
     def start_response(status, headers, exc_info=None):

@@ -64,6 +64,13 @@ def client(app):
 
 
 @pytest.fixture
+def engine(store):
+    """A rule engine reading `store`, as one server process has."""
+    from chaos.engine import RuleEngine
+    return RuleEngine(store)
+
+
+@pytest.fixture
 def add_rule(store):
     def add(fault, **fields):
         return store.add_rule({"fault": fault, **fields})
@@ -116,6 +123,30 @@ def start_gunicorn(store, chaos_db_url, tmp_path):
         except subprocess.TimeoutExpired:
             server.process.kill()
             server.process.wait(timeout=10)
+
+
+BANK_ADMIN_TOKEN = "chaos-admin-token"
+
+
+@pytest.fixture
+def bank_serve(database_url, tmp_path):
+    """`banksim serve` (python -m bankapi serve, 2 workers, default threads) on a fresh bank
+    database, with only the variables the README gives a user; stopped at teardown."""
+    from loadtests.incident import BankProcess
+    started = []
+
+    def start():
+        env = {k: v for k, v in os.environ.items()
+               if not k.startswith("BANKSIM_") and k != "PROMETHEUS_MULTIPROC_DIR"}
+        env.update(BANKSIM_DATABASE_URL=database_url, BANKSIM_ADMIN_TOKEN=BANK_ADMIN_TOKEN)
+        bank = BankProcess(env, free_port(), 2, tmp_path / f"serve-{len(started)}.log")
+        started.append(bank)
+        bank.wait_healthy(60)
+        bank.admin_headers = {"Authorization": f"Bearer {BANK_ADMIN_TOKEN}"}
+        return bank
+    yield start
+    for bank in started:
+        bank.stop()
 
 
 @pytest.fixture

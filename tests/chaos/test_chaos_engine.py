@@ -9,11 +9,6 @@ TARGET = {"app_version": ">=4.2.0,<4.2.1", "platform": ["ios"], "path": "/accoun
           "methods": ["GET"]}
 
 
-@pytest.fixture
-def engine(store):
-    return RuleEngine(store)
-
-
 @pytest.mark.parametrize("request_fields, hit", [
     ({}, True),
     ({"app_version": "4.2.0rc1"}, False),
@@ -120,7 +115,7 @@ def test_probability_zero_matches_but_never_fires(engine, store, add_rule, make_
 
 def test_burst_windows_follow_the_creation_time(engine, store, add_rule, make_request):
     add_rule({"type": "reset"}, pattern={"type": "burst", "on_s": 10, "off_s": 20})
-    created = store.snapshot().rules[0]["created_s"]
+    created = store.snapshot().rules[0].created_s
     for offset, on in [(0.5, True), (9.9, True), (10.1, False), (29.9, False), (30.5, True),
                        (39.5, True), (45, False), (60.2, True)]:
         assert (engine.decide(make_request(now=created + offset)) is not None) is on, offset
@@ -128,7 +123,7 @@ def test_burst_windows_follow_the_creation_time(engine, store, add_rule, make_re
 
 def test_ttl_expires_the_rule_and_it_is_deleted(engine, store, add_rule, make_request):
     add_rule({"type": "reset"}, ttl_s=60)
-    created = store.snapshot().rules[0]["created_s"]
+    created = store.snapshot().rules[0].created_s
     assert engine.decide(make_request(now=created + 59)) is not None
     assert engine.decide(make_request(now=created + 61)) is None
 
