@@ -170,7 +170,19 @@ def _print_audit(result: dict) -> None:
 
 @click.group()
 def release():
-    """Publish app releases (what /app/releases/latest answers)."""
+    """Publish app releases and steer their staged rollouts (what /app/releases/latest
+    answers), through the admin API at BANKSIM_URL with BANKSIM_ADMIN_TOKEN."""
+
+
+def _admin_api():
+    from chaos.cli import AdminAPI
+    return AdminAPI(os.environ.get("BANKSIM_URL", "http://127.0.0.1:8000"),
+                    os.environ.get("BANKSIM_ADMIN_TOKEN", ""), prefix="/admin")
+
+
+def _rollout(release: dict) -> str:
+    state = "halted" if release.get("halted") else "rollout"
+    return f"{state} {release.get('rollout_percent', 100):g} %"
 
 
 @release.command("publish")
@@ -178,18 +190,55 @@ def release():
 @click.option("--platform", type=click.Choice(["ios", "android", "all"]), default="all",
               show_default=True)
 @click.option("--min-supported", "min_supported", help="oldest version still allowed")
+@click.option("--rollout", "rollout_percent", type=float, default=100, show_default=True,
+              metavar="PERCENT", help="share of devices offered it (staged rollout)")
 @click.option("--notes", default="")
-def publish(version, platform, min_supported, notes):
-    """Publish VERSION through the admin API at BANKSIM_URL."""
-    from chaos.cli import AdminAPI
-    body = {"version": version, "platform": platform, "notes": notes}
+def publish(version, platform, min_supported, rollout_percent, notes):
+    """Publish VERSION."""
+    body = {"version": version, "platform": platform, "notes": notes,
+            "rollout_percent": rollout_percent}
     if min_supported:
         body["min_supported_version"] = min_supported
-    api = AdminAPI(os.environ.get("BANKSIM_URL", "http://127.0.0.1:8000"),
-                   os.environ.get("BANKSIM_ADMIN_TOKEN", ""), prefix="/admin")
-    answer = api.call("POST", "/releases", json=body)
+    answer = _admin_api().call("POST", "/releases", json=body)
     console.print(f"published {answer['version']} for {answer['platform']} "
-                  f"(min supported {answer['min_supported_version']})")
+                  f"(min supported {answer['min_supported_version']}, {_rollout(answer)})")
+
+
+_PLATFORM = click.option("--platform", type=click.Choice(["ios", "android", "web"]),
+                         help="only this platform (default: every one it was published for)")
+
+
+def _change(version: str, platform: str | None, body: dict) -> None:
+    from urllib.parse import quote
+    answer = _admin_api().call("PATCH", f"/releases/{quote(version, safe='')}", json=body,
+                               params={"platform": platform} if platform else None)
+    for changed in answer["releases"]:
+        console.print(f"{changed['version']} on {changed['platform']}: {_rollout(changed)}")
+
+
+@release.command("rollout")
+@click.argument("version")
+@click.argument("percent", type=float)
+@_PLATFORM
+def rollout(version, percent, platform):
+    """Offer VERSION to PERCENT % of devices (raise or lower; sticky per device)."""
+    _change(version, platform, {"rollout_percent": percent})
+
+
+@release.command("halt")
+@click.argument("version")
+@_PLATFORM
+def halt(version, platform):
+    """Stop offering VERSION to anyone not already running it."""
+    _change(version, platform, {"halted": True})
+
+
+@release.command("resume")
+@click.argument("version")
+@_PLATFORM
+def resume(version, platform):
+    """Resume a halted rollout of VERSION at its percent."""
+    _change(version, platform, {"halted": False})
 
 
 COMMANDS = (serve, audit, release)

@@ -13,7 +13,7 @@ from flask import current_app, g
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
-from .engine import IMMEDIATE, make_engine
+from .engine import IMMEDIATE, add_missing_columns, make_engine
 from .models import Base
 
 
@@ -55,6 +55,7 @@ class Database:
 
     def create_all(self) -> None:
         Base.metadata.create_all(self.engine)
+        add_missing_columns(self.engine, Base.metadata)
 
     def drop_all(self) -> None:
         Base.metadata.drop_all(self.engine)

@@ -8,10 +8,11 @@ front (`BEGIN IMMEDIATE`), which is how `bankapi.db.write()` serialises writers.
 from contextlib import contextmanager
 from pathlib import Path
 
-from sqlalchemy import create_engine, event, exc, inspect, make_url
+from sqlalchemy import MetaData, create_engine, event, exc, inspect, make_url
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
+from sqlalchemy.schema import CreateColumn
 
 IMMEDIATE = "banksim_immediate"
 
@@ -69,6 +70,22 @@ def sqlite_file(url: str) -> Path | None:
 def has_bank(engine: Engine) -> bool:
     """Whether the database already holds the bank's tables (without creating anything)."""
     return inspect(engine).has_table("accounts")
+
+
+def add_missing_columns(engine: Engine, metadata: MetaData) -> None:
+    """Add to existing tables the columns a newer banksim declares (there are no
+    migrations: `create_all` makes missing tables only). Each such column has a server
+    default, which fills the rows an older version wrote."""
+    inspector = inspect(engine)
+    for table in metadata.sorted_tables:
+        if not inspector.has_table(table.name):
+            continue
+        present = {column["name"] for column in inspector.get_columns(table.name)}
+        for column in table.columns:
+            if column.name not in present:
+                ddl = CreateColumn(column).compile(dialect=engine.dialect)
+                with engine.begin() as connection:
+                    connection.exec_driver_sql(f"ALTER TABLE {table.name} ADD COLUMN {ddl}")
 
 
 def make_engine(url: str) -> Engine:

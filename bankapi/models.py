@@ -5,8 +5,8 @@
 """
 from datetime import datetime
 
-from sqlalchemy import (BigInteger, Boolean, DateTime, ForeignKey, Index, Integer, String,
-                        Text, UniqueConstraint)
+from sqlalchemy import (BigInteger, Boolean, DateTime, Float, ForeignKey, Index, Integer,
+                        String, Text, UniqueConstraint, false, text)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 
@@ -146,6 +146,11 @@ class Release(Base):
     released_at: Mapped[datetime] = mapped_column(DateTime)
     min_supported_version: Mapped[str] = mapped_column(String(40))
     notes: Mapped[str] = mapped_column(String(1000), default="")
+    # Staged rollout (SPEC section 6): the share of devices offered it, and the halt switch.
+    # Server defaults, so `add_missing_columns` can add them to an older database's rows.
+    rollout_percent: Mapped[float] = mapped_column(Float, default=100.0,
+                                                   server_default=text("100"))
+    halted: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
 
 class LoginThrottle(Base):

@@ -1,4 +1,5 @@
 """App releases: the versions the bank has shipped, which the app asks about on open."""
+import hashlib
 from datetime import timedelta
 
 from packaging.version import InvalidVersion, Version
@@ -7,7 +8,7 @@ from sqlalchemy.orm import Session
 
 from ..clock import utcnow
 from ..models import Release
-from .errors import Invalid, NotFound
+from .errors import Conflict, Invalid, NotFound
 
 PLATFORMS = ("ios", "android", "web")
 
@@ -35,30 +36,112 @@ def seed_history(session: Session) -> None:
                             min_supported_version=MIN_SUPPORTED))
 
 
-def latest(session: Session, platform: str) -> Release:
-    """The newest release for `platform` (or for every platform)."""
+def latest(session: Session, platform: str, device_id: str | None = None,
+           app_version: str | None = None, seed: int = 42) -> Release:
+    """The newest release for `platform` (or for every platform) offered to this device.
+
+    A staged release is offered to the devices its rollout includes (`in_rollout`); a
+    halted one to nobody new. A device already running a release is always answered it,
+    so lowering or halting a rollout never tells an updated app that it is ahead.
+    """
     if platform not in PLATFORMS:
         raise Invalid(f"platform: must be {', '.join(PLATFORMS[:-1])} or {PLATFORMS[-1]}",
                       "platform")
-    release = _newest(session, platform)
+    running = _version(app_version)
+
+    def offered(r: Release) -> bool:
+        return ((running is not None and Version(r.version) == running)
+                or (not r.halted and in_rollout(seed, r.version, device_id, r.rollout_percent)))
+    release = next(filter(offered, session.scalars(_for_platform(platform))), None)
     if release is None:
         raise NotFound(f"no release for {platform}", "platform")
     return release
 
 
+def in_rollout(seed: int, version: str, device_id: str | None, percent: float) -> bool:
+    """Whether a staged rollout at `percent` includes the device. The device's bucket
+    (0..9999) is fixed per seed and version, so raising the percent keeps every device
+    already included; no device id means only a full rollout."""
+    if percent >= 100:
+        return True
+    if not device_id:
+        return False
+    text = "\x1f".join((str(seed), version, device_id))
+    bucket = int.from_bytes(hashlib.blake2b(text.encode(errors="surrogatepass"),
+                                            digest_size=8).digest(), "big") % 10_000
+    return bucket < round(percent * 100)
+
+
+def _version(version: str | None) -> Version | None:
+    try:
+        return Version(version) if version else None
+    except InvalidVersion:
+        return None
+
+
+def _for_platform(platform: str):
+    return (select(Release).where(Release.platform.in_([platform, "all"]))
+            .order_by(Release.released_at.desc(), Release.id.desc()))
+
+
 def _newest(session: Session, platform: str) -> Release | None:
-    return session.scalar(select(Release).where(Release.platform.in_([platform, "all"]))
-                          .order_by(Release.released_at.desc(), Release.id.desc()).limit(1))
+    return session.scalar(_for_platform(platform).limit(1))
 
 
 def publish(session: Session, version: str, platform: str, notes: str,
-            min_supported_version: str | None = None) -> Release:
+            min_supported_version: str | None = None,
+            rollout_percent: float = 100.0) -> Release:
     version = parse_version(version, "version")
     previous = _newest(session, "ios" if platform == "all" else platform)
     minimum = (parse_version(min_supported_version, "min_supported_version")
                if min_supported_version else
                previous.min_supported_version if previous else MIN_SUPPORTED)
     release = Release(version=version, platform=platform, notes=notes,
-                      min_supported_version=minimum, released_at=utcnow())
+                      min_supported_version=minimum, released_at=utcnow(),
+                      rollout_percent=rollout_percent, halted=False)
     session.add(release)
+    return release
+
+
+def change_rollout(session: Session, version: str, platform: str | None = None,
+                   rollout_percent: float | None = None,
+                   halted: bool | None = None) -> list[Release]:
+    """Raise, lower, halt or resume the staged rollout of `version`: on every platform it
+    was published for, or only on `platform` (a release published for "all" is then
+    split into one row per platform, so the others keep their state).
+
+    `halted` applies first; a percent change to a release that stays halted is refused
+    (`rollout_halted`), and nothing is written."""
+    version = parse_version(version, "version")
+    rows = list(session.scalars(select(Release).where(Release.version == version)
+                                .order_by(Release.id)))
+    if platform:
+        rows = [r for r in rows if r.platform in (platform, "all")]
+    if not rows:
+        raise NotFound(f"no release {version}" + (f" for {platform}" if platform else ""),
+                       "version")
+    if rollout_percent is not None and any(r.halted if halted is None else halted
+                                           for r in rows):
+        raise Conflict(f"the rollout of {version} is halted; resume it first "
+                       "(halted: false)", "rollout_percent", code="rollout_halted")
+    if platform:
+        rows = [_split(session, r, platform) if r.platform == "all" else r for r in rows]
+    for release in rows:
+        if halted is not None:
+            release.halted = halted
+        if rollout_percent is not None:
+            release.rollout_percent = rollout_percent
+    return sorted(rows, key=lambda r: (PLATFORMS + ("all",)).index(r.platform))
+
+
+def _split(session: Session, release: Release, platform: str) -> Release:
+    """Turn a release for "all" into one row per platform; the one for `platform`."""
+    for other in PLATFORMS:
+        if other != platform:
+            session.add(Release(version=release.version, platform=other, notes=release.notes,
+                                released_at=release.released_at,
+                                min_supported_version=release.min_supported_version,
+                                rollout_percent=release.rollout_percent,
+                                halted=release.halted))
+    release.platform = platform
     return release

@@ -10,7 +10,8 @@ from ..db import db
 from .errors import api_error
 from ..models import Transfer
 from .pagination import page
-from .schemas import AdminTransfersOut, AdminTransfersQuery, AuditOut, ReleaseIn, ReleaseOut
+from .schemas import (AdminTransfersOut, AdminTransfersQuery, AuditOut, PlatformQuery, ReleaseIn,
+                      ReleaseOut, ReleasesOut, RolloutIn)
 
 bp = APIBlueprint("admin", __name__, tag="Admin")
 
@@ -29,9 +30,21 @@ def require_admin_token():
 @bp.input(ReleaseIn)
 @bp.output(ReleaseOut, status_code=201)
 def publish_release(json_data):
-    """Publish an app release (platform ios, android or all)."""
+    """Publish an app release (platform ios, android or all), staged or to everyone."""
     with db.write() as session:
         return releases.publish(session, **json_data)
+
+
+@bp.patch("/admin/releases/<version>")
+@bp.input(PlatformQuery, location="query")
+@bp.input(RolloutIn)
+@bp.output(ReleasesOut)
+def change_rollout(version, query_data, json_data):
+    """Raise, lower, halt or resume a staged rollout (every platform, or ?platform=)."""
+    with db.write() as session:
+        changed = releases.change_rollout(session, version, query_data.get("platform"),
+                                          **json_data)
+    return {"releases": changed}
 
 
 @bp.get("/admin/audit")

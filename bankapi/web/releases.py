@@ -1,6 +1,6 @@
 """GET /app/releases/latest: what the mobile app asks on open to decide whether to update."""
 from apiflask import APIBlueprint
-from flask import request
+from flask import current_app, request
 
 from ..db import db
 from ..domain import releases
@@ -13,6 +13,8 @@ bp = APIBlueprint("releases", __name__, tag="Releases")
 @bp.input(PlatformQuery, location="query")
 @bp.output(ReleaseOut)
 def get_latest(query_data):
-    """The newest release for a platform (?platform=, else the X-Platform header)."""
+    """The newest release for a platform (?platform=, else the X-Platform header) that
+    this device (X-Device-Id) is offered: staged rollouts reach only part of the devices."""
     platform = query_data.get("platform") or request.headers.get("X-Platform", "")
-    return releases.latest(db.session, platform)
+    return releases.latest(db.session, platform, request.headers.get("X-Device-Id"),
+                           request.headers.get("X-App-Version"), current_app.config["SEED"])

@@ -5,7 +5,8 @@ fields, wrong types (no "100" for 100, no 1.5 pence, no booleans) and out-of-ran
 values, naming the field in a 400.
 """
 from apiflask import Schema
-from apiflask.fields import Boolean, DateTime, Dict, Email, Integer, List, Nested, String
+from apiflask.fields import (Boolean, DateTime, Dict, Email, Float, Integer, List, Nested,
+                             String)
 from apiflask.validators import Length, OneOf, Range, Regexp
 from marshmallow import ValidationError, validates_schema
 
@@ -31,6 +32,27 @@ class Money(Integer):
         if isinstance(value, float) and value.is_integer():
             value = int(value)  # 100.0 is the integer 100 in JSON Schema; 1.5 stays refused
         return super()._deserialize(value, attr, data, **kwargs)
+
+
+class Percent(Float):
+    """A JSON number from 0 to 100 inclusive (fractions allowed: 0.5 %); no "50", no true."""
+
+    def __init__(self, **kwargs):
+        super().__init__(allow_nan=False, validate=Range(min=0, max=100), **kwargs)
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise ValidationError("Not a valid number.")
+        return super()._deserialize(value, attr, data, **kwargs)
+
+
+class StrictBoolean(Boolean):
+    """JSON true or false only (marshmallow would also take "yes" and 1)."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if not isinstance(value, bool):
+            raise ValidationError("Not a valid boolean.")
+        return value
 
 
 def Text(max_len, **kw):
@@ -117,6 +139,19 @@ class ReleaseIn(Schema):
     platform = String(load_default="all", validate=OneOf(["ios", "android", "all"]))
     notes = String(load_default="", validate=Length(max=1000))
     min_supported_version = String(validate=Length(min=1, max=40))
+    rollout_percent = Percent(load_default=100.0, metadata={
+        "description": "share of devices offered it (sticky per device); default 100"})
+
+
+class RolloutIn(Schema):
+    rollout_percent = Percent()
+    halted = StrictBoolean()
+
+    @validates_schema
+    def something_to_change(self, data, **_kw):
+        if not data:
+            raise ValidationError("give rollout_percent, halted or both",
+                                  field_name="rollout_percent")
 
 
 # --- outputs ------------------------------------------------------------------------
@@ -270,6 +305,12 @@ class ReleaseOut(Schema):
     released_at = Stamp()
     min_supported_version = String()
     notes = String()
+    rollout_percent = Float()
+    halted = Boolean()
+
+
+class ReleasesOut(Schema):
+    releases = List(Nested(ReleaseOut))
 
 
 class HealthOut(Schema):

@@ -8,7 +8,8 @@ from bankapi.models import Account, MonthlySpend
 @pytest.mark.parametrize("header", [None, "Bearer wrong", "test-admin-token"])
 def test_admin_needs_the_token(client, header):
     headers = {"Authorization": header} if header else {}
-    for method, path in (("GET", "/admin/audit"), ("POST", "/admin/releases")):
+    for method, path in (("GET", "/admin/audit"), ("POST", "/admin/releases"),
+                         ("PATCH", "/admin/releases/4.1.3")):
         response = client.open(path, method=method, headers=headers, json={})
         assert response.status_code == 401
         assert response.json["error"]["code"] == "unauthorized"
