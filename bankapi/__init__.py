@@ -55,12 +55,17 @@ def _install_chaos(app) -> None:
     from chaos.store import ChaosStore
 
     from .domain.tokens import user_id_hint
+    from .presets import PRESETS
+    from .web.admin import is_admin
+    from .web.errors import injected_error_body
     store = ChaosStore(db.engine_of(app), seed=app.config["SEED"],
                        max_rules=app.config["CHAOS_MAX_RULES"])
     held = app.config["CHAOS_MAX_HELD"]
     if held is None:  # half the threads; the other half always serve everything else
         held = (app.config["SERVER_THREADS"] or 8) // 2
-    chaos.init_app(app, store, identify=user_id_hint, max_held=held,
+    chaos.init_app(app, store, identify=user_id_hint, presets=PRESETS.values(),
+                   authorize=is_admin, error_body=injected_error_body,
+                   exempt_prefixes=("/admin", "/health", "/metrics"), max_held=held,
                    version_label=app.extensions["banksim_versions"])
 
 

@@ -2,24 +2,52 @@
 
     store = ChaosStore(engine, seed=42)   # rules live in the database, shared by processes
     store.create_all()
-    chaos.init_app(app, store, identify=lambda environ: user_id_or_none)
+    chaos.init_app(app, store, identify=lambda environ: user_id_or_none,
+                   presets=[Preset(...)], authorize=lambda request: ...,
+                   error_body=lambda status, request_id: b"...",
+                   exempt_prefixes=("/health",))
 
-`chaos` imports nothing from the app it wraps; see SPEC section 4 for the rule format.
+`chaos` imports nothing from the app it wraps and knows nothing of its story: the host
+hands in who the user is (`identify`), its presets, who may use the admin API
+(`authorize`), what its error answers look like (`error_body`) and which paths must
+never be broken (`exempt_prefixes`; chaos's own /admin/chaos always is). See SPEC
+section 4 for the rule format.
 """
-from .middleware import ChaosMiddleware, Identify
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+
+from .faults import ErrorBody
+from .middleware import ADMIN_PREFIX, ChaosMiddleware, Identify
 from .store import ChaosStore
 
 
-def init_app(app, store: ChaosStore, identify: Identify | None = None, **options) -> None:
+@dataclass(frozen=True)
+class Preset:
+    """A named set of rules the host offers (`POST /admin/chaos/presets/{name}`)."""
+
+    name: str
+    description: str
+    rules: tuple[dict, ...]
+
+
+def init_app(app, store: ChaosStore, identify: Identify | None = None, *,
+             presets: Iterable[Preset] = (), authorize: Callable | None = None,
+             error_body: ErrorBody | None = None, exempt_prefixes: Iterable[str] = (),
+             **options) -> None:
     """Wrap `app.wsgi_app` in the middleware and register the admin blueprint.
 
-    `options` go to ChaosMiddleware (e.g. `exempt_prefixes`, `refresh_s`, `max_held`,
-    `version_label`); the rule limit is the store's (`ChaosStore(..., max_rules=1000)`).
+    `authorize(request) -> bool` guards the admin API (None: open, for tests and
+    hosts that guard it themselves). `options` go to ChaosMiddleware (`refresh_s`,
+    `max_held`, `version_label`); the rule limit is the store's
+    (`ChaosStore(..., max_rules=1000)`).
     """
     from .admin import bp
     app.extensions["chaos"] = store
+    app.extensions["chaos.presets"] = {preset.name: preset for preset in presets}
+    app.extensions["chaos.authorize"] = authorize
     app.wsgi_app = app.extensions["chaos.middleware"] = ChaosMiddleware(
-        app.wsgi_app, store, identify, **options)
+        app.wsgi_app, store, identify, exempt_prefixes=(ADMIN_PREFIX, *exempt_prefixes),
+        error_body=error_body, **options)
     app.register_blueprint(bp)
 
 
@@ -31,4 +59,4 @@ def applied_revision(app) -> int | None:
     return middleware.engine.rules.revision if middleware else None
 
 
-__all__ = ["ChaosMiddleware", "ChaosStore", "applied_revision", "init_app"]
+__all__ = ["ChaosMiddleware", "ChaosStore", "Preset", "applied_revision", "init_app"]

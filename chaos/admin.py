@@ -1,20 +1,33 @@
 """The chaos admin API (/admin/chaos): kill switch, rules, presets, events.
 
-Authentication is the host app's job (banksim guards every /admin path).
-The store is found at `current_app.extensions["chaos"]` (see `chaos.init_app`).
+Who may use it is the host's call: `chaos.init_app(..., authorize=...)` hands in a
+check of the request, and a request it refuses is 401 (rendered by the host's own
+error processor, like every HTTPError). The store and the host's presets are found in
+`current_app.extensions` (see `chaos.init_app`).
 """
-from apiflask import APIBlueprint
-from flask import current_app
+from apiflask import APIBlueprint, HTTPError
+from flask import current_app, request
 
 from . import schemas
-from .presets import PRESETS
 from .rules import not_found
 
 bp = APIBlueprint("chaos", __name__, url_prefix="/admin/chaos", tag="Chaos")
 
 
+@bp.before_request
+def authorize():
+    check = current_app.extensions.get("chaos.authorize")
+    if check is not None and not check(request):
+        raise HTTPError(401, "the chaos admin API needs the admin bearer token",
+                        extra_data={"code": "unauthorized"})
+
+
 def store():
     return current_app.extensions["chaos"]
+
+
+def presets() -> dict:
+    return current_app.extensions.get("chaos.presets", {})
 
 
 @bp.get("")
@@ -90,7 +103,7 @@ def delete_rule(rule_id):
 def list_presets():
     """The named rule sets that can be added in one call."""
     return {"presets": [{"name": p.name, "description": p.description}
-                        for p in PRESETS.values()]}
+                        for p in presets().values()]}
 
 
 @bp.post("/presets/<name>")
@@ -99,9 +112,10 @@ def list_presets():
 def apply_preset(name):
     """Add a preset's rules next to the others, replacing those it added before (409
     `too_many_rules` when they would pass the rule limit)."""
-    if name not in PRESETS:
+    preset = presets().get(name)
+    if preset is None:
         raise not_found(f"preset {name}")
-    return {"rules": store().apply_preset(name, list(PRESETS[name].rules))}
+    return {"rules": store().apply_preset(name, list(preset.rules))}
 
 
 @bp.get("/events")

@@ -1,8 +1,9 @@
 """ChaosMiddleware: wraps any WSGI app and lets the rule engine break its requests.
 
 Installed as `app.wsgi_app = ChaosMiddleware(app.wsgi_app, store, identify)`.
-Paths under `exempt_prefixes` (admin, health, metrics) are never touched, so a
-broken app can always be repaired and observed. The path is compared the way
+Paths under `exempt_prefixes` (the host names its health, metrics and admin paths;
+chaos's own /admin/chaos always is) are never touched, so a broken app can always be
+repaired and observed. The path is compared the way
 werkzeug's router resolves it: runs of slashes collapse (`//health` is /health)
 and a prefix covers whole segments (`/admin/x` is exempt, `/administrator` is not).
 Rule path globs see the same normalised path. With the kill switch off, a
@@ -17,6 +18,8 @@ X-Device-Id and X-Request-Id, and from `identify(environ)`, which the host app
 supplies to name the user without a database query (None when unknown).
 `version_label(app_version)` bounds the app_version label of chaos_injections_total
 (the host knows which versions exist; see chaos/metrics.py for the default).
+`error_body(status, request_id)` is the body of an injected error answer, in the
+host's own error format (a small generic JSON object by default).
 
 For an "after"-phase fault the app runs to completion first: its body is read
 and `close()` called, so the host's per-request teardown (and its commit) has
@@ -28,9 +31,10 @@ from collections.abc import Callable
 
 from .clock import now
 from .engine import MAX_HELD, RequestInfo, RuleEngine
-from .faults import BufferedResponse, Exchange
+from .faults import BufferedResponse, ErrorBody, Exchange, generic_error_body
 from .metrics import VersionLabel
 
+ADMIN_PREFIX = "/admin/chaos"  # the admin API's own prefix: never broken by its own rules
 REQUEST_ID = re.compile(r"^[\w.:-]{1,128}$")
 SLASHES = re.compile(r"/{2,}")
 Identify = Callable[[dict], str | None]
@@ -42,11 +46,13 @@ def _nobody(_environ) -> None:
 
 class ChaosMiddleware:
     def __init__(self, app, store, identify: Identify | None = None,
-                 exempt_prefixes: tuple[str, ...] = ("/admin", "/health", "/metrics"),
+                 exempt_prefixes: tuple[str, ...] = (ADMIN_PREFIX,),
                  refresh_s: float = 0.25, max_held: int = MAX_HELD,
-                 version_label: VersionLabel | None = None):
+                 version_label: VersionLabel | None = None,
+                 error_body: ErrorBody | None = None):
         self.app, self.store = app, store
         self.identify = identify or _nobody
+        self.error_body = error_body or generic_error_body
         self.exempt_prefixes = tuple(normal_path(p).rstrip("/") for p in exempt_prefixes)
         self.engine = RuleEngine(store, refresh_s, max_held, version_label)
 
@@ -67,7 +73,8 @@ class ChaosMiddleware:
         exchange = Exchange(environ, start_response, self.app, decision.rule_id,
                             sent_id if REQUEST_ID.match(sent_id) else uuid.uuid4().hex,
                             decision.rng, response,
-                            hold=lambda seconds: self.engine.hold(decision.rule_id, seconds))
+                            hold=lambda seconds: self.engine.hold(decision.rule_id, seconds),
+                            error_body=self.error_body)
         return decision.fault.inject(exchange)
 
     def exempt(self, path: str) -> bool:

@@ -16,13 +16,17 @@ from .schemas import (AdminTransfersOut, AdminTransfersQuery, AuditOut, Platform
 bp = APIBlueprint("admin", __name__, tag="Admin")
 
 
-@bp.before_app_request
+def is_admin(sent_request) -> bool:
+    """Whether a request carries `Authorization: Bearer $BANKSIM_ADMIN_TOKEN` (compared in
+    constant time). The bank's admin routes and, handed over at install, the chaos admin
+    API both ask this."""
+    scheme, _, sent = sent_request.headers.get("Authorization", "").partition(" ")
+    return scheme.lower() == "bearer" and admin_token_matches(sent.strip())
+
+
+@bp.before_request
 def require_admin_token():
-    """Every /admin path, including the chaos API, needs BANKSIM_ADMIN_TOKEN."""
-    if not request.path.startswith("/admin"):
-        return
-    scheme, _, sent = request.headers.get("Authorization", "").partition(" ")
-    if scheme.lower() != "bearer" or not admin_token_matches(sent.strip()):
+    if not is_admin(request):
         raise api_error(401, "unauthorized", "admin endpoints need the admin bearer token")
 
 

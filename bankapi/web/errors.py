@@ -4,6 +4,7 @@ Every error leaves as `{"error": {"code", "message", "request_id"}}` (plus `fiel
 for validation errors): schema failures, aborts, 404/405/413/415 from Flask, and
 unexpected exceptions, which are logged and answered 500 without details.
 """
+import json
 import logging
 import re
 import uuid
@@ -20,7 +21,8 @@ log = logging.getLogger("banksim")
 CODES = {400: "validation_error", 401: "unauthorized", 403: "forbidden", 404: "not_found",
          405: "method_not_allowed", 409: "conflict", 413: "payload_too_large",
          415: "unsupported_media_type", 422: "unprocessable", 429: "too_many_requests",
-         500: "internal_error", 503: "service_unavailable"}
+         500: "internal_error", 502: "bad_gateway", 503: "service_unavailable",
+         504: "gateway_timeout"}
 # Each kind of domain refusal and the status it answers; the domain itself names none.
 DOMAIN_STATUS = {domain.NotFound: 404, domain.Invalid: 400, domain.Conflict: 409,
                  domain.Unprocessable: 422, domain.Locked: 429}
@@ -45,6 +47,13 @@ def api_error(status: int, code: str, message: str, field: str | None = None,
     if field:
         extra["field"] = field
     return HTTPError(status, message, extra_data=extra, headers=headers)
+
+
+def injected_error_body(status: int, request_id: str) -> bytes:
+    """The envelope of an error the chaos layer injects (it has no request context)."""
+    return json.dumps({"error": {"code": CODES.get(status, "error"),
+                                 "message": "injected failure (chaos)",
+                                 "request_id": request_id}}).encode()
 
 
 def from_domain(error: domain.DomainError) -> HTTPError:

@@ -1,5 +1,6 @@
 """The fault types, one per module, and the registry that builds them from rule settings."""
-from .base import BufferedResponse, Exchange, Fault, FaultSettingsError
+from .base import (BufferedResponse, ErrorBody, Exchange, Fault, FaultSettingsError,
+                   generic_error_body)
 from .error import ErrorFault
 from .latency import LatencyFault
 from .malformed import MalformedFault
@@ -21,6 +22,6 @@ def build_fault(spec: dict) -> Fault:
     return FAULTS[kind].from_settings(settings)
 
 
-__all__ = ["FAULTS", "BufferedResponse", "ErrorFault", "Exchange", "Fault",
+__all__ = ["FAULTS", "BufferedResponse", "ErrorBody", "ErrorFault", "Exchange", "Fault",
            "FaultSettingsError", "LatencyFault", "MalformedFault", "ResetFault",
-           "TimeoutFault", "build_fault"]
+           "TimeoutFault", "build_fault", "generic_error_body"]

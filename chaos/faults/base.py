@@ -6,6 +6,7 @@ Whether a request is hit at all (matching, cohorts, probability, bursts) is
 decided by the rule engine before a fault ever sees it, and the engine hands
 the fault any randomness it needs (`exchange.rng`), so faults stay reproducible.
 """
+import json
 import random
 import time
 from abc import ABC, abstractmethod
@@ -15,6 +16,14 @@ from typing import ClassVar
 from marshmallow import RAISE, Schema, ValidationError
 
 StartResponse = Callable[..., Callable[[bytes], object]]
+# (status, request id) -> the body of an error answer, in the host app's own format
+ErrorBody = Callable[[int, str], bytes]
+
+
+def generic_error_body(status: int, request_id: str) -> bytes:
+    """The error body when the host gives none: JSON that names no app's conventions."""
+    return json.dumps({"error": "injected failure (chaos)", "status": status,
+                       "request_id": request_id}).encode()
 
 
 class FaultSettingsError(ValueError):
@@ -46,11 +55,17 @@ class Exchange:
 
     def __init__(self, environ: dict, start_response: StartResponse, app, rule_id: str,
                  request_id: str, rng: random.Random, response: BufferedResponse | None = None,
-                 hold: Callable[[float], bool] | None = None):
+                 hold: Callable[[float], bool] | None = None,
+                 error_body: ErrorBody | None = None):
         self.environ, self.start_response, self.app = environ, start_response, app
         self.rule_id, self.request_id, self.rng = rule_id, request_id, rng
         self.response = response
         self.hold = hold or _sleep
+        self._error_body = error_body or generic_error_body
+
+    def error_body(self, status: int) -> bytes:
+        """The host app's error body for `status` (`error_body` given to the middleware)."""
+        return self._error_body(status, self.request_id)
 
     def mark(self, headers: list[tuple[str, str]]) -> list[tuple[str, str]]:
         """Add X-Chaos-Rule, and X-Request-Id unless the app already set one."""

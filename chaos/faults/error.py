@@ -1,22 +1,18 @@
-"""An error answer in the bank's envelope, as an overloaded or broken backend gives.
+"""An error answer in the host app's own format, as an overloaded or broken backend gives.
 
 Clients should back off on 429/503 (and honour Retry-After) and may retry
 idempotent requests on 5xx; this fault is how those policies get exercised.
 """
-import json
-
 from marshmallow import Schema, fields, validate
 
 from .base import Exchange, Fault
 
-CODES = {429: "too_many_requests", 500: "internal_error", 502: "bad_gateway",
-         503: "service_unavailable", 504: "gateway_timeout"}
 REASONS = {429: "Too Many Requests", 500: "Internal Server Error", 502: "Bad Gateway",
            503: "Service Unavailable", 504: "Gateway Timeout"}
 
 
 class ErrorSettings(Schema):
-    status = fields.Integer(required=True, strict=True, validate=validate.OneOf(sorted(CODES)))
+    status = fields.Integer(required=True, strict=True, validate=validate.OneOf(sorted(REASONS)))
     retry_after_s = fields.Integer(strict=True, validate=validate.Range(0, 86_400))
 
 
@@ -28,8 +24,6 @@ class ErrorFault(Fault):
         self.status, self.retry_after_s = status, retry_after_s
 
     def inject(self, exchange: Exchange):
-        body = json.dumps({"error": {"code": CODES[self.status],
-                                     "message": "injected failure (chaos)",
-                                     "request_id": exchange.request_id}}).encode()
+        body = exchange.error_body(self.status)
         headers = [] if self.retry_after_s is None else [("Retry-After", str(self.retry_after_s))]
         return exchange.reply(f"{self.status} {REASONS[self.status]}", body, headers=headers)

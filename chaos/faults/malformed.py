@@ -2,8 +2,8 @@
 
 Clients must treat a body they cannot parse as a failure, not as success.
 `truncated` cuts the real answer in half when there is one (the "after"
-phase), otherwise a plausible answer; a proper prefix of a JSON object or
-array is never valid JSON, so the result always fails to parse.
+phase), otherwise a JSON object of no particular app; a proper prefix of a JSON
+object or array is never valid JSON, so the result always fails to parse.
 """
 import json
 
@@ -11,8 +11,8 @@ from marshmallow import Schema, fields, validate
 
 from .base import Exchange, Fault
 
-PLAUSIBLE = json.dumps({"id": "tx_0000000000000000", "amount": -1250, "currency": "GBP",
-                        "description": "Coffee", "status": "completed"}).encode()
+PLAUSIBLE = json.dumps({"status": "ok", "items": [{"id": n, "value": n * n}
+                                                  for n in range(8)]}).encode()
 
 
 class MalformedSettings(Schema):

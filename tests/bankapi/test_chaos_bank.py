@@ -7,6 +7,7 @@ import requests
 
 from bankapi.domain.audit import run_audit
 from bankapi.db import db
+from bankapi.presets import PRESETS
 
 
 @pytest.fixture
@@ -132,3 +133,33 @@ def test_slow_faults_hold_half_the_server_threads_unless_configured(make_bank, s
     assert Config({}).CHAOS_MAX_HELD is None
     app = make_bank(**settings)
     assert app.extensions["chaos.middleware"].engine.holds.max_held == held
+
+
+def test_the_bank_hands_chaos_its_four_presets(client, admin_headers):
+    presets = client.get("/admin/chaos/presets", headers=admin_headers).json["presets"]
+    assert {p["name"] for p in presets} == set(PRESETS)
+    assert all(p["description"] for p in presets)
+    for name, preset in PRESETS.items():
+        added = client.post(f"/admin/chaos/presets/{name}", headers=admin_headers)
+        assert added.status_code == 201
+        assert [r["name"] for r in added.json["rules"]] == [r["name"] for r in preset.rules]
+
+
+def test_bad_release_targets_a_cohort_of_4_2_0_with_resets(client, admin_headers):
+    rules = client.post("/admin/chaos/presets/bad-release", headers=admin_headers).json["rules"]
+    assert all(r["match"]["app_version"] == "==4.2.0" for r in rules)
+    assert all(r["match"]["cohort_percent"] == 40 and r["fault"]["type"] == "reset"
+               for r in rules)
+    assert {r["phase"] for r in rules} == {"before", "after"}
+    after = {r["match"]["path"] for r in rules if r["phase"] == "after"}
+    assert after == {"/transfers", "/payments"}
+
+
+def test_injected_errors_answer_in_the_banks_envelope(client, admin_headers, alice):
+    client.post("/admin/chaos/rules", headers=admin_headers, json={
+        "match": {"path": "/me"}, "fault": {"type": "error", "status": 504}})
+    answer = client.get("/me", headers={**alice.headers, "X-Request-Id": "req-504"})
+    assert answer.status_code == 504
+    assert answer.json == {"error": {"code": "gateway_timeout",
+                                     "message": "injected failure (chaos)",
+                                     "request_id": "req-504"}}

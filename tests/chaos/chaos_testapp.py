@@ -3,6 +3,7 @@
 Importable by gunicorn (`chaos_testapp:create_app()`, database from
 CHAOS_TEST_DATABASE_URL) and used in-process by the fixtures.
 """
+import json
 import os
 
 from apiflask import APIFlask, HTTPError
@@ -10,13 +11,34 @@ from flask import request
 from sqlalchemy import create_engine
 
 import chaos
+from chaos import Preset
 from chaos.store import ChaosStore
+
+# The tiny app's own presets: chaos serves whatever its host hands it.
+PRESETS = (
+    Preset("flaky", "rare resets everywhere",
+           ({"name": "flaky: resets", "fault": {"type": "reset"}, "probability": 0.05},)),
+    Preset("outage", "writes answer 503",
+           tuple({"name": f"outage: {path}", "match": {"path": path, "methods": ["POST"]},
+                  "fault": {"type": "error", "status": 503, "retry_after_s": 5}}
+                 for path in ("/transfers", "/writes"))),
+    Preset("three", "three rules aimed at one path",
+           tuple({"name": f"three: {n}", "match": {"path": "/hello"},
+                  "fault": {"type": "latency", "ms": 10 * n}} for n in (1, 2, 3))),
+)
 
 
 def identify(environ):
     """The bank's convention: bearer tokens `user_<id>.<secret>`."""
     header = environ.get("HTTP_AUTHORIZATION", "")
     return header[7:].split(".", 1)[0] if header.startswith("Bearer user_") else None
+
+
+def error_body(status: int, request_id: str) -> bytes:
+    """Injected errors in this app's own envelope (as its error processor writes them)."""
+    code = {429: "too_many_requests", 503: "service_unavailable"}.get(status, "error")
+    return json.dumps({"error": {"code": code, "message": "injected", "request_id": request_id}
+                       }).encode()
 
 
 def create_app(store: ChaosStore | None = None) -> APIFlask:
@@ -53,6 +75,7 @@ def create_app(store: ChaosStore | None = None) -> APIFlask:
     def health():
         return {"status": "ok"}
 
-    chaos.init_app(app, store, identify=identify, refresh_s=0.25)
+    chaos.init_app(app, store, identify=identify, refresh_s=0.25, presets=PRESETS,
+                   error_body=error_body, exempt_prefixes=("/health", "/metrics"))
     app.config["WRITES"] = writes
     return app

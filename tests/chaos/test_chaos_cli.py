@@ -28,8 +28,8 @@ def test_status_on_off(run, store):
 
 def test_presets_and_preset(run, store):
     listed = run("presets")
-    assert listed.exit_code == 0 and "bad-release" in listed.output
-    added = run("preset", "payments-outage")
+    assert listed.exit_code == 0 and "outage" in listed.output
+    added = run("preset", "outage")
     assert added.exit_code == 0 and "added 2 rule(s)" in added.output
     assert len(store.list_rules()) == 2
 
@@ -75,7 +75,7 @@ def test_add_warns_on_stderr_while_the_kill_switch_is_off(run, store):
     assert result.exit_code == 0
     assert "chaos is off" in result.stderr and "chaos on" in result.stderr
     assert result.stdout.strip() == store.list_rules()[-1]["id"]
-    assert "chaos is off" in run("preset", "payments-outage").stderr
+    assert "chaos is off" in run("preset", "outage").stderr
     assert "chaos is off" in run("enable", store.list_rules()[0]["id"]).stderr
 
 

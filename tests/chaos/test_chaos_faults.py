@@ -53,9 +53,17 @@ def test_error_answers_the_envelope_with_retry_after():
     status, headers, body = run_fault({"type": "error", "status": 503, "retry_after_s": 7})
     assert status.startswith("503")
     assert headers["Retry-After"] == "7" and headers["X-Chaos-Rule"] == "rule_x"
-    assert json.loads(body) == {"error": {"code": "service_unavailable",
-                                          "message": "injected failure (chaos)",
-                                          "request_id": "req-1"}}
+    assert json.loads(body) == {"error": "injected failure (chaos)", "status": 503,
+                                "request_id": "req-1"}
+
+
+def test_error_answers_in_the_hosts_format_when_it_gives_one():
+    seen = {}
+    exchange = Exchange({}, lambda status, headers, exc_info=None: seen.update(status=status),
+                        hello_app, "rule_x", "req-1", random.Random(1),
+                        error_body=lambda status, request_id: f"{status}:{request_id}".encode())
+    body = b"".join(build_fault({"type": "error", "status": 502}).inject(exchange))
+    assert seen["status"].startswith("502") and body == b"502:req-1"
 
 
 def test_error_without_retry_after_sends_no_header():

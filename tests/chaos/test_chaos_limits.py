@@ -4,9 +4,8 @@ presets that replace what they added before."""
 import pytest
 
 from chaos.engine import RuleEngine
-from chaos.presets import PRESETS
 from chaos_helpers import wsgi_call
-from chaos_testapp import create_app
+from chaos_testapp import PRESETS, create_app
 
 RESET_ALL = {"fault": {"type": "reset"}, "match": {"path": "*"}}
 
@@ -50,7 +49,7 @@ def test_the_rule_limit_answers_409_and_writes_nothing(make_store):
     assert refused.status_code == 409
     assert refused.json["error"]["code"] == "too_many_rules"
     assert "at most 3 rules" in refused.json["error"]["message"]
-    assert client.post("/admin/chaos/presets/payments-outage").status_code == 409
+    assert client.post("/admin/chaos/presets/outage").status_code == 409
     assert len(client.get("/admin/chaos/rules").json["rules"]) == 3
     client.delete(f"/admin/chaos/rules/{client.get('/admin/chaos/rules').json['rules'][0]['id']}")
     assert client.post("/admin/chaos/rules", json=RESET_ALL).status_code == 201
@@ -62,23 +61,24 @@ def test_the_default_limit_is_1000(store):
 
 def test_applying_a_preset_again_replaces_what_it_added(client):
     mine = client.post("/admin/chaos/rules", json=RESET_ALL).json
-    client.post("/admin/chaos/presets/flaky-network")
+    client.post("/admin/chaos/presets/flaky")
     for _ in range(50):
-        applied = client.post("/admin/chaos/presets/bad-release")
+        applied = client.post("/admin/chaos/presets/three")
         assert applied.status_code == 201
     rules = client.get("/admin/chaos/rules").json["rules"]
     names = [rule["name"] for rule in rules]
-    assert len(rules) == 1 + len(PRESETS["flaky-network"].rules) + len(PRESETS["bad-release"].rules)
+    flaky, three = (next(p for p in PRESETS if p.name == name) for name in ("flaky", "three"))
+    assert len(rules) == 1 + len(flaky.rules) + len(three.rules)
     assert rules[0] == mine | {"stats": rules[0]["stats"]}
-    assert sorted(names[-3:]) == sorted(r["name"] for r in PRESETS["bad-release"].rules)
+    assert sorted(names[-3:]) == sorted(r["name"] for r in three.rules)
     assert [r["id"] for r in rules[-3:]] == [r["id"] for r in applied.json["rules"]]
 
 
 def test_a_preset_reapplied_after_its_rules_were_edited_or_deleted(client):
-    first = client.post("/admin/chaos/presets/payments-outage").json["rules"]
+    first = client.post("/admin/chaos/presets/outage").json["rules"]
     client.delete(f"/admin/chaos/rules/{first[0]['id']}")
     client.patch(f"/admin/chaos/rules/{first[1]['id']}", json={"enabled": False})
-    again = client.post("/admin/chaos/presets/payments-outage").json["rules"]
+    again = client.post("/admin/chaos/presets/outage").json["rules"]
     rules = client.get("/admin/chaos/rules").json["rules"]
     assert [r["id"] for r in rules] == [r["id"] for r in again]
     assert all(r["enabled"] for r in rules)

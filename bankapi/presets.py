@@ -1,17 +1,12 @@
-"""Named sets of rules for the failures banksim's scenarios teach.
+"""The bank's chaos presets: named sets of rules for the failures banksim's scenarios teach.
 
-A preset is only data: applying one adds its rules (validated like any other)
-next to the rules already there. The rules of `bad-release` share one named
-cohort, so the same 40% of 4.2.0 users suffer every one of its faults.
+The bank hands them to the chaos layer (`chaos.init_app(..., presets=PRESETS)`), which
+knows nothing of app versions or payments itself. A preset is only data: applying one
+adds its rules (validated like any other), replacing those it added before. The rules of
+`bad-release` share one named cohort, so the same 40% of 4.2.0 users suffer every one of
+its faults.
 """
-from dataclasses import dataclass
-
-
-@dataclass(frozen=True)
-class Preset:
-    name: str
-    description: str
-    rules: tuple[dict, ...]
+from chaos import Preset
 
 
 def _burst(on_s: float, off_s: float) -> dict:
