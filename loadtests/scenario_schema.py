@@ -139,9 +139,9 @@ class ChaosSchema(_Strict):
     on = fields.Boolean(validate=validate.Equal(True))
     clear = fields.Boolean(validate=validate.Equal(True))
 
-    @validates_schema(skip_on_field_errors=False)
-    def one_action(self, data, **_kw):
-        if len(data) != 1:
+    @validates_schema(skip_on_field_errors=False, pass_original=True)
+    def one_action(self, _data, original, **_kw):
+        if isinstance(original, dict) and len(original) != 1:
             raise ValidationError("give exactly one of preset, rules, remove, off, on, clear")
 
 
@@ -153,9 +153,10 @@ class StepSchema(_Strict):
     rollout = fields.Nested(RolloutSchema)
     chaos = fields.Nested(ChaosSchema)
 
-    @validates_schema(skip_on_field_errors=False)
-    def does_something(self, data, **_kw):
-        if not set(data) & {"phase", "release", "rollout", "chaos"}:
+    @validates_schema(skip_on_field_errors=False, pass_original=True)
+    def does_something(self, _data, original, **_kw):
+        if isinstance(original, dict) and not set(original) & {"phase", "release", "rollout",
+                                                               "chaos"}:
             raise ValidationError("a step needs phase, release, rollout or chaos")
 
 
