@@ -1,7 +1,7 @@
 """The `banksim` command: each part lends its own commands, and this group collects them.
 
 `bankapi` lends serve, audit and release; `seed` lends seed; `chaos` its chaos group;
-`loadtests` incident and loadtest, which need the [load] extra (Locust, matplotlib).
+`loadtests` scenarios, and incident and loadtest, which need the [load] extra (Locust, matplotlib).
 Without it they are still listed, and say how to install it instead of failing on an
 import deep inside a run.
 """
@@ -11,6 +11,7 @@ import click
 
 from bankapi.cli import COMMANDS as BANK_COMMANDS
 from chaos.cli import chaos
+from loadtests.scenario_cli import scenarios
 from seed.cli import seed
 
 LOAD_EXTRA = ("locust", "matplotlib")
@@ -41,5 +42,5 @@ def _needs_load_extra(name: str, missing: list[str]) -> click.Command:
     return command
 
 
-for _command in (*BANK_COMMANDS, seed, chaos, *_load_commands()):
+for _command in (*BANK_COMMANDS, seed, chaos, scenarios, *_load_commands()):
     main.add_command(_command)

@@ -2,8 +2,16 @@
 import requests
 
 
+class AdminError(RuntimeError):
+    """The bank answered an admin call with something other than 2xx."""
+
+    def __init__(self, status: int, code: str | None, text: str):
+        super().__init__(f"{status} {text[:200]}")
+        self.status, self.code = status, code
+
+
 class AdminClient:
-    """Calls /admin/... with the admin bearer token; raises on anything but 2xx."""
+    """Calls /admin/... with the admin bearer token; raises AdminError on anything but 2xx."""
 
     def __init__(self, base_url: str, token: str, timeout_s: float = 10.0):
         if not token:
@@ -17,5 +25,12 @@ class AdminClient:
         response = self.session.request(method, self.base_url + path, json=body,
                                         timeout=self.timeout_s)
         if not response.ok:
-            raise RuntimeError(f"{response.status_code} {response.text[:200]}")
+            raise AdminError(response.status_code, _code(response), response.text)
         return response.json() if response.content else {}
+
+
+def _code(response) -> str | None:
+    try:
+        return response.json()["error"]["code"]
+    except (ValueError, KeyError, TypeError):
+        return None

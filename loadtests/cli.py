@@ -9,13 +9,14 @@ from pathlib import Path
 import click
 
 from .incident import LOCUSTFILE, IncidentSettings, run_incident
+from .scenario import DEFAULT, ScenarioError
 
 DURATION = re.compile(r"^(\d+)\s*(s|m|min)?$")
 
 
-def duration_option(_ctx, _param, value: str) -> int:
+def duration_option(_ctx, _param, value: str | None) -> int | None:
     """Click callback: errors name --duration (click adds the option's name)."""
-    return parse_duration(value)
+    return None if value is None else parse_duration(value)
 
 
 def parse_duration(value: str) -> int:
@@ -39,31 +40,34 @@ def parse_think(value: str) -> tuple[float, float]:
 
 
 @click.command()
-@click.option("--scenario", type=click.Choice(["bad-release"]), default="bad-release",
-              show_default=True)
-@click.option("--users", type=click.IntRange(1, 2000), default=60, show_default=True,
-              help="simulated mobile users (and seeded customers)")
-@click.option("--duration", default="180s", show_default=True, callback=duration_option,
+@click.option("--scenario", default=DEFAULT, show_default=True, metavar="NAME|PATH",
+              help="a built-in (`banksim scenarios` lists them) or a scenario YAML file; "
+                   "the options below override the file's values")
+@click.option("--users", type=click.IntRange(1, 2000),
+              help="simulated mobile users (and seeded customers) [scenario's: 60]")
+@click.option("--duration", callback=duration_option,
               help="e.g. 180s or 3m; at least 10 s, and about 60 s before the incident "
-                   "shows (users must open the app while the bad release is out)")
+                   "shows (users must open the app while the bad release is out) "
+                   "[scenario's: 180s]")
 @click.option("--seed", envvar="BANKSIM_SEED", type=int, default=42, show_default=True)
 @click.option("--client-policy", type=click.Choice(["backoff", "naive", "none"]),
-              default="backoff", show_default=True, help="how the app retries failures")
+              help="how the app retries failures [scenario's: backoff]")
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path),
               help="report directory [default: reports/<timestamp>]")
 @click.option("--threshold", "thresholds", multiple=True, metavar="EXPR",
               help="e.g. 'success_rate[app_version=4.1.*,phase=incident]>=0.99' (repeatable)")
-@click.option("--slo", type=click.FloatRange(0.5, 0.9999), default=0.99, show_default=True,
-              help="journey success objective the detector burns against")
+@click.option("--slo", type=click.FloatRange(0.5, 0.9999),
+              help="journey success objective the detector burns against [scenario's: 0.99]")
 @click.option("--workers", type=click.IntRange(1, 16), default=2, show_default=True,
               help="gunicorn workers for the bank")
-@click.option("--adoption", type=click.FloatRange(0, 1), default=0.35, show_default=True,
-              help="chance an app installs a newer (not required) release when opened")
-@click.option("--think", default="1-4", show_default=True, metavar="MIN-MAX",
-              help="seconds a user waits between journeys")
+@click.option("--adoption", type=click.FloatRange(0, 1),
+              help="chance an app installs a newer (not required) release when opened, for "
+                   "every release [scenario's: 0.35]")
+@click.option("--think", metavar="MIN-MAX",
+              help="seconds a user waits between journeys [scenario's: 1-4]")
 def incident(scenario, users, duration, seed, client_policy, out, thresholds, slo, workers,
              adoption, think):
-    """Replay a bad app release against a fresh bank and report what users lived through."""
+    """Replay an incident scenario against a fresh bank and report what users lived through."""
     from .report import parse_threshold
     for expression in thresholds:
         try:
@@ -75,7 +79,13 @@ def incident(scenario, users, duration, seed, client_policy, out, thresholds, sl
         scenario=scenario, users=users, duration_s=duration, seed=seed,
         client_policy=client_policy, out_dir=out or Path("reports") / stamp,
         thresholds=list(thresholds), database_url=os.environ.get("BANKSIM_DATABASE_URL"),
-        slo=slo, workers=workers, adoption=adoption, think_s=parse_think(think))
+        slo=slo, workers=workers, adoption=adoption,
+        think_s=parse_think(think) if think else None)
+    try:
+        settings.scenario_of()
+    except ScenarioError as exc:
+        raise click.BadParameter(
+            "\n".join([exc.source, *exc.problems]), param_hint="--scenario") from None
     try:
         code = run_incident(settings)
     except RuntimeError as exc:
@@ -107,7 +117,7 @@ Usage: banksim loadtest [LOCUST OPTIONS]
   add --headless. `banksim incident` runs the whole replay (seed, bank, Locust, report).
 
   Example:
-    banksim loadtest --headless -u 50 -r 10 -t 3m --timeline bad-release
+    banksim loadtest --headless -u 50 -r 10 -t 3m --scenario bad-release
 
 banksim's options (the locustfile adds them to Locust's):
 {options}

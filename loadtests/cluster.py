@@ -6,6 +6,9 @@ Imported only by `locustfile.py` (it uses gevent). One `RunCoordinator` per proc
   asks for the next number with a `banksim_claim` message and waits for the answer;
 - the phase and the run's start time: set by the master's timeline and broadcast to
   workers (`banksim_phase`), so each journey carries the phase at its start;
+- the scenario's timeline: played by the master (or the local runner), which also runs
+  the alert detector live on the journeys it collects when the scenario says
+  `halt_on_alert` (loadtests/halt.py);
 - journey events and transfer intents: a worker buffers them and sends them to the
   master (`banksim_events`) every FLUSH_INTERVAL_S, when the master asks
   (`banksim_flush`, at test stop) and at its own test stop; the master or the local
@@ -22,18 +25,22 @@ from gevent.event import AsyncResult
 from locust.runners import MasterRunner, WorkerRunner
 
 from .admin import AdminClient
+from .halt import HaltOnAlert
 from .journal import EventBuffer, JsonLinesSink, write_phases
-from .timeline import Phase, TimelineDriver, phases_for, schedule
+from .report.detector import DetectorSettings
+from .scenario import Scenario
+from .timeline import Phase, TimelineDriver, phases_for
 
 log = logging.getLogger(__name__)
 FLUSH_INTERVAL_S = 2.0
 CLAIM_TIMEOUT_S = 10.0
 FLUSH_WAIT_S = 5.0
+ALERT_CHECK_S = 1.0
 
 
 class RunCoordinator:
-    def __init__(self, environment):
-        self.environment = environment
+    def __init__(self, environment, scenario: Scenario):
+        self.environment, self.scenario = environment, scenario
         self.options = environment.parsed_options
         self.runner = environment.runner
         self.is_worker = isinstance(self.runner, WorkerRunner)
@@ -49,6 +56,9 @@ class RunCoordinator:
         self._flushed: set[str] = set()
         self.journeys_by_worker: collections.Counter[str] = collections.Counter()
         self._greenlets: list[gevent.Greenlet] = []
+        self.driver: TimelineDriver | None = None
+        self.halter: HaltOnAlert | None = None
+        self.journeys: list[dict] = []  # kept only while halt_on_alert watches them
         self._register_messages()
 
     # -- messages -----------------------------------------------------------------------
@@ -65,7 +75,12 @@ class RunCoordinator:
 
     def _on_events(self, environment, msg, **_kw):
         self.journeys_by_worker[msg.node_id] += len(msg.data.get("journeys") or [])
-        self.sink.write(msg.data)
+        self._store(msg.data)
+
+    def _store(self, batch: dict) -> None:
+        self.sink.write(batch)
+        if self.halter is not None and not self.halter.done:
+            self.journeys.extend(batch.get("journeys") or ())
 
     def _on_claim(self, environment, msg, **_kw):
         self.runner.send_message("banksim_number",
@@ -122,7 +137,7 @@ class RunCoordinator:
             for intent in batch["transfers"]:
                 self.buffer.add_transfer(intent)
         else:
-            self.sink.write(batch)
+            self._store(batch)
 
     # -- run lifecycle ------------------------------------------------------------------
 
@@ -132,22 +147,37 @@ class RunCoordinator:
             self._spawn(self._flush_forever)
             return
         self.run_started_at, self._numbers = time.time(), itertools.count()
-        duration = self.options.scenario_duration or self.options.run_time
-        timeline = self.options.timeline
-        self.phases = phases_for(duration, timeline) if duration else []
-        if self.options.phases_out and self.phases:
+        scenario = self.scenario
+        duration = (self.options.scenario_duration or self.options.run_time
+                    or scenario.duration_s)
+        self.phases = phases_for(scenario, duration)
+        if self.options.phases_out:
             write_phases(self.options.phases_out, [p.as_dict() for p in self.phases])
-        self.set_phase("baseline")
-        if timeline != "none":
-            admin = AdminClient(self.environment.host, self.options.admin_token)
-            driver = TimelineDriver(schedule(self.phases, timeline), admin, self.set_phase)
-            self._spawn(driver.run, time.monotonic())
+        self.set_phase(self.phases[0].name)
+        if not (scenario["timeline"] or scenario["releases"]):
+            return
+        admin = AdminClient(self.environment.host, self.options.admin_token)
+        self.driver = TimelineDriver(scenario, admin, self.set_phase, duration_s=duration)
+        self._spawn(self.driver.run, time.monotonic())
+        if scenario.halt_on_alert:
+            incident = next((p.start_s for p in self.phases if p.name == "incident"), None)
+            settings = DetectorSettings.for_run(duration, slo=scenario.slo,
+                                                p95_ms=scenario.p95_ms)
+            self.halter = HaltOnAlert(scenario.incident_versions(), incident, settings,
+                                      self.driver)
+            self._spawn(self._watch_alerts)
 
     def set_phase(self, name: str) -> None:
         self.phase = name
         if self.is_master:
             self.runner.send_message("banksim_phase",
                                      {"phase": name, "run_started_at": self.run_started_at})
+
+    def _watch_alerts(self) -> None:
+        while not self.halter.done:
+            gevent.sleep(ALERT_CHECK_S)
+            self.halter.check(self.journeys, self.seconds_since_start())
+        self.journeys = []
 
     def test_stop(self) -> None:
         for greenlet in self._greenlets:
@@ -164,6 +194,10 @@ class RunCoordinator:
             write_phases(self.options.phases_out,
                          [{**p.as_dict(), "end_s": min(p.end_s, elapsed)}
                           for p in phases if p.start_s <= elapsed])
+        if self.options.steps_out:
+            write_phases(self.options.steps_out, {
+                "steps": self.driver.records if self.driver else [],
+                "halted_at_s": self.halter.halted_at_s if self.halter else None})
         log.info("banksim: recorded %d journeys, %d transfer intents",
                  self.sink.counts["journeys"], self.sink.counts["transfers"])
         if self.is_master:

@@ -1,4 +1,4 @@
-"""`banksim incident`: seed a fresh bank, serve it, replay the bad release, report.
+"""`banksim incident`: seed a fresh bank, serve it, replay a scenario, report.
 
 Everything here happens in subprocesses and over HTTP: `banksim seed` and
 `banksim serve` for the bank, `locust` (which monkey-patches its own process
@@ -24,26 +24,35 @@ from .admin import AdminClient
 from .children import Children, Interrupted, StopSignals
 from .reconcile import reconcile
 from .report import build_report, print_summary, write_report
-from .timeline import phases_for, schedule
+from .scenario import Scenario, load, to_yaml
 
 LOCUSTFILE = Path(__file__).with_name("locustfile.py")
 
 
 @dataclass
 class IncidentSettings:
+    """A run: the scenario (a built-in's name or a file) and the command line's values;
+    None means "the scenario's". `scenario_of()` applies them and validates the whole."""
+
     scenario: str = "bad-release"
-    users: int = 60
-    duration_s: int = 180
+    users: int | None = None
+    duration_s: int | None = None
     seed: int = 42
-    client_policy: str = "backoff"
+    client_policy: str | None = None
     out_dir: Path = Path("reports")
     thresholds: list[str] = field(default_factory=list)
     database_url: str | None = None
     workers: int = 2
     seed_months: int = 2
-    slo: float = 0.99
-    adoption: float = 0.35
-    think_s: tuple[float, float] = (1.0, 4.0)
+    slo: float | None = None
+    adoption: float | None = None
+    think_s: tuple[float, float] | None = None
+
+    def scenario_of(self) -> Scenario:
+        """The scenario as run; raises ScenarioError listing every problem."""
+        return load(self.scenario, {"users": self.users, "duration": self.duration_s,
+                                    "client_policy": self.client_policy, "slo": self.slo,
+                                    "adoption": self.adoption, "think": self.think_s})
 
 
 def free_port() -> int:
@@ -108,32 +117,32 @@ def new_admin_token() -> str:
     return secrets.token_urlsafe(24)
 
 
-def _locust_command(s: IncidentSettings, url: str, files: dict) -> list[str]:
-    spawn_rate = max(1, s.users // 5)
+def _locust_command(sc: Scenario, seed: int, url: str, files: dict) -> list[str]:
+    """Locust plays the scenario as run (written to the report directory, so every
+    process reads the same file with the command line's overrides in it)."""
+    duration = int(sc.duration_s)
     return [sys.executable, "-m", "locust", "-f", str(LOCUSTFILE), "--headless",
-            "-u", str(s.users), "-r", str(spawn_rate), "-t", f"{s.duration_s}s",
+            "-u", str(sc.users), "-r", str(max(1, sc.users // 5)), "-t", f"{duration}s",
             "--stop-timeout", "10", "--host", url, "--only-summary",
             "--csv", str(files["csv"]), "--html", str(files["html"]),
-            "--client-policy", s.client_policy, "--timeline", s.scenario,
-            "--scenario-duration", str(s.duration_s),
+            "--scenario", str(files["scenario"]), "--scenario-duration", str(duration),
             "--journeys-out", str(files["journeys"]), "--transfers-out", str(files["transfers"]),
-            "--phases-out", str(files["phases"]), "--seeded-users", str(s.users),
-            "--seed", str(s.seed), "--adoption", str(s.adoption),
-            "--think-min", str(s.think_s[0]), "--think-max", str(s.think_s[1])]
+            "--phases-out", str(files["phases"]), "--steps-out", str(files["steps"]),
+            "--seeded-users", str(sc.users), "--seed", str(seed)]
 
 
-def _watch(process: subprocess.Popen, s: IncidentSettings, journeys: Path, console) -> None:
+def _watch(process: subprocess.Popen, sc: Scenario, journeys: Path, console) -> None:
     """A progress bar for the run, with the journeys finished and failed so far."""
     columns = (TextColumn("[bold]{task.description}"), BarColumn(),
                TextColumn("{task.fields[status]}"), TimeRemainingColumn())
     with Progress(*columns, console=console, transient=True) as progress:
-        task = progress.add_task(f"{s.scenario}, {s.users} users", total=s.duration_s,
+        task = progress.add_task(f"{sc.name}, {sc.users} users", total=sc.duration_s,
                                  status="starting")
         started = time.monotonic()
         while process.poll() is None:
             events = _read_jsonl(journeys)
             failed = sum(not e["ok"] for e in events)
-            progress.update(task, completed=min(time.monotonic() - started, s.duration_s),
+            progress.update(task, completed=min(time.monotonic() - started, sc.duration_s),
                             status=f"{len(events)} journeys, {failed} failed")
             time.sleep(1)
 
@@ -142,40 +151,44 @@ def run_incident(s: IncidentSettings, console: Console | None = None) -> int:
     """Run the scenario end to end; return the exit code (0 ok, 1 integrity, threshold or a
     run that never reached its incident, 128 + N when signal N stopped it)."""
     console = console or Console()
+    sc = s.scenario_of()  # a bad scenario stops here, before anything starts
     out = s.out_dir
     out.mkdir(parents=True, exist_ok=True)
     token, port = new_admin_token(), free_port()
     env = {**os.environ, "BANKSIM_ADMIN_TOKEN": token, "BANKSIM_SEED": str(s.seed),
            "BANKSIM_DATABASE_URL": s.database_url or f"sqlite:///{(out / 'bank.db').resolve()}",
-           "BANKSIM_URL": f"http://127.0.0.1:{port}", "BANKSIM_USERS": str(s.users)}
+           "BANKSIM_URL": f"http://127.0.0.1:{port}", "BANKSIM_USERS": str(sc.users)}
     files = {"journeys": out / "journeys.jsonl", "transfers": out / "transfers.jsonl",
-             "phases": out / "phases.json", "csv": out / "locust", "html": out / "locust.html"}
-    for name in ("journeys", "transfers"):
+             "phases": out / "phases.json", "steps": out / "steps.json",
+             "scenario": out / "scenario.yaml", "csv": out / "locust",
+             "html": out / "locust.html"}
+    for name in ("journeys", "transfers", "steps"):
         files[name].unlink(missing_ok=True)
+    files["scenario"].write_text(to_yaml(sc), encoding="utf-8")
     children, signals = Children(), StopSignals()
     try:
         with signals:
             try:
-                integrity = _replay(s, env, port, files, children, console)
+                integrity = _replay(sc, s, env, port, files, children, console)
             finally:
                 signals.shield()  # a signal now waits until everything has stopped
                 children.stop_all()
                 if not s.database_url:
                     checkpoint_sqlite(out / "bank.db")
             signals.resume()
-            return _report(s, files, integrity, console)
+            return _report(sc, s, files, integrity, console)
     except Interrupted as exc:
         console.print(f"[bold red]stopped by {exc}[/]: the seed, the bank and Locust are "
                       f"stopped; the partial run is in {out.resolve()}", highlight=False)
         return 128 + exc.signum
 
 
-def _replay(s: IncidentSettings, env: dict, port: int, files: dict, children: Children,
-            console) -> dict:
+def _replay(sc: Scenario, s: IncidentSettings, env: dict, port: int, files: dict,
+            children: Children, console) -> dict:
     """Seed, serve, run Locust; the integrity block (the caller stops the children)."""
     out = s.out_dir
-    console.print(f"seeding {s.users} customers into {env['BANKSIM_DATABASE_URL']} ...")
-    _run(children, [sys.executable, "-m", "banksim", "seed", "--users", str(s.users),
+    console.print(f"seeding {sc.users} customers into {env['BANKSIM_DATABASE_URL']} ...")
+    _run(children, [sys.executable, "-m", "banksim", "seed", "--users", str(sc.users),
                     "--months", str(s.seed_months), "--seed", str(s.seed), "--reset"],
          env, "banksim seed")
     bank = BankProcess(env, port, s.workers, out / "server.log", children)
@@ -183,43 +196,40 @@ def _replay(s: IncidentSettings, env: dict, port: int, files: dict, children: Ch
     admin = AdminClient(bank.url, env["BANKSIM_ADMIN_TOKEN"], timeout_s=60)
     admin("DELETE", "/admin/chaos/rules")
     admin("POST", "/admin/chaos/enable")
-    console.print(f"bank up at {bank.url}; running {s.scenario} for {s.duration_s} s "
-                  f"with client policy {s.client_policy}")
+    console.print(f"bank up at {bank.url}; running {sc.name} for {sc.duration_s:g} s "
+                  f"with client policy {sc.client_policy}")
     with open(out / "locust.log", "w") as locust_log:
-        process = children.start(_locust_command(s, bank.url, files), env=env,
+        process = children.start(_locust_command(sc, s.seed, bank.url, files), env=env,
                                  stdout=locust_log, stderr=subprocess.STDOUT)
-        _watch(process, s, files["journeys"], console)
+        _watch(process, sc, files["journeys"], console)
     if process.returncode not in (0, 1):  # 1 means "some requests failed": expected
         raise RuntimeError(f"locust exited with {process.returncode}; see {locust_log.name}")
     audit = admin("GET", "/admin/audit")
     return reconcile(audit, _all_transfers(admin), _read_jsonl(files["transfers"]))
 
 
-def _report(s: IncidentSettings, files: dict, integrity: dict, console) -> int:
+def _report(sc: Scenario, s: IncidentSettings, files: dict, integrity: dict, console) -> int:
     out = s.out_dir
     phases = json.loads(files["phases"].read_text()) if files["phases"].exists() else []
-    meta = {"scenario": s.scenario, "seed": s.seed, "users": s.users,
-            "duration_s": s.duration_s, "client_policy": s.client_policy}
-    version = incident_version(s.scenario, s.duration_s)
+    steps = (json.loads(files["steps"].read_text()) if files["steps"].exists()
+             else {"steps": [], "halted_at_s": None})
+    duration = int(sc.duration_s)
+    version = next(iter(sc.incident_versions()), None)
+    meta = {"scenario": sc.name, "seed": s.seed, "users": sc.users, "duration_s": duration,
+            "client_policy": sc.client_policy, "scenario_definition": sc.definition,
+            "timeline_steps": steps["steps"], "halted_at_s": steps["halted_at_s"],
+            "incident_versions": sc.incident_versions()}
     report = build_report(_read_jsonl(files["journeys"]), phases, meta, integrity,
-                          [*s.thresholds, *reach_thresholds(version)], slo=s.slo)
+                          [*sc.thresholds, *s.thresholds, *reach_thresholds(version)],
+                          slo=sc.slo, p95_ms=sc.p95_ms)
     write_report(report, out)
     print_summary(report, console=console)
     console.print(f"report: {(out / 'report.html').resolve()}")
-    missed = never_reached(report, version, s.duration_s)
+    missed = never_reached(report, version, duration)
     if missed:
         console.print(f"[bold red]{missed}[/]", highlight=False)
     passed = integrity["ok"] and all(t["passed"] for t in report["thresholds"])
     return 0 if passed else 1
-
-
-def incident_version(scenario: str, duration_s: float) -> str | None:
-    """The version the scenario's incident phase publishes, read from its timeline."""
-    for step in schedule(phases_for(duration_s, scenario), scenario):
-        for call in step.calls:
-            if step.phase == "incident" and call.path == "/admin/releases":
-                return call.body["version"]
-    return None
 
 
 def reach_thresholds(version: str | None) -> list[str]:

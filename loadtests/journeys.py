@@ -53,10 +53,13 @@ def _completed(prefix):
 
 
 class MobileApp:
-    """What the app remembers between journeys: token, current account, a pending update."""
+    """What the app remembers between journeys: token, current account, a pending update.
+
+    `adoption` is the chance that an app open installs an offered release: a number, or a
+    function of the release's version (the scenario's `release.adoption`)."""
 
     def __init__(self, client: MobileClient, rng: Random, *, seeded_users: int,
-                 adoption: float, run_tag: str, password: str = PASSWORD,
+                 adoption, run_tag: str, password: str = PASSWORD,
                  record_transfer=lambda intent: None):
         self.client, self.rng = client, rng
         self.seeded_users, self.adoption, self.run_tag = seeded_users, adoption, run_tag
@@ -103,8 +106,9 @@ def login(app: MobileApp) -> None:
 def app_open(app: MobileApp) -> None:
     release = app.client.call("GET", "/app/releases/latest", check=_release,
                               params={"platform": app.device.platform}).body
+    adoption = app.adoption(release["version"]) if callable(app.adoption) else app.adoption
     if should_update(app.device.app_version, release["version"],
-                     release["min_supported_version"], app.adoption, app.rng):
+                     release["min_supported_version"], adoption, app.rng):
         app.pending_version = release["version"]
     app.client.call("GET", "/me", check=lambda b: _problem(
         isinstance(b, dict) and b.get("email") == app.device.email, "not this customer"))

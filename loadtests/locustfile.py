@@ -2,9 +2,14 @@
 
     locust -f loadtests/locustfile.py --host http://127.0.0.1:8000
     locust -f loadtests/locustfile.py --headless -u 50 -r 10 -t 3m --host URL \\
-        --timeline bad-release --client-policy backoff \\
+        --scenario bad-release --client-policy backoff \\
         --journeys-out run/journeys.jsonl --transfers-out run/transfers.jsonl \\
         --phases-out run/phases.json      # with BANKSIM_ADMIN_TOKEN in the environment
+
+`--scenario NAME|PATH` (a built-in or a YAML file, docs/scenarios.md) gives the phones'
+platforms, starting versions, think time and adoption; the master (or the local runner)
+plays its timeline. Every process loads the same file, so workers need the same
+`--scenario`. Without one, the run is the baseline of bad-release: no timeline.
 
 Each simulated user is one phone signed in as a seeded customer user{n}@example.com
 (password "banksim"). n = (k mod --seeded-users) + 1 where k is a run-wide counter of
@@ -29,8 +34,8 @@ from loadtests.cluster import RunCoordinator
 from loadtests.journal import journey_event
 from loadtests.mobile import Device, Journey, MobileClient, StepFailed
 from loadtests.retry import POLICIES, policy_named
-from loadtests.timeline import TIMELINES
-from loadtests.versions import DEFAULT_ADOPTION, choose_baseline_version, choose_platform
+from loadtests.scenario import NONE, ScenarioError, builtin_names, load
+from loadtests.versions import choose_baseline_version, choose_platform
 
 log = logging.getLogger(__name__)
 coordinator: RunCoordinator | None = None
@@ -38,26 +43,30 @@ coordinator: RunCoordinator | None = None
 
 @events.init_command_line_parser.add_listener
 def add_arguments(parser):
-    parser.add_argument("--client-policy", choices=sorted(POLICIES), default="backoff",
-                       help="the app's retry policy: none, naive (3 immediate retries), "
-                            "backoff (4 retries, capped exponential backoff, full jitter)")
+    parser.add_argument("--scenario", "--timeline", dest="scenario", default=NONE,
+                       metavar="NAME|PATH",
+                       help=f"incident scenario: a built-in ({', '.join(builtin_names())}) or "
+                            "a YAML file; `none` (default): no timeline, one baseline phase. "
+                            "--timeline is an older name for it")
+    parser.add_argument("--client-policy", choices=sorted(POLICIES), default=None,
+                       help="the app's retry policy (default: the scenario's): none, naive "
+                            "(3 immediate retries), backoff (4 retries, capped exponential "
+                            "backoff, full jitter)")
     parser.add_argument("--seeded-users", type=int, env_var="BANKSIM_USERS", default=100,
                        help="how many user{n}@example.com customers `banksim seed` created")
     parser.add_argument("--customer-password", default=journeys.PASSWORD,
                        help="password of the seeded customers")
     parser.add_argument("--seed", type=int, env_var="BANKSIM_SEED", default=42,
                        help="seed of every simulated phone's random streams")
-    parser.add_argument("--adoption", type=float, default=DEFAULT_ADOPTION,
-                       help="chance that an app open installs a newer release")
+    parser.add_argument("--adoption", type=float, default=None,
+                       help="chance that an app open installs a newer release (default: "
+                            "each release's adoption in the scenario)")
     parser.add_argument("--client-timeout", type=float, default=5.0,
                        help="connect and read timeout of each request, seconds")
-    parser.add_argument("--think-min", type=float, default=1.0,
-                       help="shortest pause between journeys, seconds")
-    parser.add_argument("--think-max", type=float, default=4.0,
-                       help="longest pause between journeys, seconds")
-    parser.add_argument("--timeline", choices=TIMELINES, default="none",
-                       help="release timeline the master plays (bad-release: 4.2.0 + chaos "
-                            "at 25%%, hotfix 4.2.1 at 60%% of the duration)")
+    parser.add_argument("--think-min", type=float, default=None,
+                       help="shortest pause between journeys, seconds (default: the scenario's)")
+    parser.add_argument("--think-max", type=float, default=None,
+                       help="longest pause between journeys, seconds (default: the scenario's)")
     parser.add_argument("--scenario-duration", type=float, default=0,
                        help="seconds the timeline spans (default: --run-time)")
     parser.add_argument("--admin-token", env_var="BANKSIM_ADMIN_TOKEN", default="",
@@ -68,6 +77,8 @@ def add_arguments(parser):
     parser.add_argument("--transfers-out", default="",
                        help="JSON Lines file of money-transfer intents")
     parser.add_argument("--phases-out", default="", help="JSON file of the run's phases")
+    parser.add_argument("--steps-out", default="",
+                       help="JSON file of what each timeline step did (and halted_at_s)")
     parser.add_argument("--run-tag", default="",
                        help="tag in idempotency keys and transfer references (default: random "
                             "per process, so reruns against one database never replay)")
@@ -79,19 +90,35 @@ def on_init(environment, **_kw):
     options = environment.parsed_options
     if options is None or environment.runner is None:
         return
-    if options.timeline != "none" and not getattr(options, "worker", False):
-        if not (options.scenario_duration or options.run_time):
-            raise SystemExit("--timeline needs --run-time or --scenario-duration")
+    scenario = _scenario(options)
+    if options.scenario != NONE and not getattr(options, "worker", False):
         if not options.admin_token:
-            raise SystemExit("--timeline needs --admin-token or BANKSIM_ADMIN_TOKEN")
+            raise SystemExit("--scenario needs --admin-token or BANKSIM_ADMIN_TOKEN")
     if options.seeded_users < 2:
         raise SystemExit("--seeded-users must be at least 2 (send_money needs a payee)")
+    options.think_min, options.think_max = scenario.think_s
+    options.client_policy = scenario.client_policy
     if not 0 < options.think_min <= options.think_max:
         raise SystemExit("need 0 < --think-min <= --think-max")
     options.run_tag = options.run_tag or secrets.token_hex(3)
-    coordinator = RunCoordinator(environment)
+    coordinator = RunCoordinator(environment, scenario)
     if environment.web_ui:
         webui.add_journey_tabs(environment)
+
+
+def _scenario(options):
+    """The scenario with the command line's values over the file's; exits on a bad one."""
+    think = None
+    if options.think_min is not None or options.think_max is not None:
+        think = (options.think_min if options.think_min is not None else options.think_max,
+                 options.think_max if options.think_max is not None else options.think_min)
+    duration = options.scenario_duration or options.run_time or None
+    try:
+        return load(options.scenario, {"adoption": options.adoption, "think": think,
+                                       "client_policy": options.client_policy,
+                                       "duration": duration})
+    except ScenarioError as exc:
+        raise SystemExit(f"--scenario: {exc}") from None
 
 
 @events.test_start.add_listener
@@ -122,19 +149,19 @@ class MobileCustomer(HttpUser):
         return self.rng.uniform(options.think_min, options.think_max)
 
     def on_start(self):
-        options = self.environment.parsed_options
+        options, scenario = self.environment.parsed_options, coordinator.scenario
         k = coordinator.claim_user_number()
         self.rng = Random(f"{options.seed}:{k}:behaviour")
         id_rng = Random(f"{options.seed}:{k}:ids")
         device = Device(number=k % options.seeded_users + 1,
-                        platform=choose_platform(self.rng),
-                        app_version=choose_baseline_version(self.rng),
+                        platform=choose_platform(self.rng, scenario.platforms),
+                        app_version=choose_baseline_version(self.rng, scenario.population),
                         device_id=f"dev_{id_rng.getrandbits(64):016x}")
         client = MobileClient(self.client, device, policy_named(options.client_policy),
                               id_rng=id_rng, jitter_rng=Random(f"{options.seed}:{k}:jitter"),
                               timeout_s=options.client_timeout)
         self.app = journeys.MobileApp(client, self.rng, seeded_users=options.seeded_users,
-                                      adoption=options.adoption, run_tag=options.run_tag,
+                                      adoption=scenario.adoption_of, run_tag=options.run_tag,
                                       password=options.customer_password,
                                       record_transfer=coordinator.record_transfer)
         self.journey(journeys.LOGIN.name, journeys.LOGIN.steps)

@@ -1,16 +1,11 @@
 """Which app version and platform a simulated device starts on, and when it updates.
 
-Pure: versions are compared with `packaging.version`, randomness comes from the
-caller's seeded `Random`.
+Pure: the shares come from the scenario (its `population` and `platforms`), versions are
+compared with `packaging.version`, randomness comes from the caller's seeded `Random`.
 """
 from random import Random
 
 from packaging.version import Version
-
-# Before the incident everyone is on 4.0.x / 4.1.x, mostly the current 4.1.3.
-BASELINE_VERSIONS = (("4.1.3", 0.70), ("4.1.2", 0.22), ("4.0.2", 0.08))
-PLATFORMS = (("ios", 0.55), ("android", 0.45))
-DEFAULT_ADOPTION = 0.35
 
 
 def _weighted(rng: Random, choices) -> str:
@@ -18,12 +13,14 @@ def _weighted(rng: Random, choices) -> str:
     return rng.choices(values, weights=weights, k=1)[0]
 
 
-def choose_baseline_version(rng: Random) -> str:
-    return _weighted(rng, BASELINE_VERSIONS)
+def choose_baseline_version(rng: Random, population) -> str:
+    """A starting version from the scenario's ((version, share), ...)."""
+    return _weighted(rng, population)
 
 
-def choose_platform(rng: Random) -> str:
-    return _weighted(rng, PLATFORMS)
+def choose_platform(rng: Random, platforms) -> str:
+    """A platform from the scenario's ((platform, share), ...)."""
+    return _weighted(rng, platforms)
 
 
 def should_update(current: str, latest: str, min_supported: str | None, adoption: float,

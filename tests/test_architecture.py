@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-PACKAGES = ("banksim", "bankapi", "chaos", "loadtests", "seed")
+PACKAGES = ("banksim", "bankapi", "chaos", "loadtests", "scenarios", "seed")
 MAX_LINES = 400
 
 # package (or module prefix) -> top-level names it must never import
@@ -24,6 +24,7 @@ RULES = {
     "seed": {"loadtests", "locust", "chaos", "flask", "apiflask", "banksim"},
     "bankapi.domain": {"flask", "apiflask", "werkzeug", "bankapi.web", "chaos"},
     "loadtests": {"bankapi", "chaos", "seed", "banksim"},
+    "scenarios": {"bankapi", "chaos", "seed", "loadtests", "banksim", "locust"},
 }
 
 

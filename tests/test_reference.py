@@ -62,9 +62,17 @@ def test_every_report_key_is_documented():
               ("entries_sum_to_zero", "movements_balanced", "balances_match_entries",
                "no_negative_balances")}
     integrity = reconcile({"ok": True, "checks": checks}, [], [])
+    from loadtests.scenario import load
+    scenario = load("bad-release", {"duration": 30})
+    steps = [{"step": "timeline[0]", "at_s": 10, "started_s": 10.1, "phase": "incident",
+              "calls": [{"call": "POST /admin/releases", "outcome": "ok", "note": None}],
+              "outcome": "ok"}]
     report = build_report(events, phases, {"scenario": "bad-release", "seed": 1, "users": 5,
-                                           "duration_s": 30, "client_policy": "backoff"},
-                          integrity, ["success_rate>0"])
+                                           "duration_s": 30, "client_policy": "backoff",
+                                           "scenario_definition": scenario.definition,
+                                           "timeline_steps": steps, "halted_at_s": None,
+                                           "incident_versions": ["4.2.0"]},
+                          integrity, ["success_rate>0"], p95_ms=500)
     keys = set(report)
     for value in report.values():
         rows = value if isinstance(value, list) else [value]
@@ -72,5 +80,6 @@ def test_every_report_key_is_documented():
             if isinstance(row, dict):
                 keys |= set(row)
     keys |= set(report["policy"]["overall"]) | set(report["detector"]["alerts"][0])
+    keys |= set(report["timeline_steps"][0]["calls"][0])
     keys -= set(report["policy"]["by_phase"])  # phase names, listed in `phases`
     assert keys - words(section("report.json")) == set()

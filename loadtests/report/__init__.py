@@ -23,11 +23,14 @@ __all__ = ["build_report", "write_report", "write_html", "write_main_chart_png",
 
 def build_report(events: Iterable[dict | JourneyEvent], phases: Iterable, meta: dict,
                  integrity: dict, thresholds: list[str], slo: float = 0.99,
-                 detector: DetectorSettings | None = None) -> dict:
+                 detector: DetectorSettings | None = None, p95_ms: float | None = None) -> dict:
     """The whole report.json as a dict.
 
-    `meta` gives scenario, seed, users, duration_s and client_policy; `integrity` is
-    passed through as is. Raises ValueError for a threshold that does not parse.
+    `meta` gives scenario, seed, users, duration_s and client_policy, and from a scenario
+    run scenario_definition, timeline_steps (what each step did), halted_at_s and
+    incident_versions (published by the step that starts `incident`); `integrity` is
+    passed through as is. `p95_ms` adds the latency SLO. Raises ValueError for a
+    threshold that does not parse.
     """
     events = coerce_events(events)
     duration_s = float(meta.get("duration_s") or max([0.0, *(e.t_s for e in events)]))
@@ -35,16 +38,19 @@ def build_report(events: Iterable[dict | JourneyEvent], phases: Iterable, meta: 
     integrity = dict(integrity or {})
     parsed = [parse_threshold(text, INCIDENT_METRICS + INTEGRITY_METRICS + tuple(integrity))
               for text in thresholds or ()]
-    settings = detector or DetectorSettings.for_run(max(duration_s, 1.0), slo=slo)
+    settings = detector or DetectorSettings.for_run(max(duration_s, 1.0), slo=slo, p95_ms=p95_ms)
     bucket_s = bucket_size_s(duration_s)
 
     journeys = journey_rows(events)
     incident, detection = _incident(events, phases, settings, duration_s)
     incident["bad_versions"] = bad_versions(journeys, settings.slo)
+    incident["release"] = (meta.get("incident_versions") or [None])[0]
+    incident["halted_at_s"] = meta.get("halted_at_s")
     report = {
         "scenario": meta.get("scenario"), "seed": meta.get("seed"), "users": meta.get("users"),
         "duration_s": duration_s, "client_policy": meta.get("client_policy"),
-        "slo": settings.slo,
+        "scenario_definition": meta.get("scenario_definition"),
+        "slo": settings.slo, "slo_p95_ms": settings.p95_ms,
         "phases": phases,
         "journeys": journeys,
         "versions": version_rows(events),
@@ -55,6 +61,7 @@ def build_report(events: Iterable[dict | JourneyEvent], phases: Iterable, meta: 
         "detector": {**settings.as_dict(), "alerts": detection.alerts,
                      "false_alarms": detection.false_alarms},
         "policy": policy_block(events, meta.get("client_policy")),
+        "timeline_steps": meta.get("timeline_steps") or [],
         "integrity": integrity,
     }
     report["thresholds"] = evaluate(parsed, events, {**integrity, **incident})
@@ -88,6 +95,7 @@ def _incident(events: list[JourneyEvent], phases: list[dict], settings: Detector
         "incident_started_at_s": started,
         "hotfix_shipped_at_s": hotfix,
         "detected_at_s": detection.detected_at_s,
+        "detected_by": detection.detected_by,
         "time_to_detect_s": _minus(detection.detected_at_s, started),
         "recovered_at_s": detection.recovered_at_s,
         "time_to_recover_s": _minus(detection.recovered_at_s, hotfix),

@@ -46,6 +46,13 @@ Results:
   Evaluations whose short window has fewer than `min_journeys` journeys neither clear
   the alert nor break a hold: there is not enough to judge.
 
+The latency SLO (a scenario's `slo.p95_ms`): 95 % of journeys must finish within p95_ms,
+so its budget is the 5 % allowed to be slower. The same rule runs on the share of slow
+journeys (slow / finished over each window, divided by that 5 % budget): the alert FIRES
+when either objective burns too fast, and `detected_by` says which one fired first
+("success" when both fire at once). It clears when both short windows are back within
+their budgets. Without p95_ms only the success SLO is watched, as before.
+
 Pure and deterministic: the same events give the same answer.
 """
 from bisect import bisect_right
@@ -65,6 +72,8 @@ class DetectorSettings:
     slo: float = 0.99
     burn_rate: float = 6.0
     min_journeys: int = 5
+    p95_ms: float | None = None
+    latency_budget: float = 0.05
 
     def __post_init__(self):
         if not 0 < self.slo < 1:
@@ -78,13 +87,13 @@ class DetectorSettings:
 
     @classmethod
     def for_run(cls, duration_s: float, slo: float = 0.99, burn_rate: float = 6.0,
-                min_journeys: int = 5) -> "DetectorSettings":
+                min_journeys: int = 5, p95_ms: float | None = None) -> "DetectorSettings":
         """The default windows for a run lasting `duration_s` seconds (module docstring)."""
         long_s = max(2 * bucket_size_s(duration_s), duration_s / 12)
         short_s = long_s / 4
         return cls(long_window_s=round(long_s, 3), short_window_s=round(short_s, 3),
                    hold_s=round(long_s, 3), step_s=round(min(1.0, short_s / 2), 3), slo=slo,
-                   burn_rate=burn_rate, min_journeys=min_journeys)
+                   burn_rate=burn_rate, min_journeys=min_journeys, p95_ms=p95_ms)
 
     def as_dict(self) -> dict:
         return {**asdict(self), "error_budget": round(self.error_budget, 6)}
@@ -96,52 +105,64 @@ class Detection:
     recovered_at_s: float | None
     alerts: list[dict]          # [{fired_at_s, cleared_at_s}], cleared_at_s None while firing
     false_alarms: int           # alerts that fired before the incident phase started
+    detected_by: str | None = None  # "success" or "latency": the objective that fired
 
 
 class _Windows:
     """Failed / finished journey counts over any trailing window, from prefix sums."""
 
-    def __init__(self, events: list[JourneyEvent]):
-        finished = sorted((e.finished_s, not e.ok) for e in events)
-        self.times = [t for t, _ in finished]
-        self.failed = [0, *accumulate(int(bad) for _, bad in finished)]
+    def __init__(self, events: list[JourneyEvent], p95_ms: float | None = None):
+        limit = float("inf") if p95_ms is None else p95_ms
+        finished = sorted((e.finished_s, not e.ok, e.duration_ms > limit) for e in events)
+        self.times = [t for t, _, _ in finished]
+        self.failed = [0, *accumulate(int(bad) for _, bad, _ in finished)]
+        self.slow = [0, *accumulate(int(slow) for _, _, slow in finished)]
 
-    def counts(self, t: float, width: float) -> tuple[int, int]:
+    def counts(self, t: float, width: float) -> tuple[int, int, int]:
+        """Finished, failed and slow journeys in the `width` seconds up to `t`."""
         lo, hi = bisect_right(self.times, t - width), bisect_right(self.times, t)
-        return hi - lo, self.failed[hi] - self.failed[lo]
+        return hi - lo, self.failed[hi] - self.failed[lo], self.slow[hi] - self.slow[lo]
 
 
 def detect(events: list[JourneyEvent], settings: DetectorSettings,
            incident_start_s: float | None = None, end_s: float | None = None) -> Detection:
     """Run the alert rule over the whole run (see the module docstring)."""
-    windows = _Windows(events)
+    windows = _Windows(events, settings.p95_ms)
     last = max([end_s or 0.0, *windows.times[-1:]])
     times = [round(k * settings.step_s, 3) for k in range(1, int(last / settings.step_s) + 2)]
-    fire, clear = [], []
+    fire, clear, why = [], [], []
     for t in times:
-        n_long, f_long = windows.counts(t, settings.long_window_s)
-        n_short, f_short = windows.counts(t, settings.short_window_s)
+        n_long, f_long, s_long = windows.counts(t, settings.long_window_s)
+        n_short, f_short, s_short = windows.counts(t, settings.short_window_s)
         enough = min(n_long, n_short) >= settings.min_journeys
-        fire.append(enough and _burn(f_long, n_long, settings) > settings.burn_rate
-                    and _burn(f_short, n_short, settings) > settings.burn_rate)
+        budgets = (("success", f_long, f_short, settings.error_budget),
+                   ("latency", s_long, s_short, settings.latency_budget))
+        firing = [name for name, bad_long, bad_short, budget in budgets
+                  if enough and _burn(bad_long, n_long, budget) > settings.burn_rate
+                  and _burn(bad_short, n_short, budget) > settings.burn_rate]
+        fire.append(bool(firing))
+        why.append(firing[0] if firing else None)
         # True: within budget; False: over budget; None: too few journeys to say.
         clear.append(None if n_short < settings.min_journeys
-                     else _burn(f_short, n_short, settings) <= 1)
+                     else all(_burn(bad_short, n_short, budget) <= 1
+                              for _, _, bad_short, budget in budgets))
 
     alerts = _alerts(times, fire, clear, settings.hold_s)
     start = incident_start_s if incident_start_s is not None else float("-inf")
-    detected = next((t for t, firing in zip(times, fire, strict=True)
-                     if firing and t >= start), None)
+    first = next((i for i, (t, firing) in enumerate(zip(times, fire, strict=True))
+                  if firing and t >= start), None)
+    detected = None if first is None else times[first]
     final = alerts[-1] if alerts else None
     recovered = (final["cleared_at_s"] if detected is not None and final
                  and final["cleared_at_s"] is not None and final["cleared_at_s"] >= detected
                  else None)
     false_alarms = sum(a["fired_at_s"] < start for a in alerts)
-    return Detection(detected, recovered, alerts, false_alarms)
+    return Detection(detected, recovered, alerts, false_alarms,
+                     None if first is None else why[first])
 
 
-def _burn(failed: int, finished: int, settings: DetectorSettings) -> float:
-    return (failed / finished) / settings.error_budget if finished else 0.0
+def _burn(bad: int, finished: int, budget: float) -> float:
+    return (bad / finished) / budget if finished else 0.0
 
 
 def _alerts(times: list[float], fire: list[bool], clear: list[bool | None],

@@ -1,9 +1,10 @@
 """The report's first sentence: which version the incident hurt, and what happened.
 
-Everything comes from the report dict: the phases, the version rows (a version first seen
-in the incident phase is the release the incident shipped, one first seen in the recovery
-phase the hotfix), `incident.bad_versions` and the detector's timings. Nothing here knows
-the scenario's version numbers, so a scenario shipping other versions reads right too.
+Everything comes from the report dict: the phases, `incident.release` (the version the
+scenario's incident step published; without it, a version first seen in the incident phase),
+the version rows (one first seen in the recovery phase is the hotfix),
+`incident.bad_versions`, the detector's timings and which SLO fired, and when a halted
+rollout stopped. Nothing here knows version numbers, so any scenario reads right.
 """
 from .aggregate import affected_success
 from .events import phase_start
@@ -23,7 +24,16 @@ def headline(report: dict) -> str:
     else:
         clauses = [_unhurt(report)]
     clauses.append(_timings(report))
+    clauses.append(_halted(report))
     return _sentence(clauses)
+
+
+def _halted(report: dict) -> str:
+    incident = report.get("incident") or {}
+    if incident.get("halted_at_s") is None:
+        return ""
+    return (f"the rollout of {incident.get('release')} was halted at "
+            f"{seconds(incident['halted_at_s'])}, when the alert fired")
 
 
 def _sentence(clauses: list[str]) -> str:
@@ -72,9 +82,14 @@ def _others(report: dict, bad: list[str]) -> str:
 
 def _unhurt(report: dict) -> str:
     """No version fell below the SLO: say whether the incident's release was used at all."""
-    released = _first_in(report, "incident")
+    incident = report.get("incident") or {}
+    released = ([incident["release"]] if incident.get("release")
+                else _first_in(report, "incident"))
     slo = percent(report.get("slo"))
-    if not released:
+    if not incident.get("release") and report.get("scenario_definition"):  # it published none
+        return (f"the incident started at {seconds(phase_start(report['phases'], 'incident'))}; "
+                f"no version fell below the SLO of {slo} of journeys succeeding")
+    if not released or released[0] not in _versions(report):
         return (f"the incident started at {seconds(phase_start(report['phases'], 'incident'))} "
                 "but no journey ran on a version released during it, so this run shows "
                 "nothing of the incident (run longer, or with more users, for users to "
@@ -89,8 +104,9 @@ def _timings(report: dict) -> str:
     """When the alert fired, and when the error rate was back under the SLO."""
     incident = report.get("incident") or {}
     detect, recover = incident.get("time_to_detect_s"), incident.get("time_to_recover_s")
+    which = "latency alert" if incident.get("detected_by") == "latency" else "alert"
     alert = ("the alert never fired" if detect is None else
-             f"the alert fired {seconds(detect)} after the incident started")
+             f"the {which} fired {seconds(detect)} after the incident started")
     hotfix = " and ".join(_first_in(report, "recovery"))
     hotfix = f"the hotfix {hotfix}" if hotfix else "the hotfix"
     if incident.get("recovered_at_s") is None:

@@ -90,7 +90,7 @@ def test_distributed_run_brings_events_from_both_workers_to_the_master(bank, tmp
         processes.append(subprocess.Popen(locust_command(
             bank, "--headless", "--master", "--master-bind-host", "127.0.0.1",
             "--master-bind-port", str(port), "--expect-workers", "2", "-u", "10", "-r", "10",
-            "-t", "12s", "--timeline", "bad-release", "--admin-token", ADMIN_TOKEN,
+            "-t", "12s", "--scenario", "bad-release", "--admin-token", ADMIN_TOKEN,
             "--adoption", "0.9", "--journeys-out", str(journeys_out),
             "--transfers-out", str(transfers_out), "--phases-out", str(tmp_path / "phases.json")),
             stdout=log, stderr=subprocess.STDOUT))

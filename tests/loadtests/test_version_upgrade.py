@@ -4,7 +4,10 @@ from random import Random
 
 import pytest
 
+from loadtests.scenario import load
 from loadtests.versions import (choose_baseline_version, choose_platform, should_update)
+
+BAD_RELEASE = load("bad-release")
 
 
 def test_nothing_to_install_when_latest_is_not_newer():
@@ -42,13 +45,14 @@ def test_no_draw_when_the_answer_is_not_random():
 
 
 def test_baseline_is_mostly_4_1_3_with_some_4_1_2_and_a_few_4_0_2():
+    """The bad-release scenario's population, read from its file."""
     rng = Random(42)
-    counts = Counter(choose_baseline_version(rng) for _ in range(10_000))
+    counts = Counter(choose_baseline_version(rng, BAD_RELEASE.population) for _ in range(10_000))
     assert set(counts) == {"4.1.3", "4.1.2", "4.0.2"}
     assert counts["4.1.3"] > counts["4.1.2"] > counts["4.0.2"] > 300
 
 
 def test_platforms_split_about_55_45():
     rng = Random(42)
-    counts = Counter(choose_platform(rng) for _ in range(10_000))
+    counts = Counter(choose_platform(rng, BAD_RELEASE.platforms) for _ in range(10_000))
     assert 5200 < counts["ios"] < 5800 and counts["ios"] + counts["android"] == 10_000

@@ -100,8 +100,9 @@ def test_policy_block_compares_cost_per_phase(incident_stream):
 
 
 def test_phases_may_be_timeline_objects():
+    from loadtests.scenario import load
     from loadtests.timeline import phases_for
-    assert normalise_phases(phases_for(100), [], 100) == [
+    assert normalise_phases(phases_for(load("bad-release"), 100), [], 100) == [
         {"name": "baseline", "start_s": 0.0, "end_s": 25.0},
         {"name": "incident", "start_s": 25.0, "end_s": 60.0},
         {"name": "recovery", "start_s": 60.0, "end_s": 100.0}]

@@ -91,3 +91,31 @@ def test_is_deterministic(incident_stream):
 def test_rejects_an_slo_outside_0_1(slo):
     with pytest.raises(ValueError, match="SLO"):
         DetectorSettings.for_run(60, slo=slo)
+
+
+def slow_stream(slow_from_s=30.0, slow_until_s=70.0, duration_s=100):
+    """10 journeys/s, every one succeeds; between the two times they take 1.5 s, else 0.1 s."""
+    return [event(t_s=i / 10, user=f"u{i % 20}", ok=True,
+                  duration_ms=1500 if slow_from_s <= i / 10 < slow_until_s else 100,
+                  phase="incident" if i / 10 >= slow_from_s else "baseline")
+            for i in range(duration_s * 10)]
+
+
+def test_the_latency_slo_fires_on_slow_journeys_that_all_succeed():
+    events = coerce_events(slow_stream())
+    settings = DetectorSettings.for_run(100, p95_ms=800)
+    detection = detect(events, settings, incident_start_s=30, end_s=100)
+    assert detection.detected_by == "latency"
+    assert 30 < detection.detected_at_s <= 30 + settings.long_window_s + 2
+    assert detection.recovered_at_s is not None and detection.recovered_at_s >= 70
+
+
+def test_without_a_latency_slo_slow_journeys_go_unnoticed():
+    detection = detect(coerce_events(slow_stream()), DetectorSettings.for_run(100),
+                       incident_start_s=30, end_s=100)
+    assert detection.detected_at_s is None and detection.detected_by is None
+
+
+def test_failures_are_detected_by_the_success_slo(incident_stream):
+    detection, _ = run(incident_stream)
+    assert detection.detected_by == "success"
