@@ -12,6 +12,8 @@ import click
 from rich.console import Console
 from rich.table import Table
 
+from .domain import releases
+
 console = Console()
 
 
@@ -187,7 +189,7 @@ def _rollout(release: dict) -> str:
 
 @release.command("publish")
 @click.argument("version")
-@click.option("--platform", type=click.Choice(["ios", "android", "all"]), default="all",
+@click.option("--platform", type=click.Choice(releases.TARGETS), default="all",
               show_default=True)
 @click.option("--min-supported", "min_supported", help="oldest version still allowed")
 @click.option("--rollout", "rollout_percent", type=float, default=100, show_default=True,
@@ -204,7 +206,7 @@ def publish(version, platform, min_supported, rollout_percent, notes):
                   f"(min supported {answer['min_supported_version']}, {_rollout(answer)})")
 
 
-_PLATFORM = click.option("--platform", type=click.Choice(["ios", "android", "web"]),
+_PLATFORM = click.option("--platform", type=click.Choice(releases.PLATFORMS),
                          help="only this platform (default: every one it was published for)")
 
 

@@ -18,7 +18,8 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import NamedTuple
 
-from packaging.version import InvalidVersion, Version
+from .report.events import version_key
+
 
 JOURNEY = "JOURNEY"
 RECENT_WINDOW_S = 15  # the incident detector's long window in a 3-minute run
@@ -59,14 +60,6 @@ class _Tally:
 
 def _percent(part: int, whole: int) -> float | None:
     return round(100 * part / whole, 1) if whole else None
-
-
-def version_key(version: str) -> tuple:
-    """Sort key: PEP 440 order, anything that is not a version last, by its text."""
-    try:
-        return (0, Version(version), version)
-    except InvalidVersion:
-        return (1, version)
 
 
 def board(entries: Iterable, *, now: float, window_s: int = RECENT_WINDOW_S) -> dict:

@@ -14,6 +14,7 @@ from packaging.version import InvalidVersion, Version
 from .report.thresholds import parse_threshold
 
 PLATFORMS = ("ios", "android", "web")
+TARGETS = ("ios", "android", "all")  # what a release is published for
 POLICIES = ("backoff", "naive", "none")
 FAULT_TYPES = ("latency", "error", "reset", "timeout", "malformed", "db_latency", "db_error",
                "db_disconnect")
@@ -101,7 +102,7 @@ class ShareSchema(_Strict):
 
 class ReleaseSchema(_Strict):
     version = VersionField(required=True)
-    platform = fields.String(validate=validate.OneOf(("ios", "android", "all")))
+    platform = fields.String(validate=validate.OneOf(TARGETS))
     notes = fields.String(validate=validate.Length(max=500))
     min_supported = VersionField()
     rollout = fields.Float(validate=validate.Range(0, 100, min_inclusive=False))

@@ -10,7 +10,8 @@ from ..clock import utcnow
 from ..models import Release
 from .errors import Conflict, Invalid, NotFound
 
-PLATFORMS = ("ios", "android", "web")
+PLATFORMS = ("ios", "android", "web")  # what a device runs on (X-Platform)
+TARGETS = ("ios", "android", "all")  # what a release is published for
 
 # (version, days before today) shipped on both platforms; 4.1.3 is current at start.
 HISTORY = [("4.0.0", 180), ("4.0.1", 165), ("4.0.2", 150), ("4.1.0", 120), ("4.1.1", 90),

@@ -25,6 +25,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import SQLAlchemyError
 
 from ..db import db
+from ..domain import releases
 from ..models import Release
 
 bp = APIBlueprint("metrics", __name__, tag="Operations")
@@ -33,7 +34,7 @@ access_log = logging.getLogger("banksim.access")
 LABELS = ("method", "route", "status", "app_version", "platform")
 # Read off the scenario's SLOs: 250 ms is "fast", 1 s "slow", 5 s the client timeout.
 BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
-PLATFORMS = frozenset({"ios", "android", "web"})
+PLATFORMS = frozenset(releases.PLATFORMS)
 METHODS = frozenset({"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"})
 MAX_VERSIONS = 20  # the most recently published releases that may be labels
 VERSIONS_REFRESH_S = 2.0

@@ -10,6 +10,8 @@ from apiflask.fields import (Boolean, DateTime, Dict, Email, Float, Integer, Lis
 from apiflask.validators import Length, OneOf, Range, Regexp
 from marshmallow import ValidationError, validates_schema
 
+from ..domain import releases
+
 CATEGORIES = ("general", "eating_out", "groceries", "transport", "shopping", "entertainment",
               "bills", "holidays", "personal_care", "cash")
 KINDS = ("topup", "card_payment", "transfer_in", "transfer_out")
@@ -127,7 +129,7 @@ class MonthQuery(Schema):
 
 
 class PlatformQuery(Schema):
-    platform = String(validate=OneOf(["ios", "android", "web"]))
+    platform = String(validate=OneOf(releases.PLATFORMS))
 
 
 class AdminTransfersQuery(PageQuery):
@@ -136,7 +138,7 @@ class AdminTransfersQuery(PageQuery):
 
 class ReleaseIn(Schema):
     version = Text(40, required=True)
-    platform = String(load_default="all", validate=OneOf(["ios", "android", "all"]))
+    platform = String(load_default="all", validate=OneOf(releases.TARGETS))
     notes = String(load_default="", validate=Length(max=1000))
     min_supported_version = String(validate=Length(min=1, max=40))
     rollout_percent = Percent(load_default=100.0, metadata={

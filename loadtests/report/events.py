@@ -62,9 +62,10 @@ def load_events(path: str | Path) -> list[JourneyEvent]:
 
 
 def version_key(version: str):
-    """Sort key for app versions: PEP 440 order, unparsable strings last (alphabetically)."""
+    """Sort key for app versions: PEP 440 order (equal versions by their text, so "4.1"
+    comes before "4.1.0"), unparsable strings last (alphabetically)."""
     try:
-        return (0, Version(version), "")
+        return (0, Version(version), version)
     except InvalidVersion:
         return (1, Version("0"), version)
 
