@@ -95,3 +95,20 @@ def test_a_held_latency_fault_answers_at_once_when_chaos_is_disabled(app, add_ru
     slow.join(10)
     assert not slow.is_alive()
     assert box["value"].status_code == 200 and box["value"].json["hello"] == "world"
+
+
+def test_holds_of_at_most_a_second_need_no_slot(store, add_rule):
+    """A short latency fault is never softened by the cap: it delays its thread no longer
+    than the exempt paths' one-second promise allows."""
+    rule = add_rule(LATENCY)
+    engine = RuleEngine(store, max_held=1)
+    engine.current()
+    holder, _ = in_thread(lambda: engine.hold(rule["id"], 30))
+    assert wait_until(lambda: engine.holds.held == 1)
+    started = time.monotonic()
+    assert engine.hold(rule["id"], 0.3) is True  # the only slot is taken: waited anyway
+    assert time.monotonic() - started >= 0.3
+    assert engine.hold(rule["id"], 5) is False  # a long one still needs the slot
+    store.set_enabled(False)
+    holder.join(10)
+    assert not holder.is_alive()
