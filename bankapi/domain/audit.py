@@ -15,9 +15,12 @@ from ..models import Account, IdempotencyKey, LedgerEntry, MonthlySpend
 EXAMPLES = 5
 
 
-def _count_and_examples(session, bad, *keys) -> tuple[int, list[tuple]]:
-    """How many rows the subquery `bad` has and the first EXAMPLES by `keys`, in one
-    statement: a window count rides along each example row (none when healthy)."""
+def _count_and_examples(session, query, *keys) -> tuple[int, list[tuple]]:
+    """How many rows `query` yields and the first EXAMPLES by `keys`, in one statement:
+    a window count rides along each example row (none when healthy). On PostgreSQL the
+    query is a MATERIALIZED CTE: inlined, the examples' ORDER BY made the planner walk
+    an index in key order and fetch a million entries at random (3.5 s instead of 0.5)."""
+    bad = query.cte("bad").prefix_with("MATERIALIZED", dialect="postgresql")
     columns = [bad.c[key] for key in keys]
     rows = session.execute(select(*columns, func.count().over().label("violations_"))
                            .order_by(*columns).limit(EXAMPLES)).all()
@@ -26,7 +29,7 @@ def _count_and_examples(session, bad, *keys) -> tuple[int, list[tuple]]:
 
 def _entries_sum_to_zero(session):
     bad = (select(LedgerEntry.currency, func.sum(LedgerEntry.amount).label("total"))
-           .group_by(LedgerEntry.currency).having(func.sum(LedgerEntry.amount) != 0).subquery())
+           .group_by(LedgerEntry.currency).having(func.sum(LedgerEntry.amount) != 0))
     count, rows = _count_and_examples(session, bad, "currency", "total")
     return count, [f"{currency}: {total}" for currency, total in rows], \
         "entries sum to zero per currency"
@@ -34,7 +37,7 @@ def _entries_sum_to_zero(session):
 
 def _movements_balanced(session):
     bad = (select(LedgerEntry.movement_id).group_by(LedgerEntry.movement_id)
-           .having(func.sum(LedgerEntry.amount) != 0).subquery())
+           .having(func.sum(LedgerEntry.amount) != 0))
     count, rows = _count_and_examples(session, bad, "movement_id")
     return count, [movement for movement, in rows], "every movement's entries sum to zero"
 
@@ -52,20 +55,20 @@ def _balances_match_entries(session):
     sums = (select(LedgerEntry.account_id, func.sum(LedgerEntry.amount).label("total"))
             .group_by(_scanned(session, LedgerEntry.account_id)).subquery())
     bad = (select(Account.id).outerjoin(sums, sums.c.account_id == Account.id)
-           .where(Account.balance != func.coalesce(sums.c.total, 0)).subquery())
+           .where(Account.balance != func.coalesce(sums.c.total, 0)))
     count, rows = _count_and_examples(session, bad, "id")
     return count, [account for account, in rows], "each balance equals the sum of its entries"
 
 
 def _no_negative_balances(session):
-    bad = select(Account.id).where(Account.user_id.is_not(None), Account.balance < 0).subquery()
+    bad = select(Account.id).where(Account.user_id.is_not(None), Account.balance < 0)
     count, rows = _count_and_examples(session, bad, "id")
     return count, [account for account, in rows], "no customer balance is negative"
 
 
 def _idempotency_keys_once(session):
     bad = (select(IdempotencyKey.movement_id).where(IdempotencyKey.movement_id.is_not(None))
-           .group_by(IdempotencyKey.movement_id).having(func.count() > 1).subquery())
+           .group_by(IdempotencyKey.movement_id).having(func.count() > 1))
     count, rows = _count_and_examples(session, bad, "movement_id")
     return count, [movement for movement, in rows], \
         "each idempotency key's movement happened once"
@@ -91,7 +94,7 @@ def _budget_spent_matches(session):
     both = union_all(card, kept).subquery()
     bad = (select(both.c.user_id, both.c.month, both.c.category)
            .group_by(both.c.user_id, both.c.month, both.c.category)
-           .having(func.sum(both.c.spent) != 0).subquery())
+           .having(func.sum(both.c.spent) != 0))
     count, rows = _count_and_examples(session, bad, "user_id", "month", "category")
     return count, [f"{user} {month} {category}" for user, month, category in rows], \
         "budget spent equals categorised card spending"
