@@ -2,6 +2,7 @@
 
     python benchmarks/run.py                 # every row; about five minutes
     python benchmarks/run.py --only R1,R2 --seconds 5
+    python benchmarks/run.py --only R8,R9,R10 --repeat 3   # costs.py: audit, listing, PG seed
 
 Each row pits two things against each other under the same conditions (same
 machine, same moment, same gunicorn settings) and reports the ratio, which is
@@ -28,8 +29,9 @@ import requests
 ROOT = Path(__file__).resolve().parent
 sys.path.insert(0, str(ROOT.parent))
 
+from benchmarks import costs  # noqa: E402
+from benchmarks.rules_cost import r8_rule_change_cost  # noqa: E402
 from loadtests.incident import BankProcess, free_port  # noqa: E402
-from rules_cost import r8_rule_change_cost  # noqa: E402
 
 WRK_CONNECTIONS = 16
 
@@ -309,7 +311,7 @@ def _wait(url: str, timeout_s: float = 30) -> None:
     raise RuntimeError(f"{url} never answered")
 
 
-def write_table(rows: list[dict], command: str) -> None:
+def write_table(rows: list[dict], command: str, block: str = "results") -> None:
     readme = ROOT / "README.md"
     text = readme.read_text()
     machine = f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
@@ -317,7 +319,7 @@ def write_table(rows: list[dict], command: str) -> None:
              "| id | measures | a | b | ratio a/b | target |", "|---|---|---|---|---|---|"]
     table += [f"| {r['id']} | {r['measures']} | {r['a']} | {r['b']} | {r['ratio']:.2f} | "
               f"{r['target']} |" for r in rows]
-    start, end = "<!-- results:start -->", "<!-- results:end -->"
+    start, end = f"<!-- {block}:start -->", f"<!-- {block}:end -->"
     head, _, rest = text.partition(start)
     _, _, tail = rest.partition(end)
     readme.write_text(head + start + "\n" + "\n".join(table) + "\n" + end + tail)
@@ -325,11 +327,13 @@ def write_table(rows: list[dict], command: str) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--only", default="R1,R2,R3,R4,R5,R6,R7,R8", help="comma-separated row ids")
+    parser.add_argument("--only", default="R1,R2,R3,R4,R5,R6,R7,R8,R9,R10,R11",
+                        help="comma-separated row ids")
     parser.add_argument("--phones", type=int, default=1000, help="R5's simulated phones")
     parser.add_argument("--think", default="5,15", help="R5's think time range, seconds")
     parser.add_argument("--seed-users", type=int, default=10_000, help="R4's customers")
     parser.add_argument("--seed-months", type=int, default=12, help="R4's months")
+    parser.add_argument("--repeat", type=int, default=1, help="R8 and R10's repetitions")
     parser.add_argument("--seconds", type=int, default=8, help="wrk duration per measurement")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--postgres", default=os.environ.get(
@@ -337,27 +341,28 @@ def main() -> None:
     parser.add_argument("--no-write", action="store_true")
     args = parser.parse_args()
     only = set(args.only.split(","))
-    rows = []
-    with tempfile.TemporaryDirectory() as tmp:
-        bench = Bench(args, f"sqlite:///{tmp}/bench.db")
-        try:
-            if "R1" in only:
-                rows.append(r1_vs_bare_flask(bench, args.seconds))
-            if "R2" in only:
-                rows.append(r2_idle_rules(bench, args.seconds))
-            if "R3" in only:
-                rows.append(r3_transfers(bench, args.seconds, "SQLite"))
-            if "R5" in only:
-                low, high = (float(x) for x in args.think.split(","))
-                rows.append(r5_locust_users(bench, args.phones, (low, high)))
-            if "R6" in only:
-                rows.append(r6_chaos_propagation(bench))
-            if "R7" in only:
-                rows.append(r7_latency_accuracy(bench))
-            if "R8" in only:
-                rows.extend(r8_rule_change_cost(bench))
-        finally:
-            bench.stop()
+    rows = costs.run(only, args)
+    if only & {"R1", "R2", "R3", "R5", "R6", "R7", "R8"}:
+        with tempfile.TemporaryDirectory() as tmp:
+            bench = Bench(args, f"sqlite:///{tmp}/bench.db")
+            try:
+                if "R1" in only:
+                    rows.append(r1_vs_bare_flask(bench, args.seconds))
+                if "R2" in only:
+                    rows.append(r2_idle_rules(bench, args.seconds))
+                if "R3" in only:
+                    rows.append(r3_transfers(bench, args.seconds, "SQLite"))
+                if "R5" in only:
+                    low, high = (float(x) for x in args.think.split(","))
+                    rows.append(r5_locust_users(bench, args.phones, (low, high)))
+                if "R6" in only:
+                    rows.append(r6_chaos_propagation(bench))
+                if "R7" in only:
+                    rows.append(r7_latency_accuracy(bench))
+                if "R8" in only:
+                    rows.extend(r8_rule_change_cost(bench))
+            finally:
+                bench.stop()
     if "R3" in only and args.postgres:
         bench = Bench(args, args.postgres)
         try:
@@ -366,12 +371,16 @@ def main() -> None:
             bench.stop()
     if "R4" in only:
         rows.append(r4_seed_vs_executemany(args.seed_users, args.seed_months))
-    rows.sort(key=lambda row: row["id"])
+    rows.sort(key=lambda row: int(row["id"][1:]))
     for row in rows:
         print(f"{row['id']}: {row['measures']}: {row['a']} vs {row['b']} -> {row['ratio']:.2f}"
               f" (target {row['target']})")
-    if not args.no_write:
-        write_table(rows, "python benchmarks/run.py " + " ".join(sys.argv[1:]))
+    if not args.no_write:  # R8-R10 have their own table, so either set can be rerun alone
+        command = "python benchmarks/run.py " + " ".join(sys.argv[1:])
+        for block, part in (("results", [r for r in rows if r["id"] not in costs.ROWS]),
+                            ("costs", [r for r in rows if r["id"] in costs.ROWS])):
+            if part:
+                write_table(part, command, block)
 
 
 if __name__ == "__main__":

@@ -2,8 +2,12 @@
 
 Each check returns a count of violations (0 is healthy) and, when it fails,
 a few example ids, so a corrupted ledger can be explained, not just detected.
+
+Every check is one SQL statement that yields only the violating keys; the database
+counts them and hands back at most EXAMPLES, so the audit's memory and Python work do
+not grow with the ledger (10,000 customers' year is a million and a half entries).
 """
-from sqlalchemy import func, literal_column, select
+from sqlalchemy import String, cast, func, literal, literal_column, select, union_all
 from sqlalchemy.orm import Session
 
 from ..models import Account, IdempotencyKey, LedgerEntry, MonthlySpend
@@ -11,59 +15,89 @@ from ..models import Account, IdempotencyKey, LedgerEntry, MonthlySpend
 EXAMPLES = 5
 
 
+def _count_and_examples(session, query, *keys) -> tuple[int, list[tuple]]:
+    """How many rows `query` yields and the first EXAMPLES by `keys`, in one statement:
+    a window count rides along each example row (none when healthy). On PostgreSQL the
+    query is a MATERIALIZED CTE: inlined, the examples' ORDER BY made the planner walk
+    an index in key order and fetch a million entries at random (3.5 s instead of 0.5)."""
+    bad = query.cte("bad").prefix_with("MATERIALIZED", dialect="postgresql")
+    columns = [bad.c[key] for key in keys]
+    rows = session.execute(select(*columns, func.count().over().label("violations_"))
+                           .order_by(*columns).limit(EXAMPLES)).all()
+    return (rows[0].violations_ if rows else 0), [tuple(row)[:len(keys)] for row in rows]
+
+
 def _entries_sum_to_zero(session):
-    rows = session.execute(select(LedgerEntry.currency, func.sum(LedgerEntry.amount))
-                           .group_by(LedgerEntry.currency)).all()
-    bad = [f"{currency}: {total}" for currency, total in rows if total]
-    return bad, "entries sum to zero per currency"
+    bad = (select(LedgerEntry.currency, func.sum(LedgerEntry.amount).label("total"))
+           .group_by(LedgerEntry.currency).having(func.sum(LedgerEntry.amount) != 0))
+    count, rows = _count_and_examples(session, bad, "currency", "total")
+    return count, [f"{currency}: {total}" for currency, total in rows], \
+        "entries sum to zero per currency"
 
 
 def _movements_balanced(session):
-    rows = session.scalars(select(LedgerEntry.movement_id).group_by(LedgerEntry.movement_id)
-                           .having(func.sum(LedgerEntry.amount) != 0))
-    return list(rows), "every movement's entries sum to zero"
+    bad = (select(LedgerEntry.movement_id).group_by(LedgerEntry.movement_id)
+           .having(func.sum(LedgerEntry.amount) != 0))
+    count, rows = _count_and_examples(session, bad, "movement_id")
+    return count, [movement for movement, in rows], "every movement's entries sum to zero"
+
+
+def _scanned(session, column):
+    """`column` for a GROUP BY that should scan the table and sort. Left alone, SQLite walks
+    the (account_id, created, id) index to skip the sort and then fetches every entry at
+    random, three times slower at a million entries; a unary + hides the index from it."""
+    if session.get_bind().dialect.name == "sqlite":
+        return literal_column(f"+{column.table.name}.{column.name}")
+    return column
 
 
 def _balances_match_entries(session):
     sums = (select(LedgerEntry.account_id, func.sum(LedgerEntry.amount).label("total"))
-            .group_by(LedgerEntry.account_id).subquery())
-    rows = session.scalars(select(Account.id).outerjoin(sums, sums.c.account_id == Account.id)
-                           .where(Account.balance != func.coalesce(sums.c.total, 0)))
-    return list(rows), "each balance equals the sum of its entries"
+            .group_by(_scanned(session, LedgerEntry.account_id)).subquery())
+    bad = (select(Account.id).outerjoin(sums, sums.c.account_id == Account.id)
+           .where(Account.balance != func.coalesce(sums.c.total, 0)))
+    count, rows = _count_and_examples(session, bad, "id")
+    return count, [account for account, in rows], "each balance equals the sum of its entries"
 
 
 def _no_negative_balances(session):
-    rows = session.scalars(select(Account.id).where(Account.user_id.is_not(None),
-                                                    Account.balance < 0))
-    return list(rows), "no customer balance is negative"
+    bad = select(Account.id).where(Account.user_id.is_not(None), Account.balance < 0)
+    count, rows = _count_and_examples(session, bad, "id")
+    return count, [account for account, in rows], "no customer balance is negative"
 
 
 def _idempotency_keys_once(session):
-    rows = session.scalars(select(IdempotencyKey.movement_id)
-                           .where(IdempotencyKey.movement_id.is_not(None))
-                           .group_by(IdempotencyKey.movement_id).having(func.count() > 1))
-    return list(rows), "each idempotency key's movement happened once"
+    bad = (select(IdempotencyKey.movement_id).where(IdempotencyKey.movement_id.is_not(None))
+           .group_by(IdempotencyKey.movement_id).having(func.count() > 1))
+    count, rows = _count_and_examples(session, bad, "movement_id")
+    return count, [movement for movement, in rows], \
+        "each idempotency key's movement happened once"
 
 
 def _month(session, column):
     if session.get_bind().dialect.name == "postgresql":
         return func.to_char(column, "YYYY-MM")
-    return func.strftime("%Y-%m", column)
+    return func.substr(cast(column, String), 1, 7)  # SQLite keeps "YYYY-MM-DD HH:MM:SS..."
 
 
 def _budget_spent_matches(session):
-    month = _month(session, LedgerEntry.created).label("month")
-    actual = dict(((u, m, c), s) for u, m, c, s in session.execute(
-        select(Account.user_id, month, LedgerEntry.category, -func.sum(LedgerEntry.amount))
-        .join(Account, Account.id == LedgerEntry.account_id)
-        .where(LedgerEntry.kind == "card_payment", Account.user_id.is_not(None))
-        .group_by(Account.user_id, literal_column("month"), LedgerEntry.category)))
-    kept = {(r.user_id, r.month, r.category): r.spent
-            for r in session.scalars(select(MonthlySpend))}
-    keys = set(actual) | set(kept)
-    bad = [f"{k[0]} {k[1]} {k[2]}" for k in sorted(keys)
-           if actual.get(k, 0) != kept.get(k, 0)]
-    return bad, "budget spent equals categorised card spending"
+    """Card spending per (user, month, category) minus MonthlySpend's figure, grouped
+    together: a key whose difference is not zero is off, missing or extra."""
+    card = (select(Account.user_id.label("user_id"),
+                   _month(session, LedgerEntry.created).label("month"),
+                   LedgerEntry.category.label("category"),
+                   (-LedgerEntry.amount).label("spent"))
+            .join(Account, Account.id == LedgerEntry.account_id)
+            .where(LedgerEntry.kind == "card_payment", Account.user_id.is_not(None)))
+    kept = select(MonthlySpend.user_id, MonthlySpend.month, MonthlySpend.category,
+                  (literal(0) - MonthlySpend.spent).label("spent"))
+    both = union_all(card, kept).subquery()
+    bad = (select(both.c.user_id, both.c.month, both.c.category)
+           .group_by(both.c.user_id, both.c.month, both.c.category)
+           .having(func.sum(both.c.spent) != 0))
+    count, rows = _count_and_examples(session, bad, "user_id", "month", "category")
+    return count, [f"{user} {month} {category}" for user, month, category in rows], \
+        "budget spent equals categorised card spending"
 
 
 CHECKS = {
@@ -80,7 +114,7 @@ def run_audit(session: Session) -> dict:
     """`{ok, checks: {name: {ok, violations, description, examples}}}`."""
     checks = {}
     for name, check in CHECKS.items():
-        bad, description = check(session)
-        checks[name] = {"ok": not bad, "violations": len(bad), "description": description,
-                        "examples": [str(b) for b in bad[:EXAMPLES]]}
+        count, examples, description = check(session)
+        checks[name] = {"ok": not count, "violations": count, "description": description,
+                        "examples": [str(example) for example in examples]}
     return {"ok": all(c["ok"] for c in checks.values()), "checks": checks}

@@ -160,19 +160,29 @@ def _copy(raw, table, columns, rows, on_rows=None) -> None:
         on_rows(done % BULK_CHUNK_ROWS)
 
 
+SPEND_COLUMNS = ("user_id", "month", "category", "spent", "count")
+
+
 def _merge_postgres(raw, totals: _HistoryTotals) -> None:
-    """COPY the totals into temporary tables, then apply them in two set-based statements."""
+    """COPY the totals into temporary tables, then apply them in two set-based statements.
+    An empty monthly_spend (a fresh seed) takes its rows by COPY directly: half a million
+    ON CONFLICT inserts from a temporary table cost three times as much."""
     with raw.cursor() as cursor:
         cursor.execute("DROP TABLE IF EXISTS pg_temp.banksim_deltas, pg_temp.banksim_spend")
         cursor.execute("CREATE TEMP TABLE banksim_deltas (id varchar(40), delta bigint)"
                        " ON COMMIT DROP")
-        cursor.execute("CREATE TEMP TABLE banksim_spend (LIKE monthly_spend) ON COMMIT DROP")
+        fresh = cursor.execute("SELECT 1 FROM monthly_spend LIMIT 1").fetchone() is None
     _copy(raw, "banksim_deltas", ("id", "delta"), totals.balance_changes())
-    _copy(raw, "banksim_spend", ("user_id", "month", "category", "spent", "count"),
-          totals.spending())
     with raw.cursor() as cursor:
         cursor.execute("UPDATE accounts SET balance = accounts.balance + d.delta"
                        " FROM banksim_deltas d WHERE accounts.id = d.id")
+    if fresh:
+        _copy(raw, "monthly_spend", SPEND_COLUMNS, totals.spending())
+        return
+    with raw.cursor() as cursor:
+        cursor.execute("CREATE TEMP TABLE banksim_spend (LIKE monthly_spend) ON COMMIT DROP")
+    _copy(raw, "banksim_spend", SPEND_COLUMNS, totals.spending())
+    with raw.cursor() as cursor:
         cursor.execute(
             "INSERT INTO monthly_spend (user_id, month, category, spent, count)"
             " SELECT user_id, month, category, spent, count FROM banksim_spend"

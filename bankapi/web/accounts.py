@@ -84,10 +84,9 @@ def list_transactions(account_id, query_data):
     stmt = select(LedgerEntry).where(LedgerEntry.account_id == account.id)
     if "since" in query_data:
         stmt = stmt.where(LedgerEntry.created >= naive_utc(query_data["since"]))
-    if "before" in query_data:
-        stmt = stmt.where(LedgerEntry.created < naive_utc(query_data["before"]))
     if "category" in query_data:
         stmt = stmt.where(LedgerEntry.category == query_data["category"])
+    before = naive_utc(query_data["before"]) if "before" in query_data else None
     rows, next_cursor = page(db.session, stmt, LedgerEntry, query_data["limit"],
-                             query_data.get("cursor"))
+                             query_data.get("cursor"), before)
     return {"transactions": rows, "next_cursor": next_cursor}

@@ -2,12 +2,20 @@
 
 The cursor encodes the (created, id) of the last row served; the next page is
 everything strictly older. New rows are newer, so they never shift a page.
+
+"Strictly older" is a row-value comparison, `(created, id) < (:created, :id)`, which
+SQLite and PostgreSQL both turn into a range on an index on (owner, created, id), so a
+page deep into a long history costs what the first one does (the equivalent
+`created < :c OR (created = :c AND id < :id)` only narrows to the owner and then
+skips every newer row). An upper bound on `created` (`before`) goes into the same
+comparison, so the index range starts at whichever bound is tighter.
 """
 import base64
 from datetime import datetime
 
-from sqlalchemy import and_, or_
+from sqlalchemy import tuple_
 
+from ..clock import naive_utc
 from .errors import api_error
 from .inputs import bad_text
 
@@ -21,18 +29,21 @@ def decode(cursor: str) -> tuple[datetime, str]:
         created, row_id = base64.urlsafe_b64decode(cursor.encode()).decode().split("|", 1)
         if bad_text(row_id):  # a NUL would reach the query: a 500 on PostgreSQL
             raise ValueError(row_id)
-        return datetime.fromisoformat(created), row_id
+        return naive_utc(datetime.fromisoformat(created)), row_id
     except (ValueError, UnicodeDecodeError):
         raise api_error(400, "validation_error", "cursor: not a cursor from this API",
                         "cursor") from None
 
 
-def page(session, stmt, model, limit: int, cursor: str | None):
-    """Rows of `stmt` newest first, and the cursor for the next page (None at the end)."""
+def page(session, stmt, model, limit: int, cursor: str | None,
+         before: datetime | None = None):
+    """Rows of `stmt` created before `before` (if given), newest first, and the cursor
+    for the next page (None at the end)."""
+    bounds = [(before, "")] if before is not None else []  # ids are never empty
     if cursor:
-        created, row_id = decode(cursor)
-        stmt = stmt.where(or_(model.created < created,
-                              and_(model.created == created, model.id < row_id)))
+        bounds.append(decode(cursor))
+    if bounds:
+        stmt = stmt.where(tuple_(model.created, model.id) < tuple_(*min(bounds)))
     rows = list(session.scalars(stmt.order_by(model.created.desc(), model.id.desc())
                                 .limit(limit + 1)))
     next_cursor = encode(rows[limit - 1].created, rows[limit - 1].id) if len(rows) > limit else None

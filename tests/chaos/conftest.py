@@ -130,7 +130,7 @@ BANK_ADMIN_TOKEN = "chaos-admin-token"
 
 @pytest.fixture
 def bank_serve(database_url, tmp_path):
-    """`banksim serve` (python -m bankapi serve, 2 workers, default threads) on a fresh bank
+    """`banksim serve` (python -m banksim serve, 2 workers, default threads) on a fresh bank
     database, with only the variables the README gives a user; stopped at teardown."""
     from loadtests.incident import BankProcess
     started = []
