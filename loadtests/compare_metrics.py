@@ -14,7 +14,8 @@ from .report.aggregate import AFFECTED_PHASES, percentile
 from .report.events import load_events
 from .scenario import Scenario
 
-METRICS = ("success_rate", "bad_version_success_rate", "users_affected", "users_affected_pct",
+METRICS = ("success_rate", "bad_version_success_rate", "bad_version_users", "users_affected",
+           "users_affected_pct",
            "time_to_detect_s", "time_to_recover_s", "requests_per_journey",
            "retries_per_journey", "p95_ms", "server_requests_per_s", "server_error_rate")
 HIGHER_IS_BETTER = {"success_rate", "bad_version_success_rate"}
@@ -37,6 +38,7 @@ def run_metrics(run_dir: Path) -> dict:
     return {
         "success_rate": _rate(report.get("journeys") or [], lambda row: True),
         "bad_version_success_rate": bad_version_success_rate(report),
+        "bad_version_users": bad_version_users(report),
         "users_affected": incident.get("users_affected"),
         "users_affected_pct": incident.get("users_affected_pct"),
         "time_to_detect_s": incident.get("time_to_detect_s"),
@@ -66,6 +68,16 @@ def bad_version_success_rate(report: dict) -> float | None:
     return _rate(report.get("journeys") or [],
                  lambda row: row["phase"] in AFFECTED_PHASES
                  and (not bad or row["app_version"] in bad))
+
+
+def bad_version_users(report: dict) -> int | None:
+    """Users who ran a journey on the incident's version(s): who got the bad release (a
+    staged rollout with a halt should keep this low); None when it published none."""
+    bad = set(incident_versions(report))
+    if not bad:
+        return None
+    return sum(row["users"] for row in report.get("versions") or ()
+               if row["app_version"] in bad)
 
 
 def _rate(rows: list[dict], keep) -> float | None:

@@ -7,6 +7,7 @@ from rich.table import Table
 from .compare_metrics import METRICS
 
 LABELS = {"success_rate": "success", "bad_version_success_rate": "bad version success",
+          "bad_version_users": "users on bad version",
           "users_affected": "users affected", "users_affected_pct": "users affected %",
           "time_to_detect_s": "time to detect (s)", "time_to_recover_s": "time to recover (s)",
           "requests_per_journey": "requests / journey", "retries_per_journey": "retries / journey",

@@ -6,8 +6,8 @@ from pathlib import Path
 import pytest
 
 from loadtests import compare
-from loadtests.compare_metrics import (bad_version_success_rate, run_metrics, spread,
-                                       summarise_variant, verdict)
+from loadtests.compare_metrics import (bad_version_success_rate, bad_version_users, run_metrics,
+                                       spread, summarise_variant, verdict)
 from loadtests.compare_plan import Plan, parse_varies, seeds, variants
 from loadtests.scenario import load
 from loadtests.server_load import summarise
@@ -81,6 +81,14 @@ def test_bad_version_success_is_the_incident_release_during_incident_and_recover
             row("4.1.3", "incident", 10, 10), row("4.2.0", "baseline", 10, 0)]
     report = {"scenario_definition": load("bad-release").definition, "journeys": rows}
     assert bad_version_success_rate(report) == 0.7
+
+
+def test_users_on_the_bad_version_are_those_who_ran_a_journey_on_it():
+    versions = [{"app_version": "4.1.3", "users": 20}, {"app_version": "4.2.0", "users": 7}]
+    bad_release = {"scenario_definition": load("bad-release").definition, "versions": versions}
+    outage = {"scenario_definition": load("payments-outage").definition, "versions": versions}
+    assert bad_version_users(bad_release) == 7
+    assert bad_version_users(outage) is None
 
 
 def test_bad_version_success_is_every_incident_journey_when_the_incident_publishes_none():
