@@ -1,9 +1,9 @@
 """The `banksim` command: each part lends its own commands, and this group collects them.
 
 `bankapi` lends serve, audit and release; `seed` lends seed; `chaos` its chaos group;
-`loadtests` scenarios, and incident and loadtest, which need the [load] extra (Locust, matplotlib).
-Without it they are still listed, and say how to install it instead of failing on an
-import deep inside a run.
+`loadtests` scenarios, and incident, loadtest and compare, which need the [load] extra
+(Locust, matplotlib). Without it they are still listed, and say how to install it instead
+of failing on an import deep inside a run.
 """
 import importlib.util
 
@@ -26,9 +26,10 @@ def main():
 def _load_commands() -> tuple[click.Command, ...]:
     missing = [name for name in LOAD_EXTRA if importlib.util.find_spec(name) is None]
     if not missing:
-        from loadtests.cli import incident, loadtest
-        return incident, loadtest
-    return tuple(_needs_load_extra(name, missing) for name in ("incident", "loadtest"))
+        from loadtests.cli import compare, incident, loadtest
+        return incident, loadtest, compare
+    return tuple(_needs_load_extra(name, missing)
+                 for name in ("incident", "loadtest", "compare"))
 
 
 def _needs_load_extra(name: str, missing: list[str]) -> click.Command:

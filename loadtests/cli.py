@@ -142,3 +142,43 @@ def _loadtest_help() -> int:
                              text=True)
     click.echo(LOADTEST_HELP.format(locustfile=LOCUSTFILE, options=options.stdout.rstrip()))
     return subprocess.call([sys.executable, "-m", "locust", "-f", str(LOCUSTFILE), "--help"])
+
+
+@click.command()
+@click.option("--scenario", default=DEFAULT, show_default=True, metavar="NAME|PATH",
+              help="a built-in (`banksim scenarios` lists them) or a scenario YAML file")
+@click.option("--vary", "varies", multiple=True, required=True, metavar="KEY=V1,V2[,...]",
+              help="a choice to compare: client_policy (none, naive, backoff), halt_on_alert "
+                   "(true, false), adoption (0-1), users, think (MIN-MAX), rollout (the first "
+                   "percent offered of every release the timeline publishes); several --vary "
+                   "make every combination")
+@click.option("--repeat", type=click.IntRange(1, 20), default=1, show_default=True,
+              help="runs per variant, with seeds S, S+1, ... (the spread of each figure)")
+@click.option("--users", type=click.IntRange(1, 2000), help="[scenario's: 60]")
+@click.option("--duration", callback=duration_option, help="of each run [scenario's: 180s]")
+@click.option("--seed", envvar="BANKSIM_SEED", type=int, default=42, show_default=True)
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path),
+              help="directory for compare.json, compare.html and every run's report "
+                   "[default: reports/compare-<timestamp>]")
+@click.option("--workers", type=click.IntRange(1, 16), default=2, show_default=True,
+              help="gunicorn workers for the bank")
+def compare(scenario, varies, repeat, users, duration, seed, out, workers):
+    """Run a scenario under several choices, one run after another, and compare them."""
+    from .compare import run_comparison
+    from .compare_plan import Plan, parse_varies
+    try:
+        parsed = parse_varies(list(varies))
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--vary") from None
+    stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
+    plan = Plan(scenario=scenario, seed=seed, repeat=repeat,
+                out=out or Path("reports") / f"compare-{stamp}", varies=parsed,
+                base={"users": users, "duration_s": duration, "workers": workers,
+                      "database_url": os.environ.get("BANKSIM_DATABASE_URL")})
+    try:
+        for run in plan.runs()[:len(plan.variants())]:  # every variant is a valid scenario
+            plan.settings(run).scenario_of()
+    except ScenarioError as exc:
+        raise click.BadParameter(
+            "\n".join([exc.source, *exc.problems]), param_hint="--scenario") from None
+    sys.exit(run_comparison(plan))

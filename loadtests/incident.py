@@ -25,6 +25,7 @@ from .children import Children, Interrupted, StopSignals
 from .reconcile import reconcile
 from .report import build_report, print_summary, write_report
 from .scenario import Scenario, load, to_yaml
+from .server_load import server_load
 
 LOCUSTFILE = Path(__file__).with_name("locustfile.py")
 
@@ -47,12 +48,17 @@ class IncidentSettings:
     slo: float | None = None
     adoption: float | None = None
     think_s: tuple[float, float] | None = None
+    halt_on_alert: bool | None = None
+    rollout: float | None = None
+    label: str | None = None  # the progress bar's name for the run (`banksim compare`)
 
     def scenario_of(self) -> Scenario:
         """The scenario as run; raises ScenarioError listing every problem."""
         return load(self.scenario, {"users": self.users, "duration": self.duration_s,
                                     "client_policy": self.client_policy, "slo": self.slo,
-                                    "adoption": self.adoption, "think": self.think_s})
+                                    "adoption": self.adoption, "think": self.think_s,
+                                    "halt_on_alert": self.halt_on_alert,
+                                    "rollout": self.rollout})
 
 
 def free_port() -> int:
@@ -131,12 +137,13 @@ def _locust_command(sc: Scenario, seed: int, url: str, files: dict) -> list[str]
             "--seeded-users", str(sc.users), "--seed", str(seed)]
 
 
-def _watch(process: subprocess.Popen, sc: Scenario, journeys: Path, console) -> None:
+def _watch(process: subprocess.Popen, sc: Scenario, journeys: Path, console,
+           label: str | None = None) -> None:
     """A progress bar for the run, with the journeys finished and failed so far."""
     columns = (TextColumn("[bold]{task.description}"), BarColumn(),
                TextColumn("{task.fields[status]}"), TimeRemainingColumn())
     with Progress(*columns, console=console, transient=True) as progress:
-        task = progress.add_task(f"{sc.name}, {sc.users} users", total=sc.duration_s,
+        task = progress.add_task(label or f"{sc.name}, {sc.users} users", total=sc.duration_s,
                                  status="starting")
         started = time.monotonic()
         while process.poll() is None:
@@ -169,14 +176,14 @@ def run_incident(s: IncidentSettings, console: Console | None = None) -> int:
     try:
         with signals:
             try:
-                integrity = _replay(sc, s, env, port, files, children, console)
+                integrity, server = _replay(sc, s, env, port, files, children, console)
             finally:
                 signals.shield()  # a signal now waits until everything has stopped
                 children.stop_all()
                 if not s.database_url:
                     checkpoint_sqlite(out / "bank.db")
             signals.resume()
-            return _report(sc, s, files, integrity, console)
+            return _report(sc, s, files, integrity, server, console)
     except Interrupted as exc:
         console.print(f"[bold red]stopped by {exc}[/]: the seed, the bank and Locust are "
                       f"stopped; the partial run is in {out.resolve()}", highlight=False)
@@ -184,8 +191,9 @@ def run_incident(s: IncidentSettings, console: Console | None = None) -> int:
 
 
 def _replay(sc: Scenario, s: IncidentSettings, env: dict, port: int, files: dict,
-            children: Children, console) -> dict:
-    """Seed, serve, run Locust; the integrity block (the caller stops the children)."""
+            children: Children, console) -> tuple[dict, dict]:
+    """Seed, serve, run Locust; the integrity block and the bank's side of the load
+    (`server_load`, read before the bank stops); the caller stops the children."""
     out = s.out_dir
     console.print(f"seeding {sc.users} customers into {env['BANKSIM_DATABASE_URL']} ...")
     _run(children, [sys.executable, "-m", "banksim", "seed", "--users", str(sc.users),
@@ -201,14 +209,17 @@ def _replay(sc: Scenario, s: IncidentSettings, env: dict, port: int, files: dict
     with open(out / "locust.log", "w") as locust_log:
         process = children.start(_locust_command(sc, s.seed, bank.url, files), env=env,
                                  stdout=locust_log, stderr=subprocess.STDOUT)
-        _watch(process, sc, files["journeys"], console)
+        _watch(process, sc, files["journeys"], console, s.label)
     if process.returncode not in (0, 1):  # 1 means "some requests failed": expected
         raise RuntimeError(f"locust exited with {process.returncode}; see {locust_log.name}")
+    server = server_load(admin, requests.get(bank.url + "/metrics", timeout=30).text,
+                         sc.duration_s)
     audit = admin("GET", "/admin/audit")
-    return reconcile(audit, _all_transfers(admin), _read_jsonl(files["transfers"]))
+    return reconcile(audit, _all_transfers(admin), _read_jsonl(files["transfers"])), server
 
 
-def _report(sc: Scenario, s: IncidentSettings, files: dict, integrity: dict, console) -> int:
+def _report(sc: Scenario, s: IncidentSettings, files: dict, integrity: dict, server: dict,
+            console) -> int:
     out = s.out_dir
     phases = json.loads(files["phases"].read_text()) if files["phases"].exists() else []
     steps = (json.loads(files["steps"].read_text()) if files["steps"].exists()
@@ -222,6 +233,7 @@ def _report(sc: Scenario, s: IncidentSettings, files: dict, integrity: dict, con
     report = build_report(_read_jsonl(files["journeys"]), phases, meta, integrity,
                           [*sc.thresholds, *s.thresholds, *reach_thresholds(version)],
                           slo=sc.slo, p95_ms=sc.p95_ms)
+    report["server"] = server
     write_report(report, out)
     print_summary(report, console=console)
     console.print(f"report: {(out / 'report.html').resolve()}")

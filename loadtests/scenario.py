@@ -161,7 +161,8 @@ def with_defaults(data: dict) -> dict:
 
 def with_overrides(data: dict, overrides: dict | None) -> dict:
     """Command-line values over the file's: users, duration (s), think ((min, max)), slo,
-    client_policy, adoption (every release's), halt_on_alert. None means "not given"."""
+    client_policy, adoption (every release's), halt_on_alert, rollout (the first percent
+    offered of every release the timeline publishes). None means "not given"."""
     data = copy.deepcopy(data)
     given = {k: v for k, v in (overrides or {}).items() if v is not None}
     simple = {"users": "users", "client_policy": "client_policy", "halt_on_alert": "halt_on_alert"}
@@ -178,13 +179,20 @@ def with_overrides(data: dict, overrides: dict | None) -> dict:
     if "adoption" in given:
         for release in _all_releases(data):
             release["adoption"] = given["adoption"]
+    if "rollout" in given:
+        for release in _timeline_releases(data):
+            release["rollout"] = given["rollout"]
     return data
 
 
-def _all_releases(data: dict) -> list[dict]:
+def _timeline_releases(data: dict) -> list[dict]:
     steps = data.get("timeline") if isinstance(data.get("timeline"), list) else []
-    found = [*(data.get("releases") or ()),
-             *(s.get("release") for s in steps if isinstance(s, dict))]
+    found = [s.get("release") for s in steps if isinstance(s, dict)]
+    return [r for r in found if isinstance(r, dict)]
+
+
+def _all_releases(data: dict) -> list[dict]:
+    found = [*(data.get("releases") or ()), *_timeline_releases(data)]
     return [r for r in found if isinstance(r, dict)]
 
 
