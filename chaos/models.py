@@ -41,9 +41,6 @@ class ChaosRule(Base):
     matched: Mapped[int] = mapped_column(Integer, default=0)
     injected: Mapped[int] = mapped_column(Integer, default=0)
 
-    def expired(self, now_s: float) -> bool:
-        return self.ttl_s is not None and now_s >= self.created_s + self.ttl_s
-
 
 class ChaosPresetRule(Base):
     """Which preset added which rule, so applying the preset again replaces them.

@@ -14,6 +14,9 @@ from ..ids import new_id
 from ..models import Budget, BudgetAlert, MonthlySpend
 from .notify import notify, pounds
 
+# The spending categories a card payment and a budget name (SPEC section 3).
+CATEGORIES = ("general", "eating_out", "groceries", "transport", "shopping", "entertainment",
+              "bills", "holidays", "personal_care", "cash")
 WARNING_PCT = 80
 
 

@@ -25,6 +25,10 @@ from .funds import LOCKED, FundsGuard
 from .notify import notify, pounds
 
 
+# A ledger entry's kind: what moved the money (SPEC section 3).
+KINDS = ("topup", "card_payment", "transfer_in", "transfer_out")
+
+
 def system_account_id(role: str, currency: str) -> str:
     return f"acc_sys_{role}_{currency.lower()}"
 

@@ -8,7 +8,8 @@ from ..clock import month_of, utcnow
 from ..db import db
 from .errors import api_error
 from ..models import Budget
-from .schemas import (CATEGORIES, BudgetIn, BudgetOut, BudgetsOut, MonthQuery, SpendingOut)
+from ..domain.budgeting import CATEGORIES
+from .schemas import BudgetIn, BudgetOut, BudgetsOut, MonthQuery, SpendingOut
 
 bp = APIBlueprint("budgets", __name__, tag="Budgets")
 

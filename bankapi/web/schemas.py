@@ -11,10 +11,9 @@ from apiflask.validators import Length, OneOf, Range, Regexp
 from marshmallow import ValidationError, validates_schema
 
 from ..domain import releases
+from ..domain.budgeting import CATEGORIES
+from ..domain.ledger import KINDS
 
-CATEGORIES = ("general", "eating_out", "groceries", "transport", "shopping", "entertainment",
-              "bills", "holidays", "personal_care", "cash")
-KINDS = ("topup", "card_payment", "transfer_in", "transfer_out")
 # ISO 4217 codes a UK bank's customers meet; accounts themselves are GBP.
 CURRENCIES = ("GBP", "EUR", "USD", "CHF", "JPY", "CAD", "AUD", "NZD", "SEK", "NOK", "DKK",
               "PLN", "CZK", "HUF", "SGD", "HKD", "INR", "ZAR", "AED", "TRY")

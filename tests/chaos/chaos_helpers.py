@@ -1,11 +1,5 @@
 """Small helpers shared by the chaos tests."""
-import socket
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+from loadtests.incident import free_port  # noqa: F401 - one free_port for every test
 
 
 def caused_by(exc: BaseException, kind: type) -> bool:

@@ -8,7 +8,8 @@ from sqlalchemy.orm import Session
 from bankapi.domain import history, ledger
 from bankapi.domain.audit import run_audit
 from bankapi.models import Account, LedgerEntry, MonthlySpend, Transfer, User
-from bankapi.web.schemas import CATEGORIES, KINDS
+from bankapi.domain.budgeting import CATEGORIES
+from bankapi.domain.ledger import KINDS
 from seed.calendar import months_back
 
 
