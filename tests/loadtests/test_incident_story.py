@@ -6,6 +6,7 @@ phase within a minute, and clients that do not retry, so the few bursts of a sho
 incident phase show in the success rate.
 """
 import json
+import re
 import subprocess
 import sys
 
@@ -26,6 +27,7 @@ def report_dir(tmp_path_factory):
         capture_output=True, text=True, timeout=240)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     assert "report:" in result.stdout
+    (out / "console.test.txt").write_text(result.stdout)
     return out
 
 
@@ -67,3 +69,16 @@ def test_the_report_has_every_spec_key_and_the_files(report, report_dir):
     for name in ("report.html", "locust_stats.csv", "locust.html", "main-chart.png"):
         assert (report_dir / name).stat().st_size > 0
     assert "http://" not in (report_dir / "report.html").read_text().split("<body", 1)[0]
+
+
+def test_the_first_screen_names_the_bad_version_and_the_verdict(report_dir, report):
+    """Console and report.html open with what happened, in one sentence, then the verdict;
+    times are rounded, and the bank's database leaves no write-ahead log behind."""
+    console = (report_dir / "console.test.txt").read_text()
+    first = console[:console.index("phases:")]
+    assert "4.2.0" in first and "4.2.1" in first and "PASS" in first
+    assert report["headline"] in " ".join(first.split())
+    html = (report_dir / "report.html").read_text()
+    assert html.index(report["headline"].split(";")[0]) < html.index("<img")
+    assert not re.search(r"\d+\.\d{2,} s\b", console)
+    assert not (report_dir / "bank.db-wal").exists()
