@@ -114,6 +114,25 @@ def _configure_sqlite(engine: Engine) -> None:
         conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
 
+RETRYABLE_SQLSTATES = ("40001", "40P01")  # serialization failure, deadlock detected
+
+
+def is_retryable(error: exc.DBAPIError) -> bool:
+    """Whether PostgreSQL aborted the transaction only because of a concurrent one: running
+    the whole transaction again is then safe and likely to succeed."""
+    orig = error.orig
+    return (getattr(orig, "sqlstate", None) or getattr(orig, "pgcode", None)) \
+        in RETRYABLE_SQLSTATES
+
+
+def is_unavailable(error: exc.DBAPIError) -> bool:
+    """Whether the database, not the bank, failed the statement: busy, locked, read-only,
+    full, aborted by a conflict, or the connection gone. (An IntegrityError or a
+    ProgrammingError on a live connection is a bug of ours, not an outage.)"""
+    return isinstance(error, (exc.OperationalError, exc.InterfaceError)) \
+        or error.connection_invalidated or is_retryable(error)
+
+
 def is_postgres(session: Session) -> bool:
     return session.get_bind().dialect.name == "postgresql"
 
