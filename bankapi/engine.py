@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.schema import CreateColumn
 
 IMMEDIATE = "banksim_immediate"
+STORAGE_FAILURES = {8, 10, 13}  # SQLITE_READONLY, SQLITE_IOERR, SQLITE_FULL (primary codes)
 
 
 DRIVERS = {"psycopg": "banksim[postgres]", "psycopg2": "banksim[postgres]",
@@ -107,6 +108,15 @@ def _configure_sqlite(engine: Engine) -> None:
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.close()
+
+    @event.listens_for(engine, "handle_error")
+    def storage_failed(context):
+        """A connection that met a storage failure (I/O error, read-only file, full disk)
+        may keep failing after the storage is back: treat it as broken, so the pool throws
+        it (and its siblings) away and opens fresh ones, as after a dropped connection."""
+        code = getattr(context.original_exception, "sqlite_errorcode", None)
+        if code is not None and code & 0xFF in STORAGE_FAILURES:
+            context.is_disconnect = True
 
     @event.listens_for(engine, "begin")
     def on_begin(conn):
