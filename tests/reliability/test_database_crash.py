@@ -12,7 +12,6 @@ import time
 import pytest
 import requests
 from bank_jepsen import Workload, all_transfers, check, customer_money, log_in
-from conftest import BankServer
 from pg_cluster import Cluster, unavailable_reason
 
 USERS = 10
@@ -61,8 +60,8 @@ def serve_again(url: str, customer, timeout_s: float = 30) -> float | None:
 
 @pytest.mark.slow
 @pytest.mark.jepsen
-def test_transfers_survive_a_database_crash(cluster, tmp_path):
-    server = BankServer(tmp_path, cluster.url)
+def test_transfers_survive_a_database_crash(cluster, bank_server):
+    server = bank_server(url=cluster.url)
     try:
         server.seed(USERS, months=1)
         before = customer_money(cluster.url)

@@ -17,7 +17,6 @@ from pathlib import Path
 
 import pytest
 from bank_jepsen import Workload, all_transfers, check, customer_money, log_in
-from conftest import BankServer
 
 USERS = 6
 
@@ -97,10 +96,10 @@ def storage(request, tmp_path):
 
 
 @pytest.mark.slow
-def test_storage_failures_give_503s_and_an_intact_file(storage, tmp_path):
+def test_storage_failures_give_503s_and_an_intact_file(storage, bank_server):
     database = storage.where / "bank.db"
     url = f"sqlite:///{database}"
-    server = BankServer(tmp_path, url)
+    server = bank_server(url=url)
     try:
         server.seed(USERS, months=1)
         before = customer_money(url)
