@@ -10,6 +10,10 @@ tried first; a request that finds it held answers 409 `idempotency_conflict`.
 On SQLite `BEGIN IMMEDIATE` already serialises writers, so a concurrent duplicate
 waits for the first to commit and is answered with the replay.
 
+The unit (lock, look up, act, store the key) runs through `db.write_unit`: when PostgreSQL
+aborts it as a serialization failure or deadlock, all of it runs again from the start; any
+other database failure leaves nothing behind and the client gets a 503 to retry with its key.
+
 `_idempotent_unsafe` is the teaching mode (UNSAFE_LEDGER): deliberately broken.
 """
 import hashlib
