@@ -66,6 +66,7 @@ def _install_chaos(app) -> None:
     chaos.init_app(app, store, identify=user_id_hint, presets=PRESETS.values(),
                    authorize=is_admin, error_body=injected_error_body,
                    exempt_prefixes=("/admin", "/health", "/metrics"), max_held=held,
+                   engines=[db.engine_of(app)],
                    version_label=app.extensions["banksim_versions"])
 
 

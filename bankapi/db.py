@@ -6,15 +6,27 @@ Reads use the request's session as-is. Anything that moves money goes through
 on SQLite with `BEGIN IMMEDIATE` (the write lock is taken up front, so two
 transfers never read the same balance), on PostgreSQL with ordinary
 transactions in which the ledger takes row locks in a fixed order.
+
+`db.write_unit(unit)` runs a whole unit of work in a write transaction and runs it again
+(up to WRITE_ATTEMPTS in all, after a short jittered pause) when PostgreSQL aborted it as
+a serialization failure or a deadlock: the aborted attempt left nothing behind, so the
+retry is safe. Any other database failure reaches the caller (the web layer answers 503).
 """
+import random
+import time
+from collections.abc import Callable
 from contextlib import contextmanager
 
 from flask import current_app, g
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
-from .engine import IMMEDIATE, add_missing_columns, make_engine
+from .engine import IMMEDIATE, add_missing_columns, is_retryable, make_engine
 from .models import Base
+
+WRITE_ATTEMPTS = 3
+BACKOFF_S = 0.02  # the first retry waits up to this long, the next up to twice as long
 
 
 class Database:
@@ -52,6 +64,18 @@ class Database:
         with session.begin():
             session.connection(execution_options={IMMEDIATE: True})
             yield session
+
+    def write_unit(self, unit: Callable[[Session], object], attempts: int = WRITE_ATTEMPTS):
+        """`unit(session)` in a write transaction, retried on serialization failures and
+        deadlocks (see the module docstring); returns what `unit` returns."""
+        for attempt in range(1, attempts + 1):
+            try:
+                with self.write() as session:
+                    return unit(session)
+            except DBAPIError as error:
+                if attempt == attempts or not is_retryable(error):
+                    raise
+                time.sleep(random.uniform(0, BACKOFF_S * 2 ** (attempt - 1)))
 
     def create_all(self) -> None:
         Base.metadata.create_all(self.engine)

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.schema import CreateColumn
 
 IMMEDIATE = "banksim_immediate"
+STORAGE_FAILURES = {8, 10, 13}  # SQLITE_READONLY, SQLITE_IOERR, SQLITE_FULL (primary codes)
 
 
 DRIVERS = {"psycopg": "banksim[postgres]", "psycopg2": "banksim[postgres]",
@@ -108,10 +109,38 @@ def _configure_sqlite(engine: Engine) -> None:
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.close()
 
+    @event.listens_for(engine, "handle_error")
+    def storage_failed(context):
+        """A connection that met a storage failure (I/O error, read-only file, full disk)
+        may keep failing after the storage is back: treat it as broken, so the pool throws
+        it (and its siblings) away and opens fresh ones, as after a dropped connection."""
+        code = getattr(context.original_exception, "sqlite_errorcode", None)
+        if code is not None and code & 0xFF in STORAGE_FAILURES:
+            context.is_disconnect = True
+
     @event.listens_for(engine, "begin")
     def on_begin(conn):
         immediate = conn.get_execution_options().get(IMMEDIATE)
         conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+
+RETRYABLE_SQLSTATES = ("40001", "40P01")  # serialization failure, deadlock detected
+
+
+def is_retryable(error: exc.DBAPIError) -> bool:
+    """Whether PostgreSQL aborted the transaction only because of a concurrent one: running
+    the whole transaction again is then safe and likely to succeed."""
+    orig = error.orig
+    return (getattr(orig, "sqlstate", None) or getattr(orig, "pgcode", None)) \
+        in RETRYABLE_SQLSTATES
+
+
+def is_unavailable(error: exc.DBAPIError) -> bool:
+    """Whether the database, not the bank, failed the statement: busy, locked, read-only,
+    full, aborted by a conflict, or the connection gone. (An IntegrityError or a
+    ProgrammingError on a live connection is a bug of ours, not an outage.)"""
+    return isinstance(error, (exc.OperationalError, exc.InterfaceError)) \
+        or error.connection_invalidated or is_retryable(error)
 
 
 def is_postgres(session: Session) -> bool:

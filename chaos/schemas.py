@@ -135,6 +135,13 @@ class RuleSchema(Schema):
             return data
         return {"match": {}, "pattern": {"type": "steady"}, **data}
 
+    @validates_schema
+    def database_faults_act_before(self, data, **_kwargs):
+        fault = FAULTS.get((data.get("fault") or {}).get("type"))
+        if getattr(fault, "below_app", False) and data.get("phase") == "after":
+            raise ValidationError("a database fault acts while the request runs; "
+                                  "its phase is before", "phase")
+
 
 class RuleList(Schema):
     rules = List(Nested(RuleSchema))

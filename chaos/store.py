@@ -12,7 +12,7 @@ from sqlalchemy import inspect
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
-from . import queries, rules
+from . import database, queries, rules
 from .clock import now, rfc3339
 from .models import Base, ChaosEvent
 from .recorder import Recorder
@@ -50,7 +50,9 @@ class ChaosStore:
 
     @contextmanager
     def transaction(self):
-        with Session(self.engine, expire_on_commit=False) as session, session.begin():
+        """Chaos's own statements: never hit by a database fault, even on the host's engine."""
+        with database.suspended(), Session(self.engine, expire_on_commit=False) as session, \
+                session.begin():
             yield session
 
     @contextmanager

@@ -11,10 +11,11 @@ import uuid
 
 from apiflask import HTTPError
 from flask import g, request
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DBAPIError
 from werkzeug.exceptions import HTTPException
 
 from ..domain import errors as domain
+from ..engine import is_unavailable
 
 log = logging.getLogger("banksim")
 
@@ -124,11 +125,15 @@ def init_app(app) -> None:
     def refused(error):
         return process_error(from_domain(error))
 
-    @app.errorhandler(OperationalError)
-    def database_busy(exc):
-        log.warning("database unavailable: %s", exc)
-        return envelope("service_unavailable", "the database is busy; retry shortly"), 503, \
-            {"Retry-After": "1"}
+    @app.errorhandler(DBAPIError)
+    def database_unavailable(exc):
+        """A statement the database failed (busy, locked, read-only, full, a conflict, the
+        connection dropped): the transaction rolled back, so the client may retry."""
+        if not is_unavailable(exc):
+            return unexpected(exc)
+        log.warning("database unavailable: %s", str(exc).splitlines()[0])
+        return envelope("service_unavailable", "the database is unavailable; retry shortly"), \
+            503, {"Retry-After": "1"}
 
     @app.errorhandler(Exception)
     def unexpected(exc):

@@ -10,6 +10,10 @@ tried first; a request that finds it held answers 409 `idempotency_conflict`.
 On SQLite `BEGIN IMMEDIATE` already serialises writers, so a concurrent duplicate
 waits for the first to commit and is answered with the replay.
 
+The unit (lock, look up, act, store the key) runs through `db.write_unit`: when PostgreSQL
+aborts it as a serialization failure or deadlock, all of it runs again from the start; any
+other database failure leaves nothing behind and the client gets a 503 to retry with its key.
+
 `_idempotent_unsafe` is the teaching mode (UNSAFE_LEDGER): deliberately broken.
 """
 import hashlib
@@ -89,7 +93,9 @@ def idempotent(kind: str, action):
     user_id, key, request_hash = current_user_id(), _key(), _request_hash()
     if current_app.config.get("UNSAFE_LEDGER"):
         return _idempotent_unsafe(kind, action, user_id, key, request_hash)
-    with db.write() as session:
+    def once(session):
+        """The whole unit, run again from the start if PostgreSQL aborts it (db.write_unit):
+        lock, look up, act, store the key, all in one transaction."""
         if is_postgres(session):
             acquired = session.scalar(text("SELECT pg_try_advisory_xact_lock(:id)"),
                                       {"id": _advisory_lock_id(user_id, key)})
@@ -98,7 +104,7 @@ def idempotent(kind: str, action):
                                 "a request with this Idempotency-Key is still in progress", HEADER)
         stored = session.get(IdempotencyKey, (user_id, key))
         if stored is not None:
-            return _replay(stored, request_hash)
+            return stored.request_hash, stored.response_status, json.loads(stored.response_body)
         try:
             status, body, movement_id = action(session, LOCKED)
         except Declined as declined:
@@ -106,16 +112,21 @@ def idempotent(kind: str, action):
         session.add(IdempotencyKey(user_id=user_id, key=key, request_hash=request_hash,
                                    response_status=status, response_body=json.dumps(body),
                                    movement_id=movement_id, created=utcnow()))
+        return None, status, body
+
+    stored_hash, status, body = db.write_unit(once)
+    if stored_hash is not None:
+        return _replay(stored_hash, request_hash, status, body)
     MONEY.labels(kind, "completed" if status < 400 else "declined").inc()
     return _respond(status, body, False)
 
 
-def _replay(stored: IdempotencyKey, request_hash: str):
-    if stored.request_hash != request_hash:
+def _replay(stored_hash: str, request_hash: str, status: int, body: dict):
+    if stored_hash != request_hash:
         raise api_error(422, "idempotency_key_reused",
                         "this Idempotency-Key was used with a different request", HEADER)
     REPLAYS.inc()
-    return _respond(stored.response_status, json.loads(stored.response_body), True)
+    return _respond(status, body, True)
 
 
 def _idempotent_unsafe(kind, action, user_id, key, request_hash):
@@ -131,7 +142,8 @@ def _idempotent_unsafe(kind, action, user_id, key, request_hash):
     stored = session.get(IdempotencyKey, (user_id, key))  # 1. lookup, not atomic with 3.
     session.rollback()
     if stored is not None:
-        return _replay(stored, request_hash)
+        return _replay(stored.request_hash, request_hash, stored.response_status,
+                       json.loads(stored.response_body))
     declined = None
     try:
         with session.begin():  # 2. plain BEGIN: reads the balance, takes no write lock

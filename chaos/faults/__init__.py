@@ -1,6 +1,9 @@
 """The fault types, one per module, and the registry that builds them from rule settings."""
 from .base import (BufferedResponse, ErrorBody, Exchange, Fault, FaultSettingsError,
                    generic_error_body)
+from .db_disconnect import DbDisconnectFault
+from .db_error import DbErrorFault
+from .db_latency import DbLatencyFault
 from .error import ErrorFault
 from .latency import LatencyFault
 from .malformed import MalformedFault
@@ -9,7 +12,8 @@ from .timeout import TimeoutFault
 
 FAULTS: dict[str, type[Fault]] = {cls.type: cls for cls in
                                   (LatencyFault, ErrorFault, ResetFault, TimeoutFault,
-                                   MalformedFault)}
+                                   MalformedFault, DbLatencyFault, DbErrorFault,
+                                   DbDisconnectFault)}
 
 
 def build_fault(spec: dict) -> Fault:
@@ -22,6 +26,7 @@ def build_fault(spec: dict) -> Fault:
     return FAULTS[kind].from_settings(settings)
 
 
-__all__ = ["FAULTS", "BufferedResponse", "ErrorBody", "ErrorFault", "Exchange", "Fault",
+__all__ = ["FAULTS", "BufferedResponse", "DbDisconnectFault", "DbErrorFault", "DbLatencyFault",
+           "ErrorBody", "ErrorFault", "Exchange", "Fault",
            "FaultSettingsError", "LatencyFault", "MalformedFault", "ResetFault",
            "TimeoutFault", "build_fault", "generic_error_body"]

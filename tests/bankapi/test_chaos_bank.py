@@ -84,8 +84,11 @@ def test_health_names_the_process_and_the_chaos_revision_it_applies(client, admi
 def test_openapi_spells_out_each_fault_type_and_its_required_settings(client):
     fault = client.get("/openapi.json").json["components"]["schemas"]["FaultSchema"]
     branches = {b["properties"]["type"]["enum"][0]: b for b in fault["oneOf"]}
-    assert set(branches) == {"error", "latency", "malformed", "reset", "timeout"}
+    assert set(branches) == {"error", "latency", "malformed", "reset", "timeout",
+                             "db_latency", "db_error", "db_disconnect"}
     assert branches["timeout"]["required"] == ["type", "hang_ms"]
+    assert branches["db_error"]["required"] == ["type", "kind"]
+    assert branches["db_disconnect"]["properties"]["statement"]["enum"] == ["read", "write"]
     assert "status" in branches["error"]["required"]
 
 

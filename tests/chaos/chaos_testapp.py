@@ -8,7 +8,8 @@ import os
 
 from apiflask import APIFlask, HTTPError
 from flask import request
-from sqlalchemy import create_engine
+from sqlalchemy import Column, MetaData, String, Table, create_engine, func, insert, select
+from sqlalchemy.exc import DBAPIError
 
 import chaos
 from chaos import Preset
@@ -26,6 +27,11 @@ PRESETS = (
            tuple({"name": f"three: {n}", "match": {"path": "/hello"},
                   "fault": {"type": "latency", "ms": 10 * n}} for n in (1, 2, 3))),
 )
+
+
+# A table of the tiny app's own, on the store's engine: the database faults act on its
+# statements while chaos's own queries, on the same engine, are never faulted.
+NOTES = Table("chaos_test_notes", MetaData(), Column("body", String(100), nullable=False))
 
 
 def identify(environ):
@@ -75,7 +81,30 @@ def create_app(store: ChaosStore | None = None) -> APIFlask:
     def health():
         return {"status": "ok"}
 
+    engine = store.engine
+    NOTES.metadata.create_all(engine)
+
+    @app.post("/notes")
+    def add_notes():
+        """Two rows in one transaction: both or neither."""
+        with engine.begin() as connection:
+            for half in ("first", "second"):
+                connection.execute(insert(NOTES).values(body=half))
+        return {"added": 2}, 201
+
+    @app.get("/notes")
+    def count_notes():
+        with engine.connect() as connection:
+            return {"notes": connection.scalar(select(func.count()).select_from(NOTES))}
+
+    @app.errorhandler(DBAPIError)
+    def database_unavailable(exc):
+        return {"error": {"code": "service_unavailable", "message": "database",
+                          "request_id": request.headers.get("X-Request-Id")}}, 503, \
+            {"Retry-After": "1"}
+
     chaos.init_app(app, store, identify=identify, refresh_s=0.25, presets=PRESETS,
-                   error_body=error_body, exempt_prefixes=("/health", "/metrics"))
+                   error_body=error_body, exempt_prefixes=("/health", "/metrics"),
+                   engines=[engine])
     app.config["WRITES"] = writes
     return app

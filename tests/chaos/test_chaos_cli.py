@@ -100,3 +100,17 @@ def test_events_name_the_device_when_there_is_no_user(run, store, live_server):
     assert listed[0]["device_id"] == "phone-7" and listed[0]["user_id"] is None
     result = run("events")
     assert result.exit_code == 0 and "phone-7" in result.output
+
+
+def test_database_faults_are_counted_and_shown_like_the_others(run, store, live_server):
+    store.add_rule({"name": "db down", "match": {"path": "/notes"},
+                    "fault": {"type": "db_error", "kind": "locked", "statement": "read"}})
+    answer = requests.get(f"{live_server}/notes", timeout=5)
+    assert answer.status_code == 503 and answer.headers["X-Chaos-Rule"].startswith("rule_")
+    status = CliRunner().invoke(chaos, ["--url", live_server, "--token", "t", "status"],
+                                env={"COLUMNS": "200"})  # a wide terminal: whole cells
+    assert status.exit_code == 0, status.output
+    assert "db_error kind=locked statement=read" in status.output
+    events = run("events")
+    assert events.exit_code == 0 and "db_error" in events.output
+    assert store.list_rules()[0]["stats"] == {"matched": 1, "injected": 1}

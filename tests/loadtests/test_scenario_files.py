@@ -15,9 +15,9 @@ def problems_of(data, overrides=None) -> list[str]:
     return caught.value.problems
 
 
-def test_the_five_built_ins_load_and_say_what_they_are():
-    assert builtin_names() == ["android-sdk-crash", "bad-release", "payments-outage",
-                               "slow-backend", "staged-rollout"]
+def test_the_six_built_ins_load_and_say_what_they_are():
+    assert builtin_names() == ["android-sdk-crash", "bad-release", "database-failover",
+                               "payments-outage", "slow-backend", "staged-rollout"]
     for name in builtin_names():
         scenario = load(name)
         assert scenario.name == name and scenario.description

@@ -97,3 +97,18 @@ def test_staged_rollout_halts_the_release_when_the_alert_fires(tmp_path_factory)
                  and s["started_s"] > incident["halted_at_s"] and s["phase"] is None]
         assert all(s["outcome"] == "skipped" for s in later), later
         assert "halted" in report["headline"]
+
+
+def test_database_failover_fails_writes_for_every_version_and_loses_nothing(tmp_path_factory):
+    report, journeys = run(tmp_path_factory, "database-failover", "--client-policy", "none")
+    by_version = defaultdict(list)
+    for j in journeys:
+        if j["phase"] == "incident" and j["journey"] in ("send_money", "pay_merchant"):
+            by_version[j["app_version"]].append(j["ok"])
+    # below the API, not in the release: 4.2.0 and the versions before it fail alike
+    assert "4.2.0" in by_version and len(by_version) > 1, by_version
+    assert all(sum(oks) / len(oks) <= 0.8 for oks in by_version.values()), by_version
+    assert success(journeys, journey="view_transactions", phase="incident") >= 0.97
+    assert success(journeys, journey="send_money", phase="baseline") >= 0.97
+    assert report["incident"]["release"] == "4.2.0"
+    assert report["integrity"]["ok"]  # every acknowledged transfer in the ledger, once

@@ -59,11 +59,12 @@ class BankServer:
 
 @pytest.fixture
 def bank_server(tmp_path, database_url):
-    """Build with `bank_server(extra_env)`; every server started is killed at teardown."""
+    """Build with `bank_server(extra_env)` (on another database: `url=`); every server
+    started is killed at teardown."""
     servers = []
 
-    def make(extra_env: dict | None = None) -> BankServer:
-        server = BankServer(tmp_path, database_url, extra_env)
+    def make(extra_env: dict | None = None, url: str | None = None) -> BankServer:
+        server = BankServer(tmp_path, url or database_url, extra_env)
         servers.append(server)
         return server
 
