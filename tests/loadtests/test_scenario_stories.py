@@ -2,13 +2,14 @@
 short, tells its story. bad-release has its own test (test_incident_story.py).
 
 The story does not depend on the database, so these skip in the PostgreSQL run
-(BANKSIM_TEST_DATABASE_URL set): four runs of ~40 s are enough once.
+(BANKSIM_TEST_DATABASE_URL set): runs of ~40 s, three at a time, are enough once.
 """
 import json
 import os
 import subprocess
 import sys
 from collections import defaultdict
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
@@ -17,16 +18,33 @@ pytestmark = [pytest.mark.slow, pytest.mark.skipif(
     reason="scenario stories run once, on SQLite")]
 
 
-def run(tmp_path_factory, name: str, *extra: str, needs_rollouts=False) -> tuple[dict, list]:
-    out = tmp_path_factory.mktemp(name)
-    result = subprocess.run(
-        [sys.executable, "-m", "banksim", "incident", "--scenario", name, "--users", "24",
-         "--duration", "40s", "--think", "0.3-1.2", "--out", str(out), *extra],
-        capture_output=True, text=True, timeout=240)
-    if needs_rollouts and (out / "report.json").exists():
-        first = json.loads((out / "report.json").read_text())["timeline_steps"]
-        if any(s["step"] == "timeline[0]" and s["outcome"] == "failed" for s in first):
-            pytest.skip("needs the bank's staged rollouts (rollout_percent, SPEC section 6)")
+# name -> extra flags. Without retries the bugs show in every journey they hit.
+STORIES = {"android-sdk-crash": ("--client-policy", "none"),
+           "payments-outage": ("--client-policy", "none"),
+           "slow-backend": (),
+           "staged-rollout": ("--client-policy", "none"),
+           "database-failover": ("--client-policy", "none")}
+AT_ONCE = 3  # runs side by side: each is mostly its phones' think time, not CPU
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory) -> dict:
+    """Every story's `banksim incident` run, a few at a time: name -> (out dir, result)."""
+    outs = {name: tmp_path_factory.mktemp(name) for name in STORIES}
+
+    def incident(name):
+        return subprocess.run(
+            [sys.executable, "-m", "banksim", "incident", "--scenario", name, "--users", "24",
+             "--duration", "40s", "--think", "0.3-1.2", "--out", str(outs[name]),
+             *STORIES[name]], capture_output=True, text=True, timeout=300)
+
+    with ThreadPoolExecutor(AT_ONCE) as pool:
+        results = dict(zip(STORIES, pool.map(incident, STORIES), strict=True))
+    return {name: (outs[name], results[name]) for name in STORIES}
+
+
+def run(runs: dict, name: str) -> tuple[dict, list]:
+    out, result = runs[name]
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     report = json.loads((out / "report.json").read_text())
     journeys = [json.loads(line) for line in (out / "journeys.jsonl").read_text().splitlines()]
@@ -41,8 +59,8 @@ def success(journeys, **match) -> float:
     return sum(j["ok"] for j in rows) / len(rows)
 
 
-def test_android_sdk_crash_hurts_only_android_on_the_version(tmp_path_factory):
-    report, journeys = run(tmp_path_factory, "android-sdk-crash", "--client-policy", "none")
+def test_android_sdk_crash_hurts_only_android_on_the_version(runs):
+    report, journeys = run(runs, "android-sdk-crash")
     assert success(journeys, platform="android", app_version="4.1.3", phase="incident") < 0.8
     assert success(journeys, platform="ios", phase="incident") >= 0.97
     others = [j for j in journeys if j["phase"] == "incident" and not (
@@ -54,8 +72,8 @@ def test_android_sdk_crash_hurts_only_android_on_the_version(tmp_path_factory):
     assert steps[-1]["calls"][1]["call"].startswith("DELETE /admin/chaos/rules/rule_")
 
 
-def test_payments_outage_fails_money_movement_for_every_version(tmp_path_factory):
-    report, journeys = run(tmp_path_factory, "payments-outage", "--client-policy", "none")
+def test_payments_outage_fails_money_movement_for_every_version(runs):
+    report, journeys = run(runs, "payments-outage")
     by_version = defaultdict(list)
     for j in journeys:
         if j["phase"] == "incident" and j["journey"] in ("send_money", "pay_merchant"):
@@ -69,17 +87,16 @@ def test_payments_outage_fails_money_movement_for_every_version(tmp_path_factory
     assert report["incident"]["release"] is None
 
 
-def test_slow_backend_is_seen_only_by_the_latency_slo(tmp_path_factory):
-    report, journeys = run(tmp_path_factory, "slow-backend")
+def test_slow_backend_is_seen_only_by_the_latency_slo(runs):
+    report, journeys = run(runs, "slow-backend")
     assert sum(j["ok"] for j in journeys) / len(journeys) >= 0.99
     assert report["incident"]["detected_by"] == "latency"
     assert report["slo_p95_ms"] == 800
     assert "latency alert" in report["headline"]
 
 
-def test_staged_rollout_halts_the_release_when_the_alert_fires(tmp_path_factory):
-    report, _ = run(tmp_path_factory, "staged-rollout", "--client-policy", "none",
-                    needs_rollouts=True)
+def test_staged_rollout_halts_the_release_when_the_alert_fires(runs):
+    report, _ = run(runs, "staged-rollout")
     steps = {s["step"]: s for s in report["timeline_steps"]}
     assert steps["timeline[0]"]["calls"][0]["call"] == "POST /admin/releases"
     incident = report["incident"]
@@ -99,8 +116,8 @@ def test_staged_rollout_halts_the_release_when_the_alert_fires(tmp_path_factory)
         assert "halted" in report["headline"]
 
 
-def test_database_failover_fails_writes_for_every_version_and_loses_nothing(tmp_path_factory):
-    report, journeys = run(tmp_path_factory, "database-failover", "--client-policy", "none")
+def test_database_failover_fails_writes_for_every_version_and_loses_nothing(runs):
+    report, journeys = run(runs, "database-failover")
     by_version = defaultdict(list)
     for j in journeys:
         if j["phase"] == "incident" and j["journey"] in ("send_money", "pay_merchant"):
