@@ -74,7 +74,9 @@ def test_three_gunicorn_workers_and_distributed_locust(three_worker_bank, tmp_pa
         master = subprocess.Popen(locust_command(
             bank, "--headless", "--master", "--master-bind-host", "127.0.0.1",
             "--master-bind-port", str(master_port), "--expect-workers", "2",
-            "-u", "8", "-r", "8", "-t", "12s", "--csv", str(tmp_path / "run")),
+            "-u", "8", "-r", "8", "-t", "12s", "--csv", str(tmp_path / "run"),
+            # users finish the journey under way: no request is served but never recorded
+            "--stop-timeout", "10"),
             stdout=log, stderr=subprocess.STDOUT)
     workers = [subprocess.Popen([sys.executable, "-m", "locust", "-f", str(LOCUSTFILE),
                                  "--worker", "--master-host", "127.0.0.1",

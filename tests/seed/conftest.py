@@ -21,7 +21,7 @@ UNTIL = datetime(2026, 11, 23)
 CHEAP_HASH = generate_password_hash("banksim", "pbkdf2:sha256:1000")
 
 
-@pytest.fixture(params=["sqlite", "postgresql"] if PG_URL else ["sqlite"])
+@pytest.fixture(params=["postgresql"] if PG_URL else ["sqlite"])  # SQLite: the first run
 def make_url(request, tmp_path):
     """Return a function giving the URL of an empty database: a new SQLite file each
     call, or the PostgreSQL test database with the bank's tables dropped."""
