@@ -148,3 +148,18 @@ def test_help_names_the_database(command, tmp_path):
     result = banksim(command, "--help", cwd=tmp_path)
     assert result.returncode == 0
     assert "BANKSIM_DATABASE_URL" in result.stdout and "./banksim.db" in result.stdout
+
+
+def test_load_commands_say_how_to_install_the_extra_when_it_is_missing(monkeypatch):
+    import importlib.util
+
+    import banksim.cli as cli
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec",
+                        lambda name, *a: None if name == "locust" else real(name, *a))
+    commands = {command.name: command for command in cli._load_commands()}
+    assert set(commands) == {"incident", "loadtest", "compare"}
+    result = CliRunner().invoke(commands["incident"], ["--users", "5"])
+    assert result.exit_code == 1
+    assert "locust not installed" in result.output
+    assert "pip install 'banksim[load]'" in result.output
