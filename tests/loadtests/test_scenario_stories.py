@@ -2,7 +2,7 @@
 short, tells its story. bad-release has its own test (test_incident_story.py).
 
 The story does not depend on the database, so these skip in the PostgreSQL run
-(BANKSIM_TEST_DATABASE_URL set): runs of ~40 s, three at a time, are enough once.
+(BANKSIM_TEST_DATABASE_URL set): runs of ~40 s, two at a time, are enough once.
 """
 import json
 import os
@@ -24,7 +24,7 @@ STORIES = {"android-sdk-crash": ("--client-policy", "none"),
            "slow-backend": (),
            "staged-rollout": ("--client-policy", "none"),
            "database-failover": ("--client-policy", "none")}
-AT_ONCE = 3  # runs side by side: each is mostly its phones' think time, not CPU
+AT_ONCE = 2  # runs side by side: each is mostly its phones' think time, not CPU
 
 
 @pytest.fixture(scope="module")
@@ -122,9 +122,11 @@ def test_database_failover_fails_writes_for_every_version_and_loses_nothing(runs
     for j in journeys:
         if j["phase"] == "incident" and j["journey"] in ("send_money", "pay_merchant"):
             by_version[j["app_version"]].append(j["ok"])
-    # below the API, not in the release: 4.2.0 and the versions before it fail alike
-    assert "4.2.0" in by_version and len(by_version) > 1, by_version
-    assert all(sum(oks) / len(oks) <= 0.8 for oks in by_version.values()), by_version
+    # below the API, not in the release: every version with journeys enough to judge fails
+    # alike (in a 40 s run few phones have taken 4.2.0 yet; it may have too few or none)
+    judged = {version: oks for version, oks in by_version.items() if len(oks) >= 5}
+    assert len(judged) >= 2, by_version
+    assert all(sum(oks) / len(oks) <= 0.8 for oks in judged.values()), by_version
     assert success(journeys, journey="view_transactions", phase="incident") >= 0.97
     assert success(journeys, journey="send_money", phase="baseline") >= 0.97
     assert report["incident"]["release"] == "4.2.0"
