@@ -53,6 +53,15 @@ def run(runs: dict, name: str) -> tuple[dict, list]:
     return report, journeys
 
 
+def money_outcomes(journeys) -> dict[str, list[bool]]:
+    """App version -> the outcomes of its money journeys begun in the incident phase."""
+    by_version = defaultdict(list)
+    for j in journeys:
+        if j["phase"] == "incident" and j["journey"] in ("send_money", "pay_merchant"):
+            by_version[j["app_version"]].append(j["ok"])
+    return by_version
+
+
 def success(journeys, **match) -> float:
     rows = [j for j in journeys if all(j[k] == v for k, v in match.items())]
     assert rows, f"no journeys {match}"
@@ -74,10 +83,7 @@ def test_android_sdk_crash_hurts_only_android_on_the_version(runs):
 
 def test_payments_outage_fails_money_movement_for_every_version(runs):
     report, journeys = run(runs, "payments-outage")
-    by_version = defaultdict(list)
-    for j in journeys:
-        if j["phase"] == "incident" and j["journey"] in ("send_money", "pay_merchant"):
-            by_version[j["app_version"]].append(j["ok"])
+    by_version = money_outcomes(journeys)
     # the phase is a journey's at its start: one begun just before the preset landed may pass
     assert by_version and all(sum(oks) / len(oks) <= 0.25 for oks in by_version.values()), \
         by_version
@@ -118,10 +124,7 @@ def test_staged_rollout_halts_the_release_when_the_alert_fires(runs):
 
 def test_database_failover_fails_writes_for_every_version_and_loses_nothing(runs):
     report, journeys = run(runs, "database-failover")
-    by_version = defaultdict(list)
-    for j in journeys:
-        if j["phase"] == "incident" and j["journey"] in ("send_money", "pay_merchant"):
-            by_version[j["app_version"]].append(j["ok"])
+    by_version = money_outcomes(journeys)
     # below the API, not in the release: every version with journeys enough to judge fails
     # alike (in a 40 s run few phones have taken 4.2.0 yet; it may have too few or none)
     judged = {version: oks for version, oks in by_version.items() if len(oks) >= 5}
