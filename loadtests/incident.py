@@ -20,7 +20,7 @@ import requests
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
-from .admin import AdminClient
+from .admin import AdminClient, AdminError
 from .children import Children, Interrupted, StopSignals
 from .reconcile import reconcile
 from .report import build_report, print_summary, write_report
@@ -28,6 +28,7 @@ from .scenario import Scenario, load, to_yaml
 from .server_load import server_load
 
 LOCUSTFILE = Path(__file__).with_name("locustfile.py")
+DRAIN_LIMIT_S = 300  # how long an overloaded bank may take to finish its queue after a run
 
 
 @dataclass
@@ -128,13 +129,20 @@ def _locust_command(sc: Scenario, seed: int, url: str, files: dict) -> list[str]
     process reads the same file with the command line's overrides in it)."""
     duration = int(sc.duration_s)
     return [sys.executable, "-m", "locust", "-f", str(LOCUSTFILE), "--headless",
-            "-u", str(sc.users), "-r", str(max(1, sc.users // 5)), "-t", f"{duration}s",
+            "-u", str(sc.users), "-r", f"{spawn_rate(sc):g}", "-t", f"{duration}s",
             "--stop-timeout", "10", "--host", url, "--only-summary",
             "--csv", str(files["csv"]), "--html", str(files["html"]),
             "--scenario", str(files["scenario"]), "--scenario-duration", str(duration),
             "--journeys-out", str(files["journeys"]), "--transfers-out", str(files["transfers"]),
             "--phases-out", str(files["phases"]), "--steps-out", str(files["steps"]),
-            "--seeded-users", str(sc.users), "--seed", str(seed)]
+            "--seeded-users", str(sc.users), "--seed", str(seed),
+            "--sessions", str(files["sessions"])]
+
+
+def spawn_rate(sc: Scenario) -> float:
+    """Phones a second that open the app for the first time: all of them evenly over the
+    scenario's `arrivals.over` (0 s: Locust starts them all at once)."""
+    return round(sc.users / sc.arrival_s, 3) if sc.arrival_s > 0 else float(sc.users)
 
 
 def _watch(process: subprocess.Popen, sc: Scenario, journeys: Path, console,
@@ -168,7 +176,7 @@ def run_incident(s: IncidentSettings, console: Console | None = None) -> int:
     files = {"journeys": out / "journeys.jsonl", "transfers": out / "transfers.jsonl",
              "phases": out / "phases.json", "steps": out / "steps.json",
              "scenario": out / "scenario.yaml", "csv": out / "locust",
-             "html": out / "locust.html"}
+             "html": out / "locust.html", "sessions": out / "sessions.json"}
     for name in ("journeys", "transfers", "steps"):
         files[name].unlink(missing_ok=True)
     files["scenario"].write_text(to_yaml(sc), encoding="utf-8")
@@ -197,7 +205,8 @@ def _replay(sc: Scenario, s: IncidentSettings, env: dict, port: int, files: dict
     out = s.out_dir
     console.print(f"seeding {sc.users} customers into {env['BANKSIM_DATABASE_URL']} ...")
     _run(children, [sys.executable, "-m", "banksim", "seed", "--users", str(sc.users),
-                    "--months", str(s.seed_months), "--seed", str(s.seed), "--reset"],
+                    "--months", str(s.seed_months), "--seed", str(s.seed), "--reset",
+                    "--sessions-out", str(files["sessions"])],
          env, "banksim seed")
     bank = BankProcess(env, port, s.workers, out / "server.log", children)
     bank.wait_healthy()
@@ -212,10 +221,35 @@ def _replay(sc: Scenario, s: IncidentSettings, env: dict, port: int, files: dict
         _watch(process, sc, files["journeys"], console, s.label)
     if process.returncode not in (0, 1):  # 1 means "some requests failed": expected
         raise RuntimeError(f"locust exited with {process.returncode}; see {locust_log.name}")
-    server = server_load(admin, requests.get(bank.url + "/metrics", timeout=30).text,
-                         sc.duration_s)
-    audit = admin("GET", "/admin/audit")
-    return reconcile(audit, _all_transfers(admin), _read_jsonl(files["transfers"])), server
+    drained = wait_until_drained(bank.url)
+    if drained is not None:
+        console.print(f"[yellow]the bank was still busy {drained:g} s after Locust stopped "
+                      f"(requests the phones had given up on): it was overloaded[/]")
+    try:
+        server = server_load(admin, requests.get(bank.url + "/metrics", timeout=60).text,
+                             sc.duration_s)
+        audit = admin("GET", "/admin/audit")
+        transfers = _all_transfers(admin)
+    except (requests.RequestException, AdminError) as exc:
+        reason = f"the bank did not answer the audit after the run ({exc}): it was overloaded"
+        return {"ok": False, "checked": False, "reason": reason}, {}
+    return reconcile(audit, transfers, _read_jsonl(files["transfers"])), server
+
+
+def wait_until_drained(url: str, limit_s: float = DRAIN_LIMIT_S, clock=time.monotonic):
+    """Wait until /health answers within a second again, so the audit does not queue
+    behind the requests an overloaded bank still works through after the phones gave
+    up on them; None when it answered at once, else the seconds it took (or limit_s)."""
+    started = clock()
+    while clock() - started < limit_s:
+        try:
+            if requests.get(url + "/health", timeout=1).ok:
+                waited = clock() - started
+                return None if waited < 1 else round(waited, 1)
+        except requests.RequestException:
+            pass
+        time.sleep(1)
+    return limit_s
 
 
 def _report(sc: Scenario, s: IncidentSettings, files: dict, integrity: dict, server: dict,

@@ -3,6 +3,7 @@
 Each journey is a function of a `MobileApp`; a step that fails after the client's
 retries raises `StepFailed`, which fails the journey (see `mobile.Journey`). No Locust.
 """
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from random import Random
@@ -12,6 +13,7 @@ from .mobile import MobileClient, StepFailed
 from .versions import should_update
 
 PASSWORD = "banksim"  # what `banksim seed` gives every customer
+EXPIRY_MARGIN_S = 30  # renew an access token this long before the bank says it expires
 MERCHANTS = (("Tesco", "groceries"), ("Sainsbury's", "groceries"), ("Pret A Manger", "eating_out"),
              ("Nando's", "eating_out"), ("TfL", "transport"), ("Uber", "transport"),
              ("Amazon", "shopping"), ("Netflix", "entertainment"), ("Boots", "personal_care"))
@@ -53,7 +55,8 @@ def _completed(prefix):
 
 
 class MobileApp:
-    """What the app remembers between journeys: token, current account, a pending update.
+    """What the app remembers between journeys: its session (an access token that expires
+    and a refresh token that renews it), the current account, a pending update.
 
     `adoption` is the chance that an app open installs an offered release: a number, or a
     function of the release's version (the scenario's `release.adoption`)."""
@@ -66,6 +69,9 @@ class MobileApp:
         self.password, self.record_transfer = password, record_transfer
         self.account_id: str | None = None
         self.pending_version: str | None = None
+        self.refresh_token: str | None = None
+        self.token_expires_at = 0.0  # clock() time after which the access token is stale
+        self.clock = time.monotonic
 
     @property
     def device(self):
@@ -77,8 +83,20 @@ class MobileApp:
             self.device.app_version, self.pending_version = self.pending_version, None
 
     def forget_session_on_401(self, failure: StepFailed) -> None:
+        """A 401 means the access token stopped working: the next journey renews it."""
         if failure.status == 401:
             self.client.token = None
+
+    def keep_session(self, body: dict) -> None:
+        """Store the tokens of a login or refresh answer, as the app's keychain would."""
+        self.client.token = body["access_token"]
+        self.refresh_token = body.get("refresh_token") or self.refresh_token
+        expires_in = body.get("expires_in")
+        lifetime = expires_in if isinstance(expires_in, int | float) else 3600
+        self.token_expires_at = self.clock() + lifetime - EXPIRY_MARGIN_S
+
+    def has_fresh_token(self) -> bool:
+        return bool(self.client.token) and self.clock() < self.token_expires_at
 
     def other_customer(self) -> str:
         """user{m}@example.com for a seeded m different from this device's customer."""
@@ -98,9 +116,34 @@ class MobileApp:
 
 
 def login(app: MobileApp) -> None:
-    body = app.client.call("POST", "/auth/login", check=_token,
-                           json_body={"email": app.device.email, "password": app.password}).body
-    app.client.token = body["access_token"]
+    """Sign in with email and password (the bank checks a deliberately slow hash)."""
+    app.keep_session(app.client.call(
+        "POST", "/auth/login", check=_token,
+        json_body={"email": app.device.email, "password": app.password}).body)
+
+
+def refresh(app: MobileApp) -> None:
+    """Renew the session with the saved refresh token (single use: the answer brings the
+    next one). No password, no slow hash: this is what a signed-in app does on open."""
+    app.keep_session(app.client.call("POST", "/auth/refresh", check=_token,
+                                     json_body={"refresh_token": app.refresh_token}).body)
+
+
+def sign_in(app: MobileApp) -> None:
+    """Make sure the app has a working access token before a journey: keep a fresh one,
+    else refresh the saved session, else (no session, or the bank refused the refresh
+    token: 401) type the password. A refresh whose answer was lost is spent on the bank's
+    side, so its retry gets 401 and the app falls back to the password, as a real app does."""
+    if app.has_fresh_token():
+        return
+    if app.refresh_token:
+        try:
+            return refresh(app)
+        except StepFailed as failure:
+            if failure.status != 401:
+                raise  # the network, not the bank, failed: keep the session for next time
+            app.refresh_token = None
+    login(app)
 
 
 def app_open(app: MobileApp) -> None:
@@ -189,9 +232,10 @@ class JourneyKind:
 
 
 # The one registry of journeys, in the order reports list them. Locust's tasks, the
-# report's names and the tests all derive from it; `login` is not picked at random: the
-# app runs it when it has no session.
-JOURNEYS = (JourneyKind("app_open", app_open, 4),
+# report's names and the tests all derive from it; `login` is not picked at random: a
+# phone without a saved session runs it first.
+APP_OPEN = JourneyKind("app_open", app_open, 4)  # also a signed-in phone's first journey
+JOURNEYS = (APP_OPEN,
             JourneyKind("view_transactions", view_transactions, 3),
             JourneyKind("send_money", send_money, 2),
             JourneyKind("pay_merchant", pay_merchant, 2),

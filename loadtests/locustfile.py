@@ -11,18 +11,26 @@ platforms, starting versions, think time and adoption; the master (or the local 
 plays its timeline. Every process loads the same file, so workers need the same
 `--scenario`. Without one, the run is the baseline of bad-release: no timeline.
 
-Each simulated user is one phone signed in as a seeded customer user{n}@example.com
-(password "banksim"). n = (k mod --seeded-users) + 1 where k is a run-wide counter of
-spawned users (kept by the master when distributed), so users spread over all seeded
-customers before any two share one; with more users than seeded customers, several
-phones share a customer. k also seeds the phone's random streams (platform, version,
-device id, request ids, choices), so the same seed replays the same requests.
+Each simulated user is one phone of a seeded customer user{n}@example.com (password
+"banksim"). Phones behave like phones: the scenario's `arrivals.signed_in` share open the
+app with a session saved before the run (`--sessions`, written by `banksim seed
+--sessions-out`) and renew it with its refresh token, no password; the others sign in
+with the password first (a slow hash on the bank's side: a fleet of them at once is a
+login storm). Every phone keeps its session across journeys, renews its access token
+before it expires, and after a 401 (see journeys.sign_in).
+
+n = (k mod --seeded-users) + 1 where k is a run-wide counter of spawned users (kept by
+the master when distributed), so users spread over all seeded customers before any two
+share one; with more users than seeded customers, several phones share a customer. k
+also seeds the phone's random streams (platform, version, device id, request ids,
+choices), so the same seed replays the same requests.
 
 Every journey is one Locust request of type JOURNEY named "<journey> <app version>",
 and one event in --journeys-out; each attempt of each step is an ordinary request
 grouped by `name=`. With the web UI, tabs show journey success per app version, live
 (loadtests/webui.py).
 """
+import json
 import logging
 import secrets
 from random import Random
@@ -39,6 +47,7 @@ from loadtests.versions import choose_baseline_version, choose_platform
 
 log = logging.getLogger(__name__)
 coordinator: RunCoordinator | None = None
+saved_sessions: list[dict] = []  # from --sessions: entry k is user{k+1}'s
 
 
 @events.init_command_line_parser.add_listener
@@ -73,6 +82,11 @@ def add_arguments(parser):
                        is_secret=True, help="bearer token for /admin (the timeline needs it); "
                                             "prefer the environment variable, since `ps` "
                                             "shows a command line to every local user")
+    parser.add_argument("--sessions", default="", metavar="PATH",
+                       help="saved sessions of the seeded customers (`banksim seed "
+                            "--sessions-out`): the scenario's signed_in share of phones "
+                            "open the app with one and refresh it; without it every phone "
+                            "signs in with its password")
     parser.add_argument("--journeys-out", default="", help="JSON Lines file of journey events")
     parser.add_argument("--transfers-out", default="",
                        help="JSON Lines file of money-transfer intents")
@@ -101,9 +115,21 @@ def on_init(environment, **_kw):
     if not 0 < options.think_min <= options.think_max:
         raise SystemExit("need 0 < --think-min <= --think-max")
     options.run_tag = options.run_tag or secrets.token_hex(3)
+    saved_sessions[:] = _saved_sessions(options.sessions)
     coordinator = RunCoordinator(environment, scenario)
     if environment.web_ui:
         webui.add_journey_tabs(environment)
+
+
+def _saved_sessions(path: str) -> list[dict]:
+    if not path:
+        return []
+    try:
+        with open(path, encoding="utf-8") as handle:
+            return json.load(handle)["sessions"]
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise SystemExit(f"--sessions {path}: not a sessions file of `banksim seed` "
+                         f"({exc})") from None
 
 
 def _scenario(options):
@@ -164,7 +190,21 @@ class MobileCustomer(HttpUser):
                                       adoption=scenario.adoption_of, run_tag=options.run_tag,
                                       password=options.customer_password,
                                       record_transfer=coordinator.record_transfer)
-        self.journey(journeys.LOGIN.name, journeys.LOGIN.steps)
+        session = self._saved_session(k, Random(f"{options.seed}:{k}:session"))
+        if session:  # signed in before the run: the first act is opening the app
+            self.app.refresh_token = session["refresh_token"]
+            self.journey(journeys.APP_OPEN.name, journeys.APP_OPEN.steps)
+        else:
+            self.journey(journeys.LOGIN.name, journeys.LOGIN.steps)
+
+    def _saved_session(self, k: int, rng: Random) -> dict | None:
+        """Phone k's saved session, if the scenario's signed_in share says it has one and
+        --sessions holds one for its customer (only the first phone of a customer: a
+        refresh token is single use, two phones cannot share it)."""
+        if rng.random() >= coordinator.scenario.signed_in or k >= len(saved_sessions):
+            return None
+        session = saved_sessions[k]
+        return session if session.get("email") == self.app.device.email else None
 
     def journey(self, name: str, steps) -> None:
         """Run one journey (signing in first if the app has no session) and record it."""
@@ -183,8 +223,8 @@ class MobileCustomer(HttpUser):
 
         try:
             with Journey(name, self.app.client, done) as journey:
-                if name != journeys.LOGIN.name and not self.app.client.token:
-                    journeys.LOGIN.steps(self.app)
+                if name != journeys.LOGIN.name:
+                    journeys.sign_in(self.app)
                 steps(self.app)
         finally:
             self.app.install_pending_update()

@@ -72,6 +72,17 @@ class Scenario:
         return parse_think(self.definition["think"])
 
     @property
+    def arrival_s(self) -> float:
+        """Seconds over which the phones first open the app, evenly spread (0: all at once)."""
+        return at_seconds(self.definition["arrivals"]["over"], self.duration_s)
+
+    @property
+    def signed_in(self) -> float:
+        """The share of phones that open the app with a saved session (a refresh token);
+        the others sign in with their password."""
+        return self.definition["arrivals"]["signed_in"]
+
+    @property
     def slo(self) -> float:
         return self.definition["slo"]["success"]
 
@@ -156,6 +167,8 @@ def with_defaults(data: dict) -> dict:
     merged = {k: copy.deepcopy(v) for k, v in base.items() if k not in NOT_DEFAULTED}
     merged["description"] = ""
     merged.update(copy.deepcopy(data))
+    if isinstance(data.get("arrivals"), dict):  # one key given: the other stays the default
+        merged["arrivals"] = {**base["arrivals"], **data["arrivals"]}
     return merged
 
 

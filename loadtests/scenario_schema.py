@@ -161,6 +161,11 @@ class StepSchema(_Strict):
             raise ValidationError("a step needs phase, release, rollout or chaos")
 
 
+class ArrivalsSchema(_Strict):
+    over = _Parsed(parse_at)
+    signed_in = fields.Float(validate=validate.Range(0, 1))
+
+
 class ThresholdField(fields.String):
     def _deserialize(self, value, attr, data, **kwargs):
         text = super()._deserialize(value, attr, data, **kwargs)
@@ -178,6 +183,7 @@ class ScenarioSchema(_Strict):
     duration = _Parsed(parse_duration)
     users = fields.Integer(strict=True, validate=validate.Range(1, 2000))
     think = _Parsed(parse_think)
+    arrivals = fields.Nested(ArrivalsSchema)
     slo = fields.Nested(SloSchema)
     client_policy = fields.String(validate=validate.OneOf(POLICIES))
     platforms = fields.Dict(keys=fields.String(validate=validate.OneOf(PLATFORMS)),
@@ -214,6 +220,13 @@ def _steps_fit(errors: dict, data: dict) -> None:
         duration = parse_duration(data.get("duration"))
     except ValueError:
         return
+    over = (data.get("arrivals") or {}).get("over")
+    try:
+        if over is not None and at_seconds(over, duration) > duration:
+            errors.setdefault("arrivals", {})["over"] = [
+                f"{at_seconds(over, duration):g} s is past the run's duration of {duration:g} s"]
+    except ValueError:
+        pass
     previous, published = -1.0, {r.get("version") for r in data.get("releases") or ()}
     for index, step in enumerate(data.get("timeline") or ()):
         try:

@@ -15,7 +15,9 @@ def verdict(report: dict) -> tuple[bool, list[str]]:
     """Whether the run passes (ledger integrity ok and every threshold met), and why not."""
     reasons = []
     integrity = report.get("integrity") or {}
-    if integrity.get("ok") is False:
+    if integrity.get("checked") is False:
+        reasons.append(f"integrity not checked: {integrity.get('reason')}")
+    elif integrity.get("ok") is False:
         broken = [k for k in ("ledger_balanced",) if integrity.get(k) is False]
         broken += [k for k in ("negative_balances", "duplicate_transfers",
                                "lost_acknowledged_transfers",

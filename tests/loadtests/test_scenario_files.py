@@ -15,9 +15,10 @@ def problems_of(data, overrides=None) -> list[str]:
     return caught.value.problems
 
 
-def test_the_six_built_ins_load_and_say_what_they_are():
+def test_the_built_ins_load_and_say_what_they_are():
     assert builtin_names() == ["android-sdk-crash", "bad-release", "database-failover",
-                               "payments-outage", "slow-backend", "staged-rollout"]
+                               "login-storm", "payments-outage", "slow-backend",
+                               "staged-rollout"]
     for name in builtin_names():
         scenario = load(name)
         assert scenario.name == name and scenario.description
@@ -122,3 +123,24 @@ def test_a_written_file_round_trips(tmp_path):
     path = tmp_path / "mine.yaml"
     path.write_text(yaml.safe_dump(MINIMAL))
     assert load(str(path), {"users": 3}).users == 3
+
+
+def test_arrivals_default_to_bad_releases_and_one_key_keeps_the_other():
+    default = load("bad-release")
+    assert (default.arrival_s, default.signed_in) == (27.0, 0.9)  # 15 % of 180 s
+    storm = load("login-storm")
+    assert (storm.arrival_s, storm.signed_in) == (3.0, 0)
+    mine = check({"name": "mine", "timeline": [], "arrivals": {"signed_in": 0.5}}, "mine.yaml")
+    assert (mine.arrival_s, mine.signed_in) == (27.0, 0.5)
+
+
+@pytest.mark.parametrize("arrivals, problem", [
+    ({"over": "200s"}, "arrivals.over: 200 s is past the run's duration of 180 s"),
+    ({"over": "soon"}, "arrivals.over: use seconds"),
+    ({"signed_in": 1.5}, "arrivals.signed_in: Must be greater than or equal to 0"),
+    ({"storm": True}, "arrivals.storm: unknown key"),
+])
+def test_bad_arrivals_are_named_by_their_path(arrivals, problem):
+    with pytest.raises(ScenarioError) as caught:
+        check({"name": "mine", "timeline": [], "arrivals": arrivals}, "mine.yaml")
+    assert any(line.startswith(problem) for line in caught.value.problems), caught.value.problems
