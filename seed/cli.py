@@ -75,7 +75,7 @@ def _sign_in(engine, users: int, ttl_s: int, path: Path) -> None:
         raise click.ClickException(f"--sessions-out: cannot write {path}: "
                                    f"{error.strerror or error}") from None
     missing = f" (only {len(issued)} of user1..user{users} exist)" if len(issued) < users else ""
-    console.print(f"sessions: {len(issued)} written to {path}{missing}")
+    console.print(f"sessions: {len(issued)} written to {path}{missing}", soft_wrap=True)
 
 
 def _check_writable(folder: Path) -> None:

@@ -105,5 +105,5 @@ def user_ids_by_email(session: Session, emails: list[str]) -> list[tuple[str, st
     for start_at in range(0, len(emails), LOOKUP_CHUNK):
         chunk = emails[start_at:start_at + LOOKUP_CHUNK]
         found.update(session.execute(select(User.email, User.id)
-                                     .where(User.email.in_(chunk))).tuples().all())
+                                     .where(User.email.in_(chunk))).all())
     return [(email, found[email]) for email in emails if email in found]
