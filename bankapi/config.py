@@ -11,6 +11,8 @@ class Config:
         self.ADMIN_TOKEN = env.get("BANKSIM_ADMIN_TOKEN") or None
         self.SEED = int(env.get("BANKSIM_SEED", "42"))
         self.TOKEN_TTL_S = int(env.get("BANKSIM_TOKEN_TTL_S", "3600"))
+        # A device session's refresh token lives this long, renewed by each refresh (30 days).
+        self.REFRESH_TOKEN_TTL_S = int(env.get("BANKSIM_REFRESH_TOKEN_TTL_S", str(30 * 86400)))
         # How long a process trusts a token it verified (0: query every time). A logout
         # reaches the other processes within this time. README "Auth".
         self.TOKEN_CACHE_S = float(env.get("BANKSIM_TOKEN_CACHE_S", "2"))

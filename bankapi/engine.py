@@ -76,17 +76,23 @@ def has_bank(engine: Engine) -> bool:
 def add_missing_columns(engine: Engine, metadata: MetaData) -> None:
     """Add to existing tables the columns a newer banksim declares (there are no
     migrations: `create_all` makes missing tables only). Each such column has a server
-    default, which fills the rows an older version wrote."""
+    default, which fills the rows an older version wrote, or is nullable; the indexes
+    declared on an added column are created with it."""
     inspector = inspect(engine)
     for table in metadata.sorted_tables:
         if not inspector.has_table(table.name):
             continue
         present = {column["name"] for column in inspector.get_columns(table.name)}
+        added = set()
         for column in table.columns:
             if column.name not in present:
                 ddl = CreateColumn(column).compile(dialect=engine.dialect)
                 with engine.begin() as connection:
                     connection.exec_driver_sql(f"ALTER TABLE {table.name} ADD COLUMN {ddl}")
+                added.add(column.name)
+        for index in sorted(table.indexes, key=lambda index: index.name):
+            if added & {column.name for column in index.columns}:
+                index.create(engine, checkfirst=True)
 
 
 def make_engine(url: str) -> Engine:

@@ -29,6 +29,20 @@ class Token(Base):
     token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
     user_id: Mapped[str] = mapped_column(ForeignKey("users.id"), index=True)
     expires_at: Mapped[datetime] = mapped_column(DateTime, index=True)  # for pruning
+    # The device session that issued it (NULL in a database an older banksim wrote:
+    # `add_missing_columns` adds the column, and its index, to such a database).
+    session_id: Mapped[str | None] = mapped_column(String(40), index=True)
+
+
+class DeviceSession(Base):
+    """One device sign-in: its current refresh token, stored only as a SHA-256 digest.
+    Refreshing replaces the digest (single use); logout or expiry ends the session."""
+    __tablename__ = "sessions"
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id"), index=True)
+    refresh_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    expires_at: Mapped[datetime] = mapped_column(DateTime, index=True)  # for pruning
+    created: Mapped[datetime] = mapped_column(DateTime)
 
 
 class Account(Base):

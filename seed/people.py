@@ -28,6 +28,11 @@ def lognormal(rng: Random, median: float, sigma: float) -> int:
     return int(median * exp(sigma * rng.gauss(0.0, 1.0)))
 
 
+def customer_email(number: int) -> str:
+    """The email of the `number`th seeded customer (1-based): user1@example.com, ..."""
+    return f"user{number}@example.com"
+
+
 class Customer:
     """One seeded user and everything the planner needs to invent their history."""
 
@@ -37,7 +42,7 @@ class Customer:
                  "flat_lead", "housing_pence", "housing_payee", "friends", "budget_categories")
 
     def __init__(self, index: int):
-        self.index = index  # 0-based; the email is user{index + 1}@example.com
+        self.index = index  # 0-based; the email is customer_email(index + 1)
         self.savings = -1  # account index, -1 without a savings account
         self.flat_lead = -1  # customer index of the flatmate who pays the landlord
         self.housing_pence = 0  # what this customer pays each month (share or whole rent)
@@ -71,7 +76,7 @@ class Population:
     def _add(self, rng, pools, calendar, index, password_hash) -> None:
         c = Customer(index)
         c.user_id = new_id(rng, "user")
-        c.email = f"user{index + 1}@example.com"
+        c.email = customer_email(index + 1)
         c.name = f"{rng.choice(pools.first_names)} {rng.choice(pools.last_names)}"
         # joined the bank between a month and three years before the history starts
         c.created = calendar.start - timedelta(seconds=rng.randrange(30 * DAY_S, 1095 * DAY_S))

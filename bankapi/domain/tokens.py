@@ -26,10 +26,11 @@ def digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def issue(session: Session, user_id: str, ttl_s: int) -> str:
+def issue(session: Session, user_id: str, ttl_s: int, session_id: str | None = None) -> str:
+    """A new access token, belonging to the device session `session_id` (`sessions`)."""
     token = f"{user_id}.{secrets.token_urlsafe(32)}"
     session.add(Token(token_hash=digest(token), user_id=user_id,
-                      expires_at=utcnow() + timedelta(seconds=ttl_s)))
+                      expires_at=utcnow() + timedelta(seconds=ttl_s), session_id=session_id))
     return token
 
 

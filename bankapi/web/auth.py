@@ -1,4 +1,5 @@
-"""Registration, login, logout and the bearer-token check every user endpoint uses."""
+"""Registration, login, refresh, logout and the bearer-token check every user endpoint
+uses. Login and registration each start a device session (`domain/sessions.py`)."""
 import hmac
 from functools import cache
 
@@ -9,12 +10,12 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from ..clock import utcnow
 from ..db import db
-from ..domain import throttle, tokens
+from ..domain import sessions, throttle, tokens
 from ..engine import dialect_insert
 from ..ids import new_id
 from ..models import Account, User
 from .errors import api_error
-from .schemas import LoginIn, RegisterIn, RegisterOut, TokenOut, UserOut
+from .schemas import LoginIn, RefreshIn, RegisterIn, RegisterOut, TokenOut, UserOut
 
 bp = APIBlueprint("auth", __name__, tag="Auth")
 token_auth = HTTPTokenAuth(scheme="Bearer")
@@ -54,10 +55,18 @@ def _password_matches(user: User | None, password: str) -> bool:
     return check_password_hash(user.password_hash, password)
 
 
-def _token_body(session, user_id: str) -> dict:
+def _token_body(session, user_id: str, session_id: str, refresh_token: str) -> dict:
     ttl = current_app.config["TOKEN_TTL_S"]
-    return {"access_token": tokens.issue(session, user_id, ttl), "token_type": "Bearer",
-            "expires_in": ttl, "user_id": user_id}
+    return {"access_token": tokens.issue(session, user_id, ttl, session_id),
+            "token_type": "Bearer", "expires_in": ttl, "user_id": user_id,
+            "refresh_token": refresh_token}
+
+
+def _sign_in(session, user_id: str) -> dict:
+    """Start a device session and answer its first access and refresh tokens."""
+    session_id, refresh_token = sessions.start(session, user_id,
+                                               current_app.config["REFRESH_TOKEN_TTL_S"])
+    return _token_body(session, user_id, session_id, refresh_token)
 
 
 @bp.post("/auth/register")
@@ -72,7 +81,7 @@ def register(json_data):
         user = _create_user(session, email, json_data["name"], password_hash)
         if user is None:
             raise api_error(409, "email_taken", "an account with this email exists", "email")
-        body = _token_body(session, user["id"])
+        body = _sign_in(session, user["id"])
     return {**body, "user": user}
 
 
@@ -111,17 +120,35 @@ def login(json_data):
         raise api_error(401, "invalid_credentials", "email or password is wrong")
     with db.write() as session:
         throttle.clear(session, email)
-        return _token_body(session, user.id)
+        return _sign_in(session, user.id)
+
+
+@bp.post("/auth/refresh")
+@bp.input(RefreshIn)
+@bp.output(TokenOut)
+@bp.doc(responses=[401])
+def refresh(json_data):
+    """Exchange a refresh token for a new access token and a new refresh token in the same
+    session; the refresh token sent stops working (single use). No password hash."""
+    with db.write() as session:
+        rotated = sessions.rotate(session, json_data["refresh_token"],
+                                  current_app.config["REFRESH_TOKEN_TTL_S"])
+        if rotated is None:
+            raise api_error(401, "invalid_refresh_token",
+                            "the refresh token is unknown, used, revoked or expired")
+        return _token_body(session, rotated.user_id, rotated.session_id,
+                           rotated.refresh_token)
 
 
 @bp.post("/auth/logout")
 @bp.auth_required(token_auth)
 @bp.output({}, status_code=204)
 def logout():
-    """Revoke the bearer token used for this request."""
+    """Revoke the bearer token used for this request and end its device session (the
+    session's refresh token and other access tokens stop working too)."""
     token = request.headers["Authorization"].split(" ", 1)[1].strip()
     with db.write() as session:
-        tokens.revoke(session, token, token_cache())
+        sessions.end(session, token, token_cache())
     return ""
 
 

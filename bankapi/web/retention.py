@@ -1,6 +1,7 @@
 """Deleting rows that can no longer matter, so no table grows for ever.
 
 - tokens: until `expires_at`; an expired token is refused whether its row exists or not.
+- sessions: until `expires_at` (of the current refresh token); likewise refused after it.
 - login_throttle: until LOGIN_WINDOW_S have passed since both the last failure and the end
   of the lock-out; the next failure would reset the count anyway.
 - idempotency_keys: IDEMPOTENCY_TTL_S after `created` (24 h, as Stripe). The trade: a
@@ -23,7 +24,7 @@ from sqlalchemy.orm import Session
 from ..clock import utcnow
 from ..db import db
 from ..engine import IMMEDIATE
-from ..models import IdempotencyKey, LoginThrottle, Token
+from ..models import DeviceSession, IdempotencyKey, LoginThrottle, Token
 
 log = logging.getLogger("banksim")
 PRUNE_BATCH = 1000
@@ -36,6 +37,7 @@ def expired(config, now: datetime) -> dict:
     idempotency_cutoff = now - timedelta(seconds=config["IDEMPOTENCY_TTL_S"])
     return {
         "tokens": select(Token.token_hash).where(Token.expires_at <= now),
+        "sessions": select(DeviceSession.id).where(DeviceSession.expires_at <= now),
         "login_throttle": select(LoginThrottle.email).where(
             LoginThrottle.last_failure_at < window,
             or_(LoginThrottle.locked_until.is_(None), LoginThrottle.locked_until < window)),
@@ -45,6 +47,7 @@ def expired(config, now: datetime) -> dict:
 
 
 _KEYS = {"tokens": (Token, Token.token_hash),
+         "sessions": (DeviceSession, DeviceSession.id),
          "login_throttle": (LoginThrottle, LoginThrottle.email),
          "idempotency_keys": (IdempotencyKey, tuple_(IdempotencyKey.user_id, IdempotencyKey.key))}
 

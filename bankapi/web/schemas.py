@@ -73,6 +73,10 @@ class LoginIn(Schema):
     password = String(required=True, validate=Length(min=1, max=128))
 
 
+class RefreshIn(Schema):
+    refresh_token = String(required=True, validate=Length(min=1, max=256))
+
+
 class AccountIn(Schema):
     type = String(required=True, validate=OneOf(["savings"]))
     name = Text(100, required=True)
@@ -180,6 +184,7 @@ class TokenOut(Schema):
     token_type = String()
     expires_in = Integer()
     user_id = String()
+    refresh_token = String(metadata={"description": "single use: POST /auth/refresh"})
 
 
 class RegisterOut(TokenOut):

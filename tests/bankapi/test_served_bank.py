@@ -100,3 +100,25 @@ def test_a_burst_of_wrong_logins_gets_exactly_five_password_checks(served_bank):
                            json={"email": email, "password": "correct horse"})
     assert locked.status_code == 429
     assert 1 <= int(locked.headers["Retry-After"]) <= 30  # the first lock-out, not 15 min
+
+
+def test_racing_refreshes_with_one_refresh_token_let_exactly_one_through(served_bank):
+    """Rotation is atomic: of THREADS refreshes with the same token, across the workers,
+    one gets a new token and the rest 401; the winner's new token then works once."""
+    response = requests.post(f"{served_bank}/auth/register", timeout=30, json={
+        "email": f"served{next(_emails)}@example.com", "password": "correct horse",
+        "name": "Racer"})
+    refresh_token, user_id = response.json()["refresh_token"], response.json()["user_id"]
+    for _ in range(ROUNDS):
+        responses = _all_at_once(THREADS, lambda _n, token=refresh_token: requests.post(
+            f"{served_bank}/auth/refresh", json={"refresh_token": token}, timeout=60))
+        statuses = sorted(r.status_code for r in responses)
+        assert statuses == [200] + [401] * (THREADS - 1), statuses
+        assert all(r.json()["error"]["code"] == "invalid_refresh_token"
+                   for r in responses if r.status_code == 401)
+        winner = next(r.json() for r in responses if r.status_code == 200)
+        assert winner["user_id"] == user_id
+        me = requests.get(f"{served_bank}/me", timeout=30,
+                          headers={"Authorization": f"Bearer {winner['access_token']}"})
+        assert me.status_code == 200 and me.json()["id"] == user_id
+        refresh_token = winner["refresh_token"]
