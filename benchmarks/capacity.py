@@ -122,7 +122,8 @@ def run_one(users: int, args, out: Path) -> dict:
     while runner.poll() is None:
         table = processes()
         for pid in descendants(runner.pid, table) & table.keys():
-            cpu[pid] = (role(table[pid][1]), table[pid][2])
+            known = cpu.get(pid, (None,))[0]  # a zombie's command line reads empty
+            cpu[pid] = (known or role(table[pid][1]), table[pid][2])
         elapsed = time.monotonic() - started
         if args.profile and profiled is None and elapsed > args.profile_after:
             pids = collections.defaultdict(list)

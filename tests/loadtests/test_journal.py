@@ -51,3 +51,16 @@ def test_sink_truncates_then_appends_json_lines(tmp_path):
     rows = [json.loads(line) for line in path.read_text().splitlines()]
     assert [r["ok"] for r in rows] == [False, True]
     assert sink.counts == {"journeys": 2, "transfers": 1}
+
+
+def test_the_progress_bar_reads_only_new_complete_lines(tmp_path):
+    from loadtests.incident import JournalTail
+    path = tmp_path / "journeys.jsonl"
+    tail = JournalTail(path)
+    tail.read_new()  # no file yet
+    path.write_text('{"ok": true}\n{"ok": false}\n{"ok": tr')
+    tail.read_new()
+    assert (tail.journeys, tail.failed) == (2, 1)
+    path.write_text('{"ok": true}\n{"ok": false}\n{"ok": true}\n{"ok": false}\n')
+    tail.read_new()
+    assert (tail.journeys, tail.failed) == (4, 2)
