@@ -12,10 +12,11 @@ success below the good versions' worst). The ceiling is the largest N that held.
 While a run goes, the CPU seconds of its processes are read from /proc every second and
 summed by role: `bank` (gunicorn master and workers), `locust`, `runner` (the incident
 command and its seed). With --profile, py-spy samples each bank worker and Locust for
-30 s in the middle of the run (the `py-spy` command is needed: `pip install py-spy`), and
-every sample is put in one bucket by its stack: password hashing, database (the driver's
-execute and fetch), chaos, metrics, Flask/apiflask/SQLAlchemy/app code, or Locust's HTTP
-client. Nothing here is run by the test suite.
+30 s in the middle of the run (`pip install py-spy`), only the thread holding the GIL
+(CPU, not time spent waiting for SQLite's write lock or the network), and each sample
+goes to one bucket by the innermost frame that names one (BUCKETS): password hashing,
+the database driver, SQLAlchemy, metrics, chaos, the bank's code, Flask and co., or
+Locust's HTTP client. Nothing here is run by the test suite.
 """
 import argparse
 import collections
@@ -89,7 +90,8 @@ def profile(pids: dict[str, list[int]], out: Path, seconds: int) -> dict:
             path = out / f"py-spy-{name}-{pid}.txt"
             jobs.append((name, path, subprocess.Popen(
                 ["py-spy", "record", "--pid", str(pid), "--duration", str(seconds),
-                 "--rate", "50", "--format", "raw", "--output", str(path), "--nonblocking"],
+                 "--rate", "50", "--gil", "--format", "raw", "--output", str(path),
+                 "--nonblocking"],
                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)))
     samples: dict[str, collections.Counter] = collections.defaultdict(collections.Counter)
     for name, path, job in jobs:
