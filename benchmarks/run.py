@@ -290,7 +290,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--only", default="R1,R2,R3,R4,R5,R6,R7,R8,R9,R10,R11",
                         help="comma-separated row ids")
-    parser.add_argument("--phones", type=int, default=1000, help="R5's simulated phones")
+    parser.add_argument("--phones", type=int, default=300, help="R5's simulated phones")
     parser.add_argument("--think", default="1,4",
                         help="R5's think time range, seconds (the incident's default: 1,4)")
     parser.add_argument("--r5-baseline", default="", metavar="REV",

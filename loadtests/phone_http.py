@@ -109,16 +109,16 @@ class PhoneSession(FastHttpSession):
 
 def _no_answer(response, error) -> None:
     """Make a response whose exchange failed look like requests' failed one."""
-    body_read = response.status_code != 0  # the headers came, the body did not
+    headers_came = response.status_code != 0  # and then the body did not
     response._response, response.headers, response._cached_content = None, None, None
-    response.error = response.request_meta["exception"] = _as_requests_error(error, body_read)
+    response.error = response.request_meta["exception"] = _as_requests_error(error, headers_came)
 
 
-def _as_requests_error(error: BaseException, body_read: bool) -> BaseException:
+def _as_requests_error(error: BaseException, headers_came: bool) -> BaseException:
     if isinstance(error, ConnectFailed):
         return rex.ConnectTimeout(error) if error.timed_out else rex.ConnectionError(error)
     cause = getattr(error, "original", None) if isinstance(error, RetriesExceeded) else error
-    if body_read:  # what requests raises from a broken body: see Response.iter_content
+    if headers_came:  # what requests raises from a broken body: see Response.iter_content
         return rex.ConnectionError(error) if isinstance(cause, TIMEOUTS) else \
             rex.ChunkedEncodingError(error)
     if isinstance(cause, TIMEOUTS):

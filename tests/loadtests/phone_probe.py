@@ -32,6 +32,8 @@ CALLS = [  # (method, path, idempotency key, expected statuses, accepted busines
 @events.init_command_line_parser.add_listener
 def add_arguments(parser):
     parser.add_argument("--probe-out", default="", help="JSON file of the probe's outcomes")
+    parser.add_argument("--probe-closed-port", type=int, default=9,
+                        help="a port on 127.0.0.1 where nothing listens")
 
 
 class ProbePhone(MobileCustomer):
@@ -52,7 +54,9 @@ class ProbePhone(MobileCustomer):
                               sleep=sleep)
         client.token = "tok_probe"
         outcomes = []
-        for method, path, key, expect, accept in CALLS:
+        refused = ("GET", f"http://127.0.0.1:{options.probe_closed_port}/refused", None,
+                   (200,), ())
+        for method, path, key, expect, accept in [*CALLS, refused]:
             before, delays[:] = client.requests, []
             try:
                 answer = client.call(method, path, idempotency_key=key, expect=expect,

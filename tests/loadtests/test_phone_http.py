@@ -15,6 +15,8 @@ from pathlib import Path
 
 import pytest
 
+from loadtests.incident import free_port
+
 pytestmark = pytest.mark.slow
 PROBE = Path(__file__).with_name("phone_probe.py")
 CLIENT_TIMEOUT_S = 0.5
@@ -85,11 +87,12 @@ def recorder():
 
 def test_phone_on_fasthttp_sends_the_app_headers_and_retries_like_the_app(recorder, tmp_path):
     url = f"http://127.0.0.1:{recorder.server_address[1]}"
-    out = tmp_path / "probe.json"
+    out, closed_port = tmp_path / "probe.json", free_port()
     run = subprocess.run(
         [sys.executable, "-m", "locust", "-f", str(PROBE), "ProbePhone", "--headless", "-u", "1",
          "-r", "1", "-t", "60s", "--host", url, "--client-timeout", str(CLIENT_TIMEOUT_S),
-         "--probe-out", str(out), "--csv", str(tmp_path / "run"), "--only-summary"],
+         "--probe-out", str(out), "--probe-closed-port", str(closed_port),
+         "--csv", str(tmp_path / "run"), "--only-summary"],
         capture_output=True, text=True, timeout=90)
     assert out.exists(), run.stderr[-5000:]
     outcomes = {o["call"]: o for o in json.loads(out.read_text())}
@@ -108,9 +111,8 @@ def test_phone_on_fasthttp_sends_the_app_headers_and_retries_like_the_app(record
     assert first["peer"] == second["peer"]
 
     # slower than --client-timeout: no answer (a read timeout), then retried
-    assert outcomes["GET /slow-once"] == {"call": "GET /slow-once", "outcome": 200,
-                                          "attempts": 2, "delays": outcomes["GET /slow-once"]
-                                          ["delays"]}
+    assert (outcomes["GET /slow-once"]["outcome"], outcomes["GET /slow-once"]["attempts"]) \
+        == (200, 2)
     assert [s["path"] for s in seen].count("/slow-once") == 2
     # a reset connection: retried with the same Idempotency-Key and the same body
     transfers = [s for s in seen if s["path"] == "/transfers"]
@@ -128,6 +130,10 @@ def test_phone_on_fasthttp_sends_the_app_headers_and_retries_like_the_app(record
     # a 200 that is not JSON is a malformed answer, retried to the end of the policy
     assert outcomes["GET /not-json"]["outcome"] == "GET /not-json: 200 with a body that is not JSON"
     assert outcomes["GET /not-json"]["attempts"] == 5
+    # nothing listening: no answer, retried to the end of the policy
+    refused = outcomes[f"GET http://127.0.0.1:{closed_port}/refused"]
+    assert refused["outcome"].endswith(": no answer (ConnectionError)")
+    assert refused["attempts"] == 5
 
     with open(tmp_path / "run_stats.csv") as stats:
         rows = {(r["Type"], r["Name"]): r for r in csv.DictReader(stats)}
