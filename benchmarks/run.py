@@ -11,7 +11,6 @@ what survives a noisy, shared machine. Load comes from wrk (Debian package
 benchmarks/README.md together with the machine, the command and the date.
 """
 import argparse
-import csv
 import datetime
 import os
 import platform
@@ -30,6 +29,7 @@ ROOT = Path(__file__).resolve().parent
 sys.path.insert(0, str(ROOT.parent))
 
 from benchmarks import costs  # noqa: E402
+from benchmarks.locust_cost import r5_rows  # noqa: E402
 from benchmarks.rules_cost import r8_rule_change_cost  # noqa: E402
 from loadtests.incident import BankProcess, free_port  # noqa: E402
 
@@ -261,45 +261,6 @@ def r7_latency_accuracy(bench: Bench, samples: int = 150) -> dict:
             "target": "within 5 ms (0.95-1.05)"}
 
 
-def r5_locust_users(bench: Bench, users: int, think: tuple[float, float],
-                    ramp_s: int = 25, steady_s: int = 40) -> dict:
-    """Simulated phones one Locust process (one core) carries: its CPU share at `users`.
-
-    Locust runs in its own process (it monkey-patches with gevent), headless, with the
-    mobile users of loadtests/locustfile.py at `think` seconds between journeys; its CPU
-    time is read from /proc over the steady part of the run, after the ramp.
-    """
-    prefix = Path(tempfile.mkdtemp()) / "r5"
-    cmd = [sys.executable, "-m", "locust", "-f", str(ROOT.parent / "loadtests" / "locustfile.py"),
-           "--headless", "--host", bench.url, "-u", str(users), "-r", str(users / ramp_s),
-           "-t", f"{ramp_s + steady_s + 10}s", "--seeded-users", "40", "--think-min",
-           str(think[0]), "--think-max", str(think[1]), "--only-summary", "--csv", str(prefix),
-           "--loglevel", "WARNING"]
-    locust = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    time.sleep(ramp_s + 5)
-    cpu_before, began = _cpu_seconds(locust.pid), time.monotonic()
-    time.sleep(steady_s)
-    share = (_cpu_seconds(locust.pid) - cpu_before) / (time.monotonic() - began)
-    _, log = locust.communicate(timeout=120)
-    with open(f"{prefix}_stats.csv") as stats:
-        rows = {(r["Type"], r["Name"]): r for r in csv.DictReader(stats)}
-    journeys = sum(int(r["Request Count"]) for (kind, _), r in rows.items() if kind == "JOURNEY")
-    failed = sum(int(r["Failure Count"]) for (kind, _), r in rows.items() if kind == "JOURNEY")
-    saturated = "CPU usage above 90%" in log
-    capacity = users / share
-    return {"id": "R5", "measures": f"simulated phones per Locust process (one core), think "
-            f"{think[0]:g}-{think[1]:g} s: {users} phones used {share:.0%} of a core, "
-            f"{journeys} journeys ({failed} failed)"
-            + (", Locust warned of CPU saturation" if saturated else ""),
-            "a": f"{capacity:,.0f} phones at 100 % of a core", "b": "1,000 phones",
-            "ratio": capacity / 1000, "target": ">= 1,000 (ratio >= 1)"}
-
-
-def _cpu_seconds(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
 def _wait(url: str, timeout_s: float = 30) -> None:
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
@@ -329,11 +290,15 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--only", default="R1,R2,R3,R4,R5,R6,R7,R8,R9,R10,R11",
                         help="comma-separated row ids")
-    parser.add_argument("--phones", type=int, default=1000, help="R5's simulated phones")
-    parser.add_argument("--think", default="5,15", help="R5's think time range, seconds")
+    parser.add_argument("--phones", type=int, default=300, help="R5's simulated phones")
+    parser.add_argument("--think", default="1,4",
+                        help="R5's think time range, seconds (the incident's default: 1,4)")
+    parser.add_argument("--r5-baseline", default="", metavar="REV",
+                        help="R5 also runs git revision REV's loadtests/, interleaved")
     parser.add_argument("--seed-users", type=int, default=10_000, help="R4's customers")
     parser.add_argument("--seed-months", type=int, default=12, help="R4's months")
-    parser.add_argument("--repeat", type=int, default=1, help="R8 and R10's repetitions")
+    parser.add_argument("--repeat", type=int, default=1,
+                        help="R5, R8 and R10's repetitions")
     parser.add_argument("--seconds", type=int, default=8, help="wrk duration per measurement")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--postgres", default=os.environ.get(
@@ -354,7 +319,8 @@ def main() -> None:
                     rows.append(r3_transfers(bench, args.seconds, "SQLite"))
                 if "R5" in only:
                     low, high = (float(x) for x in args.think.split(","))
-                    rows.append(r5_locust_users(bench, args.phones, (low, high)))
+                    rows.extend(r5_rows(bench.url, args.phones, (low, high),
+                                        args.r5_baseline or None, args.repeat))
                 if "R6" in only:
                     rows.append(r6_chaos_propagation(bench))
                 if "R7" in only:
