@@ -32,7 +32,7 @@ def test_usage_errors_exit_2_naming_the_problem_and_write_nothing(tmp_path, args
                     reason="two real runs on SQLite; CI's PostgreSQL pass need not repeat them")
 def test_a_short_real_comparison_writes_compare_json_and_html(tmp_path):
     result = subprocess.run([*COMPARE, "--vary", "client_policy=none,backoff", "--users", "10",
-                             "--duration", "30s", "--out", str(tmp_path)],
+                             "--duration", "20s", "--out", str(tmp_path)],
                             capture_output=True, text=True, timeout=420)
     output = result.stdout + result.stderr
     assert result.returncode in (0, 1), output[-3000:]

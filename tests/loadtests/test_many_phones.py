@@ -4,7 +4,7 @@ saved sessions, spread over the scenario's arrival window, so no good version fa
 journey while 4.2.0 still shows its bug. Not timed: it judges outcomes, not seconds.
 
 It runs once, on SQLite (the phones' behaviour does not depend on the database), at a
-size CI affords: five times the default 60 phones, a 45 s run.
+size CI affords: five times the default 60 phones, a 40 s run.
 """
 import json
 import os
@@ -24,7 +24,7 @@ def run(tmp_path_factory):
     out = tmp_path_factory.mktemp("many-phones")
     result = subprocess.run(
         [sys.executable, "-m", "banksim", "incident", "--users", str(PHONES),
-         "--duration", "45s", "--adoption", "0.9", "--out", str(out)],
+         "--duration", "40s", "--adoption", "0.9", "--out", str(out)],
         capture_output=True, text=True, timeout=400)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     report = json.loads((out / "report.json").read_text())

@@ -2,7 +2,7 @@
 short, tells its story. bad-release has its own test (test_incident_story.py).
 
 The story does not depend on the database, so these skip in the PostgreSQL run
-(BANKSIM_TEST_DATABASE_URL set): runs of ~40 s, two at a time, are enough once.
+(BANKSIM_TEST_DATABASE_URL set): runs of ~40 s, three at a time, are enough once.
 """
 import json
 import os
@@ -24,7 +24,7 @@ STORIES = {"android-sdk-crash": ("--client-policy", "none"),
            "slow-backend": (),
            "staged-rollout": ("--client-policy", "none"),
            "database-failover": ("--client-policy", "none")}
-AT_ONCE = 2  # runs side by side: each is mostly its phones' think time, not CPU
+AT_ONCE = 3  # runs side by side: each is mostly its phones' think time, not CPU
 
 
 @pytest.fixture(scope="module")
