@@ -1,7 +1,10 @@
 """The database lifecycle in the web app: the engine of each app, one session per
 request, and write transactions.
 
-Reads use the request's session as-is. Anything that moves money goes through
+Reads use the request's session as-is, except a read that is one statement and nothing
+else (the balance, the token check, /health): `db.reading()` runs it on a connection
+outside any transaction, which spares the BEGIN before and the ROLLBACK after it (the
+session's first statement begins a transaction that teardown rolls back). Anything that moves money goes through
 `db.write()`, which starts a transaction that serialises writers:
 on SQLite with `BEGIN IMMEDIATE` (the write lock is taken up front, so two
 transfers never read the same balance), on PostgreSQL with ordinary
@@ -18,11 +21,11 @@ from collections.abc import Callable
 from contextlib import contextmanager
 
 from flask import current_app, g
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
-from .engine import IMMEDIATE, add_missing_columns, is_retryable, make_engine
+from .engine import IMMEDIATE, add_missing_columns, is_retryable, make_engine, reader
 from .models import Base
 
 WRITE_ATTEMPTS = 3
@@ -37,7 +40,8 @@ class Database:
     """
 
     def init_app(self, app) -> None:
-        app.extensions["banksim_db"] = make_engine(app.config["DATABASE_URL"])
+        engine = app.extensions["banksim_db"] = make_engine(app.config["DATABASE_URL"])
+        app.extensions["banksim_db_reader"] = reader(engine)
         app.teardown_appcontext(self._close_session)
 
     @staticmethod
@@ -55,6 +59,13 @@ class Database:
         if "db_session" not in g:
             g.db_session = Session(self.engine, expire_on_commit=False)
         return g.db_session
+
+    @staticmethod
+    def reading() -> Connection:
+        """A connection for one read statement outside any transaction (`engine.reader`):
+        `with db.reading() as connection: connection.execute(...).first()`. The statement
+        goes through the engine's events like any other, so chaos's db_* faults act on it."""
+        return current_app.extensions["banksim_db_reader"].connect()
 
     @contextmanager
     def write(self):

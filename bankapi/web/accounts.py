@@ -56,7 +56,8 @@ def get_account(account_id):
 @bp.output(BalanceOut)
 def get_balance(account_id):
     """Balance and how much left the account today."""
-    return ledger.balance(db.session, current_user_id(), account_id, "account_id")
+    with db.reading() as connection:
+        return ledger.balance(connection, current_user_id(), account_id, "account_id")
 
 
 @bp.post("/accounts/<account_id>/topup")
