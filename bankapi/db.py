@@ -4,11 +4,12 @@ request, and write transactions.
 Reads use the request's session as-is, except a read that is one statement and nothing
 else (the balance, the token check, /health): `db.reading()` runs it on a connection
 outside any transaction, which spares the BEGIN before and the ROLLBACK after it (the
-session's first statement begins a transaction that teardown rolls back). Anything that moves money goes through
-`db.write()`, which starts a transaction that serialises writers:
-on SQLite with `BEGIN IMMEDIATE` (the write lock is taken up front, so two
-transfers never read the same balance), on PostgreSQL with ordinary
-transactions in which the ledger takes row locks in a fixed order.
+session's first statement begins a transaction that teardown rolls back).
+
+Anything that moves money goes through `db.write()`, which starts a transaction that
+serialises writers: on SQLite with `BEGIN IMMEDIATE` (the write lock is taken up front, so
+two transfers never read the same balance), on PostgreSQL with ordinary transactions in
+which the ledger takes row locks in a fixed order.
 
 `db.write_unit(unit)` runs a whole unit of work in a write transaction and runs it again
 (up to WRITE_ATTEMPTS in all, after a short jittered pause) when PostgreSQL aborted it as
@@ -18,7 +19,7 @@ retry is safe. Any other database failure reaches the caller (the web layer answ
 import random
 import time
 from collections.abc import Callable
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 
 from flask import current_app, g
 from sqlalchemy.engine import Connection, Engine
@@ -41,7 +42,8 @@ class Database:
 
     def init_app(self, app) -> None:
         engine = app.extensions["banksim_db"] = make_engine(app.config["DATABASE_URL"])
-        app.extensions["banksim_db_reader"] = reader(engine)
+        app.extensions["banksim_db_reader"] = (
+            None if app.config["SINGLE_READ_TRANSACTION"] else reader(engine))
         app.teardown_appcontext(self._close_session)
 
     @staticmethod
@@ -60,12 +62,15 @@ class Database:
             g.db_session = Session(self.engine, expire_on_commit=False)
         return g.db_session
 
-    @staticmethod
-    def reading() -> Connection:
+    def reading(self) -> AbstractContextManager[Connection]:
         """A connection for one read statement outside any transaction (`engine.reader`):
         `with db.reading() as connection: connection.execute(...).first()`. The statement
-        goes through the engine's events like any other, so chaos's db_* faults act on it."""
-        return current_app.extensions["banksim_db_reader"].connect()
+        goes through the engine's events like any other, so chaos's db_* faults act on it.
+        With SINGLE_READ_TRANSACTION the request session's connection, in its transaction."""
+        engine = current_app.extensions["banksim_db_reader"]
+        if engine is None:
+            return nullcontext(self.session.connection())
+        return engine.connect()
 
     @contextmanager
     def write(self):

@@ -83,9 +83,9 @@ class Bench:
         response.raise_for_status()
         return response.json() if response.content else None
 
-    def balance_rps(self, seconds: int) -> float:
+    def balance_rps(self, seconds: int, url: str | None = None) -> float:
         user = self.users[0]
-        return wrk(f"{self.url}/accounts/{user['account']}/balance", seconds,
+        return wrk(f"{url or self.url}/accounts/{user['account']}/balance", seconds,
                    headers=[f"Authorization: Bearer {user['token']}", "X-App-Version: 4.1.3",
                             "X-Platform: ios"])
 
@@ -93,23 +93,51 @@ class Bench:
         self.bank.stop()
 
 
-def r1_vs_bare_flask(bench: Bench, seconds: int) -> dict:
+R1_VARIANTS = (  # (what, environment changes) of the banks R1 starts besides the bench's
+    ("server defaults (JSON access log on)", {"BANKSIM_ACCESS_LOG": None}),
+    ("single reads in the request's transaction (BEGIN/ROLLBACK), access log on",
+     {"BANKSIM_ACCESS_LOG": None, "BANKSIM_SINGLE_READ_TRANSACTION": "1"}),
+)
+
+
+def r1_vs_bare_flask(bench: Bench, seconds: int, rounds: int = 2) -> list[dict]:
+    """Balance reads against a bare Flask route, side by side: the server's defaults, the
+    access log off (the bench's own bank) and single reads inside a transaction."""
     port = free_port()
     bare = subprocess.Popen([sys.executable, str(ROOT / "bare_app.py"), str(port),
                              str(bench.args.workers), "8"], stdout=subprocess.DEVNULL,
                             stderr=subprocess.DEVNULL, start_new_session=True)
+    banks = []
     try:
+        for n, (_what, changes) in enumerate(R1_VARIANTS):
+            env = {k: v for k, v in {**bench.env, **changes}.items() if v is not None}
+            banks.append(BankProcess(env, free_port(), bench.args.workers, Path(
+                tempfile.gettempdir()) / f"banksim-bench-r1-{n}.log"))
         _wait(f"http://127.0.0.1:{port}/bare/balance")
-        bank, ceiling = [], []
-        for _ in range(2):  # interleave to share whatever else the machine is doing
-            bank.append(bench.balance_rps(seconds))
+        for bank in banks:
+            bank.wait_healthy()
+        urls = [bank.url for bank in banks] + [bench.url]
+        whats = [what for what, _ in R1_VARIANTS] + ["JSON access log off"]
+        rps = {what: [] for what in whats}
+        ceiling = []
+        for _ in range(rounds):  # interleave to share whatever else the machine is doing
             ceiling.append(wrk(f"http://127.0.0.1:{port}/bare/balance", seconds))
+            for what, url in zip(whats, urls, strict=True):
+                rps[what].append(bench.balance_rps(seconds, url))
     finally:
+        for bank in banks:
+            bank.stop()
         bare.terminate()
         bare.wait()
-    b, c = statistics.median(bank), statistics.median(ceiling)
-    return {"id": "R1", "measures": "GET balance on banksim serve / bare Flask JSON route",
-            "a": f"{b:.0f} req/s", "b": f"{c:.0f} req/s", "ratio": b / c, "target": ">= 0.6"}
+    c = statistics.median(ceiling)
+    rows = []
+    for what in whats:
+        b = statistics.median(rps[what])
+        rows.append({"id": "R1", "measures": f"GET balance on banksim serve, {what} / bare "
+                     f"Flask JSON route (median of {rounds}, interleaved)",
+                     "a": f"{b:.0f} req/s", "b": f"{c:.0f} req/s", "ratio": b / c,
+                     "target": ">= 0.6" if what.startswith("server defaults") else "report"})
+    return rows
 
 
 def r2_idle_rules(bench: Bench, seconds: int) -> dict:
@@ -334,6 +362,7 @@ def main() -> None:
     parser.add_argument("--seed-users", type=int, default=10_000, help="R4's customers")
     parser.add_argument("--seed-months", type=int, default=12, help="R4's months")
     parser.add_argument("--repeat", type=int, default=1, help="R8 and R10's repetitions")
+    parser.add_argument("--r1-rounds", type=int, default=3, help="R1's interleaved rounds")
     parser.add_argument("--seconds", type=int, default=8, help="wrk duration per measurement")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--postgres", default=os.environ.get(
@@ -347,7 +376,7 @@ def main() -> None:
             bench = Bench(args, f"sqlite:///{tmp}/bench.db")
             try:
                 if "R1" in only:
-                    rows.append(r1_vs_bare_flask(bench, args.seconds))
+                    rows.extend(r1_vs_bare_flask(bench, args.seconds, args.r1_rounds))
                 if "R2" in only:
                     rows.append(r2_idle_rules(bench, args.seconds))
                 if "R3" in only:
