@@ -71,8 +71,8 @@ def breakdown(database_url: str, reads: int, rounds: int) -> list[tuple[str, flo
     read = (client, path, headers)
     variants = [("bare Flask JSON route", bare, nullcontext),
                 ("banksim /health (one SELECT 1)", (client, "/health", {}), nullcontext),
-                ("banksim balance read, server defaults", read, nullcontext),
-                ("  ... with the access log on", read, access_log_on)]
+                ("banksim balance read (access log off)", read, nullcontext),
+                ("  ... with the access log on (to a NullHandler)", read, access_log_on)]
     variants += [(f"  ... without the hook {name}", read, partial(without_hook, app, name))
                  for name in hook_names(app)]
     apps = [app]
@@ -94,7 +94,11 @@ def breakdown(database_url: str, reads: int, rounds: int) -> list[tuple[str, flo
 def hook_names(app) -> list[str]:
     hooks = [*app.before_request_funcs.get(None, ()), *app.after_request_funcs.get(None, ()),
              *app.teardown_appcontext_funcs]
-    return [hook.__qualname__.replace(".<locals>.", ".") for hook in hooks]
+    return [_name(hook) for hook in hooks]
+
+
+def _name(hook) -> str:
+    return getattr(hook, "func", hook).__qualname__.replace(".<locals>.", ".")
 
 
 @contextmanager
@@ -104,7 +108,7 @@ def without_hook(app, name: str):
              app.teardown_appcontext_funcs]
     for hooks in lists:
         for index, hook in enumerate(hooks):
-            if hook.__qualname__.replace(".<locals>.", ".") == name:
+            if _name(hook) == name:
                 hooks.pop(index)
                 try:
                     yield
