@@ -15,7 +15,6 @@ import csv
 import datetime
 import os
 import platform
-import re
 import secrets
 import statistics
 import subprocess
@@ -30,27 +29,9 @@ ROOT = Path(__file__).resolve().parent
 sys.path.insert(0, str(ROOT.parent))
 
 from benchmarks import costs  # noqa: E402
+from benchmarks.read_path import WRK_CONNECTIONS, r1_vs_bare_flask, wrk  # noqa: E402
 from benchmarks.rules_cost import r8_rule_change_cost  # noqa: E402
 from loadtests.incident import BankProcess, free_port  # noqa: E402
-
-WRK_CONNECTIONS = 16
-
-
-def wrk(url: str, seconds: int, connections: int = WRK_CONNECTIONS, headers=(),
-        script: str | None = None, env=None) -> float:
-    """Requests per second that wrk sustained (non-2xx answers are reported separately)."""
-    cmd = ["wrk", "-t", "2" if connections > 1 else "1", "-c", str(connections), "-d",
-           f"{seconds}s", "--latency"]
-    for header in headers:
-        cmd += ["-H", header]
-    if script:
-        cmd += ["-s", script]
-    out = subprocess.run(cmd + [url], capture_output=True, text=True, env=env, check=True).stdout
-    bad = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
-    if bad:
-        print(f"    warning: {bad.group(1)} non-2xx answers from {url}")
-    return float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
-
 
 class Bench:
     def __init__(self, args, database_url: str):
@@ -83,61 +64,14 @@ class Bench:
         response.raise_for_status()
         return response.json() if response.content else None
 
-    def balance_rps(self, seconds: int, url: str | None = None) -> float:
+    def balance_rps(self, seconds: int) -> float:
         user = self.users[0]
-        return wrk(f"{url or self.url}/accounts/{user['account']}/balance", seconds,
+        return wrk(f"{self.url}/accounts/{user['account']}/balance", seconds,
                    headers=[f"Authorization: Bearer {user['token']}", "X-App-Version: 4.1.3",
                             "X-Platform: ios"])
 
     def stop(self):
         self.bank.stop()
-
-
-R1_VARIANTS = (  # (what, environment changes) of the banks R1 starts besides the bench's
-    ("server defaults (JSON access log on)", {"BANKSIM_ACCESS_LOG": None}),
-    ("single reads in the request's transaction (BEGIN/ROLLBACK), access log on",
-     {"BANKSIM_ACCESS_LOG": None, "BANKSIM_SINGLE_READ_TRANSACTION": "1"}),
-)
-
-
-def r1_vs_bare_flask(bench: Bench, seconds: int, rounds: int = 2) -> list[dict]:
-    """Balance reads against a bare Flask route, side by side: the server's defaults, the
-    access log off (the bench's own bank) and single reads inside a transaction."""
-    port = free_port()
-    bare = subprocess.Popen([sys.executable, str(ROOT / "bare_app.py"), str(port),
-                             str(bench.args.workers), "8"], stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL, start_new_session=True)
-    banks = []
-    try:
-        for n, (_what, changes) in enumerate(R1_VARIANTS):
-            env = {k: v for k, v in {**bench.env, **changes}.items() if v is not None}
-            banks.append(BankProcess(env, free_port(), bench.args.workers, Path(
-                tempfile.gettempdir()) / f"banksim-bench-r1-{n}.log"))
-        _wait(f"http://127.0.0.1:{port}/bare/balance")
-        for bank in banks:
-            bank.wait_healthy()
-        urls = [bank.url for bank in banks] + [bench.url]
-        whats = [what for what, _ in R1_VARIANTS] + ["JSON access log off"]
-        rps = {what: [] for what in whats}
-        ceiling = []
-        for _ in range(rounds):  # interleave to share whatever else the machine is doing
-            ceiling.append(wrk(f"http://127.0.0.1:{port}/bare/balance", seconds))
-            for what, url in zip(whats, urls, strict=True):
-                rps[what].append(bench.balance_rps(seconds, url))
-    finally:
-        for bank in banks:
-            bank.stop()
-        bare.terminate()
-        bare.wait()
-    c = statistics.median(ceiling)
-    rows = []
-    for what in whats:
-        b = statistics.median(rps[what])
-        rows.append({"id": "R1", "measures": f"GET balance on banksim serve, {what} / bare "
-                     f"Flask JSON route (median of {rounds}, interleaved)",
-                     "a": f"{b:.0f} req/s", "b": f"{c:.0f} req/s", "ratio": b / c,
-                     "target": ">= 0.6" if what.startswith("server defaults") else "report"})
-    return rows
 
 
 def r2_idle_rules(bench: Bench, seconds: int) -> dict:
@@ -326,17 +260,6 @@ def r5_locust_users(bench: Bench, users: int, think: tuple[float, float],
 def _cpu_seconds(pid: int) -> float:
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def _wait(url: str, timeout_s: float = 30) -> None:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        try:
-            if requests.get(url, timeout=1).ok:
-                return
-        except requests.RequestException:
-            time.sleep(0.2)
-    raise RuntimeError(f"{url} never answered")
 
 
 def write_table(rows: list[dict], command: str, block: str = "results") -> None:
