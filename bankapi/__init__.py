@@ -1,5 +1,6 @@
 """banksim's bank: a Flask app simulating a mobile-first digital bank."""
 import warnings
+from functools import cached_property
 
 from apiflask import APIFlask
 
@@ -8,6 +9,22 @@ from .db import db
 
 
 class BankApp(APIFlask):
+    SYNC_CACHE_MAX = 1000  # views, hooks and handlers: a few dozen; the cap is a backstop
+
+    def ensure_sync(self, func):
+        """Flask asks this of every hook and view on every request (inspect's coroutine
+        check, about a dozen a request); the answer for a function never changes."""
+        sync = self._sync.get(func)
+        if sync is None:
+            sync = super().ensure_sync(func)
+            if len(self._sync) < self.SYNC_CACHE_MAX:
+                self._sync[func] = sync
+        return sync
+
+    @cached_property
+    def _sync(self) -> dict:
+        return {}
+
     def _get_spec(self, *args, **kwargs):
         # apiflask registers an output schema again when apispec has already added it
         # as a nested schema; the two entries are identical, so the warning is noise.

@@ -134,7 +134,9 @@ def _exit_on_sigterm(_signum, _frame):
 
 def _configure_access_log() -> None:
     import logging
-    handler = logging.StreamHandler()
+
+    from .accesslog import BatchedStreamHandler
+    handler = BatchedStreamHandler()  # lines written in batches (at most 0.2 s late)
     handler.setFormatter(logging.Formatter("%(message)s"))
     access = logging.getLogger("banksim.access")
     access.addHandler(handler)

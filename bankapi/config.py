@@ -19,6 +19,11 @@ class Config:
         # scrypt N=2**14, r=8, p=1: about 16 MiB and a few tens of ms per login on one core.
         # See README "Auth" for the measurement; werkzeug's default (N=2**15) costs twice that.
         self.PASSWORD_HASH_METHOD = env.get("BANKSIM_PASSWORD_HASH", "scrypt:16384:8:1")
+        # A read that is one statement (balance, token look-up, /health) runs outside any
+        # transaction; 1 puts it back in the request session's (BEGIN ... ROLLBACK), which
+        # is what benchmarks/run.py's R1 compares against. README "Configuration".
+        self.SINGLE_READ_TRANSACTION = env.get("BANKSIM_SINGLE_READ_TRANSACTION", "0") in (
+            "1", "true", "yes")
         self.MAX_CONTENT_LENGTH = int(env.get("BANKSIM_MAX_BODY_BYTES", str(64 * 1024)))
         self.CHAOS_ENABLED = env.get("BANKSIM_CHAOS", "1") not in ("0", "false", "no")
         # Chaos limits, README "Chaos": rules kept at once, and requests per process a slow

@@ -1,11 +1,15 @@
 """The database lifecycle in the web app: the engine of each app, one session per
 request, and write transactions.
 
-Reads use the request's session as-is. Anything that moves money goes through
-`db.write()`, which starts a transaction that serialises writers:
-on SQLite with `BEGIN IMMEDIATE` (the write lock is taken up front, so two
-transfers never read the same balance), on PostgreSQL with ordinary
-transactions in which the ledger takes row locks in a fixed order.
+Reads use the request's session as-is, except a read that is one statement and nothing
+else (the balance, the token check, /health): `db.reading()` runs it on a connection
+outside any transaction, which spares the BEGIN before and the ROLLBACK after it (the
+session's first statement begins a transaction that teardown rolls back).
+
+Anything that moves money goes through `db.write()`, which starts a transaction that
+serialises writers: on SQLite with `BEGIN IMMEDIATE` (the write lock is taken up front, so
+two transfers never read the same balance), on PostgreSQL with ordinary transactions in
+which the ledger takes row locks in a fixed order.
 
 `db.write_unit(unit)` runs a whole unit of work in a write transaction and runs it again
 (up to WRITE_ATTEMPTS in all, after a short jittered pause) when PostgreSQL aborted it as
@@ -15,14 +19,14 @@ retry is safe. Any other database failure reaches the caller (the web layer answ
 import random
 import time
 from collections.abc import Callable
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 
 from flask import current_app, g
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
-from .engine import IMMEDIATE, add_missing_columns, is_retryable, make_engine
+from .engine import IMMEDIATE, add_missing_columns, is_retryable, make_engine, reader
 from .models import Base
 
 WRITE_ATTEMPTS = 3
@@ -37,7 +41,9 @@ class Database:
     """
 
     def init_app(self, app) -> None:
-        app.extensions["banksim_db"] = make_engine(app.config["DATABASE_URL"])
+        engine = app.extensions["banksim_db"] = make_engine(app.config["DATABASE_URL"])
+        app.extensions["banksim_db_reader"] = (
+            None if app.config["SINGLE_READ_TRANSACTION"] else reader(engine))
         app.teardown_appcontext(self._close_session)
 
     @staticmethod
@@ -55,6 +61,16 @@ class Database:
         if "db_session" not in g:
             g.db_session = Session(self.engine, expire_on_commit=False)
         return g.db_session
+
+    def reading(self) -> AbstractContextManager[Connection]:
+        """A connection for one read statement outside any transaction (`engine.reader`):
+        `with db.reading() as connection: connection.execute(...).first()`. The statement
+        goes through the engine's events like any other, so chaos's db_* faults act on it.
+        With SINGLE_READ_TRANSACTION the request session's connection, in its transaction."""
+        engine = current_app.extensions["banksim_db_reader"]
+        if engine is None:
+            return nullcontext(self.session.connection())
+        return engine.connect()
 
     @contextmanager
     def write(self):

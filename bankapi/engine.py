@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.schema import CreateColumn
 
 IMMEDIATE = "banksim_immediate"
+NO_BEGIN = "banksim_no_begin"  # SQLite: statements outside any transaction (see `reader`)
 STORAGE_FAILURES = {8, 10, 13}  # SQLITE_READONLY, SQLITE_IOERR, SQLITE_FULL (primary codes)
 
 
@@ -126,8 +127,23 @@ def _configure_sqlite(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def on_begin(conn):
-        immediate = conn.get_execution_options().get(IMMEDIATE)
-        conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+        options = conn.get_execution_options()
+        if options.get(NO_BEGIN):
+            return
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if options.get(IMMEDIATE) else "BEGIN")
+
+
+def reader(engine: Engine) -> Engine:
+    """The same engine (same pool, same event hooks) for a statement run on its own,
+    outside any transaction: no BEGIN before it, no ROLLBACK after it. One statement
+    still sees one consistent snapshot on both backends (SQLite wraps it in its own
+    implicit transaction, PostgreSQL in autocommit takes one snapshot per statement),
+    so this suits a read that is a single statement and nothing else (the balance, a
+    token look-up, /health). On PostgreSQL it also saves the driver's BEGIN and ROLLBACK
+    round trips."""
+    if engine.dialect.name == "sqlite":
+        return engine.execution_options(**{NO_BEGIN: True})
+    return engine.execution_options(isolation_level="AUTOCOMMIT")
 
 
 RETRYABLE_SQLSTATES = ("40001", "40P01")  # serialization failure, deadlock detected

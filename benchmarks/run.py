@@ -14,7 +14,6 @@ import argparse
 import datetime
 import os
 import platform
-import re
 import secrets
 import statistics
 import subprocess
@@ -30,27 +29,9 @@ sys.path.insert(0, str(ROOT.parent))
 
 from benchmarks import costs  # noqa: E402
 from benchmarks.locust_cost import r5_rows  # noqa: E402
+from benchmarks.read_path import WRK_CONNECTIONS, r1_vs_bare_flask, wrk  # noqa: E402
 from benchmarks.rules_cost import r8_rule_change_cost  # noqa: E402
 from loadtests.incident import BankProcess, free_port  # noqa: E402
-
-WRK_CONNECTIONS = 16
-
-
-def wrk(url: str, seconds: int, connections: int = WRK_CONNECTIONS, headers=(),
-        script: str | None = None, env=None) -> float:
-    """Requests per second that wrk sustained (non-2xx answers are reported separately)."""
-    cmd = ["wrk", "-t", "2" if connections > 1 else "1", "-c", str(connections), "-d",
-           f"{seconds}s", "--latency"]
-    for header in headers:
-        cmd += ["-H", header]
-    if script:
-        cmd += ["-s", script]
-    out = subprocess.run(cmd + [url], capture_output=True, text=True, env=env, check=True).stdout
-    bad = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
-    if bad:
-        print(f"    warning: {bad.group(1)} non-2xx answers from {url}")
-    return float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
-
 
 class Bench:
     def __init__(self, args, database_url: str):
@@ -91,25 +72,6 @@ class Bench:
 
     def stop(self):
         self.bank.stop()
-
-
-def r1_vs_bare_flask(bench: Bench, seconds: int) -> dict:
-    port = free_port()
-    bare = subprocess.Popen([sys.executable, str(ROOT / "bare_app.py"), str(port),
-                             str(bench.args.workers), "8"], stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL, start_new_session=True)
-    try:
-        _wait(f"http://127.0.0.1:{port}/bare/balance")
-        bank, ceiling = [], []
-        for _ in range(2):  # interleave to share whatever else the machine is doing
-            bank.append(bench.balance_rps(seconds))
-            ceiling.append(wrk(f"http://127.0.0.1:{port}/bare/balance", seconds))
-    finally:
-        bare.terminate()
-        bare.wait()
-    b, c = statistics.median(bank), statistics.median(ceiling)
-    return {"id": "R1", "measures": "GET balance on banksim serve / bare Flask JSON route",
-            "a": f"{b:.0f} req/s", "b": f"{c:.0f} req/s", "ratio": b / c, "target": ">= 0.6"}
 
 
 def r2_idle_rules(bench: Bench, seconds: int) -> dict:
@@ -261,17 +223,6 @@ def r7_latency_accuracy(bench: Bench, samples: int = 150) -> dict:
             "target": "within 5 ms (0.95-1.05)"}
 
 
-def _wait(url: str, timeout_s: float = 30) -> None:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        try:
-            if requests.get(url, timeout=1).ok:
-                return
-        except requests.RequestException:
-            time.sleep(0.2)
-    raise RuntimeError(f"{url} never answered")
-
-
 def write_table(rows: list[dict], command: str, block: str = "results") -> None:
     readme = ROOT / "README.md"
     text = readme.read_text()
@@ -299,6 +250,7 @@ def main() -> None:
     parser.add_argument("--seed-months", type=int, default=12, help="R4's months")
     parser.add_argument("--repeat", type=int, default=1,
                         help="R5, R8 and R10's repetitions")
+    parser.add_argument("--r1-rounds", type=int, default=3, help="R1's interleaved rounds")
     parser.add_argument("--seconds", type=int, default=8, help="wrk duration per measurement")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--postgres", default=os.environ.get(
@@ -312,7 +264,7 @@ def main() -> None:
             bench = Bench(args, f"sqlite:///{tmp}/bench.db")
             try:
                 if "R1" in only:
-                    rows.append(r1_vs_bare_flask(bench, args.seconds))
+                    rows.extend(r1_vs_bare_flask(bench, args.seconds, args.r1_rounds))
                 if "R2" in only:
                     rows.append(r2_idle_rules(bench, args.seconds))
                 if "R3" in only:

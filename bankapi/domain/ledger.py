@@ -14,6 +14,7 @@ in opposite directions cannot deadlock on PostgreSQL; on SQLite the transaction
 already holds the write lock.
 """
 from sqlalchemy import bindparam, func, select
+from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
 from ..clock import utcnow
@@ -168,11 +169,12 @@ def _balance_query():
 BALANCE_QUERY = _balance_query()
 
 
-def balance(session: Session, user_id: str, account_id: str, field: str) -> dict:
+def balance(connection: Connection, user_id: str, account_id: str, field: str) -> dict:
     """The account's balance and the money that left it since midnight UTC (a positive
-    number), in one Core query; 404 for another user's account."""
+    number), in one Core query, so it needs no transaction around it (`db.reading()`);
+    404 for another user's account."""
     midnight = utcnow().replace(hour=0, minute=0, second=0, microsecond=0)
-    row = session.connection().execute(
+    row = connection.execute(
         BALANCE_QUERY, {"account_id": account_id, "midnight": midnight}).first()
     if row is None or row.user_id != user_id:
         raise NotFound(f"no account {account_id}", field)

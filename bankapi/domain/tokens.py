@@ -16,6 +16,7 @@ import time
 from datetime import timedelta
 
 from sqlalchemy import delete, select
+from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
 from ..clock import utcnow
@@ -72,12 +73,17 @@ class TokenCache:
 NO_CACHE = TokenCache(0)
 
 
-def user_for(session: Session, token: str, cache: TokenCache = NO_CACHE) -> str | None:
+def user_for(session: Session | Connection, token: str,
+             cache: TokenCache = NO_CACHE) -> str | None:
     """The user id a live token belongs to, or None (unknown, revoked or expired)."""
     key = digest(token)
     user_id = cache.get(key)
-    if user_id is not None:
-        return user_id
+    return user_id if user_id is not None else look_up(session, key, cache)
+
+
+def look_up(session: Session | Connection, key: str, cache: TokenCache = NO_CACHE) -> str | None:
+    """`user_for` past the cache, by the token's digest: one statement (it needs no
+    transaction around it); a live token is remembered in `cache`."""
     row = session.execute(select(Token.user_id, Token.expires_at)
                           .where(Token.token_hash == key)).first()
     if row is None:

@@ -12,6 +12,7 @@ import chaos
 from ..db import db
 from .schemas import HealthOut
 
+SELECT_1 = text("SELECT 1")
 bp = APIBlueprint("health", __name__, tag="Operations")
 
 
@@ -27,6 +28,7 @@ def app_version() -> str:
 @bp.output(HealthOut)
 def health():
     """The server is up and its database answers."""
-    db.session.execute(text("SELECT 1"))
+    with db.reading() as connection:
+        connection.execute(SELECT_1)
     return {"status": "ok", "version": app_version(), "worker": os.getpid(),
             "chaos_revision": chaos.applied_revision(current_app)}

@@ -22,7 +22,7 @@ MAX_JSON_DEPTH = 32  # the bank's bodies are flat objects; chaos rules nest 3 le
 BAD_TEXT = re.compile("[\x00\ud800-\udfff]")
 _JSON_STRING = re.compile(rb'"(?:[^"\\]|\\.)*"', re.S)
 _BRACKET = re.compile(rb"[\[\]{}]")
-STORED_HEADERS = ("Idempotency-Key",)
+STORED_HEADERS = (("Idempotency-Key", "HTTP_IDEMPOTENCY_KEY"),)  # (header, WSGI environ key)
 
 
 def bad_text(value: str) -> bool:
@@ -83,11 +83,13 @@ def check_url_and_headers() -> None:
     """Path ids (`/accounts/%00`), query parameters and the headers the bank stores."""
     for name, value in (request.view_args or {}).items():
         _check_text(value, name)
-    for name, value in request.args.items(multi=True):
-        _check_text(name, "query")
-        _check_text(value, name)
-    for name in STORED_HEADERS:
-        _check_text(request.headers.get(name), name)
+    if request.query_string:  # every request passes here: parse the query only if there is one
+        for name, value in request.args.items(multi=True):
+            _check_text(name, "query")
+            _check_text(value, name)
+    environ = request.environ
+    for name, key in STORED_HEADERS:
+        _check_text(environ.get(key), name)
 
 
 def init_app(app) -> None:

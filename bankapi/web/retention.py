@@ -84,8 +84,8 @@ class Pruner:
 
     def due(self) -> bool:
         """True for one caller per interval (held for a comparison, never for a prune)."""
-        if self.interval_s <= 0:
-            return False
+        if self.interval_s <= 0 or self.clock() < self._next:
+            return False  # the common case, decided without the lock
         with self._lock:
             if self.clock() < self._next:
                 return False
