@@ -162,6 +162,8 @@ def judge(out: Path) -> dict:
                     (out / "journeys.jsonl").read_text().splitlines()
                     if '"journey": "login"' in line or '"journey":"login"' in line)
     login_p95 = logins[int(0.95 * (len(logins) - 1))] if logins else None
+    good_ms = sorted(row["p95_ms"] for row in report["latency"]
+                     if row["app_version"] not in bad and row["journey"] == "app_open")
     worst = min(good.values()) if good else 0.0
     worst_at = min(good, key=good.get) if good else None
     bad_success = min(hurt) if hurt else None
@@ -169,6 +171,7 @@ def judge(out: Path) -> dict:
             and bad_success is not None and bad_success < worst)
     return {"held": held, "good_worst": round(worst, 4), "good_worst_at": worst_at,
             "logins": len(logins), "login_p95_ms": login_p95 and round(login_p95),
+            "app_open_p95_ms": good_ms and round(good_ms[-1]),  # the worst good version's
             "bad_incident_success": bad_success and round(bad_success, 4),
             "journeys": sum(n for n, _ in rows.values()),
             "integrity_ok": report["integrity"].get("ok"),
