@@ -224,16 +224,26 @@ def r7_latency_accuracy(bench: Bench, samples: int = 150) -> dict:
 
 
 def write_table(rows: list[dict], command: str, block: str = "results") -> None:
+    """Put `rows` into README.md's table between the block's markers: a row of an id this
+    run measured replaces that id's earlier rows; rows of other ids are kept as they are,
+    so `--only R1` does not wipe R2-R8."""
     readme = ROOT / "README.md"
     text = readme.read_text()
-    machine = f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
-    table = [f"Measured {datetime.date.today()} on {machine} with `{command}`.", "",
-             "| id | measures | a | b | ratio a/b | target |", "|---|---|---|---|---|---|"]
-    table += [f"| {r['id']} | {r['measures']} | {r['a']} | {r['b']} | {r['ratio']:.2f} | "
-              f"{r['target']} |" for r in rows]
     start, end = f"<!-- {block}:start -->", f"<!-- {block}:end -->"
     head, _, rest = text.partition(start)
-    _, _, tail = rest.partition(end)
+    old, _, tail = rest.partition(end)
+    measured = {r["id"] for r in rows}
+    new = [f"| {r['id']} | {r['measures']} | {r['a']} | {r['b']} | {r['ratio']:.2f} | "
+           f"{r['target']} |" for r in rows]
+    kept = [line for line in old.splitlines() if line.startswith("| R")
+            and line.split("|")[1].strip() not in measured]
+    ordered = sorted(kept + new, key=lambda line: int(line.split("|")[1].strip()[1:]))
+    machine = f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
+    earlier = " Other rows: earlier runs." if kept else ""
+    table = [f"{', '.join(sorted(measured, key=lambda x: int(x[1:])))} measured "
+             f"{datetime.date.today()} on {machine} with `{command}`.{earlier}", "",
+             "| id | measures | a | b | ratio a/b | target |", "|---|---|---|---|---|---|",
+             *ordered]
     readme.write_text(head + start + "\n" + "\n".join(table) + "\n" + end + tail)
 
 
