@@ -107,10 +107,13 @@ def _timings(report: dict) -> str:
     which = "latency alert" if incident.get("detected_by") == "latency" else "alert"
     alert = ("the alert never fired" if detect is None else
              f"the {which} fired {seconds(detect)} after the incident started")
-    hotfix = " and ".join(_first_in(report, "recovery"))
-    hotfix = f"the hotfix {hotfix}" if hotfix else "the hotfix"
+    fixes = " and ".join(_first_in(report, "recovery"))
+    hotfix = f"the hotfix {fixes}" if fixes else "the hotfix"
+    shipped, end = incident.get("hotfix_shipped_at_s"), report.get("duration_s")
     if incident.get("recovered_at_s") is None:
         back = "the error rate was not back under the SLO when the run ended"
+        if fixes and shipped is not None and end:  # still name the fix, and how long it had
+            back += f", {seconds(end - shipped)} after {hotfix} shipped"
     elif recover is None:
         back = f"the error rate was back under the SLO at {seconds(incident['recovered_at_s'])}"
     elif recover < 0:

@@ -95,3 +95,12 @@ def test_percentages_never_round_a_failure_away(rate, text):
 def test_times_are_rounded_for_reading(value, text):
     from loadtests.report.fmt import secs
     assert secs(value) == text
+
+
+def test_headline_names_the_hotfix_even_when_the_error_rate_never_recovered():
+    report = report_of(story())
+    report["incident"].update(time_to_detect_s=3.0, recovered_at_s=None, time_to_recover_s=None,
+                              hotfix_shipped_at_s=60.2)
+    assert headline(report).endswith("the alert fired 3 s after the incident started and the "
+                                     "error rate was not back under the SLO when the run ended, "
+                                     "30 s after the hotfix 5.0.1 shipped.")
