@@ -27,7 +27,9 @@ import sys
 import time
 from pathlib import Path
 
-HZ = os.sysconf("SC_CLK_TCK")
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from benchmarks.proc import stat  # noqa: E402
+
 GOOD_SUCCESS, LOGIN_P95_MS = 0.999, 2000
 BUCKETS = (  # a sample goes to the first bucket its innermost matching frame names
     ("password hash", ("werkzeug/security.py", "hashlib")),
@@ -52,13 +54,12 @@ def processes() -> dict[int, tuple[int, str, float]]:
         if not name.isdigit():
             continue
         try:
-            with open(f"/proc/{name}/stat") as handle:
-                fields = handle.read().rsplit(")", 1)[1].split()
+            parent, cpu = stat(int(name))
             with open(f"/proc/{name}/cmdline", "rb") as handle:
                 command = handle.read().replace(b"\0", b" ").decode(errors="replace")
         except OSError:
             continue
-        found[int(name)] = (int(fields[1]), command, (int(fields[11]) + int(fields[12])) / HZ)
+        found[int(name)] = (parent, command, cpu)
     return found
 
 

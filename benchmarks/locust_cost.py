@@ -21,6 +21,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from benchmarks.proc import cpu_seconds
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -81,11 +83,6 @@ def _events_between(history: str, start: float, end: float) -> float:
     def at(t):
         return max((count for stamp, count in points if stamp <= t), default=0)
     return at(end) - at(start)
-
-
-def cpu_seconds(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def _describe(label: str, runs: list[dict]) -> str:

@@ -7,7 +7,6 @@ defaults and one whose single reads run inside the request's transaction
 settings as the bare route; rounds interleave every variant, and each ratio is a median.
 `profile_read.py` breaks the same read down in-process.
 """
-import os
 import re
 import statistics
 import subprocess
@@ -18,6 +17,7 @@ from pathlib import Path
 
 import requests
 
+from benchmarks.proc import server_cpu_seconds
 from loadtests.incident import BankProcess, free_port
 
 ROOT = Path(__file__).resolve().parent
@@ -46,19 +46,6 @@ def wrk_run(url: str, seconds: int, connections: int = WRK_CONNECTIONS, headers=
         print(f"    warning: {bad.group(1)} non-2xx answers from {url}")
     return (float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)),
             int(re.search(r"(\d+) requests in", out).group(1)))
-
-
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU of a server: its master and the workers it has now."""
-    children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
-    total = 0
-    for each in [pid, *map(int, children)]:
-        try:
-            fields = Path(f"/proc/{each}/stat").read_text().rsplit(")", 1)[1].split()
-        except FileNotFoundError:
-            continue
-        total += int(fields[11]) + int(fields[12])
-    return total / os.sysconf("SC_CLK_TCK")
 
 
 def wait_until_up(url: str, timeout_s: float = 30) -> None:
@@ -111,10 +98,10 @@ def r1_vs_bare_flask(bench, seconds: int, rounds: int = 2) -> list[dict]:
         cpu_ms = {what: [] for what, *_ in targets}
         for _ in range(rounds):  # interleave to share whatever else the machine is doing
             for what, url, sent, pid in targets:
-                before = cpu_seconds(pid)
+                before = server_cpu_seconds(pid)
                 rate, done = wrk_run(url, seconds, headers=sent)
                 rps[what].append(rate)
-                cpu_ms[what].append((cpu_seconds(pid) - before) * 1000 / max(done, 1))
+                cpu_ms[what].append((server_cpu_seconds(pid) - before) * 1000 / max(done, 1))
     finally:
         for bank in banks:
             bank.stop()
