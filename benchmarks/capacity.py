@@ -22,6 +22,7 @@ import argparse
 import collections
 import json
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -94,9 +95,16 @@ def profile(pids: dict[str, list[int]], out: Path, seconds: int) -> dict:
                  "--rate", "50", "--gil", "--format", "raw", "--output", str(path),
                  "--nonblocking"],
                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)))
+    try:
+        for _, _, job in jobs:
+            job.wait()
+    finally:  # stopped early: py-spy goes too
+        for _, _, job in jobs:
+            if job.poll() is None:
+                job.kill()
+                job.wait()
     samples: dict[str, collections.Counter] = collections.defaultdict(collections.Counter)
-    for name, path, job in jobs:
-        job.wait()
+    for name, path, _ in jobs:
         if path.exists():
             for line in path.read_text().splitlines():
                 stack, _, count = line.rpartition(" ")
@@ -120,6 +128,15 @@ def run_one(users: int, args, out: Path) -> dict:
     started = time.monotonic()
     with open(out / "incident.log", "w") as log:
         runner = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
+    try:
+        return _measure(runner, users, args, out, started)
+    finally:  # Ctrl-C, SIGTERM, SIGHUP: the incident stops everything it started
+        if runner.poll() is None:
+            runner.send_signal(signal.SIGTERM)
+            runner.wait(timeout=60)
+
+
+def _measure(runner: subprocess.Popen, users: int, args, out: Path, started: float) -> dict:
     cpu: dict[int, tuple[str, float]] = {}
     profiled = None
     while runner.poll() is None:
@@ -179,7 +196,13 @@ def judge(out: Path) -> dict:
             "server_rps": (report.get("server") or {}).get("requests_per_s")}
 
 
+def _stop(signum, _frame):
+    raise SystemExit(128 + signum)
+
+
 def main() -> None:
+    for signum in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(signum, _stop)
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--users", default="300,600,1000", help="comma-separated N to try")
     parser.add_argument("--duration", type=int, default=120)
