@@ -10,6 +10,8 @@ from apiflask.fields import (Boolean, DateTime, Dict, Email, Float, Integer, Lis
 from apiflask.validators import Length, OneOf, Range, Regexp
 from marshmallow import ValidationError, validates_schema
 
+from .dumping import Out
+
 from ..domain import releases
 from ..domain.budgeting import CATEGORIES
 from ..domain.ledger import KINDS
@@ -168,18 +170,20 @@ class Stamp(DateTime):
     not a valid OpenAPI schema.)
     """
 
+    dumps_the_value_alone = True  # dumping.Out may call _serialize(value, None, None)
+
     def _serialize(self, value, attr, obj, **kwargs):
         return None if value is None else value.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-class UserOut(Schema):
+class UserOut(Out):
     id = String()
     email = String()
     name = String()
     created = Stamp()
 
 
-class TokenOut(Schema):
+class TokenOut(Out):
     access_token = String()
     token_type = String()
     expires_in = Integer()
@@ -191,7 +195,7 @@ class RegisterOut(TokenOut):
     user = Nested(UserOut)
 
 
-class AccountOut(Schema):
+class AccountOut(Out):
     id = String()
     type = String()
     name = String()
@@ -200,18 +204,18 @@ class AccountOut(Schema):
     created = Stamp()
 
 
-class AccountsOut(Schema):
+class AccountsOut(Out):
     accounts = List(Nested(AccountOut))
 
 
-class BalanceOut(Schema):
+class BalanceOut(Out):
     account_id = String()
     balance = Integer()
     currency = String()
     spend_today = Integer()
 
 
-class TransactionOut(Schema):
+class TransactionOut(Out):
     id = String()
     account_id = String()
     amount = Integer(metadata={"description": "signed: negative is money out"})
@@ -224,16 +228,16 @@ class TransactionOut(Schema):
     created = Stamp()
 
 
-class TopupOut(Schema):
+class TopupOut(Out):
     transaction = Nested(TransactionOut)
 
 
-class TransactionsOut(Schema):
+class TransactionsOut(Out):
     transactions = List(Nested(TransactionOut))
     next_cursor = String(allow_none=True)
 
 
-class TransferOut(Schema):
+class TransferOut(Out):
     id = String()
     from_account_id = String()
     to_account_id = String()
@@ -244,12 +248,12 @@ class TransferOut(Schema):
     created = Stamp()
 
 
-class AdminTransfersOut(Schema):
+class AdminTransfersOut(Out):
     transfers = List(Nested(TransferOut))
     next_cursor = String(allow_none=True)
 
 
-class PaymentOut(Schema):
+class PaymentOut(Out):
     id = String()
     account_id = String()
     amount = Integer()
@@ -260,7 +264,7 @@ class PaymentOut(Schema):
     created = Stamp()
 
 
-class BudgetOut(Schema):
+class BudgetOut(Out):
     id = String()
     category = String()
     limit = Integer()
@@ -269,24 +273,24 @@ class BudgetOut(Schema):
     status = String(metadata={"enum": ["ok", "warning", "exceeded"]})
 
 
-class BudgetsOut(Schema):
+class BudgetsOut(Out):
     month = String()
     budgets = List(Nested(BudgetOut))
 
 
-class CategorySpend(Schema):
+class CategorySpend(Out):
     category = String()
     spent = Integer()
     count = Integer()
 
 
-class SpendingOut(Schema):
+class SpendingOut(Out):
     month = String()
     total_spent = Integer()
     by_category = List(Nested(CategorySpend))
 
 
-class NotificationOut(Schema):
+class NotificationOut(Out):
     id = String()
     type = String()
     title = String()
@@ -295,17 +299,17 @@ class NotificationOut(Schema):
     read = Boolean()
 
 
-class NotificationsOut(Schema):
+class NotificationsOut(Out):
     notifications = List(Nested(NotificationOut))
     next_cursor = String(allow_none=True)
     unread_count = Integer()
 
 
-class UpdatedOut(Schema):
+class UpdatedOut(Out):
     updated = Integer()
 
 
-class ReleaseOut(Schema):
+class ReleaseOut(Out):
     version = String()
     platform = String()
     released_at = Stamp()
@@ -315,11 +319,11 @@ class ReleaseOut(Schema):
     halted = Boolean()
 
 
-class ReleasesOut(Schema):
+class ReleasesOut(Out):
     releases = List(Nested(ReleaseOut))
 
 
-class HealthOut(Schema):
+class HealthOut(Out):
     status = String()
     version = String()
     worker = Integer(metadata={"description": "process id of the server process that answered"})
@@ -327,7 +331,7 @@ class HealthOut(Schema):
         "description": "chaos rules revision this process applies (null: chaos off)"})
 
 
-class AuditOut(Schema):
+class AuditOut(Out):
     ok = Boolean()
     checks = Dict()
 
