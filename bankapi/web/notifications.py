@@ -35,11 +35,13 @@ def list_notifications(query_data):
 @bp.output(NotificationOut)
 def mark_read(ntf_id):
     """Mark one notification read."""
-    with db.write() as session:
-        note = session.get(Notification, ntf_id)
-        if note is None or note.user_id != current_user_id():
-            raise api_error(404, "not_found", f"no notification {ntf_id}", "ntf_id")
-        note.read = True
+    table = Notification.__table__
+    with db.write() as session:  # one UPDATE ... RETURNING: no ORM object, no flush
+        note = session.execute(update(table).where(
+            table.c.id == ntf_id, table.c.user_id == current_user_id())
+            .values(read=True).returning(*table.c)).first()
+    if note is None:  # another user's notification looks like no notification
+        raise api_error(404, "not_found", f"no notification {ntf_id}", "ntf_id")
     return note
 
 
