@@ -8,8 +8,9 @@ session's first statement begins a transaction that teardown rolls back).
 
 Anything that moves money goes through `db.write()`, which starts a transaction that
 serialises writers: on SQLite with `BEGIN IMMEDIATE` (the write lock is taken up front, so
-two transfers never read the same balance), on PostgreSQL with ordinary transactions in
-which the ledger takes row locks in a fixed order.
+two transfers never read the same balance), after a turn in the writers' queue
+(`writers.py`: waiting writers are woken, not left asleep in SQLite's busy handler); on
+PostgreSQL with ordinary transactions in which the ledger takes row locks in a fixed order.
 
 `db.write_unit(unit)` runs a whole unit of work in a write transaction and runs it again
 (up to WRITE_ATTEMPTS in all, after a short jittered pause) when PostgreSQL aborted it as
@@ -26,8 +27,10 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
-from .engine import IMMEDIATE, add_missing_columns, is_retryable, make_engine, reader
+from .engine import (IMMEDIATE, add_missing_columns, is_retryable, make_engine, reader,
+                     sqlite_file)
 from .models import Base
+from .writers import WriterQueue
 
 WRITE_ATTEMPTS = 3
 BACKOFF_S = 0.02  # the first retry waits up to this long, the next up to twice as long
@@ -44,6 +47,9 @@ class Database:
         engine = app.extensions["banksim_db"] = make_engine(app.config["DATABASE_URL"])
         app.extensions["banksim_db_reader"] = (
             None if app.config["SINGLE_READ_TRANSACTION"] else reader(engine))
+        app.extensions["banksim_writers"] = (
+            WriterQueue(sqlite_file(app.config["DATABASE_URL"]))
+            if engine.dialect.name == "sqlite" else None)
         app.teardown_appcontext(self._close_session)
 
     @staticmethod
@@ -74,12 +80,15 @@ class Database:
 
     @contextmanager
     def write(self):
-        """A write transaction on the request's session, committed on success."""
+        """A write transaction on the request's session, committed on success; on
+        SQLite it first waits its turn in the writers' queue (`bankapi/writers.py`)."""
         session = self.session
         session.rollback()  # leave any read snapshot before taking the write lock
-        with session.begin():
-            session.connection(execution_options={IMMEDIATE: True})
-            yield session
+        writers = current_app.extensions["banksim_writers"]
+        with writers.turn() if writers is not None else nullcontext():
+            with session.begin():
+                session.connection(execution_options={IMMEDIATE: True})
+                yield session
 
     def write_unit(self, unit: Callable[[Session], object], attempts: int = WRITE_ATTEMPTS):
         """`unit(session)` in a write transaction, retried on serialization failures and
