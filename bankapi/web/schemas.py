@@ -10,6 +10,7 @@ from apiflask.fields import (Boolean, DateTime, Dict, Email, Float, Integer, Lis
 from apiflask.validators import Length, OneOf, Range, Regexp
 from marshmallow import ValidationError, validates_schema
 
+from ..clock import rfc3339
 from ..domain import releases
 from ..domain.budgeting import CATEGORIES
 from ..domain.ledger import KINDS
@@ -169,7 +170,27 @@ class Stamp(DateTime):
     """
 
     def _serialize(self, value, attr, obj, **kwargs):
-        return None if value is None else value.strftime("%Y-%m-%dT%H:%M:%SZ")
+        return None if value is None else rfc3339(value)
+
+
+class PlainDump:
+    """`Schema().dump(row)` for a flat output schema and a row (a dict) whose values have
+    their JSON types already, bar the datetimes of its `Stamp` fields: the same keys, in
+    the same order, the same formats, without marshmallow's per-field pass (a new schema
+    instance and a dump were ~5 % of a payment's CPU). Derived from the schema, so the
+    two cannot drift; tests/bankapi/test_schemas.py pins the equality."""
+
+    def __init__(self, schema: type[Schema]):
+        fields = schema().fields
+        if any(isinstance(field, (Nested, List)) or field.data_key for field in fields.values()):
+            raise TypeError(f"{schema.__name__} is not flat: dump it with marshmallow")
+        self.names = tuple(fields)
+        self.stamps = frozenset(name for name, field in fields.items()
+                                if isinstance(field, Stamp))
+
+    def __call__(self, row: dict) -> dict:
+        return {name: row[name] if name not in self.stamps or row[name] is None
+                else rfc3339(row[name]) for name in self.names}
 
 
 class UserOut(Schema):

@@ -4,9 +4,10 @@ from apiflask import APIBlueprint
 from ..domain import ledger
 from .auth import current_user_id, token_auth
 from .idempotency import idempotent, needs_idempotency_key
-from .schemas import TransferIn, TransferOut
+from .schemas import PlainDump, TransferIn, TransferOut
 
 bp = APIBlueprint("transfers", __name__, tag="Money movement")
+TRANSFER_BODY = PlainDump(TransferOut)  # TransferOut documents it
 
 
 @bp.post("/transfers")
@@ -19,5 +20,5 @@ def create_transfer(json_data):
     """Send money to an account id or to a customer's email. Needs an Idempotency-Key."""
     def run(session, funds):
         transfer = ledger.transfer(session, current_user_id(), funds=funds, **json_data)
-        return 201, TransferOut().dump(transfer), transfer.id
+        return 201, TRANSFER_BODY(transfer), transfer["id"]
     return idempotent("transfer", run)
