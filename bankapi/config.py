@@ -15,7 +15,7 @@ class Config:
         self.REFRESH_TOKEN_TTL_S = int(env.get("BANKSIM_REFRESH_TOKEN_TTL_S", str(30 * 86400)))
         # How long a process trusts a token it verified (0: query every time). A logout
         # reaches the other processes within this time. README "Auth".
-        self.TOKEN_CACHE_S = float(env.get("BANKSIM_TOKEN_CACHE_S", "2"))
+        self.TOKEN_CACHE_S = float(env.get("BANKSIM_TOKEN_CACHE_S", "10"))
         # scrypt N=2**14, r=8, p=1: about 16 MiB and a few tens of ms per login on one core.
         # See README "Auth" for the measurement; werkzeug's default (N=2**15) costs twice that.
         self.PASSWORD_HASH_METHOD = env.get("BANKSIM_PASSWORD_HASH", "scrypt:16384:8:1")

@@ -224,3 +224,14 @@ def balance(connection: Connection, user_id: str, account_id: str, field: str) -
         raise NotFound(f"no account {account_id}", field)
     return {"account_id": row.id, "balance": row.balance, "currency": row.currency,
             "spend_today": -int(row[4])}
+
+
+OWNER_QUERY = select(Account.__table__.c.user_id).where(
+    Account.__table__.c.id == bindparam("account_id"))
+
+
+def check_owner(connection: Connection, user_id: str, account_id: str, field: str) -> None:
+    """404 unless the account is the user's (another user's account looks like no
+    account): `owned_account` for a read that needs no Account object."""
+    if connection.scalar(OWNER_QUERY, {"account_id": account_id}) != user_id:
+        raise NotFound(f"no account {account_id}", field)

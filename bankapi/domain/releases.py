@@ -3,7 +3,8 @@ import hashlib
 from datetime import timedelta
 
 from packaging.version import InvalidVersion, Version
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
+from sqlalchemy.engine import Connection, Row
 from sqlalchemy.orm import Session
 
 from ..clock import utcnow
@@ -37,9 +38,11 @@ def seed_history(session: Session) -> None:
                             min_supported_version=MIN_SUPPORTED))
 
 
-def latest(session: Session, platform: str, device_id: str | None = None,
-           app_version: str | None = None, seed: int = 42) -> Release:
-    """The newest release for `platform` (or for every platform) offered to this device.
+def latest(connection: Connection, platform: str, device_id: str | None = None,
+           app_version: str | None = None, seed: int = 42) -> Row:
+    """The newest release for `platform` (or for every platform) offered to this device,
+    as a plain row (every phone asks this on every open: one prebuilt Core statement,
+    no ORM objects, no transaction around it: `db.reading()`).
 
     A staged release is offered to the devices its rollout includes (`in_rollout`); a
     halted one to nobody new. A device already running a release is always answered it,
@@ -50,10 +53,11 @@ def latest(session: Session, platform: str, device_id: str | None = None,
                       "platform")
     running = _version(app_version)
 
-    def offered(r: Release) -> bool:
+    def offered(r: Row) -> bool:
         return ((running is not None and Version(r.version) == running)
                 or (not r.halted and in_rollout(seed, r.version, device_id, r.rollout_percent)))
-    release = next(filter(offered, session.scalars(_for_platform(platform))), None)
+    rows = connection.execute(LATEST_QUERY, {"platform": platform})
+    release = next(filter(offered, rows), None)
     if release is None:
         raise NotFound(f"no release for {platform}", "platform")
     return release
@@ -83,6 +87,11 @@ def _version(version: str | None) -> Version | None:
 def _for_platform(platform: str):
     return (select(Release).where(Release.platform.in_([platform, "all"]))
             .order_by(Release.released_at.desc(), Release.id.desc()))
+
+
+_RELEASES = Release.__table__
+LATEST_QUERY = (select(_RELEASES).where(_RELEASES.c.platform.in_([bindparam("platform"), "all"]))
+                .order_by(_RELEASES.c.released_at.desc(), _RELEASES.c.id.desc()))
 
 
 def _newest(session: Session, platform: str) -> Release | None:

@@ -26,9 +26,11 @@ def _mine(account_id: str) -> Account:
 @bp.output(AccountsOut)
 def list_accounts():
     """The signed-in user's accounts."""
-    rows = db.session.scalars(select(Account).where(Account.user_id == current_user_id())
-                              .order_by(Account.created, Account.id))
-    return {"accounts": list(rows)}
+    accounts = Account.__table__
+    with db.reading() as connection:  # one statement, plain rows (a phone's every open)
+        rows = connection.execute(select(accounts).where(accounts.c.user_id == current_user_id())
+                                  .order_by(accounts.c.created, accounts.c.id)).all()
+    return {"accounts": rows}
 
 
 @bp.post("/accounts")
@@ -85,13 +87,15 @@ def topup(account_id, json_data):
 @bp.output(TransactionsOut)
 def list_transactions(account_id, query_data):
     """The account's transactions, newest first, with cursor pagination and filters."""
-    account = _mine(account_id)
-    stmt = select(LedgerEntry).where(LedgerEntry.account_id == account.id)
+    entries = LedgerEntry.__table__
+    stmt = select(entries).where(entries.c.account_id == account_id)
     if "since" in query_data:
-        stmt = stmt.where(LedgerEntry.created >= naive_utc(query_data["since"]))
+        stmt = stmt.where(entries.c.created >= naive_utc(query_data["since"]))
     if "category" in query_data:
-        stmt = stmt.where(LedgerEntry.category == query_data["category"])
+        stmt = stmt.where(entries.c.category == query_data["category"])
     before = naive_utc(query_data["before"]) if "before" in query_data else None
-    rows, next_cursor = page(db.session, stmt, LedgerEntry, query_data["limit"],
+    connection = db.session.connection()  # the owner check and the page: one snapshot
+    ledger.check_owner(connection, current_user_id(), account_id, "account_id")
+    rows, next_cursor = page(connection, stmt, entries, query_data["limit"],
                              query_data.get("cursor"), before)
     return {"transactions": rows, "next_cursor": next_cursor}

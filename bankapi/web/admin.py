@@ -63,6 +63,7 @@ def audit():
 @bp.output(AdminTransfersOut)
 def list_transfers(query_data):
     """Every customer's transfers, newest first: what load tests reconcile against."""
-    rows, next_cursor = page(db.session, select(Transfer), Transfer, query_data["limit"],
-                             query_data.get("cursor"))
+    with db.reading() as connection:
+        rows, next_cursor = page(connection, select(Transfer.__table__), Transfer.__table__,
+                                 query_data["limit"], query_data.get("cursor"))
     return {"transfers": rows, "next_cursor": next_cursor}

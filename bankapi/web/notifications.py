@@ -18,13 +18,15 @@ bp = APIBlueprint("notifications", __name__, tag="Notifications")
 @bp.output(NotificationsOut)
 def list_notifications(query_data):
     """Notifications newest first; ?unread=true for unread ones only."""
-    mine = Notification.user_id == current_user_id()
-    stmt = select(Notification).where(mine)
+    table = Notification.__table__
+    mine = table.c.user_id == current_user_id()
+    stmt = select(table).where(mine)
     if query_data.get("unread"):
-        stmt = stmt.where(Notification.read.is_(False))
-    rows, next_cursor = page(db.session, stmt, Notification, query_data["limit"],
+        stmt = stmt.where(table.c.read.is_(False))
+    connection = db.session.connection()  # two statements, one snapshot
+    rows, next_cursor = page(connection, stmt, table, query_data["limit"],
                              query_data.get("cursor"))
-    unread = db.session.scalar(select(func.count()).where(mine, Notification.read.is_(False)))
+    unread = connection.scalar(select(func.count()).where(mine, table.c.read.is_(False)))
     return {"notifications": rows, "next_cursor": next_cursor, "unread_count": unread}
 
 
@@ -33,11 +35,13 @@ def list_notifications(query_data):
 @bp.output(NotificationOut)
 def mark_read(ntf_id):
     """Mark one notification read."""
-    with db.write() as session:
-        note = session.get(Notification, ntf_id)
-        if note is None or note.user_id != current_user_id():
-            raise api_error(404, "not_found", f"no notification {ntf_id}", "ntf_id")
-        note.read = True
+    table = Notification.__table__
+    with db.write() as session:  # one UPDATE ... RETURNING: no ORM object, no flush
+        note = session.execute(update(table).where(
+            table.c.id == ntf_id, table.c.user_id == current_user_id())
+            .values(read=True).returning(*table.c)).first()
+    if note is None:  # another user's notification looks like no notification
+        raise api_error(404, "not_found", f"no notification {ntf_id}", "ntf_id")
     return note
 
 

@@ -16,5 +16,6 @@ def get_latest(query_data):
     """The newest release for a platform (?platform=, else the X-Platform header) that
     this device (X-Device-Id) is offered: staged rollouts reach only part of the devices."""
     platform = query_data.get("platform") or request.headers.get("X-Platform", "")
-    return releases.latest(db.session, platform, request.headers.get("X-Device-Id"),
-                           request.headers.get("X-App-Version"), current_app.config["SEED"])
+    with db.reading() as connection:
+        return releases.latest(connection, platform, request.headers.get("X-Device-Id"),
+                               request.headers.get("X-App-Version"), current_app.config["SEED"])
