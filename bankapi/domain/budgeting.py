@@ -4,15 +4,18 @@
 each card payment; `bankapi.domain.audit` recomputes it from the entries.
 """
 from datetime import datetime
+from functools import cache
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
 from ..clock import month_of
 from ..engine import dialect_insert
 from ..ids import new_id
 from ..models import Budget, BudgetAlert, MonthlySpend
-from .notify import notify, pounds
+from .notify import note, notify, pounds
 
 # The spending categories a card payment and a budget name (SPEC section 3).
 CATEGORIES = ("general", "eating_out", "groceries", "transport", "shopping", "entertainment",
@@ -26,38 +29,52 @@ def status_of(spent: int, limit: int) -> str:
     return "warning" if spent * 100 >= limit * WARNING_PCT else "ok"
 
 
-def record_spend(session: Session, user_id: str, category: str, amount: int,
+@cache
+def _spend_statements(dialect: str):
+    """The upserts a card payment runs, for one backend, built once (so their compiled form
+    is reused): the month's total, returning the new total; a budget alert, returning its
+    level only when it is new (RETURNING, not rowcount: an upsert's row count differs
+    between backends)."""
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    spends = insert(MonthlySpend.__table__)
+    spend = spends.on_conflict_do_update(
+        index_elements=["user_id", "month", "category"],
+        set_={"spent": spends.table.c.spent + spends.excluded.spent,
+              "count": spends.table.c.count + 1}).returning(spends.table.c.spent)
+    alert = (insert(BudgetAlert.__table__).on_conflict_do_nothing()
+             .returning(BudgetAlert.__table__.c.level))
+    return spend, alert
+
+
+LIMIT = select(Budget.__table__.c.limit).where(Budget.__table__.c.user_id == bindparam("user"),
+                                               Budget.__table__.c.category == bindparam("cat"))
+
+
+def record_spend(connection: Connection, user_id: str, category: str, amount: int,
                  at: datetime) -> None:
     """Add a card payment to the month's total and notify crossings of 80% and 100%."""
     month = month_of(at)
-    stmt = dialect_insert(session, MonthlySpend).values(user_id=user_id, month=month,
-                                                 category=category, spent=amount, count=1)
-    session.execute(stmt.on_conflict_do_update(
-        index_elements=["user_id", "month", "category"],
-        set_={"spent": MonthlySpend.spent + amount, "count": MonthlySpend.count + 1}))
-    budget = session.scalar(select(Budget).where(Budget.user_id == user_id,
-                                                 Budget.category == category))
-    if budget is not None:
-        spent = session.scalar(select(MonthlySpend.spent).where(
-            MonthlySpend.user_id == user_id, MonthlySpend.month == month,
-            MonthlySpend.category == category))
-        _alert(session, user_id, month, category, status_of(spent, budget.limit), spent,
-               budget.limit)
+    spend, _ = _spend_statements(connection.dialect.name)
+    spent = connection.scalar(spend, {"user_id": user_id, "month": month,
+                                      "category": category, "spent": amount, "count": 1})
+    limit = connection.scalar(LIMIT, {"user": user_id, "cat": category})
+    if limit is not None:
+        _alert(connection, user_id, month, category, status_of(spent, limit), spent, limit)
 
 
-def _alert(session, user_id, month, category, status, spent, limit) -> None:
+def _alert(connection, user_id, month, category, status, spent, limit) -> None:
+    _, alert = _spend_statements(connection.dialect.name)
     levels = {"ok": (), "warning": ("warning",), "exceeded": ("warning", "exceeded")}[status]
     for level in levels:
-        stmt = dialect_insert(session, BudgetAlert).values(user_id=user_id, month=month,
-                                                    category=category, level=level)
-        # RETURNING, not rowcount: an ORM-enabled insert does not report a row count.
-        inserted = stmt.on_conflict_do_nothing().returning(BudgetAlert.level)
-        fresh = session.execute(inserted).first() is not None
+        fresh = connection.execute(alert, {"user_id": user_id, "month": month,
+                                           "category": category, "level": level}
+                                   ).first() is not None
         if fresh and level == status:
             label = category.replace("_", " ")
-            notify(session, user_id, f"budget_{level}",
-                   f"Budget {'exceeded' if level == 'exceeded' else 'warning'}: {label}",
-                   f"{pounds(spent)} of your {pounds(limit)} {label} budget spent in {month}")
+            notify(connection, note(
+                user_id, f"budget_{level}",
+                f"Budget {'exceeded' if level == 'exceeded' else 'warning'}: {label}",
+                f"{pounds(spent)} of your {pounds(limit)} {label} budget spent in {month}"))
 
 
 def spending(session: Session, user_id: str, month: str) -> list[MonthlySpend]:

@@ -15,7 +15,11 @@ phases; the ledger reads the same either way.
 """
 from typing import Protocol
 
-from ..models import Account
+
+class Account(Protocol):
+    """What a guard reads of an account: the ledger hands it the locked row."""
+
+    balance: int
 
 
 class FundsChecked(Exception):

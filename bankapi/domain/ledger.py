@@ -9,12 +9,13 @@ Functions take a session inside a write transaction (`db.write()`) and never
 commit; they refuse with `errors` (a decline is `Declined`, stored with the
 Idempotency-Key like a success). Whether an account may pay is the funds guard's
 answer (`funds`): the real guard reads the locked balance. Accounts are locked in
-sorted id order (system ids sort last), so two transfers between the same accounts
-in opposite directions cannot deadlock on PostgreSQL; on SQLite the transaction
-already holds the write lock.
+sorted id order (system ids sort last: `_lock` takes the customers' rows, the balance
+update the system account's), so two transfers between the same accounts in opposite
+directions cannot deadlock on PostgreSQL; on SQLite the transaction already holds the
+write lock.
 """
-from sqlalchemy import bindparam, func, select
-from sqlalchemy.engine import Connection
+from sqlalchemy import bindparam, func, insert, select, update
+from sqlalchemy.engine import Connection, Row
 from sqlalchemy.orm import Session
 
 from ..clock import utcnow
@@ -23,7 +24,7 @@ from ..models import Account, LedgerEntry, Payment, Transfer, User
 from . import budgeting
 from .errors import Declined, Invalid, NotFound, Unprocessable
 from .funds import LOCKED, FundsGuard
-from .notify import notify, pounds
+from .notify import note, notify, pounds
 
 
 # A ledger entry's kind: what moved the money (SPEC section 3).
@@ -51,107 +52,150 @@ def owned_account(session: Session, user_id: str, account_id: str, field: str) -
     return account
 
 
-def _lock(session: Session, *account_ids: str) -> dict[str, Account]:
-    rows = session.scalars(select(Account).where(Account.id.in_(sorted(set(account_ids))))
-                           .order_by(Account.id).with_for_update()
-                           .execution_options(populate_existing=True))
-    return {account.id: account for account in rows}
+# The write path speaks SQLAlchemy Core on the session's connection (in the caller's
+# transaction): no ORM objects, no unit-of-work flush, statements built once so their
+# compiled form is reused. A movement is the same few statements whatever its size.
+ACCOUNTS, ENTRIES, USERS = Account.__table__, LedgerEntry.__table__, User.__table__
+LOCK = (select(ACCOUNTS.c.id, ACCOUNTS.c.user_id, ACCOUNTS.c.currency, ACCOUNTS.c.balance)
+        .where(ACCOUNTS.c.id.in_(bindparam("ids", expanding=True)))
+        .order_by(ACCOUNTS.c.id).with_for_update())
+BY_EMAIL = (select(ACCOUNTS.c.id).join(USERS, USERS.c.id == ACCOUNTS.c.user_id)
+            .where(USERS.c.email == bindparam("email"), ACCOUNTS.c.type == "current"))
+CREDIT = (update(ACCOUNTS).where(ACCOUNTS.c.id == bindparam("account"))
+          .values(balance=ACCOUNTS.c.balance + bindparam("delta")))
+ENTRY, PAYMENT, TRANSFER = insert(ENTRIES), insert(Payment.__table__), insert(Transfer.__table__)
 
 
-def _insufficient(account: Account) -> Declined:
+def _lock(connection: Connection, *account_ids: str) -> dict[str, Row]:
+    """The accounts' rows (id, user_id, currency, balance), locked in sorted id order
+    (a None id, an unknown destination, is left out).
+
+    Only customer accounts are locked here; a movement's system account (whose id sorts
+    after every customer's) is locked by its balance update in `_post`, so every
+    transaction takes its locks customer rows first, in sorted order, and none can wait
+    for another in a cycle."""
+    rows = connection.execute(LOCK, {"ids": sorted(set(account_ids) - {None})})
+    return {row.id: row for row in rows}
+
+
+def _insufficient(account: Row) -> Declined:
     return Declined(f"available balance is {pounds(account.balance)}",
                     code="insufficient_funds")
 
 
-def _post(session, account, amount, kind, movement_id, created, description, *,
-          category=None, merchant=None, counterparty=None) -> LedgerEntry:
-    account.balance += amount
-    entry = LedgerEntry(id=new_id("tx"), account_id=account.id, movement_id=movement_id,
-                        amount=amount, currency=account.currency, kind=kind,
-                        description=description, category=category, merchant=merchant,
-                        counterparty_account_id=counterparty, created=created)
-    session.add(entry)
-    return entry
+def _leg(account_id, amount, currency, kind, description, counterparty, *, category=None,
+         merchant=None) -> dict:
+    return {"account_id": account_id, "amount": amount, "currency": currency, "kind": kind,
+            "description": description, "category": category, "merchant": merchant,
+            "counterparty_account_id": counterparty}
+
+
+def _post(connection: Connection, movement_id: str, created, *legs: dict) -> list[dict]:
+    """Write a movement's entries and apply them to the balances: two statements (each
+    an executemany), the balances updated in sorted id order (see `_lock`)."""
+    entries = [{"id": new_id("tx"), "movement_id": movement_id, "created": created, **leg}
+               for leg in legs]
+    connection.execute(CREDIT, sorted(({"account": entry["account_id"], "delta": entry["amount"]}
+                                       for entry in entries), key=lambda move: move["account"]))
+    connection.execute(ENTRY, entries)
+    return entries
+
+
+def _owned(account: Row | None, user_id: str, account_id: str, field: str) -> Row:
+    if account is None or account.user_id != user_id:
+        raise NotFound(f"no account {account_id}", field)
+    return account
 
 
 def topup(session: Session, user_id: str, account_id: str, amount: int) -> LedgerEntry:
-    """Money in from outside the bank (a card top-up)."""
-    account = owned_account(session, user_id, account_id, "account_id")
+    """Money in from outside the bank (a card top-up). Returns the customer's entry as a
+    transient `LedgerEntry` (not in the session: the row is already written)."""
+    connection = session.connection()
+    account = _owned(_lock(connection, account_id).get(account_id), user_id, account_id,
+                     "account_id")
     external = system_account_id("external", account.currency)
-    locked = _lock(session, account.id, external)
     now, movement = utcnow(), new_id("top")
-    _post(session, locked[external], -amount, "topup", movement, now, "Top-up",
-          counterparty=account.id)
-    entry = _post(session, locked[account.id], amount, "topup", movement, now, "Top-up",
-                  counterparty=external)
-    notify(session, user_id, "money_in", "Money in", f"{pounds(amount)} topped up")
-    return entry
+    _, entry = _post(connection, movement, now,
+                     _leg(external, -amount, account.currency, "topup", "Top-up", account.id),
+                     _leg(account.id, amount, account.currency, "topup", "Top-up", external))
+    notify(connection, note(user_id, "money_in", "Money in", f"{pounds(amount)} topped up"))
+    return LedgerEntry(**entry)
 
 
-def _destination(session: Session, to_account_id: str | None, to_email: str | None) -> Account:
-    if to_email:
-        account = session.scalar(select(Account).join(User, User.id == Account.user_id)
-                                 .where(User.email == to_email.lower(),
-                                        Account.type == "current"))
-        if account is None:
-            raise NotFound("no customer with that email", "to_email")
-        return account
-    account = session.get(Account, to_account_id)
-    if account is None or account.user_id is None:
-        raise NotFound(f"no account {to_account_id}", "to_account_id")
-    return account
+def _destination(connection: Connection, to_account_id: str | None,
+                 to_email: str | None) -> str | None:
+    """The id of the account the money goes to, None for an unknown email (checked, with
+    the source, once both are locked)."""
+    if not to_email:
+        return to_account_id
+    return connection.scalar(BY_EMAIL, {"email": to_email.lower()})
 
 
 def transfer(session: Session, user_id: str, from_account_id: str, amount: int, currency: str,
              reference: str = "", to_account_id: str | None = None,
-             to_email: str | None = None, funds: FundsGuard = LOCKED) -> Transfer:
-    """Move money between two customer accounts; 422 `insufficient_funds` moves nothing."""
-    source = owned_account(session, user_id, from_account_id, "from_account_id")
-    target = _destination(session, to_account_id, to_email)
+             to_email: str | None = None, funds: FundsGuard = LOCKED) -> dict:
+    """Move money between two customer accounts; 422 `insufficient_funds` moves nothing.
+    Returns the transfer's row (its columns, as a dict).
+
+    Both accounts are locked before they are checked: one statement instead of a read of
+    each and then the lock. A refused request rolls back, so what it locked is let go."""
+    connection = session.connection()
+    target_id = _destination(connection, to_account_id, to_email)
+    locked = _lock(connection, from_account_id, target_id)
+    source = _owned(locked.get(from_account_id), user_id, from_account_id, "from_account_id")
+    if target_id is None:
+        raise NotFound("no customer with that email", "to_email")
+    target = locked.get(target_id)
+    if target is None or target.user_id is None:
+        raise NotFound(f"no account {to_account_id}", "to_account_id")
     if target.id == source.id:
         raise Invalid("cannot transfer to the same account", "to_account_id")
     if currency != source.currency or currency != target.currency:
         raise Unprocessable(f"both accounts hold {source.currency}; got {currency}",
                             "currency", code="currency_mismatch")
-    locked = _lock(session, source.id, target.id)
-    source, target = locked[source.id], locked[target.id]
     if not funds.sufficient(source, amount):
         raise _insufficient(source)
     now, movement = utcnow(), new_id("tfr")
     text = reference or "Transfer"
-    _post(session, source, -amount, "transfer_out", movement, now, text, counterparty=target.id)
-    _post(session, target, amount, "transfer_in", movement, now, text, counterparty=source.id)
-    row = Transfer(id=movement, user_id=user_id, from_account_id=source.id,
-                   to_account_id=target.id, amount=amount, currency=currency,
-                   reference=reference, status="completed", created=now)
-    session.add(row)
-    notify(session, user_id, "money_out", "Money sent", f"{pounds(amount)} sent: {text}")
-    notify(session, target.user_id, "money_in", "Money in", f"{pounds(amount)} received: {text}")
+    _post(connection, movement, now,
+          _leg(source.id, -amount, currency, "transfer_out", text, target.id),
+          _leg(target.id, amount, currency, "transfer_in", text, source.id))
+    row = {"id": movement, "user_id": user_id, "from_account_id": source.id,
+           "to_account_id": target.id, "amount": amount, "currency": currency,
+           "reference": reference, "status": "completed", "created": now}
+    connection.execute(TRANSFER, row)
+    notify(connection,
+           note(user_id, "money_out", "Money sent", f"{pounds(amount)} sent: {text}"),
+           note(target.user_id, "money_in", "Money in", f"{pounds(amount)} received: {text}"))
     return row
 
 
 def pay(session: Session, user_id: str, account_id: str, amount: int, merchant: str,
-        category: str, funds: FundsGuard = LOCKED) -> Payment:
-    """A card payment to a merchant; a decline is notified and moves nothing."""
-    account = owned_account(session, user_id, account_id, "account_id")
-    merchants = system_account_id("merchants", account.currency)
-    locked = _lock(session, account.id, merchants)
-    account = locked[account.id]
+        category: str, funds: FundsGuard = LOCKED) -> dict:
+    """A card payment to a merchant; a decline is notified and moves nothing. Returns the
+    payment's row (its columns, as a dict)."""
+    connection = session.connection()
+    account = _owned(_lock(connection, account_id).get(account_id), user_id, account_id,
+                     "account_id")
     if not funds.sufficient(account, amount):
-        notify(session, user_id, "payment_declined", "Payment declined",
-               f"{pounds(amount)} at {merchant} was declined: insufficient funds")
+        notify(connection, note(user_id, "payment_declined", "Payment declined",
+                                f"{pounds(amount)} at {merchant} was declined: "
+                                "insufficient funds"))
         raise _insufficient(account)
     now, movement = utcnow(), new_id("pay")
-    _post(session, account, -amount, "card_payment", movement, now, merchant,
-          category=category, merchant=merchant, counterparty=merchants)
-    _post(session, locked[merchants], amount, "card_payment", movement, now, merchant,
-          category=category, merchant=merchant, counterparty=account.id)
-    row = Payment(id=movement, user_id=user_id, account_id=account.id, amount=amount,
-                  currency=account.currency, merchant=merchant, category=category,
-                  status="completed", created=now)
-    session.add(row)
-    notify(session, user_id, "money_out", "Card payment", f"{pounds(amount)} at {merchant}")
-    budgeting.record_spend(session, user_id, category, amount, now)
+    merchants, currency = system_account_id("merchants", account.currency), account.currency
+    _post(connection, movement, now,
+          _leg(account.id, -amount, currency, "card_payment", merchant, merchants,
+               category=category, merchant=merchant),
+          _leg(merchants, amount, currency, "card_payment", merchant, account.id,
+               category=category, merchant=merchant))
+    row = {"id": movement, "user_id": user_id, "account_id": account.id, "amount": amount,
+           "currency": currency, "merchant": merchant, "category": category,
+           "status": "completed", "created": now}
+    connection.execute(PAYMENT, row)
+    notify(connection, note(user_id, "money_out", "Card payment",
+                            f"{pounds(amount)} at {merchant}"))
+    budgeting.record_spend(connection, user_id, category, amount, now)
     return row
 
 

@@ -22,7 +22,7 @@ import re
 import time
 
 from flask import current_app, jsonify, request
-from sqlalchemy import text
+from sqlalchemy import bindparam, insert, select, text
 from sqlalchemy.exc import IntegrityError
 
 from .auth import current_user_id
@@ -83,35 +83,52 @@ def _respond(status: int, body: dict, replayed: bool):
     return response
 
 
+KEYS = IdempotencyKey.__table__
+STORED = select(KEYS.c.request_hash, KEYS.c.response_status, KEYS.c.response_body).where(
+    KEYS.c.user_id == bindparam("user"), KEYS.c.key == bindparam("idempotency_key"))
+STORE = insert(KEYS)
+TRY_LOCK = text("SELECT pg_try_advisory_xact_lock(:id)")
+
+
+def _stored(connection, user_id: str, key: str):
+    """(request_hash, status, body) stored for the key, or None."""
+    row = connection.execute(STORED, {"user": user_id, "idempotency_key": key}).first()
+    return None if row is None else (row[0], row[1], json.loads(row[2]))
+
+
+def _store(connection, user_id, key, request_hash, status, body, movement_id) -> None:
+    connection.execute(STORE, {"user_id": user_id, "key": key, "request_hash": request_hash,
+                               "response_status": status, "response_body": json.dumps(body),
+                               "movement_id": movement_id, "created": utcnow()})
+
+
 def idempotent(kind: str, action):
     """Run `action(session, funds) -> (status, body, movement_id)` at most once per key.
 
     `funds` is the guard the ledger asks before money leaves an account
     (`bankapi.domain.funds`): the locked balance, except in teaching mode.
 
-    `kind` (topup, transfer, payment) labels the metrics."""
+    `kind` (topup, transfer, payment) labels the metrics. The key is looked up and stored
+    with Core statements on the transaction's connection (no ORM object to flush)."""
     user_id, key, request_hash = current_user_id(), _key(), _request_hash()
     if current_app.config.get("UNSAFE_LEDGER"):
         return _idempotent_unsafe(kind, action, user_id, key, request_hash)
     def once(session):
         """The whole unit, run again from the start if PostgreSQL aborts it (db.write_unit):
         lock, look up, act, store the key, all in one transaction."""
+        connection = session.connection()
         if is_postgres(session):
-            acquired = session.scalar(text("SELECT pg_try_advisory_xact_lock(:id)"),
-                                      {"id": _advisory_lock_id(user_id, key)})
-            if not acquired:
+            if not connection.scalar(TRY_LOCK, {"id": _advisory_lock_id(user_id, key)}):
                 raise api_error(409, "idempotency_conflict",
                                 "a request with this Idempotency-Key is still in progress", HEADER)
-        stored = session.get(IdempotencyKey, (user_id, key))
+        stored = _stored(connection, user_id, key)
         if stored is not None:
-            return stored.request_hash, stored.response_status, json.loads(stored.response_body)
+            return stored
         try:
             status, body, movement_id = action(session, LOCKED)
         except Declined as declined:
             status, body, movement_id = 422, envelope(declined.code, declined.message), None
-        session.add(IdempotencyKey(user_id=user_id, key=key, request_hash=request_hash,
-                                   response_status=status, response_body=json.dumps(body),
-                                   movement_id=movement_id, created=utcnow()))
+        _store(connection, user_id, key, request_hash, status, body, movement_id)
         return None, status, body
 
     stored_hash, status, body = db.write_unit(once)
@@ -139,11 +156,11 @@ def _idempotent_unsafe(kind, action, user_id, key, request_hash):
     """
     session = db.session
     session.rollback()
-    stored = session.get(IdempotencyKey, (user_id, key))  # 1. lookup, not atomic with 3.
+    stored = _stored(session.connection(), user_id, key)  # 1. lookup, not atomic with 3.
     session.rollback()
     if stored is not None:
-        return _replay(stored.request_hash, request_hash, stored.response_status,
-                       json.loads(stored.response_body))
+        stored_hash, status, body = stored
+        return _replay(stored_hash, request_hash, status, body)
     declined = None
     try:
         with session.begin():  # 2. plain BEGIN: reads the balance, takes no write lock
@@ -161,9 +178,7 @@ def _idempotent_unsafe(kind, action, user_id, key, request_hash):
             status, body, movement_id = action(session, TRUSTING)
     try:
         with db.write() as session:  # 4. the key, too late to stop a duplicate
-            session.add(IdempotencyKey(user_id=user_id, key=key, request_hash=request_hash,
-                                       response_status=status, response_body=json.dumps(body),
-                                       movement_id=movement_id, created=utcnow()))
+            _store(session.connection(), user_id, key, request_hash, status, body, movement_id)
     except IntegrityError:
         pass  # a concurrent duplicate stored it first; this one moved money anyway
     MONEY.labels(kind, "completed" if status < 400 else "declined").inc()

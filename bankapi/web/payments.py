@@ -7,6 +7,7 @@ from .idempotency import idempotent, needs_idempotency_key
 from .schemas import PaymentIn, PaymentOut
 
 bp = APIBlueprint("payments", __name__, tag="Money movement")
+payment_out = PaymentOut()  # one instance: a new one deep-copies its fields, ~80 us
 
 
 @bp.post("/payments")
@@ -19,5 +20,5 @@ def create_payment(json_data):
     """Pay a merchant from an account. Needs an Idempotency-Key."""
     def run(session, funds):
         payment = ledger.pay(session, current_user_id(), funds=funds, **json_data)
-        return 201, PaymentOut().dump(payment), payment.id
+        return 201, payment_out.dump(payment), payment["id"]
     return idempotent("payment", run)
