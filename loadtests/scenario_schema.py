@@ -145,6 +145,24 @@ class ChaosSchema(_Strict):
         if isinstance(original, dict) and len(original) != 1:
             raise ValidationError("give exactly one of preset, rules, remove, off, on, clear")
 
+    @validates_schema(skip_on_field_errors=True)
+    def none_shadowed(self, data, **_kw):
+        """A request meets only the first rule that matches it and draws its fault (rules
+        are created in the order written): a rule after a catch-all would never act."""
+        rules = data.get("rules") or []
+        first = next((i for i, rule in enumerate(rules) if _catches_all(rule)), None)
+        if first is not None and first < len(rules) - 1:
+            raise ValidationError({"rules": {i: [
+                f"never acts: rules[{first}] ({rules[first]['name']}) before it takes every "
+                "request; put the narrower rules first"] for i in range(first + 1, len(rules))}})
+
+
+def _catches_all(rule: dict) -> bool:
+    """Matches every request, always draws its fault, for good (no ttl, no bursts)."""
+    return (rule.get("enabled", True) and not rule.get("match")
+            and rule.get("probability", 1) >= 1 and "ttl_s" not in rule
+            and (rule.get("pattern") or {}).get("type", "steady") == "steady")
+
 
 class StepSchema(_Strict):
     at = _Parsed(parse_at, required=True)

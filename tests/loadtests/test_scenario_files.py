@@ -144,3 +144,30 @@ def test_bad_arrivals_are_named_by_their_path(arrivals, problem):
     with pytest.raises(ScenarioError) as caught:
         check({"name": "mine", "timeline": [], "arrivals": arrivals}, "mine.yaml")
     assert any(line.startswith(problem) for line in caught.value.problems), caught.value.problems
+
+
+CATCH_ALL = {"name": "slow", "fault": {"type": "db_latency", "ms": 40}}
+NARROW = {"name": "drops", "match": {"path": "/transfers"}, "fault": {"type": "db_disconnect"},
+          "probability": 0.5}
+
+
+def rules_step(*rules) -> dict:
+    return {"name": "x", "timeline": [{"at": "25%", "phase": "incident",
+                                       "chaos": {"rules": list(rules)}}]}
+
+
+def test_a_rule_after_a_catch_all_is_refused_because_it_would_never_act():
+    assert problems_of(rules_step(CATCH_ALL, NARROW)) == [
+        "timeline[0].chaos.rules[1]: never acts: rules[0] (slow) before it takes every "
+        "request; put the narrower rules first"]
+
+
+@pytest.mark.parametrize("first", [
+    NARROW,  # the narrow rule first: the rest of its requests fall through
+    {**CATCH_ALL, "probability": 0.5},
+    {**CATCH_ALL, "ttl_s": 30},
+    {**CATCH_ALL, "pattern": {"type": "burst", "on_s": 5, "off_s": 5}},
+    {**CATCH_ALL, "match": {"cohort_percent": 30}},
+    {**CATCH_ALL, "enabled": False}])
+def test_rules_that_leave_requests_for_the_next_are_fine(first):
+    check(rules_step(first, {**NARROW, "name": "later"}), "test.yaml")  # no ScenarioError
