@@ -15,6 +15,7 @@ from .schemas import (AccountIn, AccountOut, AccountsOut, BalanceOut, TopupIn, T
                       TransactionQuery, TransactionsOut)
 
 bp = APIBlueprint("accounts", __name__, tag="Accounts")
+topup_out = TopupOut()  # one instance: a new one deep-copies its fields
 
 
 def _mine(account_id: str) -> Account:
@@ -62,7 +63,7 @@ def get_balance(account_id):
     with db.reading() as connection:
         body = ledger.balance(connection, current_user_id(), account_id, "account_id")
     # The hottest read: its four plain fields go out as they are (BalanceOut documents
-    # them); a Response skips apiflask's schema pass, about 4 % of the request's CPU.
+    # them); a Response skips apiflask's output wrapper, about 5 % of the request's CPU.
     return jsonify(body)
 
 
@@ -77,7 +78,7 @@ def topup(account_id, json_data):
     def run(session, _funds):  # money in: nothing to guard
         entry = ledger.topup(session, current_user_id(), account_id, json_data["amount"])
         session.flush()
-        return 201, TopupOut().dump({"transaction": entry}), entry.movement_id
+        return 201, topup_out.dump({"transaction": entry}), entry.movement_id
     return idempotent("topup", run)
 
 
