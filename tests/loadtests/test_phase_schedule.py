@@ -94,7 +94,8 @@ def test_bad_release_ships_4_2_0_with_chaos_then_the_hotfix_on_time():
 def test_every_step_kind_becomes_its_admin_calls_in_key_order():
     driver, admin, phases = driver_for([
         {"at": "2s", "phase": "incident", "chaos": {"rules": [
-            {"name": "slow", "fault": {"type": "latency", "ms": 200}},
+            {"name": "slow", "match": {"path": "/accounts/*"},
+             "fault": {"type": "latency", "ms": 200}},
             {"name": "keep", "fault": {"type": "reset"}}]},
          "release": {"version": "5.0.0", "rollout": 5, "platform": "ios"}},
         {"at": "4s", "rollout": {"version": "5.0.0", "percent": 50}},
