@@ -122,11 +122,15 @@ def test_staged_rollout_halts_the_release_when_the_alert_fires(runs):
 def test_database_failover_fails_writes_for_every_version_and_loses_nothing(runs):
     report, journeys = run(runs, "database-failover")
     by_version = money_outcomes(journeys)
-    # below the API, not in the release: every version with journeys enough to judge fails
-    # alike (in a 40 s run few phones have taken 4.2.0 yet; it may have too few or none)
-    judged = {version: oks for version, oks in by_version.items() if len(oks) >= 5}
-    assert len(judged) >= 2, by_version
-    assert all(sum(oks) / len(oks) <= 0.8 for oks in judged.values()), by_version
+    # below the API, not in the release: half the money requests lose their connection
+    # (503), whatever the version. Judged on all of them together (about 60 in 14 s; a
+    # success rate near 0.5-0.6, so above 0.8 is over three standard deviations away),
+    # and every version with journeys enough to judge fails some of them (in a 40 s run
+    # few phones have taken 4.2.0 yet; it may have too few or none).
+    outcomes = [ok for oks in by_version.values() for ok in oks]
+    assert len(outcomes) >= 30 and sum(outcomes) / len(outcomes) <= 0.8, by_version
+    judged = {version: oks for version, oks in by_version.items() if len(oks) >= 10}
+    assert judged and all(not all(oks) for oks in judged.values()), by_version
     assert success(journeys, journey="view_transactions", phase="incident") >= 0.97
     assert success(journeys, journey="send_money", phase="baseline") >= 0.97
     assert report["incident"]["release"] == "4.2.0"
