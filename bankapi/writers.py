@@ -4,17 +4,20 @@ On SQLite `db.write()` serialises writers with `BEGIN IMMEDIATE`. A writer that 
 the lock taken is left to SQLite's busy handler, which sleeps 1, 2, 5, 10, ... 100 ms
 between tries: nobody is woken when the lock frees, so under load the lock sits idle
 while a dozen threads sleep. Measured at 1,000 phones (issue 16), 61 of 96 sampled bank
-threads were asleep in that `BEGIN IMMEDIATE`, the bank used under one of its two cores,
-and every request queued behind them (p50 about 0.4 s).
+threads were asleep in that `BEGIN IMMEDIATE`, the bank used about one of its two cores,
+and every request queued behind them (p50 about 0.5 s).
 
 `WriterQueue.turn()` puts writers in line before they begin: the threads of a process
 on a lock, then one thread per process on an exclusive `flock` of a small lock file in
-the temporary directory (named after the database file's real path, so every process
-serving that file finds the same one; the database file itself is never opened, since
-closing any descriptor of it would drop SQLite's own POSIX locks). Both wake the next
-writer the moment the lock is released. By the time a writer sends `BEGIN IMMEDIATE` the
-lock is nearly always free; the busy handler still guards the writers that do not queue
-(the chaos recorder, `banksim seed`) and a writer that waited `TURN_TIMEOUT_S` in line.
+the temporary directory. The file is one of LOCK_SLOTS per user, chosen by a hash of the
+database file's real path, so every process serving that file finds the same one and the
+files stay few however many databases come and go (a test suite makes hundreds); two
+databases that share a slot only take turns with each other's writers. The database
+file itself is never opened: closing any descriptor of it would drop SQLite's own POSIX
+locks. Both the lock and the flock wake the next writer the moment they are released.
+By the time a writer sends `BEGIN IMMEDIATE` the lock is nearly always free; the busy
+handler still guards the writers that do not queue (the chaos recorder, `banksim seed`)
+and a writer that waited `TURN_TIMEOUT_S` in line.
 PostgreSQL needs none of this: its row locks wake their waiters.
 """
 import fcntl
@@ -26,6 +29,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 TURN_TIMEOUT_S = 30.0  # as SQLite's busy timeout (engine.py): then go on without the queue
+LOCK_SLOTS = 64  # lock files per user in the temporary directory, at most
 
 
 class WriterQueue:
@@ -71,5 +75,6 @@ class WriterQueue:
 
 
 def _lock_file(database_file: Path) -> Path:
-    name = hashlib.sha256(str(database_file.resolve()).encode()).hexdigest()[:16]
-    return Path(tempfile.gettempdir()) / f"banksim-writers-{name}.lock"
+    digest = hashlib.sha256(str(database_file.resolve()).encode()).digest()
+    slot = int.from_bytes(digest[:4], "big") % LOCK_SLOTS
+    return Path(tempfile.gettempdir()) / f"banksim-{os.getuid()}-writers-{slot:02d}.lock"

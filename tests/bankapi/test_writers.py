@@ -5,7 +5,7 @@ import sys
 import threading
 import time
 
-from bankapi.writers import WriterQueue
+from bankapi.writers import LOCK_SLOTS, WriterQueue
 
 
 def test_threads_take_turns_one_at_a_time(tmp_path):
@@ -42,7 +42,7 @@ def test_a_turn_inside_a_turn_is_the_same_turn(tmp_path):
 HOLDER = """
 import sys, time
 from pathlib import Path
-from bankapi.writers import WriterQueue
+from bankapi.writers import LOCK_SLOTS, WriterQueue
 with WriterQueue(Path(sys.argv[1])).turn():
     print("holding", flush=True)
     time.sleep(float(sys.argv[2]))
@@ -69,6 +69,11 @@ def test_the_lock_file_is_not_beside_the_database(tmp_path):
         pass
     assert list(tmp_path.iterdir()) == []
     assert queue.lock_file == WriterQueue(tmp_path / "." / "bank.db").lock_file  # one per file
+
+
+def test_lock_files_stay_few_however_many_databases(tmp_path):
+    files = {WriterQueue(tmp_path / f"bank{n}.db").lock_file for n in range(500)}
+    assert 32 < len(files) <= LOCK_SLOTS  # a bounded set, spread over its slots
 
 
 def test_an_in_memory_database_queues_threads_only():
