@@ -17,7 +17,9 @@ file itself is never opened: closing any descriptor of it would drop SQLite's ow
 locks. Both the lock and the flock wake the next writer the moment they are released.
 By the time a writer sends `BEGIN IMMEDIATE` the lock is nearly always free; the busy
 handler still guards the writers that do not queue (the chaos recorder, `banksim seed`)
-and a writer that waited `TURN_TIMEOUT_S` in line.
+and a writer that waited `TURN_TIMEOUT_S` for its process's lock. The flock itself has no
+timeout: the one thread of a process waiting on it waits until the holder's transaction
+ends, or the holder's process dies (the kernel then lets go of its flock).
 PostgreSQL needs none of this: its row locks wake their waiters.
 """
 import fcntl
