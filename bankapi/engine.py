@@ -171,4 +171,9 @@ def is_postgres(session: Session) -> bool:
 
 def dialect_insert(session: Session, model):
     """An INSERT with `on_conflict_do_*` for the session's backend (SQLite or PostgreSQL)."""
-    return (postgresql.insert if is_postgres(session) else sqlite.insert)(model)
+    return insert_for(session.get_bind().dialect.name, model)
+
+
+def insert_for(dialect_name: str, table):
+    """`dialect_insert` by the backend's name, for a statement built once per backend."""
+    return (postgresql.insert if dialect_name == "postgresql" else sqlite.insert)(table)

@@ -7,12 +7,11 @@ from datetime import datetime
 from functools import cache
 
 from sqlalchemy import bindparam, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
 from ..clock import month_of
-from ..engine import dialect_insert
+from ..engine import dialect_insert, insert_for
 from ..ids import new_id
 from ..models import Budget, BudgetAlert, MonthlySpend
 from .notify import note, notify, pounds
@@ -35,13 +34,12 @@ def _spend_statements(dialect: str):
     is reused): the month's total, returning the new total; a budget alert, returning its
     level only when it is new (RETURNING, not rowcount: an upsert's row count differs
     between backends)."""
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    spends = insert(MonthlySpend.__table__)
+    spends = insert_for(dialect, MonthlySpend.__table__)
     spend = spends.on_conflict_do_update(
         index_elements=["user_id", "month", "category"],
         set_={"spent": spends.table.c.spent + spends.excluded.spent,
               "count": spends.table.c.count + 1}).returning(spends.table.c.spent)
-    alert = (insert(BudgetAlert.__table__).on_conflict_do_nothing()
+    alert = (insert_for(dialect, BudgetAlert.__table__).on_conflict_do_nothing()
              .returning(BudgetAlert.__table__.c.level))
     return spend, alert
 

@@ -46,10 +46,7 @@ def ensure_system_accounts(session: Session, currency: str = "GBP") -> None:
 
 def owned_account(session: Session, user_id: str, account_id: str, field: str) -> Account:
     """The user's account, or 404: another user's account looks like no account."""
-    account = session.get(Account, account_id)
-    if account is None or account.user_id != user_id:
-        raise NotFound(f"no account {account_id}", field)
-    return account
+    return _owned(session.get(Account, account_id), user_id, account_id, field)
 
 
 # The write path speaks SQLAlchemy Core on the session's connection (in the caller's
@@ -61,6 +58,7 @@ LOCK = (select(ACCOUNTS.c.id, ACCOUNTS.c.user_id, ACCOUNTS.c.currency, ACCOUNTS.
         .order_by(ACCOUNTS.c.id).with_for_update())
 BY_EMAIL = (select(ACCOUNTS.c.id).join(USERS, USERS.c.id == ACCOUNTS.c.user_id)
             .where(USERS.c.email == bindparam("email"), ACCOUNTS.c.type == "current"))
+OWNER = select(ACCOUNTS.c.user_id).where(ACCOUNTS.c.id == bindparam("account_id"))
 CREDIT = (update(ACCOUNTS).where(ACCOUNTS.c.id == bindparam("account"))
           .values(balance=ACCOUNTS.c.balance + bindparam("delta")))
 ENTRY, PAYMENT, TRANSFER = insert(ENTRIES), insert(Payment.__table__), insert(Transfer.__table__)
@@ -101,15 +99,17 @@ def _post(connection: Connection, movement_id: str, created, *legs: dict) -> lis
     return entries
 
 
-def _owned(account: Row | None, user_id: str, account_id: str, field: str) -> Row:
+def _owned(account, user_id: str, account_id: str, field: str):
+    """`account` (an Account or a row with its user_id) if it is the user's, else 404:
+    another user's account looks like no account. The one place that rule lives."""
     if account is None or account.user_id != user_id:
         raise NotFound(f"no account {account_id}", field)
     return account
 
 
-def topup(session: Session, user_id: str, account_id: str, amount: int) -> LedgerEntry:
-    """Money in from outside the bank (a card top-up). Returns the customer's entry as a
-    transient `LedgerEntry` (not in the session: the row is already written)."""
+def topup(session: Session, user_id: str, account_id: str, amount: int) -> dict:
+    """Money in from outside the bank (a card top-up). Returns the customer's entry's
+    row (its columns, as a dict)."""
     connection = session.connection()
     account = _owned(_lock(connection, account_id).get(account_id), user_id, account_id,
                      "account_id")
@@ -119,7 +119,7 @@ def topup(session: Session, user_id: str, account_id: str, amount: int) -> Ledge
                      _leg(external, -amount, account.currency, "topup", "Top-up", account.id),
                      _leg(account.id, amount, account.currency, "topup", "Top-up", external))
     notify(connection, note(user_id, "money_in", "Money in", f"{pounds(amount)} topped up"))
-    return LedgerEntry(**entry)
+    return entry
 
 
 def _destination(connection: Connection, to_account_id: str | None,
@@ -226,12 +226,8 @@ def balance(connection: Connection, user_id: str, account_id: str, field: str) -
             "spend_today": -int(row[4])}
 
 
-OWNER_QUERY = select(Account.__table__.c.user_id).where(
-    Account.__table__.c.id == bindparam("account_id"))
-
 
 def check_owner(connection: Connection, user_id: str, account_id: str, field: str) -> None:
-    """404 unless the account is the user's (another user's account looks like no
-    account): `owned_account` for a read that needs no Account object."""
-    if connection.scalar(OWNER_QUERY, {"account_id": account_id}) != user_id:
-        raise NotFound(f"no account {account_id}", field)
+    """`owned_account` for a read that needs no Account object: one column, no lock."""
+    _owned(connection.execute(OWNER, {"account_id": account_id}).first(), user_id,
+           account_id, field)

@@ -77,8 +77,7 @@ def topup(account_id, json_data):
     """Add money from outside the bank. Needs an Idempotency-Key."""
     def run(session, _funds):  # money in: nothing to guard
         entry = ledger.topup(session, current_user_id(), account_id, json_data["amount"])
-        session.flush()
-        return 201, topup_out.dump({"transaction": entry}), entry.movement_id
+        return 201, topup_out.dump({"transaction": entry}), entry["movement_id"]
     return idempotent("topup", run)
 
 
