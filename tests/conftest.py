@@ -87,6 +87,17 @@ def admin_headers():
     return {"Authorization": f"Bearer {ADMIN_TOKEN}"}
 
 
+@pytest.fixture
+def rule(client, admin_headers):
+    """Create a chaos rule through the admin API: `rule(fault, match=..., ...)`."""
+    def create(fault, **fields):
+        response = client.post("/admin/chaos/rules", json={"fault": fault, **fields},
+                               headers=admin_headers)
+        assert response.status_code == 201, response.json
+        return response.json
+    return create
+
+
 class Customer:
     """A registered user seen through the API: token, headers and current account."""
 

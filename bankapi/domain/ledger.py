@@ -14,11 +14,14 @@ update the system account's), so two transfers between the same accounts in oppo
 directions cannot deadlock on PostgreSQL; on SQLite the transaction already holds the
 write lock.
 """
+from collections.abc import Callable
+
 from sqlalchemy import bindparam, func, insert, select, update
 from sqlalchemy.engine import Connection, Row
 from sqlalchemy.orm import Session
 
 from ..clock import utcnow
+from ..driver import DriverQuery
 from ..ids import new_id
 from ..models import Account, LedgerEntry, Payment, Transfer, User
 from . import budgeting
@@ -208,23 +211,23 @@ def _balance_query():
             .where(accounts.id == bindparam("account_id")))
 
 
-# Built once: SQLAlchemy then reuses its cache key and compiled form on every call, which
-# on this endpoint (the hottest read) costs about a third of building the query anew.
-BALANCE_QUERY = _balance_query()
+# The hottest read: compiled once per dialect and run on the driver's cursor (`driver.py`).
+BALANCE_QUERY = DriverQuery(_balance_query())
 
 
-def balance(connection: Connection, user_id: str, account_id: str, field: str) -> dict:
+def balance(first: Callable[[DriverQuery, dict], tuple | None], user_id: str,
+            account_id: str, field: str) -> dict:
     """The account's balance and the money that left it since midnight UTC (a positive
-    number), in one Core query, so it needs no transaction around it (`db.reading()`);
-    404 for another user's account."""
+    number), in one query that `first` runs on its own (the web layer's `db.first`: no
+    transaction around it, on SQLite straight on the driver); 404 for another user's
+    account."""
     midnight = utcnow().replace(hour=0, minute=0, second=0, microsecond=0)
-    row = connection.execute(
-        BALANCE_QUERY, {"account_id": account_id, "midnight": midnight}).first()
-    if row is None or row.user_id != user_id:
+    row = first(BALANCE_QUERY, {"account_id": account_id, "midnight": midnight})
+    if row is None or row[1] != user_id:
         raise NotFound(f"no account {account_id}", field)
-    return {"account_id": row.id, "balance": row.balance, "currency": row.currency,
-            "spend_today": -int(row[4])}
-
+    account_id, _owner, balance_, currency, spent = row
+    return {"account_id": account_id, "balance": balance_, "currency": currency,
+            "spend_today": -int(spent)}
 
 
 def check_owner(connection: Connection, user_id: str, account_id: str, field: str) -> None:

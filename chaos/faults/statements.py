@@ -4,6 +4,10 @@ so each of the request's matching statements meets the fault as it goes to the d
 
 The client then sees whatever the host makes of a slow or failing database: that is the
 point (a bank should answer 503 with Retry-After and have written nothing).
+
+While the fault is active the WSGI environ carries `chaos.database_fault` (the fault's
+type), so a host that runs some statements outside SQLAlchemy (the bank's balance read on
+SQLite) knows to send them through the engine, where the fault meets them.
 """
 from abc import abstractmethod
 
@@ -29,6 +33,7 @@ class DatabaseFault(Fault):
         self.statement = statement
 
     def inject(self, exchange: Exchange):
+        exchange.environ["chaos.database_fault"] = self.type
         with database.activated(self, exchange.rng, exchange.hold):
             return exchange.forward()
 

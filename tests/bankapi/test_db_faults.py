@@ -20,16 +20,6 @@ from bankapi.engine import make_engine
 from bankapi.models import IdempotencyKey
 
 
-@pytest.fixture
-def rule(client, admin_headers):
-    def create(fault, **fields):
-        response = client.post("/admin/chaos/rules", json={"fault": fault, **fields},
-                               headers=admin_headers)
-        assert response.status_code == 201, response.json
-        return response.json
-    return create
-
-
 def transfer(alice, bob, key, amount=10_00):
     return alice.post("/transfers", key=key, json={
         "from_account_id": alice.account_id, "to_account_id": bob.account_id,
