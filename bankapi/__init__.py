@@ -100,7 +100,10 @@ def init_database(app) -> None:
 
 
 def shutdown(app) -> None:
-    """Stop the chaos flusher and close pooled connections (CLI commands, tests)."""
+    """Stop the chaos flusher, write the access log's last lines and close pooled
+    connections (CLI commands, tests)."""
     if "chaos" in app.extensions:
         app.extensions["chaos"].close()
+    if app.extensions.get("banksim_access_log") is not None:
+        app.extensions["banksim_access_log"].close()
     db.engine_of(app).dispose()

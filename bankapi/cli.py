@@ -18,10 +18,11 @@ console = Console()
 
 
 @contextmanager
-def _app(create: bool = True):
-    """The bank's app, shut down cleanly afterwards. With `create` its schema is put in
-    place; without, a missing database is exit 2 and nothing is created (read-only
-    commands). Database problems are one short message, not a traceback."""
+def _app(create: bool = True, config: dict | None = None):
+    """The bank's app (`config` over the environment's), shut down cleanly afterwards.
+    With `create` its schema is put in place; without, a missing database is exit 2 and
+    nothing is created (read-only commands). Database problems are one short message, not
+    a traceback."""
     from . import create_app, init_database, shutdown
     from .config import Config
     from .db import db
@@ -32,7 +33,7 @@ def _app(create: bool = True):
             path = sqlite_file(url)
             if not create and path is not None and not path.exists():
                 _no_database(f"there is no database at {path}")
-            app = create_app()
+            app = create_app(config)
             try:
                 if create:
                     init_database(app)
@@ -68,13 +69,14 @@ def serve(host, port, workers, threads, dev):
     Database: BANKSIM_DATABASE_URL (default sqlite:///banksim.db, i.e. ./banksim.db).
     """
     _check_port_free(host, port)
+    access_log = os.environ.get("BANKSIM_ACCESS_LOG", "1") != "0"
     with _prepare_metrics_dir():
-        _configure_access_log()
         if not os.environ.get("BANKSIM_ADMIN_TOKEN"):
             os.environ["BANKSIM_ADMIN_TOKEN"] = secrets.token_urlsafe(24)
             click.echo(f"admin token (set BANKSIM_ADMIN_TOKEN to choose one): "
                        f"{os.environ['BANKSIM_ADMIN_TOKEN']}")
-        with _app() as app:  # creates the schema once, before any worker starts
+        # creates the schema once, before any worker starts; with --dev it serves too
+        with _app(config={"ACCESS_LOG": access_log}) as app:
             click.echo(f"banksim on http://{host}:{port} "
                        f"({'dev server' if dev else f'{workers} workers'}), "
                        f"database {app.config['DATABASE_URL']}")
@@ -83,7 +85,7 @@ def serve(host, port, workers, threads, dev):
                 app.run(host=host, port=port, threaded=True)
                 return
         from .server import GunicornServer
-        GunicornServer(host, port, workers, threads).run()
+        GunicornServer(host, port, workers, threads, access_log=access_log).run()
 
 
 def _check_port_free(host: str, port: int) -> None:
@@ -130,19 +132,6 @@ def _prepare_metrics_dir():
 
 def _exit_on_sigterm(_signum, _frame):
     sys.exit(0)
-
-
-def _configure_access_log() -> None:
-    import logging
-
-    from .accesslog import BatchedStreamHandler
-    handler = BatchedStreamHandler()  # lines written in batches (at most 0.2 s late)
-    handler.setFormatter(logging.Formatter("%(message)s"))
-    access = logging.getLogger("banksim.access")
-    access.addHandler(handler)
-    access.setLevel(logging.INFO if os.environ.get("BANKSIM_ACCESS_LOG", "1") != "0"
-                    else logging.WARNING)
-    access.propagate = False
 
 
 @click.command()

@@ -32,6 +32,9 @@ class Config:
         held = env.get("BANKSIM_CHAOS_MAX_HELD", "")
         self.CHAOS_MAX_HELD = int(held) if held.strip() else None
         self.SERVER_THREADS = None  # set by `serve` for the workers it starts
+        # The JSON access log on stderr (`accesslog.py`): `serve` sets it from
+        # BANKSIM_ACCESS_LOG (default on); other commands and tests log no requests.
+        self.ACCESS_LOG = False
         # Failed logins per email before a lock-out, the quiet time that forgets them, and
         # the first lock-out (doubling per further failure up to the cap). README "Auth".
         self.LOGIN_MAX_FAILURES = int(env.get("BANKSIM_LOGIN_MAX_FAILURES", "5"))

@@ -5,8 +5,9 @@ from gunicorn.app.base import BaseApplication
 class GunicornServer(BaseApplication):
     """gunicorn with banksim's settings; each worker builds its own app (and engine)."""
 
-    def __init__(self, host: str, port: int, workers: int, threads: int = 8, factory=None):
-        self.factory = factory
+    def __init__(self, host: str, port: int, workers: int, threads: int = 8, factory=None,
+                 access_log: bool = True):
+        self.factory, self.access_log = factory, access_log
         self.options = {
             "bind": f"{host}:{port}",
             "workers": workers,
@@ -29,7 +30,8 @@ class GunicornServer(BaseApplication):
         if self.factory is not None:
             return self.factory()
         from . import create_app
-        return create_app({"SERVER_THREADS": self.options["threads"]})  # chaos keeps some free
+        return create_app({"SERVER_THREADS": self.options["threads"],  # chaos keeps some free
+                           "ACCESS_LOG": self.access_log})
 
 
 def _child_exit(_server, worker):

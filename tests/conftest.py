@@ -164,9 +164,15 @@ def assert_nothing_written(app, alice, bob):
 
 
 @pytest.fixture(scope="module")
-def served_bank(tmp_path_factory):
+def served_bank(served):
+    return served.url
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory):
     """`banksim serve` (2 workers) as the README runs it: only the documented
-    BANKSIM_DATABASE_URL and BANKSIM_ADMIN_TOKEN set; SQLite or BANKSIM_TEST_DATABASE_URL."""
+    BANKSIM_DATABASE_URL and BANKSIM_ADMIN_TOKEN set; SQLite or BANKSIM_TEST_DATABASE_URL.
+    Its `url`, and its `log_path` (what it wrote on stdout and stderr)."""
     from loadtests.incident import BankProcess, free_port
     workdir = tmp_path_factory.mktemp("served")
     url = PG_URL or f"sqlite:///{workdir / 'bank.db'}"
@@ -178,6 +184,6 @@ def served_bank(tmp_path_factory):
     bank = BankProcess(env, free_port(), 2, workdir / "serve.log")
     try:
         bank.wait_healthy()
-        yield bank.url
+        yield bank
     finally:
         bank.stop()

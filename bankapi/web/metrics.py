@@ -1,4 +1,4 @@
-"""Prometheus metrics and the JSON access log, recorded once per request.
+"""Prometheus metrics and the JSON access log (`accesslog.py`), recorded once per request.
 
 Under gunicorn every worker is a separate process, so `banksim serve` points
 PROMETHEUS_MULTIPROC_DIR at a fresh directory and /metrics aggregates the files
@@ -11,7 +11,6 @@ published releases (`KnownVersions`); anything else is "other". As a last bound,
 process records at most MAX_SERIES label sets; later new combinations share one
 all-"other" set, so /metrics stays under 1 MB.
 """
-import json
 import logging
 import os
 import threading
@@ -25,12 +24,12 @@ from prometheus_client import (CONTENT_TYPE_LATEST, CollectorRegistry, Counter, 
 from sqlalchemy import func, select
 from sqlalchemy.exc import SQLAlchemyError
 
+from ..accesslog import AccessLog
 from ..db import db
 from ..domain import releases
 from ..models import Release
 
 bp = APIBlueprint("metrics", __name__, tag="Operations")
-access_log = logging.getLogger("banksim.access")
 
 LABELS = ("method", "route", "status", "app_version", "platform")
 # Read off the scenario's SLOs: 250 ms is "fast", 1 s "slow", 5 s the client timeout.
@@ -105,10 +104,13 @@ def method_label(value: str) -> str:
 
 
 def init_app(app) -> None:
-    """Record every request; `app.extensions["banksim_versions"]` labels app versions."""
+    """Record every request; `app.extensions["banksim_versions"]` labels app versions, and
+    with ACCESS_LOG (set by `serve`) `app.extensions["banksim_access_log"]` logs it."""
     versions = app.extensions["banksim_versions"] = KnownVersions(db.engine_of(app))
+    access = app.extensions["banksim_access_log"] = (
+        AccessLog() if app.config["ACCESS_LOG"] else None)
     app.before_request(_start_timer)
-    app.after_request(partial(_record, versions=versions))
+    app.after_request(partial(_record, versions=versions, access=access))
     app.register_blueprint(bp)
 
 
@@ -116,10 +118,10 @@ def _start_timer():
     g.started = time.perf_counter()
 
 
-def _record(response, versions: KnownVersions):
+def _record(response, versions: KnownVersions, access: AccessLog | None):
     """Count and time the request (and log it when the access log is on). Every request
     passes here, so it reads the WSGI environ directly rather than through `request`'s
-    header mapping, and logs without logging's caller lookup (a walk up the stack)."""
+    header mapping."""
     elapsed = time.perf_counter() - g.get("started", time.perf_counter())
     environ = request.environ
     rule = request.url_rule
@@ -131,14 +133,12 @@ def _record(response, versions: KnownVersions):
     counter, histogram = _children.get(labels) or _series(labels)
     counter.inc()
     histogram.observe(elapsed)
-    if access_log.isEnabledFor(logging.INFO):
-        line = json.dumps({
+    if access is not None:
+        access.add({
             "request_id": g.get("request_id"), "user_id": g.get("user_id"),
             "method": environ["REQUEST_METHOD"], "route": route, "status": status,
             "duration_ms": round(elapsed * 1000, 2), "app_version": version,
             "platform": platform, "chaos_rule": environ.get("chaos.rule_id")})
-        access_log.handle(access_log.makeRecord(access_log.name, logging.INFO, __file__, 0,
-                                                line, None, None))
     return response
 
 

@@ -1,6 +1,3 @@
-import json
-import logging
-
 import pytest
 from sqlalchemy import event
 
@@ -105,17 +102,6 @@ def test_label_sets_beyond_the_cap_share_one_overflow_set(client, monkeypatch):
 
 def test_platform_label_is_bounded():
     assert platform_label("iOS") == "ios" and platform_label("symbian") == "other"
-
-
-def test_access_log_is_one_json_line_without_secrets(client, alice, caplog):
-    with caplog.at_level(logging.INFO, logger="banksim.access"):
-        client.get("/me", headers={**alice.headers, "X-Request-Id": "log-1",
-                                   "X-App-Version": "4.1.3", "X-Platform": "android"})
-    line = json.loads(next(r.getMessage() for r in caplog.records
-                           if r.name == "banksim.access"))
-    assert line["request_id"] == "log-1" and line["user_id"] == alice.id
-    assert line["route"] == "/me" and line["status"] == 200 and line["app_version"] == "4.1.3"
-    assert alice.token not in caplog.text
 
 
 def test_chaos_injections_are_counted_by_rule_fault_and_version(client, alice, admin_headers):

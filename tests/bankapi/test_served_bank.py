@@ -5,6 +5,8 @@ Each of these once answered 500 or let a burst through only when served for real
 """
 import base64
 import itertools
+import json
+import time
 from concurrent.futures import ThreadPoolExecutor
 from threading import Barrier
 
@@ -122,3 +124,26 @@ def test_racing_refreshes_with_one_refresh_token_let_exactly_one_through(served_
                           headers={"Authorization": f"Bearer {winner['access_token']}"})
         assert me.status_code == 200 and me.json()["id"] == user_id
         refresh_token = winner["refresh_token"]
+
+
+def test_access_log_is_one_json_line_without_secrets(served):
+    """`banksim serve` as the README runs it: the lines are on its stderr (serve.log)."""
+    url, log_path = served.url, served.log_path
+    token = requests.post(f"{url}/auth/register", timeout=30, json={
+        "email": "logged@example.com", "name": "Logged", "password": "a-long-password"}
+    ).json()["access_token"]
+    requests.get(f"{url}/me", timeout=10, headers={
+        "Authorization": f"Bearer {token}", "X-Request-Id": "log-1",
+        "X-App-Version": "4.1.3", "X-Platform": "android"})
+    lines = []
+    for _ in range(100):  # the writer thread writes every 0.2 s; polls, asserts no duration
+        lines = [json.loads(line) for line in log_path.read_text().splitlines()
+                 if line.startswith('{"request_id": "log-1"')]
+        if lines:
+            break
+        time.sleep(0.1)
+    [line] = lines
+    assert line["route"] == "/me" and line["status"] == 200 and line["user_id"]
+    assert line["app_version"] == "4.1.3" and line["platform"] == "android"
+    assert line["method"] == "GET" and line["duration_ms"] >= 0
+    assert token not in log_path.read_text()
