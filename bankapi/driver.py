@@ -1,11 +1,12 @@
 """The hottest one-statement read (a balance) run on the driver's own cursor.
 
 SQLAlchemy's execution machinery (connection object, execution context, events, result
-object) costs several times what sqlite3's cursor spends on the statement itself: about
-90 µs against 9 µs for the balance query on this project's 2-core machine, a sixth of the
-whole request in-process. A `DriverQuery` keeps the Core statement as the one source of
-the SQL: it is compiled once per dialect, its parameters go through their types' own bind
-processors, and it runs on a connection from the engine's own pool.
+object) costs many times what sqlite3's cursor spends on the statement itself: 90-130 µs
+against 9 µs for the balance query on this project's 2-core machine. Without it the whole
+balance request went from 0.47 to 0.29 ms of CPU in-process (benchmarks/README.md, R1).
+A `DriverQuery` keeps the Core statement as the one source of the SQL: it is compiled once
+per dialect, its parameters go through their types' own bind processors, and it runs on a
+connection from the engine's own pool.
 
 It only takes statements SQLAlchemy would add nothing to: no result column that needs
 converting (a SQLite date is text until SQLAlchemy parses it), no parameter rendered at

@@ -51,10 +51,12 @@ def database_url(tmp_path):
 
 
 @pytest.fixture
-def app(database_url):
+def app(database_url, request):
+    """The bank in-process; `@pytest.mark.parametrize("app", [{...}], indirect=True)` adds
+    settings (e.g. {"ACCESS_LOG": True}: its lines go to stderr, which capsys reads)."""
     app = create_app({"TESTING": True, "DATABASE_URL": database_url,
                       "ADMIN_TOKEN": ADMIN_TOKEN, "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000",
-                      "CHAOS_ENABLED": True})
+                      "CHAOS_ENABLED": True, **getattr(request, "param", {})})
     init_database(app)
     yield app
     shutdown(app)

@@ -1,6 +1,6 @@
 """One-statement reads (balance, token check, /health) run outside any transaction, and
-the connections they used go back to the pool ready for ordinary transactions; on SQLite
-the balance runs on the driver's own cursor, and falls back to SQLAlchemy when it fails."""
+the connections they used go back to the pool ready for ordinary transactions. (On SQLite
+the balance runs on the driver's own cursor: test_driver.py.)"""
 from sqlalchemy import event
 
 from bankapi import create_app, init_database, shutdown

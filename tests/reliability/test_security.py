@@ -82,8 +82,9 @@ def test_every_admin_endpoint_refuses_a_missing_or_wrong_token(app, client):
             assert error["code"] == "unauthorized" and error["request_id"], (method, path)
 
 
+@pytest.mark.parametrize("app", [{"ACCESS_LOG": True}], indirect=True)
 def test_tokens_and_password_hashes_never_leave_the_bank(app, client, alice, bob, caplog,
-                                                         admin_headers):
+                                                         capsys, admin_headers):
     caplog.set_level(logging.DEBUG)
     login = client.post("/auth/login", json={"email": alice.email, "password": "correct horse"})
     token = login.json["access_token"]
@@ -108,8 +109,10 @@ def test_tokens_and_password_hashes_never_leave_the_bank(app, client, alice, bob
         hashes = list(db.session.scalars(select(User.password_hash)))
     secrets = [token, alice.token, bob.token, "correct horse", token.split(".", 1)[1],
                *hashes, *(h.rsplit("$", 1)[-1] for h in hashes)]
+    app.extensions["banksim_access_log"].flush()  # its lines, on stderr
     logged = [record.getMessage() for record in caplog.records]
-    assert any('"route"' in line or "/me" in line for line in logged)  # the log was captured
+    logged += capsys.readouterr().err.splitlines()
+    assert any('"route": "/me"' in line for line in logged)  # the access log was captured
     for secret in secrets:
         assert not [b for b in bodies if secret in b], secret[:12]
         assert not [line for line in logged if secret in line], secret[:12]
