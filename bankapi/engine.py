@@ -79,11 +79,12 @@ def add_missing_columns(engine: Engine, metadata: MetaData) -> None:
     migrations: `create_all` makes missing tables only). Each such column has a server
     default, which fills the rows an older version wrote, or is nullable; the indexes
     declared on an added column are created with it."""
-    inspector = inspect(engine)
+    existing = inspect(engine).get_multi_columns(  # one query on PostgreSQL, not one a table
+        filter_names=[table.name for table in metadata.sorted_tables])
     for table in metadata.sorted_tables:
-        if not inspector.has_table(table.name):
+        if (None, table.name) not in existing:
             continue
-        present = {column["name"] for column in inspector.get_columns(table.name)}
+        present = {column["name"] for column in existing[(None, table.name)]}
         added = set()
         for column in table.columns:
             if column.name not in present:

@@ -37,9 +37,13 @@ def pytest_collection_modifyitems(config, items):
     if not PG_URL:
         return
     once = pytest.mark.skip(reason="does not reach the database: runs once, in the SQLite run")
+    incidental = pytest.mark.skip(reason="the database is only where the bank runs: runs "
+                                         "once, in the SQLite run")
     for item in items:
         if not DATABASE_FIXTURES & set(getattr(item, "fixturenames", ())):
             item.add_marker(once)
+        elif item.get_closest_marker("database_incidental"):
+            item.add_marker(incidental)
 
 
 @pytest.fixture

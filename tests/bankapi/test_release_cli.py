@@ -28,6 +28,7 @@ def offered(url, version, platform="ios", **headers):
         headers={"X-Device-Id": device, **headers}).json()["version"] == version}
 
 
+@pytest.mark.database_incidental
 def test_release_commands_steer_a_staged_rollout(served_bank, release):
     url = served_bank
     published = release("publish", "5.0.0", "--rollout", "5")

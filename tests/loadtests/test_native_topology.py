@@ -65,6 +65,7 @@ def served_requests(metrics_text: str) -> int:
                if line.startswith("http_requests_total{") and not UNCOUNTED.search(line))
 
 
+@pytest.mark.database_incidental
 @pytest.mark.slow
 def test_three_gunicorn_workers_and_distributed_locust(three_worker_bank, tmp_path, processes):
     bank = three_worker_bank

@@ -33,6 +33,7 @@ def _metrics_dirs(tmp: os.PathLike) -> list[str]:
     return sorted(p.name for p in os.scandir(tmp) if p.name.startswith("banksim-metrics-"))
 
 
+@pytest.mark.database_incidental
 def test_metrics_sum_both_workers_in_a_fresh_directory_removed_on_exit(bank_server, tmp_path):
     tmp = tmp_path / "tmp"
     tmp.mkdir()
@@ -72,6 +73,7 @@ def _made_up(rng: random.Random) -> tuple[str, str]:
     return version, "Z" + "".join(rng.choices(string.ascii_uppercase, k=7))
 
 
+@pytest.mark.database_incidental
 def test_labels_stay_bounded_whatever_clients_send(bank_server):
     server = bank_server()
     server.start()
