@@ -1,7 +1,7 @@
 """The hottest one-statement read (a balance) run on the driver's own cursor.
 
 SQLAlchemy's execution machinery (connection object, execution context, events, result
-object) costs many times what sqlite3's cursor spends on the statement itself: 90-130 µs
+object) costs many times what sqlite3's cursor spends on the statement itself: 130-140 µs
 against 9 µs for the balance query on this project's 2-core machine. Without it the whole
 balance request went from 0.47 to 0.29 ms of CPU in-process (benchmarks/README.md, R1).
 A `DriverQuery` keeps the Core statement as the one source of the SQL: it is compiled once
