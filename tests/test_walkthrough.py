@@ -1,6 +1,6 @@
-"""The README's walkthrough, run the way a newcomer runs it.
+"""The walkthrough of docs/bank.md and docs/chaos.md, run the way a newcomer runs it.
 
-Every ```bash block preceded by `<!-- walkthrough -->` is pasted, in README order, into one
+Every ```bash block preceded by `<!-- walkthrough -->` is pasted, in page order, into one
 bash (`set -euo pipefail`, so any failing command fails the test) in an empty directory,
 with the virtual environment's bin first on PATH and no banksim variable but BANKSIM_URL,
 which the walkthrough itself reads to pick its port (here a free one, not 8000).
@@ -15,16 +15,17 @@ from pathlib import Path
 
 import pytest
 
-README = Path(__file__).parent.parent / "README.md"
+DOCS = Path(__file__).parent.parent / "docs"
+PAGES = (DOCS / "bank.md", DOCS / "chaos.md")  # one shell, in this order
 MARKER = re.compile(r"<!-- walkthrough -->\s*```bash\n(.*?)```", re.S)
 
 
-def walkthrough_blocks(text: str) -> list[str]:
-    return MARKER.findall(text)
+def walkthrough_blocks() -> list[str]:
+    return [block for page in PAGES for block in MARKER.findall(page.read_text())]
 
 
 def test_the_walkthrough_has_the_bank_and_chaos_blocks():
-    blocks = walkthrough_blocks(README.read_text())
+    blocks = walkthrough_blocks()
     script = "\n".join(blocks)
     assert len(blocks) >= 4
     for command in ("banksim seed", "banksim serve", "banksim chaos preset",
@@ -35,8 +36,8 @@ def test_the_walkthrough_has_the_bank_and_chaos_blocks():
 
 
 @pytest.mark.slow
-def test_the_readme_walkthrough_runs_top_to_bottom(tmp_path):
-    script = "set -euo pipefail\n" + "\n".join(walkthrough_blocks(README.read_text()))
+def test_the_walkthrough_runs_top_to_bottom(tmp_path):
+    script = "set -euo pipefail\n" + "\n".join(walkthrough_blocks())
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
