@@ -1,4 +1,4 @@
-"""Configuration read from the environment (SPEC section 2); tests pass a dict instead."""
+"""Configuration read from the environment (docs/reference.md); tests pass a dict instead."""
 import os
 
 

@@ -160,7 +160,7 @@ class Release(Base):
     released_at: Mapped[datetime] = mapped_column(DateTime)
     min_supported_version: Mapped[str] = mapped_column(String(40))
     notes: Mapped[str] = mapped_column(String(1000), default="")
-    # Staged rollout (SPEC section 6): the share of devices offered it, and the halt switch.
+    # Staged rollout (docs/scenarios.md): the share of devices offered it, and the halt switch.
     # Server defaults, so `add_missing_columns` can add them to an older database's rows.
     rollout_percent: Mapped[float] = mapped_column(Float, default=100.0,
                                                    server_default=text("100"))

@@ -3,7 +3,7 @@
 On SQLite `db.write()` serialises writers with `BEGIN IMMEDIATE`. A writer that finds
 the lock taken is left to SQLite's busy handler, which sleeps 1, 2, 5, 10, ... 100 ms
 between tries: nobody is woken when the lock frees, so under load the lock sits idle
-while a dozen threads sleep. Measured at 1,000 phones (issue 16), 61 of 96 sampled bank
+while a dozen threads sleep. Measured at 1,000 phones (benchmarks, R12), 61 of 96 sampled bank
 threads were asleep in that `BEGIN IMMEDIATE`, the bank used about one of its two cores,
 and every request queued behind them (p50 about 0.5 s).
 

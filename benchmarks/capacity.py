@@ -1,4 +1,4 @@
-"""How many simulated phones `banksim incident` carries on this machine (issue 16).
+"""How many simulated phones `banksim incident` carries on this machine (R12).
 
     python benchmarks/capacity.py --users 300,600,1000 --duration 120
     python benchmarks/capacity.py --users 1000 --duration 120 --profile    # + py-spy
@@ -162,7 +162,7 @@ def _measure(runner: subprocess.Popen, users: int, args, out: Path, started: flo
 
 
 def judge(out: Path) -> dict:
-    """The run's figures against issue 16's bar (see the module docstring)."""
+    """The run's figures against the capacity bar (see the module docstring)."""
     try:
         report = json.loads((out / "report.json").read_text())
     except (OSError, ValueError):

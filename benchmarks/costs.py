@@ -1,4 +1,4 @@
-"""R9-R11: costs that should grow with the work, not faster (issue 16).
+"""R9-R11: costs that should grow with the work, not faster.
 
     R9   `banksim audit` on the 10,000-user bank / seeding that bank (SQLite)
     R10   listing transactions on the 10,000-user bank / on a 100-user bank

@@ -1,4 +1,4 @@
-"""R8: what a chaos rule change costs when 1,000 rules are kept (issue 11 item 8).
+"""R8: what a chaos rule change costs when 1,000 rules are kept.
 
 Measured on `banksim serve` through the admin API, at 0 rules and then at 999 idle rules
 (+1 for the rule being changed = the default limit of 1,000):

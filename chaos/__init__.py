@@ -12,8 +12,8 @@ hands in who the user is (`identify`), its presets, who may use the admin API
 (`authorize`), what its error answers look like (`error_body`) and which paths must
 never be broken (`exempt_prefixes`; chaos's own /admin/chaos always is) and the
 SQLAlchemy engines its requests use (`engines`: where db_latency, db_error and
-db_disconnect act; chaos's own queries are never faulted, even on the same engine). See SPEC
-section 4 for the rule format.
+db_disconnect act; chaos's own queries are never faulted, even on the same engine).
+docs/reference.md (Chaos rules) has the rule format.
 """
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass

@@ -1,4 +1,4 @@
-"""From the runs' report directories to compare.json's figures (SPEC section 7).
+"""From the runs' report directories to compare.json's figures (docs/reference.md, compare.json).
 
 Pure: reads report.json (and journeys.jsonl, for the run's overall p95) and does
 arithmetic. Each metric of a variant is {mean, min, max, n} over the runs that measured

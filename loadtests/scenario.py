@@ -1,4 +1,4 @@
-"""A scenario file, read, completed, overridden and validated (SPEC section 6).
+"""A scenario file, read, completed, overridden and validated (docs/scenarios.md).
 
 `load("bad-release")` or `load("path/to/mine.yaml", {"users": 20})` returns a `Scenario`,
 or raises `ScenarioError` listing every problem; nothing is started before that. Keys a

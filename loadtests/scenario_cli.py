@@ -1,4 +1,4 @@
-"""`banksim scenarios`: list the built-ins, show one, validate a file (SPEC section 6).
+"""`banksim scenarios`: list the built-ins, show one, validate a file (docs/scenarios.md).
 
 Needs no Locust: a QA team can check a scenario on a machine that only has the bank.
 """

@@ -1,4 +1,4 @@
-"""The shape of a scenario file (SPEC section 6), declared once with marshmallow.
+"""The shape of a scenario file (docs/scenarios.md), declared once with marshmallow.
 
 `problems(data)` validates a scenario dict (the file merged with bad-release's defaults and
 the command line's overrides) and returns every problem, one line each, named by the

@@ -1,4 +1,4 @@
-"""Playing a scenario's timeline (SPEC section 6) through the bank's admin API.
+"""Playing a scenario's timeline (docs/scenarios.md) through the bank's admin API.
 
 `phases_for` cuts the run into the scenario's phases (the first, from 0 s, is `baseline`;
 each step with `phase:` starts the next). `TimelineDriver` waits for each step and applies

@@ -1,4 +1,4 @@
-"""banksim's built-in incident scenarios: one YAML file each (SPEC section 6).
+"""banksim's built-in incident scenarios: one YAML file each (docs/scenarios.md).
 
 Pure data, shipped inside the installed package; `loadtests.scenario` reads and
 validates them. `BUILTIN_DIR` is where the files are, wherever banksim is installed.

@@ -16,7 +16,7 @@ from ..ids import new_id
 from ..models import Budget, BudgetAlert, MonthlySpend
 from .notify import note, notify, pounds
 
-# The spending categories a card payment and a budget name (SPEC section 3).
+# The spending categories a card payment and a budget name (docs/reference.md, HTTP API).
 CATEGORIES = ("general", "eating_out", "groceries", "transport", "shopping", "entertainment",
               "bills", "holidays", "personal_care", "cash")
 WARNING_PCT = 80

@@ -30,7 +30,7 @@ from .funds import LOCKED, FundsGuard
 from .notify import note, notify, pounds
 
 
-# A ledger entry's kind: what moved the money (SPEC section 3).
+# A ledger entry's kind: what moved the money (docs/reference.md, HTTP API).
 KINDS = ("topup", "card_payment", "transfer_in", "transfer_out")
 
 

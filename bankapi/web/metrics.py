@@ -5,8 +5,8 @@ PROMETHEUS_MULTIPROC_DIR at a fresh directory and /metrics aggregates the files
 all workers write (prometheus_client's multiprocess mode). This module must therefore
 only be imported by `create_app`, after `serve` has chosen that directory.
 
-Label values are bounded by what the server knows, whatever clients send (SPEC
-section 4): the standard methods, its route templates, its platforms and its
+Label values are bounded by what the server knows, whatever clients send
+(docs/operations.md): the standard methods, its route templates, its platforms and its
 published releases (`KnownVersions`); anything else is "other". As a last bound, a
 process records at most MAX_SERIES label sets; later new combinations share one
 all-"other" set, so /metrics stays under 1 MB.

@@ -1,4 +1,4 @@
-"""The UX report of a load-test run (SPEC section 5): report.json, report.html, a summary.
+"""The UX report of a load-test run (docs/reference.md): report.json, report.html, a summary.
 
 Pure reporting: it reads journey events and the run's phases, never the bank, never
 Locust. `build_report` makes the report dict, `write_report` writes its files,

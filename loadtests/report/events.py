@@ -75,7 +75,7 @@ def sorted_versions(versions: Iterable[str]) -> list[str]:
 
 
 def journey_key(journey: str) -> tuple:
-    """Journeys in the app's order (SPEC section 5), unknown ones after, alphabetically."""
+    """Journeys in the app's order (docs/reference.md), unknown ones after, alphabetically."""
     return (JOURNEYS.index(journey), "") if journey in JOURNEYS else (len(JOURNEYS), journey)
 
 

@@ -1,4 +1,4 @@
-"""Staged rollouts (SPEC section 6): who /app/releases/latest offers a release to, and
+"""Staged rollouts (docs/scenarios.md): who /app/releases/latest offers a release to, and
 PATCH /admin/releases/{version} raising, lowering, halting and resuming it."""
 import pytest
 from sqlalchemy import text

@@ -1,5 +1,5 @@
-"""Issue 11 item 3: the kill switch is never stale, and it cuts short slow faults in
-progress; and the cap on requests a process holds in slow faults (item 4, in-process)."""
+"""The kill switch is never stale, and it cuts short slow faults in
+progress; and the cap on requests a process holds in slow faults (in-process)."""
 import threading
 import time
 
@@ -38,7 +38,7 @@ def test_requests_wait_for_a_reload_in_progress_instead_of_using_stale_rules(
     thrown = time.monotonic()
     time.sleep(0.06)
     reloading, _ = in_thread(engine.current)
-    time.sleep(max(0.0, 1.0 - (time.monotonic() - thrown)))  # SPEC: 1 s after the disable...
+    time.sleep(max(0.0, 1.0 - (time.monotonic() - thrown)))  # reference: 1 s after the disable...
     assert engine.current().enabled is False  # ...no request uses the old rules
     reloading.join(5)
 
@@ -52,7 +52,7 @@ def test_disable_cuts_short_a_slow_fault_in_progress(engine, make_store, add_rul
     make_store().set_enabled(False)  # another process: seen by the hold's own re-check
     held.join(10)
     assert not held.is_alive() and box["value"] is False
-    assert time.monotonic() - started < 5  # SPEC: within a second
+    assert time.monotonic() - started < 5  # docs/reference.md: within a second
 
 
 def test_deleting_the_rule_cuts_short_its_holds(engine, store, add_rule):

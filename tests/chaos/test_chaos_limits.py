@@ -1,4 +1,4 @@
-"""Issue 11 items 7-9 through the admin API and the middleware of the tiny app:
+"""Chaos limits through the admin API and the middleware of the tiny app:
 exempt paths as the router resolves them, the rule limit, cheap rule changes, and
 presets that replace what they added before."""
 import pytest

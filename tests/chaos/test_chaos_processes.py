@@ -26,7 +26,7 @@ def test_a_rule_created_in_one_process_applies_in_the_other(start_gunicorn):
     assert created.status_code == 201
     seen, took = poll(lambda: status_of(second.url) == 503, within_s=3)
     assert seen, "the other process never applied the rule"
-    assert took < 1.5  # SPEC: within one second (plus slack for a busy machine)
+    assert took < 1.5  # docs/reference.md: within one second (plus slack for a busy machine)
 
     requests.post(second.url + "/admin/chaos/disable", timeout=5)
     assert poll(lambda: status_of(first.url) == 200, within_s=3)[0]

@@ -120,7 +120,7 @@ def test_three_gunicorn_workers_and_distributed_locust(three_worker_bank, tmp_pa
     metrics = requests.get(f"{bank.url}/metrics", timeout=5).text
     assert sent > 100
     assert served_requests(metrics) == sent
-    # 9.9.9 was never published, so its injections are labelled "other" (SPEC section 4).
+    # 9.9.9 was never published, so its injections are labelled "other" (docs/reference.md).
     assert sample(metrics, "chaos_injections_total", rule=created.json()["id"],
                   app_version="other") >= 1
     assert 'app_version="9.9.9"' not in metrics
