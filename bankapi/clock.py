@@ -14,14 +14,6 @@ def month_of(moment: datetime) -> str:
     return moment.strftime("%Y-%m")
 
 
-def month_bounds(month: str) -> tuple[datetime, datetime]:
-    """[first instant, first instant of the next month) for `YYYY-MM`."""
-    year, mon = int(month[:4]), int(month[5:7])
-    start = datetime(year, mon, 1)
-    end = datetime(year + (mon == 12), mon % 12 + 1, 1)
-    return start, end
-
-
 def naive_utc(moment: datetime) -> datetime:
     """Client datetimes may carry a zone; the bank stores naive UTC."""
     return moment.astimezone(timezone.utc).replace(tzinfo=None) if moment.tzinfo else moment

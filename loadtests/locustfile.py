@@ -54,11 +54,10 @@ saved_sessions: list[dict] = []  # from --sessions: entry k is user{k+1}'s
 
 @events.init_command_line_parser.add_listener
 def add_arguments(parser):
-    parser.add_argument("--scenario", "--timeline", dest="scenario", default=NONE,
+    parser.add_argument("--scenario", dest="scenario", default=NONE,
                        metavar="NAME|PATH",
                        help=f"incident scenario: a built-in ({', '.join(builtin_names())}) or "
-                            "a YAML file; `none` (default): no timeline, one baseline phase. "
-                            "--timeline is an older name for it")
+                            "a YAML file; `none` (default): no timeline, one baseline phase")
     parser.add_argument("--client-policy", choices=sorted(POLICIES), default=None,
                        help="the app's retry policy (default: the scenario's): none, naive "
                             "(3 immediate retries), backoff (4 retries, capped exponential "

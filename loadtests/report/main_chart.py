@@ -27,7 +27,6 @@ MIN_BUCKET_JOURNEYS = 5
 BAD_COLOUR, HOTFIX_COLOUR = "#D55E00", "#009E73"  # Okabe-Ito vermillion, bluish green
 OTHER_COLOURS = ("#0072B2", "#56B4E9", "#CC79A7", "#E69F00", "#999999")  # Okabe-Ito
 MARKERS = ("s", "o", "^", "D", "v", "P", "X")
-LINESTYLES = ("-", "--", "-.", ":")
 PHASE_SHADES = {"baseline": "#f4f4f4", "incident": "#d9d9d9", "recovery": "#ebebeb"}
 MARKER_AREA = (6.0, 45.0)  # points², for the smallest and the largest bucket
 HOLLOW_AREA = 22.0  # points²: big enough to notice, the outline says "few journeys"

@@ -14,7 +14,7 @@ def test_loadtest_help_shows_banksims_options_then_locusts():
     assert result.returncode == 0, result.stderr
     ours, _, locusts = result.stdout.partition("Locust's own options follow.")
     assert "Usage: banksim loadtest" in ours and "locustfile.py" in ours
-    for option in ("--client-policy", "--scenario", "--timeline", "--seed", "--seeded-users",
+    for option in ("--client-policy", "--scenario", "--seed", "--seeded-users",
                    "--admin-token", "--journeys-out", "BANKSIM_ADMIN_TOKEN"):
         assert option in ours, option
     assert "--headless" in locusts and "--users" in locusts
