@@ -11,7 +11,7 @@ import click
 
 from bankapi.cli import COMMANDS as BANK_COMMANDS
 from chaos.cli import chaos
-from loadtests.scenario_cli import scenarios
+from loadtests.scenario.cli import scenarios
 from seed.cli import seed
 
 LOAD_EXTRA = ("locust", "matplotlib")
@@ -26,7 +26,7 @@ def main():
 def _load_commands() -> tuple[click.Command, ...]:
     missing = [name for name in LOAD_EXTRA if importlib.util.find_spec(name) is None]
     if not missing:
-        from loadtests.cli import compare, incident, loadtest
+        from loadtests.run.cli import compare, incident, loadtest
         return incident, loadtest, compare
     return tuple(_needs_load_extra(name, missing)
                  for name in ("incident", "loadtest", "compare"))

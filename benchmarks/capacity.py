@@ -28,8 +28,7 @@ import sys
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from benchmarks.proc import stat  # noqa: E402
+from benchmarks.proc import stat
 
 GOOD_SUCCESS, LOGIN_P95_MS = 0.999, 2000
 BUCKETS = (  # a sample goes to the first bucket its innermost matching frame names

@@ -22,13 +22,13 @@ import tracemalloc
 import uuid
 from pathlib import Path
 
+from benchmarks import soak
+from werkzeug.serving import make_server
+
+from bankapi import create_app
+
 ROOT = Path(__file__).resolve().parent
-sys.path[:0] = [str(ROOT.parent), str(ROOT)]
 
-import soak  # noqa: E402
-from werkzeug.serving import make_server  # noqa: E402
-
-from bankapi import create_app  # noqa: E402
 
 USERS = 50
 NOT_THE_BANK = [tracemalloc.Filter(False, pattern) for pattern in (

@@ -14,18 +14,17 @@ import argparse
 import cProfile
 import os
 import pstats
-import sys
 import tempfile
 import time
 from contextlib import contextmanager, nullcontext, redirect_stderr
 from functools import partial
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent
-sys.path.insert(0, str(ROOT.parent))
+from bankapi import create_app, init_database, shutdown
+from benchmarks.bare_app import create_bare_app
 
-from bankapi import create_app, init_database, shutdown  # noqa: E402
-from benchmarks.bare_app import create_bare_app  # noqa: E402
+ROOT = Path(__file__).resolve().parent
+
 
 HEADERS = {"X-App-Version": "4.1.3", "X-Platform": "ios"}
 

@@ -24,14 +24,14 @@ from pathlib import Path
 
 import requests
 
-ROOT = Path(__file__).resolve().parent
-sys.path.insert(0, str(ROOT.parent))
+from benchmarks import costs
+from benchmarks.locust_cost import r5_rows
+from benchmarks.read_path import WRK_CONNECTIONS, r1_vs_bare_flask, wrk
+from benchmarks.rules_cost import r8_rule_change_cost
+from loadtests.run.incident import BankProcess, free_port
 
-from benchmarks import costs  # noqa: E402
-from benchmarks.locust_cost import r5_rows  # noqa: E402
-from benchmarks.read_path import WRK_CONNECTIONS, r1_vs_bare_flask, wrk  # noqa: E402
-from benchmarks.rules_cost import r8_rule_change_cost  # noqa: E402
-from loadtests.incident import BankProcess, free_port  # noqa: E402
+ROOT = Path(__file__).resolve().parent
+
 
 class Bench:
     def __init__(self, args, database_url: str):

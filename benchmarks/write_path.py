@@ -15,17 +15,15 @@ the tree it sits in, so to compare with another commit copy it into that commit'
 """
 import argparse
 import statistics
-import sys
 import tempfile
 import time
 import uuid
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent
-if str(ROOT.parent) not in sys.path:
-    sys.path.insert(0, str(ROOT.parent))
+from bankapi import create_app, init_database, shutdown
 
-from bankapi import create_app, init_database, shutdown  # noqa: E402
+ROOT = Path(__file__).resolve().parent
+
 
 HEADERS = {"X-App-Version": "4.1.3", "X-Platform": "ios"}
 CATEGORIES = ("eating_out", "groceries")  # eating_out has a budget, groceries none

@@ -1,7 +1,12 @@
-"""Load tests for banksim: a simulated mobile app replaying a bad release.
+"""Load tests for banksim: simulated phones replaying an incident, and what it did to them.
 
-Only `loadtests/locustfile.py` (and the modules it alone imports) may import
-Locust: Locust monkey-patches the process with gevent. Everything else here
-(`retry`, `versions`, `timeline`, `journal`, `mobile`, `journeys`) is plain
-Python so tests and the report can import it safely.
+Four rooms and the report:
+
+- `phone/`: what runs inside Locust's process (the only room that imports locust or gevent);
+- `scenario/`: a scenario file read, validated and played as a timeline;
+- `run/`: `banksim incident` and `banksim loadtest`: the bank, Locust and stopping them all;
+- `compare/`: `banksim compare`, several runs side by side;
+- `report/`: report.json, report.html and the terminal summary, from the recorded journeys.
+
+`locustfile.py` is the entry point users give `locust -f`.
 """

@@ -57,3 +57,15 @@ def test_every_link_resolves(page):
 
 def test_the_readme_is_a_front_door():
     assert len((ROOT / "README.md").read_text().splitlines()) <= 220
+
+
+PATH_IN_BACKTICKS = re.compile(
+    r"`((?:bankapi|banksim|benchmarks|chaos|deploy|docs|loadtests|scenarios|seed|tests)/[\w./-]*)`")
+
+
+@pytest.mark.parametrize("page", PAGES, ids=lambda p: str(p.relative_to(ROOT)))
+def test_every_file_the_docs_name_exists(page):
+    """A path in backticks (`loadtests/phone/journeys.py`) names a file or folder of the repo."""
+    missing = sorted({path for path in PATH_IN_BACKTICKS.findall(page.read_text())
+                      if not (ROOT / path.split(":")[0]).exists()})
+    assert missing == []

@@ -49,7 +49,7 @@ def test_every_rule_field_is_documented():
 
 
 def test_every_report_key_is_documented():
-    from loadtests.reconcile import reconcile
+    from loadtests.run.reconcile import reconcile
     from loadtests.report import build_report
     phases = [{"name": n, "start_s": a, "end_s": b}
               for n, a, b in (("baseline", 0, 10), ("incident", 10, 20), ("recovery", 20, 30))]

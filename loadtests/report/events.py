@@ -1,6 +1,6 @@
 """Journey events as the report reads them: one typed record per journey a user finished.
 
-The load generator writes them as JSON Lines (`loadtests.journal` documents the
+The load generator writes them as JSON Lines (`loadtests.phone.journal` documents the
 shape). Everything in the report is computed from these records and the run's
 phases; nothing here talks to the bank or imports Locust.
 """
@@ -11,8 +11,8 @@ from pathlib import Path
 
 from packaging.version import InvalidVersion, Version
 
-from ..journal import JOURNEY_KEYS, PHASES
-from ..journeys import JOURNEY_NAMES as JOURNEYS
+from loadtests.phone.journal import JOURNEY_KEYS, PHASES
+from loadtests.phone.journeys import JOURNEY_NAMES as JOURNEYS
 
 
 @dataclass(frozen=True)
@@ -87,7 +87,7 @@ def normalise_phases(phases: Iterable, events: list[JourneyEvent],
                      duration_s: float | None) -> list[dict]:
     """Phases as `[{name, start_s, end_s}]` in time order.
 
-    Accepts dicts or objects with `name`, `start_s`, `end_s` (e.g. `loadtests.timeline.Phase`).
+    Accepts dicts or objects with `name`, `start_s`, `end_s` (e.g. `timeline.Phase`).
     When the caller has none (the phases file was never written), they are rebuilt from
     the events' `phase` labels: each phase starts at its first journey and ends where
     the next one starts (the last one at the run's end).

@@ -6,7 +6,7 @@ from bankapi.db import db
 from bankapi.web.metrics import KnownVersions, method_label, platform_label
 from bankapi.models import Release
 from chaos.metrics import GenericVersionLabel
-from promtext import sample
+from tests.helpers.promtext import sample
 
 
 @pytest.fixture(autouse=True)

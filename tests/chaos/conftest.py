@@ -12,14 +12,13 @@ import pytest
 import requests
 from sqlalchemy import create_engine
 
-from chaos_helpers import free_port
+from tests.helpers.faults import free_port
 from chaos.models import Base
 from chaos.store import ChaosStore
-from chaos_testapp import create_app
+from tests.helpers.chaos_app import create_app
 
 PG_URL = os.environ.get("BANKSIM_TEST_DATABASE_URL")
-HERE = Path(__file__).parent
-ROOT = HERE.parent.parent
+ROOT = Path(__file__).parent.parent.parent
 
 
 @pytest.fixture
@@ -96,13 +95,13 @@ def start_gunicorn(store, chaos_db_url, tmp_path):
         port = free_port()
         log_path = tmp_path / f"gunicorn-{port}.log"
         env = {**os.environ, "CHAOS_TEST_DATABASE_URL": chaos_db_url,
-               "PYTHONPATH": os.pathsep.join([str(ROOT), str(HERE)])}
+               "PYTHONPATH": str(ROOT)}
         with open(log_path, "wb") as log:
             process = subprocess.Popen(
                 [sys.executable, "-m", "gunicorn", "--worker-class", worker_class,
                  "--threads", "4", "--workers", str(workers), "--bind", f"127.0.0.1:{port}",
                  "--timeout", "30", "--graceful-timeout", "1", "--log-level", "info",
-                 "chaos_testapp:create_app()"],
+                 "tests.helpers.chaos_app:create_app()"],
                 cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
         server = Gunicorn(f"http://127.0.0.1:{port}", process, log_path)
         started.append(server)
@@ -132,7 +131,7 @@ BANK_ADMIN_TOKEN = "chaos-admin-token"
 def bank_serve(database_url, tmp_path):
     """`banksim serve` (python -m banksim serve, 2 workers, default threads) on a fresh bank
     database, with only the variables the README gives a user; stopped at teardown."""
-    from loadtests.incident import BankProcess
+    from loadtests.run.incident import BankProcess
     started = []
 
     def start():

@@ -3,7 +3,7 @@ import time
 
 import pytest
 
-from chaos_testapp import PRESETS, create_app
+from tests.helpers.chaos_app import PRESETS, create_app
 
 
 RESET = {"fault": {"type": "reset"}}

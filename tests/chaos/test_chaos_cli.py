@@ -7,7 +7,7 @@ import pytest
 from click.testing import CliRunner
 
 from chaos.cli import chaos
-from chaos_helpers import free_port
+from tests.helpers.faults import free_port
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ import requests
 
 from chaos.faults import Exchange, FaultSettingsError, build_fault
 from chaos.faults.base import BufferedResponse
-from chaos_helpers import caused_by, wsgi_call
+from tests.helpers.faults import caused_by, wsgi_call
 
 
 def hello_app(environ, start_response):

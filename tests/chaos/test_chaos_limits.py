@@ -4,8 +4,8 @@ presets that replace what they added before."""
 import pytest
 
 from chaos.engine import RuleEngine
-from chaos_helpers import wsgi_call
-from chaos_testapp import PRESETS, create_app
+from tests.helpers.faults import wsgi_call
+from tests.helpers.chaos_app import PRESETS, create_app
 
 RESET_ALL = {"fault": {"type": "reset"}, "match": {"path": "*"}}
 

@@ -7,9 +7,9 @@ import subprocess
 
 import pytest
 
-from loadrun import ADMIN_TOKEN, BANKSIM, SEEDED_USERS, Bank, still_running, stop
+from tests.helpers.loadrun import ADMIN_TOKEN, BANKSIM, SEEDED_USERS, Bank, still_running, stop
 
-from loadtests.incident import BankProcess, free_port
+from loadtests.run.incident import BankProcess, free_port
 
 
 @pytest.fixture(scope="module")

@@ -11,8 +11,8 @@ import time
 
 import pytest
 import requests
-from bank_jepsen import Workload, all_transfers, check, customer_money, log_in
-from pg_cluster import Cluster, unavailable_reason
+from tests.reliability.bank_jepsen import Workload, all_transfers, check, customer_money, log_in
+from tests.helpers.pg_cluster import Cluster, unavailable_reason
 
 USERS = 10
 DURATION_S = 14  # clients invoke transfers for this long; the crash comes at CRASH_AT_S

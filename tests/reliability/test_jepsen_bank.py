@@ -5,7 +5,7 @@ from collections import Counter
 
 import pytest
 import requests
-from bank_jepsen import (
+from tests.reliability.bank_jepsen import (
     BalanceWatcher,
     Workload,
     all_transfers,

@@ -14,7 +14,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 import requests
 
-from promtext import sample
+from tests.helpers.promtext import sample
 
 pytestmark = pytest.mark.slow
 

@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 
 import pytest
-from bank_jepsen import Workload, all_transfers, check, customer_money, log_in
+from tests.reliability.bank_jepsen import Workload, all_transfers, check, customer_money, log_in
 
 USERS = 6
 

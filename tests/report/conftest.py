@@ -1,7 +1,7 @@
 """Fixtures of the report tests: synthetic journey streams (see journey_streams.py)."""
 import pytest
 
-from journey_streams import Stream, make_stream
+from tests.helpers.journey_streams import Stream, make_stream
 
 
 @pytest.fixture

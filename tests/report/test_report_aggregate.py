@@ -1,6 +1,6 @@
 import pytest
 
-from journey_streams import event
+from tests.helpers.journey_streams import event
 from loadtests.report import build_report
 from loadtests.report.aggregate import (bucket_size_s, journey_rows, percentile, timeline_rows,
                                         users_affected, version_rows)
@@ -101,7 +101,7 @@ def test_policy_block_compares_cost_per_phase(incident_stream):
 
 def test_phases_may_be_timeline_objects():
     from loadtests.scenario import load
-    from loadtests.timeline import phases_for
+    from loadtests.scenario.timeline import phases_for
     assert normalise_phases(phases_for(load("bad-release"), 100), [], 100) == [
         {"name": "baseline", "start_s": 0.0, "end_s": 25.0},
         {"name": "incident", "start_s": 25.0, "end_s": 60.0},

@@ -5,7 +5,7 @@ from matplotlib.colors import to_hex, to_rgb
 from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 
-from journey_streams import event
+from tests.helpers.journey_streams import event
 from loadtests.report import build_report
 from loadtests.report.charts import latency_figure
 from loadtests.report.main_chart import (BAD_COLOUR, MIN_BUCKET_JOURNEYS,

@@ -1,6 +1,6 @@
 import pytest
 
-from journey_streams import event, make_stream
+from tests.helpers.journey_streams import event, make_stream
 from loadtests.report.detector import DetectorSettings, detect
 from loadtests.report.events import coerce_events
 

@@ -3,7 +3,7 @@ import re
 
 import pytest
 
-from journey_streams import make_stream
+from tests.helpers.journey_streams import make_stream
 from loadtests.report import build_report, write_report
 
 SPEC_KEYS = {"scenario", "seed", "users", "duration_s", "client_policy", "phases", "journeys",

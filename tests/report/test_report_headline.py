@@ -1,7 +1,7 @@
 """The report's first sentence: named versions and numbers, all taken from the report."""
 import pytest
 
-from journey_streams import event
+from tests.helpers.journey_streams import event
 from loadtests.report import build_report, headline
 
 PHASES = [{"name": "baseline", "start_s": 0.0, "end_s": 29.7},

@@ -2,7 +2,7 @@ import re
 
 from rich.console import Console
 
-from journey_streams import make_stream
+from tests.helpers.journey_streams import make_stream
 
 from loadtests.report import build_report, print_summary, verdict
 

@@ -1,6 +1,6 @@
 import pytest
 
-from journey_streams import event
+from tests.helpers.journey_streams import event
 from loadtests.report import build_report
 from loadtests.report.events import coerce_events
 from loadtests.report.thresholds import evaluate, parse_threshold

@@ -12,7 +12,7 @@ import requests
 
 from bankapi.domain import sessions
 from bankapi.models import DeviceSession
-from loadtests.incident import BankProcess, free_port
+from loadtests.run.incident import BankProcess, free_port
 from seed.sessions import issue_sessions
 
 pytestmark = pytest.mark.slow

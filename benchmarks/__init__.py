@@ -1,0 +1,1 @@
+"""Performance ratios, run from the repository's root as `python -m benchmarks.NAME`."""

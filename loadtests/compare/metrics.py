@@ -1,0 +1,204 @@
+"""From the runs' report directories to compare.json's figures (docs/reference.md, compare.json).
+
+Pure: reads report.json (and journeys.jsonl, for the run's overall p95) and does
+arithmetic. Each metric of a variant is {mean, min, max, n} over the runs that measured
+it (n of them); a metric no run measured is null. Rates are fractions 0..1;
+users_affected_pct stays a percentage (0..100) as in report.json.
+"""
+import json
+import statistics
+from collections import defaultdict
+from pathlib import Path
+
+from loadtests.report.aggregate import AFFECTED_PHASES, percentile
+from loadtests.report.events import load_events
+from loadtests.scenario import Scenario
+
+METRICS = ("success_rate", "bad_version_success_rate", "bad_version_users", "users_affected",
+           "users_affected_pct",
+           "time_to_detect_s", "time_to_recover_s", "requests_per_journey",
+           "retries_per_journey", "p95_ms", "server_requests_per_s", "server_error_rate")
+HIGHER_IS_BETTER = {"success_rate", "bad_version_success_rate"}
+
+
+def read_report(run_dir: Path) -> dict | None:
+    path = Path(run_dir) / "report.json"
+    return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else None
+
+
+def run_metrics(run_dir: Path) -> dict:
+    """One run's figures; every METRIC is present, None when the run did not measure it
+    (no report at all: every metric None)."""
+    report = read_report(run_dir)
+    if report is None:
+        return dict.fromkeys(METRICS)
+    incident = report.get("incident") or {}
+    overall = (report.get("policy") or {}).get("overall") or {}
+    server = report.get("server") or {}
+    return {
+        "success_rate": _rate(report.get("journeys") or [], lambda row: True),
+        "bad_version_success_rate": bad_version_success_rate(report),
+        "bad_version_users": bad_version_users(report),
+        "users_affected": incident.get("users_affected"),
+        "users_affected_pct": incident.get("users_affected_pct"),
+        "time_to_detect_s": incident.get("time_to_detect_s"),
+        "time_to_recover_s": incident.get("time_to_recover_s"),
+        "requests_per_journey": overall.get("requests_per_journey"),
+        "retries_per_journey": overall.get("retries_per_journey"),
+        "p95_ms": _p95(Path(run_dir) / "journeys.jsonl"),
+        "server_requests_per_s": server.get("requests_per_s"),
+        "server_error_rate": server.get("error_rate"),
+    }
+
+
+def incident_versions(report: dict) -> list[str]:
+    """The version(s) the step that starts `incident` published: from the scenario as run
+    (scenario_definition), else the report's incident.release; [] when it published none."""
+    definition = report.get("scenario_definition")
+    if definition:
+        return Scenario(definition).incident_versions()
+    release = (report.get("incident") or {}).get("release")
+    return [release] if release else []
+
+
+def bad_version_success_rate(report: dict) -> float | None:
+    """Success of the journeys on the incident's version(s) during the incident and
+    recovery phases; of every journey in those phases when the incident published none."""
+    bad = set(incident_versions(report))
+    return _rate(report.get("journeys") or [],
+                 lambda row: row["phase"] in AFFECTED_PHASES
+                 and (not bad or row["app_version"] in bad))
+
+
+def bad_version_users(report: dict) -> int | None:
+    """Users who ran a journey on the incident's version(s): who got the bad release (a
+    staged rollout with a halt should keep this low); None when it published none."""
+    bad = set(incident_versions(report))
+    if not bad:
+        return None
+    return sum(row["users"] for row in report.get("versions") or ()
+               if row["app_version"] in bad)
+
+
+def _rate(rows: list[dict], keep) -> float | None:
+    chosen = [row for row in rows if keep(row)]
+    attempts = sum(row["attempts"] for row in chosen)
+    return round(sum(row["succeeded"] for row in chosen) / attempts, 4) if attempts else None
+
+
+def _p95(path: Path) -> float | None:
+    if not path.is_file():
+        return None
+    value = percentile([e.duration_ms for e in load_events(path)], 95)
+    return None if value is None else round(value, 1)
+
+
+def run_passed(run_dir: Path) -> tuple[bool, bool]:
+    """(integrity ok, every threshold passed) of one run; a run without a report fails."""
+    report = read_report(run_dir)
+    if report is None:
+        return False, False
+    integrity = (report.get("integrity") or {}).get("ok") is True
+    return integrity, all(t["passed"] for t in report.get("thresholds") or ())
+
+
+def spread(values: list) -> dict | None:
+    """{mean, min, max, n} of the measured values; None when none was measured."""
+    measured = [v for v in values if v is not None]
+    if not measured:
+        return None
+    return {"mean": round(statistics.fmean(measured), 4), "min": min(measured),
+            "max": max(measured), "n": len(measured)}
+
+
+def success_over_time(run_dirs: list[Path]) -> list[list[float]]:
+    """[[t_s, success rate], ...]: every version's journeys per report bucket, the rate
+    averaged over the runs that had journeys in that bucket."""
+    by_bucket = defaultdict(list)
+    for run_dir in run_dirs:
+        report = read_report(run_dir) or {}
+        totals = defaultdict(lambda: [0, 0])
+        for row in report.get("timeline") or ():
+            totals[row["t_s"]][0] += row["attempts"]
+            totals[row["t_s"]][1] += row["failed"]
+        for t_s, (attempts, failed) in totals.items():
+            if attempts:
+                by_bucket[t_s].append(1 - failed / attempts)
+    return [[t_s, round(statistics.fmean(rates), 4)] for t_s, rates in sorted(by_bucket.items())]
+
+
+def summarise_variant(out: Path, params: dict, runs: list[str]) -> dict:
+    """One entry of compare.json's `variants` (runs are paths relative to `out`)."""
+    dirs = [out / run for run in runs]
+    per_run = [run_metrics(d) for d in dirs]
+    checks = [run_passed(d) for d in dirs]
+    return {"params": params, "runs": runs,
+            "metrics": {m: spread([r[m] for r in per_run]) for m in METRICS},
+            "integrity_ok": bool(checks) and all(ok for ok, _ in checks),
+            "thresholds_passed": bool(checks) and all(passed for _, passed in checks),
+            "success_over_time": success_over_time(dirs)}
+
+
+def compare_document(scenario: str, seed: int, repeat: int, variants: list[dict]) -> dict:
+    """compare.json as a dict."""
+    return {"scenario": scenario, "seed": seed, "repeat": repeat, "variants": variants,
+            "verdicts": verdicts(variants)}
+
+
+def _label(params: dict, key: str) -> str:
+    value = params[key]
+    return f"{key}={str(value).lower() if isinstance(value, bool) else value}"
+
+
+def verdicts(variants: list[dict], metrics: tuple = METRICS) -> dict[str, list[str]]:
+    """Per varied key, one plain sentence per metric: which value wins, or "no clear
+    difference" when the best one's min-max range overlaps another's. With more keys
+    varied, variants are compared within each combination of the other keys."""
+    keys = list(variants[0]["params"]) if variants else []
+    found = {}
+    for key in keys:
+        lines = []
+        slices = defaultdict(list)
+        for variant in variants:
+            rest = tuple((k, str(v)) for k, v in variant["params"].items() if k != key)
+            slices[rest].append(variant)
+        for rest, group in slices.items():
+            where = f" (with {', '.join(f'{k}={v}' for k, v in rest)})" if rest else ""
+            for metric in metrics:
+                sentence = verdict(metric, [(_label(v["params"], key), v["metrics"][metric])
+                                            for v in group])
+                if sentence:
+                    lines.append(sentence + where)
+        found[key] = lines
+    return found
+
+
+def verdict(metric: str, entries: list[tuple[str, dict | None]]) -> str | None:
+    """One sentence comparing the entries' spreads of `metric` (None: nothing to compare)."""
+    measured = [(label, s) for label, s in entries if s is not None]
+    if len(measured) < 2:
+        return None
+    higher = metric in HIGHER_IS_BETTER
+    ranked = sorted(measured, key=lambda e: e[1]["mean"], reverse=higher)
+    best_label, best = ranked[0]
+    overlapping = [label for label, s in ranked[1:] if overlaps(best, s)]
+    better = "higher" if higher else "lower"
+    if not overlapping:
+        return (f"{metric}: {best_label} is clearly {better} ({_fmt(best)}; "
+                + ", ".join(f"{label} {_fmt(s)}" for label, s in ranked[1:]) + ")")
+    clear = [label for label, s in ranked[1:] if not overlaps(best, s)]
+    tail = f"; {', '.join(clear)} clearly worse" if clear else ""
+    return (f"{metric}: no clear difference between {best_label} and "
+            f"{' and '.join(overlapping)}, the ranges overlap ({best_label} {_fmt(best)}; "
+            + ", ".join(f"{label} {_fmt(s)}" for label, s in ranked[1:]) + f"){tail}")
+
+
+def overlaps(a: dict, b: dict) -> bool:
+    """Whether two min-max ranges share a point: then the difference is within the spread."""
+    return a["min"] <= b["max"] and b["min"] <= a["max"]
+
+
+def _fmt(s: dict) -> str:
+    if s["min"] == s["max"]:
+        return f"{s['mean']:g}"
+    return f"{s['mean']:g} [{s['min']:g}-{s['max']:g}]"

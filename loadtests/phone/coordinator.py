@@ -1,0 +1,232 @@
+"""What every Locust process must agree on during a run, locally or distributed.
+
+Imported only by `locustfile.py` (it uses gevent). One `RunCoordinator` per process:
+
+- user numbers: one global counter, kept by the master (or the local runner); a worker
+  asks for the next number with a `banksim_claim` message and waits for the answer;
+- the phase and the run's start time: set by the master's timeline and broadcast to
+  workers (`banksim_phase`), so each journey carries the phase at its start;
+- the scenario's timeline: played by the master (or the local runner), which also runs
+  the alert detector live on the journeys it collects when the scenario says
+  `halt_on_alert` (loadtests/scenario/halt.py);
+- journey events and transfer intents: a worker buffers them and sends them to the
+  master (`banksim_events`) every FLUSH_INTERVAL_S, when the master asks
+  (`banksim_flush`, at test stop) and at its own test stop; the master or the local
+  runner appends them to the --journeys-out / --transfers-out files.
+"""
+import collections
+import itertools
+import logging
+import time
+import uuid
+
+import gevent
+from gevent.event import AsyncResult
+from locust.runners import MasterRunner, WorkerRunner
+
+from loadtests.run.admin import AdminClient
+from loadtests.scenario.halt import HaltOnAlert
+from loadtests.phone.journal import EventBuffer, JsonLinesSink, write_phases
+from loadtests.report.detector import DetectorSettings
+from loadtests.scenario import Scenario
+from loadtests.scenario.timeline import Phase, TimelineDriver, phases_for
+
+log = logging.getLogger(__name__)
+FLUSH_INTERVAL_S = 2.0
+CLAIM_TIMEOUT_S = 10.0
+FLUSH_WAIT_S = 5.0
+ALERT_CHECK_S = 1.0
+
+
+class RunCoordinator:
+    def __init__(self, environment, scenario: Scenario):
+        self.environment, self.scenario = environment, scenario
+        self.options = environment.parsed_options
+        self.runner = environment.runner
+        self.is_worker = isinstance(self.runner, WorkerRunner)
+        self.is_master = isinstance(self.runner, MasterRunner)
+        self.phase = "baseline"
+        self.run_started_at = time.time()
+        self.phases: list[Phase] = []
+        self.buffer = EventBuffer()
+        self.sink = None if self.is_worker else JsonLinesSink(self.options.journeys_out,
+                                                              self.options.transfers_out)
+        self._numbers = itertools.count()
+        self._claims: dict[str, AsyncResult] = {}
+        self._flushed: set[str] = set()
+        self.journeys_by_worker: collections.Counter[str] = collections.Counter()
+        self._greenlets: list[gevent.Greenlet] = []
+        self.driver: TimelineDriver | None = None
+        self.halter: HaltOnAlert | None = None
+        self.journeys: list[dict] = []  # kept only while halt_on_alert watches them
+        self._register_messages()
+
+    # -- messages -----------------------------------------------------------------------
+
+    def _register_messages(self) -> None:
+        if self.is_master:
+            self.runner.register_message("banksim_events", self._on_events)
+            self.runner.register_message("banksim_claim", self._on_claim)
+            self.runner.register_message("banksim_flushed", self._on_flushed)
+        elif self.is_worker:
+            self.runner.register_message("banksim_phase", self._on_phase)
+            self.runner.register_message("banksim_number", self._on_number)
+            self.runner.register_message("banksim_flush", self._on_flush)
+
+    def _on_events(self, environment, msg, **_kw):
+        self.journeys_by_worker[msg.node_id] += len(msg.data.get("journeys") or [])
+        self._store(msg.data)
+
+    def _store(self, batch: dict) -> None:
+        self.sink.write(batch)
+        if self.halter is not None and not self.halter.done:
+            self.journeys.extend(batch.get("journeys") or ())
+
+    def _on_claim(self, environment, msg, **_kw):
+        self.runner.send_message("banksim_number",
+                                 {"req": msg.data["req"], "number": next(self._numbers)},
+                                 client_id=msg.node_id)
+
+    def _on_flushed(self, environment, msg, **_kw):
+        self._flushed.add(msg.node_id)
+
+    def _on_phase(self, environment, msg, **_kw):
+        self.phase = msg.data["phase"]
+        self.run_started_at = msg.data["run_started_at"]
+
+    def _on_number(self, environment, msg, **_kw):
+        waiting = self._claims.pop(msg.data["req"], None)
+        if waiting is not None:
+            waiting.set(msg.data["number"])
+
+    def _on_flush(self, environment, msg, **_kw):
+        self._send_batch(always=True)
+        self.runner.send_message("banksim_flushed", None)
+
+    # -- what users call ----------------------------------------------------------------
+
+    def claim_user_number(self) -> int:
+        """The next value of the run-wide user counter (0, 1, 2, ...)."""
+        if not self.is_worker:
+            return next(self._numbers)
+        request = uuid.uuid4().hex
+        self._claims[request] = waiting = AsyncResult()
+        self.runner.send_message("banksim_claim", {"req": request})
+        try:
+            return waiting.get(timeout=CLAIM_TIMEOUT_S)
+        except gevent.Timeout:
+            self._claims.pop(request, None)
+            fallback = 1_000_000 * (self.runner.worker_index + 1) + next(self._numbers)
+            log.warning("no user number from the master in %ss; using %d", CLAIM_TIMEOUT_S,
+                        fallback)
+            return fallback
+
+    def seconds_since_start(self) -> float:
+        return time.time() - self.run_started_at
+
+    def record_journey(self, event: dict) -> None:
+        self._record({"journeys": [event], "transfers": []})
+
+    def record_transfer(self, intent: dict) -> None:
+        self._record({"journeys": [], "transfers": [intent]})
+
+    def _record(self, batch: dict) -> None:
+        if self.is_worker:
+            for event in batch["journeys"]:
+                self.buffer.add_journey(event)
+            for intent in batch["transfers"]:
+                self.buffer.add_transfer(intent)
+        else:
+            self._store(batch)
+
+    # -- run lifecycle ------------------------------------------------------------------
+
+    def test_start(self) -> None:
+        if self.is_worker:
+            self.run_started_at = time.time()  # until the master's phase message says better
+            self._spawn(self._flush_forever)
+            return
+        self.run_started_at, self._numbers = time.time(), itertools.count()
+        scenario = self.scenario
+        duration = (self.options.scenario_duration or self.options.run_time
+                    or scenario.duration_s)
+        self.phases = phases_for(scenario, duration)
+        if self.options.phases_out:
+            write_phases(self.options.phases_out, [p.as_dict() for p in self.phases])
+        self.set_phase(self.phases[0].name)
+        if not (scenario["timeline"] or scenario["releases"]):
+            return
+        admin = AdminClient(self.environment.host, self.options.admin_token)
+        self.driver = TimelineDriver(scenario, admin, self.set_phase, duration_s=duration)
+        self._spawn(self.driver.run, time.monotonic())
+        if scenario.halt_on_alert:
+            incident = next((p.start_s for p in self.phases if p.name == "incident"), None)
+            settings = DetectorSettings.for_run(duration, slo=scenario.slo,
+                                                p95_ms=scenario.p95_ms)
+            self.halter = HaltOnAlert(scenario.incident_versions(), incident, settings,
+                                      self.driver)
+            self._spawn(self._watch_alerts)
+
+    def set_phase(self, name: str) -> None:
+        self.phase = name
+        if self.is_master:
+            self.runner.send_message("banksim_phase",
+                                     {"phase": name, "run_started_at": self.run_started_at})
+
+    def _watch_alerts(self) -> None:
+        while not self.halter.done:
+            gevent.sleep(ALERT_CHECK_S)
+            self.halter.check(self.journeys, self.seconds_since_start())
+        self.journeys = []
+
+    def test_stop(self) -> None:
+        for greenlet in self._greenlets:
+            greenlet.kill(block=False)
+        self._greenlets = []
+        if self.is_worker:
+            self._send_batch()
+            return
+        if self.is_master:
+            self._collect_from_workers()
+        elapsed = round(self.seconds_since_start(), 3)
+        if self.options.phases_out:
+            phases = self.phases or [Phase("baseline", 0.0, elapsed)]
+            write_phases(self.options.phases_out,
+                         [{**p.as_dict(), "end_s": min(p.end_s, elapsed)}
+                          for p in phases if p.start_s <= elapsed])
+        if self.options.steps_out:
+            write_phases(self.options.steps_out, {
+                "steps": self.driver.records if self.driver else [],
+                "halted_at_s": self.halter.halted_at_s if self.halter else None})
+        log.info("banksim: recorded %d journeys, %d transfer intents",
+                 self.sink.counts["journeys"], self.sink.counts["transfers"])
+        if self.is_master:
+            log.info("banksim: journeys by worker: %s", ", ".join(
+                f"{worker}={count}" for worker, count in sorted(self.journeys_by_worker.items())))
+
+    def _collect_from_workers(self) -> None:
+        workers = {client.id for client in self.runner.clients.all}
+        self._flushed = set()
+        self.runner.send_message("banksim_flush", None)
+        deadline = time.monotonic() + FLUSH_WAIT_S
+        while not workers <= self._flushed and time.monotonic() < deadline:
+            gevent.sleep(0.05)
+        if not workers <= self._flushed:
+            log.warning("workers %s did not flush their events in time",
+                        ", ".join(sorted(workers - self._flushed)))
+
+    def _flush_forever(self) -> None:
+        while True:
+            gevent.sleep(FLUSH_INTERVAL_S)
+            self._send_batch()
+
+    def _send_batch(self, always: bool = False) -> None:
+        batch = self.buffer.drain()
+        if always or batch["journeys"] or batch["transfers"]:
+            self.runner.send_message("banksim_events", batch)
+
+    def _spawn(self, function, *args) -> None:
+        greenlet = gevent.spawn(function, *args)
+        greenlet.link_exception(lambda g: log.error("banksim: %s failed: %r", function.__name__,
+                                                    g.exception))
+        self._greenlets.append(greenlet)

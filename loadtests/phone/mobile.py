@@ -1,0 +1,188 @@
+"""The mobile app as the bank sees it: a device, its headers, its timeouts and its retries.
+
+No Locust import: `MobileClient` drives any session with Locust's `HttpSession.request`
+signature (`name=`, `catch_response=True`, a response with `success()`/`failure()`; the
+phones use FastHttpUser's, made to behave like requests by `phone_http.PhoneSession`),
+so each attempt shows in Locust's statistics under its grouped name while the client
+decides, attempt by attempt, whether the answer is good, a business answer (422
+insufficient_funds is the bank saying no, not the bank failing), or worth a retry.
+"""
+import json
+import time
+from dataclasses import dataclass, field
+from random import Random
+
+from loadtests.phone.retry import RetryPolicy, parse_retry_after, retryable
+
+
+@dataclass
+class Device:
+    """One simulated phone: who is signed in on it, its platform and installed version."""
+
+    number: int                 # n of the seeded customer user{n}@example.com
+    platform: str
+    app_version: str
+    device_id: str
+
+    @property
+    def email(self) -> str:
+        return f"user{self.number}@example.com"
+
+
+class StepFailed(Exception):
+    """A step of a journey failed after the client's retries."""
+
+    def __init__(self, message: str, status: int | None = None):
+        super().__init__(message)
+        self.status = status
+
+
+@dataclass
+class Answer:
+    status: int
+    body: dict | list | None
+    headers: dict = field(default_factory=dict)
+
+
+
+class MobileClient:
+    """Sends one logical request, retrying it as the app's client policy says.
+
+    Every attempt gets a fresh X-Request-Id drawn from the device's seeded id stream
+    (so two runs with the same seed send the same ids: chaos decisions replay), and
+    the same Idempotency-Key when one is given. `requests` and `retries` count
+    attempts and retries since creation; a `Journey` reads their difference.
+    """
+
+    def __init__(self, session, device: Device, policy: RetryPolicy, *, id_rng: Random,
+                 jitter_rng: Random, timeout_s: float = 5.0, sleep=time.sleep):
+        self.session, self.device, self.policy = session, device, policy
+        self.id_rng, self.jitter_rng = id_rng, jitter_rng
+        self.timeout_s, self.sleep = timeout_s, sleep
+        self.token: str | None = None
+        self.requests = 0
+        self.retries = 0
+
+    def new_id(self, prefix: str) -> str:
+        return f"{prefix}_{self.id_rng.getrandbits(96):024x}"
+
+    def headers(self, idempotency_key: str | None = None) -> dict:
+        headers = {"X-App-Version": self.device.app_version, "X-Platform": self.device.platform,
+                   "X-Device-Id": self.device.device_id, "X-Request-Id": self.new_id("req"),
+                   "Accept": "application/json"}
+        if self.token:
+            headers["Authorization"] = f"Bearer {self.token}"
+        if idempotency_key:
+            headers["Idempotency-Key"] = idempotency_key
+        return headers
+
+    def call(self, method: str, path: str, *, name: str | None = None, json_body=None,
+             params: dict | None = None, expect: tuple[int, ...] = (200,),
+             accept: tuple[tuple[int, str], ...] = (), check=None,
+             idempotency_key: str | None = None) -> Answer:
+        """The answer to `method path`, or StepFailed once the policy gives up.
+
+        `expect`: statuses of success, whose body `check(body)` must accept (it returns
+        a problem or None). `accept`: (status, error code) pairs that are valid business
+        answers. Anything else fails the attempt; `retry.retryable` says whether to retry.
+        """
+        name = name or path
+        label = f"{method} {name}"
+        retry_after = None
+        for attempt in range(self.policy.max_retries + 1):
+            if attempt:
+                self.sleep(self.policy.delay_s(attempt, self.jitter_rng, retry_after))
+                self.retries += 1
+            self.requests += 1
+            answer, problem, again, retry_after = self._attempt(
+                method, path, name, json_body, params, expect, accept, check, idempotency_key)
+            if problem is None:
+                return answer
+            if not again:
+                break
+        raise StepFailed(f"{label}: {problem}", answer.status or None)
+
+    def _attempt(self, method, path, name, json_body, params, expect, accept, check, key):
+        with self.session.request(method, path, name=name, catch_response=True,
+                                  headers=self.headers(key), json=json_body, params=params,
+                                  timeout=(self.timeout_s, self.timeout_s)) as response:
+            status = response.status_code or 0
+            if not status:
+                error = getattr(response, "error", None)
+                problem = f"no answer ({type(error).__name__ if error else 'connection error'})"
+                response.failure(problem)
+                return Answer(0, None), problem, True, None
+            body, is_json = _json_of(response)
+            headers = response.headers or {}
+            answer = Answer(status, body, headers)
+            problem = _judge(status, body, is_json, expect, accept, check)
+            if problem is None:
+                response.success()
+                return answer, None, False, None
+            response.failure(problem)
+            again = retryable(status, _error_code(body), is_json)
+            return answer, problem, again, parse_retry_after(headers.get("Retry-After"))
+
+
+def _json_of(response):
+    content = response.content or b""
+    try:
+        return json.loads(content), True
+    except ValueError:
+        return None, False
+
+
+def _error_code(body) -> str | None:
+    if isinstance(body, dict) and isinstance(body.get("error"), dict):
+        return body["error"].get("code")
+    return None
+
+
+def _judge(status, body, is_json, expect, accept, check) -> str | None:
+    """None when the attempt is good, else what is wrong with it."""
+    if status in expect:
+        if not is_json and status != 204:
+            return f"{status} with a body that is not JSON"
+        problem = check(body) if check else None
+        return f"{status} but {problem}" if problem else None
+    code = _error_code(body)
+    if (status, code) in accept:
+        return None
+    if not is_json:
+        return f"{status} with a body that is not JSON"
+    return f"{status} {code or 'unexpected answer'}"
+
+
+class Journey:
+    """Times one journey and counts its requests and retries.
+
+    Use as `with Journey(name, client, on_done) as journey:`; a StepFailed inside ends the
+    journey as failed and is swallowed; any other exception is a bug in the load test:
+    it is recorded as a failed journey and re-raised so Locust shows it.
+    `on_done(journey)` runs once with `ok`, `error`, `duration_ms`, `requests`, `retries`,
+    plus the version and platform at the journey's start.
+    """
+
+    def __init__(self, name: str, client: MobileClient, on_done, clock=time.perf_counter):
+        self.name, self.client, self.on_done, self.clock = name, client, on_done, clock
+        self.ok, self.error, self.duration_ms = False, None, 0.0
+        self.failure: StepFailed | None = None
+
+    def __enter__(self):
+        self.app_version = self.client.device.app_version
+        self.platform = self.client.device.platform
+        self._start = self.clock()
+        self._requests, self._retries = self.client.requests, self.client.retries
+        return self
+
+    def __exit__(self, exc_type, exc, tb):
+        self.duration_ms = (self.clock() - self._start) * 1000
+        self.requests = self.client.requests - self._requests
+        self.retries = self.client.retries - self._retries
+        self.ok = exc is None
+        if exc_type is not None:
+            self.error = str(exc) if isinstance(exc, StepFailed) else f"bug: {exc!r}"
+            self.failure = exc if isinstance(exc, StepFailed) else None
+        if exc_type is None or issubclass(exc_type, Exception):
+            self.on_done(self)
+        return exc_type is not None and issubclass(exc_type, StepFailed)

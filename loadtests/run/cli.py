@@ -1,0 +1,184 @@
+"""`banksim incident` and `banksim loadtest` (attached to the `banksim` command)."""
+import datetime
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import click
+
+from loadtests.run.incident import LOCUSTFILE, IncidentSettings, run_incident
+from loadtests.scenario import DEFAULT, ScenarioError
+
+DURATION = re.compile(r"^(\d+)\s*(s|m|min)?$")
+
+
+def duration_option(_ctx, _param, value: str | None) -> int | None:
+    """Click callback: errors name --duration (click adds the option's name)."""
+    return None if value is None else parse_duration(value)
+
+
+def parse_duration(value: str) -> int:
+    match = DURATION.match(str(value).strip())
+    if not match:
+        raise click.BadParameter("use seconds, e.g. 180s, 90 or 3m")
+    seconds = int(match.group(1)) * (60 if match.group(2) in ("m", "min") else 1)
+    if not 10 <= seconds <= 3600:
+        raise click.BadParameter("between 10 s and one hour")
+    return seconds
+
+
+def parse_think(value: str) -> tuple[float, float]:
+    try:
+        low, high = (float(part) for part in value.split("-"))
+    except ValueError:
+        raise click.BadParameter("use MIN-MAX seconds, e.g. 1-4") from None
+    if not 0 <= low <= high <= 60:
+        raise click.BadParameter("need 0 <= MIN <= MAX <= 60")
+    return low, high
+
+
+@click.command()
+@click.option("--scenario", default=DEFAULT, show_default=True, metavar="NAME|PATH",
+              help="a built-in (`banksim scenarios` lists them) or a scenario YAML file; "
+                   "the options below override the file's values")
+@click.option("--users", type=click.IntRange(1, 2000),
+              help="simulated mobile users (and seeded customers) [scenario's: 60]")
+@click.option("--duration", callback=duration_option,
+              help="e.g. 180s or 3m; at least 10 s, and about 60 s before the incident "
+                   "shows (users must open the app while the bad release is out) "
+                   "[scenario's: 180s]")
+@click.option("--seed", envvar="BANKSIM_SEED", type=int, default=42, show_default=True)
+@click.option("--client-policy", type=click.Choice(["backoff", "naive", "none"]),
+              help="how the app retries failures [scenario's: backoff]")
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path),
+              help="report directory [default: reports/<timestamp>]")
+@click.option("--threshold", "thresholds", multiple=True, metavar="EXPR",
+              help="e.g. 'success_rate[app_version=4.1.*,phase=incident]>=0.99' (repeatable)")
+@click.option("--slo", type=click.FloatRange(0.5, 0.9999),
+              help="journey success objective the detector burns against [scenario's: 0.99]")
+@click.option("--workers", type=click.IntRange(1, 16), default=2, show_default=True,
+              help="gunicorn workers for the bank")
+@click.option("--adoption", type=click.FloatRange(0, 1),
+              help="chance an app installs a newer (not required) release when opened, for "
+                   "every release [scenario's: 0.35]")
+@click.option("--think", metavar="MIN-MAX",
+              help="seconds a user waits between journeys [scenario's: 1-4]")
+def incident(scenario, users, duration, seed, client_policy, out, thresholds, slo, workers,
+             adoption, think):
+    """Replay an incident scenario against a fresh bank and report what users lived through."""
+    from loadtests.report import parse_threshold
+    for expression in thresholds:
+        try:
+            parse_threshold(expression)
+        except ValueError as exc:
+            raise click.BadParameter(str(exc), param_hint="--threshold") from None
+    stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
+    settings = IncidentSettings(
+        scenario=scenario, users=users, duration_s=duration, seed=seed,
+        client_policy=client_policy, out_dir=out or Path("reports") / stamp,
+        thresholds=list(thresholds), database_url=os.environ.get("BANKSIM_DATABASE_URL"),
+        slo=slo, workers=workers, adoption=adoption,
+        think_s=parse_think(think) if think else None)
+    try:
+        settings.scenario_of()
+    except ScenarioError as exc:
+        raise click.BadParameter(
+            "\n".join([exc.source, *exc.problems]), param_hint="--scenario") from None
+    try:
+        code = run_incident(settings)
+    except RuntimeError as exc:
+        raise click.ClickException(str(exc)) from None
+    sys.exit(code)
+
+
+@click.command(context_settings={"ignore_unknown_options": True, "allow_extra_args": True,
+                                 "help_option_names": []})
+@click.argument("locust_args", nargs=-1, type=click.UNPROCESSED)
+def loadtest(locust_args):
+    """Run Locust with banksim's locustfile against BANKSIM_URL (locust's options pass through)."""
+    args = list(locust_args)
+    if "--help" in args or "-h" in args:
+        sys.exit(_loadtest_help())
+    if not any(a == "--host" or a.startswith("--host=") or a == "-H" for a in args):
+        args += ["--host", os.environ.get("BANKSIM_URL", "http://127.0.0.1:8000")]
+    command = [sys.executable, "-m", "locust", "-f", str(LOCUSTFILE), *args]
+    sys.exit(subprocess.call(command))
+
+
+LOADTEST_HELP = """\
+Usage: banksim loadtest [LOCUST OPTIONS]
+
+  Run Locust with banksim's packaged locustfile, {locustfile}:
+  simulated customers of the bank's mobile app (log in, open the app, send money, pay,
+  check budgets) against BANKSIM_URL (default http://127.0.0.1:8000) unless you give
+  --host. Every argument goes to Locust unchanged; the web UI is on :8089 unless you
+  add --headless. `banksim incident` runs the whole replay (seed, bank, Locust, report).
+
+  Example:
+    banksim loadtest --headless -u 50 -r 10 -t 3m --scenario bad-release
+
+banksim's options (the locustfile adds them to Locust's):
+{options}
+
+Locust's own options follow.
+"""
+
+# Locust's --help never lists a locustfile's own options (it answers before loading the
+# file), so a subprocess (locust monkey-patches whoever imports it) builds them here.
+_OPTIONS_HELP = """\
+import argparse
+from locust.argument_parser import LocustArgumentParser
+from loadtests.phone.locustfile import add_arguments
+parser = LocustArgumentParser(add_help=False, usage=argparse.SUPPRESS)
+add_arguments(parser)
+print(parser.format_help().partition("\\n")[2])
+"""
+
+
+def _loadtest_help() -> int:
+    options = subprocess.run([sys.executable, "-c", _OPTIONS_HELP], capture_output=True,
+                             text=True)
+    click.echo(LOADTEST_HELP.format(locustfile=LOCUSTFILE, options=options.stdout.rstrip()))
+    return subprocess.call([sys.executable, "-m", "locust", "-f", str(LOCUSTFILE), "--help"])
+
+
+@click.command()
+@click.option("--scenario", default=DEFAULT, show_default=True, metavar="NAME|PATH",
+              help="a built-in (`banksim scenarios` lists them) or a scenario YAML file")
+@click.option("--vary", "varies", multiple=True, required=True, metavar="KEY=V1,V2[,...]",
+              help="a choice to compare: client_policy (none, naive, backoff), halt_on_alert "
+                   "(true, false), adoption (0-1), users, think (MIN-MAX), rollout (the first "
+                   "percent offered of every release the timeline publishes); several --vary "
+                   "make every combination")
+@click.option("--repeat", type=click.IntRange(1, 20), default=1, show_default=True,
+              help="runs per variant, with seeds S, S+1, ... (the spread of each figure)")
+@click.option("--users", type=click.IntRange(1, 2000), help="[scenario's: 60]")
+@click.option("--duration", callback=duration_option, help="of each run [scenario's: 180s]")
+@click.option("--seed", envvar="BANKSIM_SEED", type=int, default=42, show_default=True)
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path),
+              help="directory for compare.json, compare.html and every run's report "
+                   "[default: reports/compare-<timestamp>]")
+@click.option("--workers", type=click.IntRange(1, 16), default=2, show_default=True,
+              help="gunicorn workers for the bank")
+def compare(scenario, varies, repeat, users, duration, seed, out, workers):
+    """Run a scenario under several choices, one run after another, and compare them."""
+    from loadtests.compare import run_comparison
+    from loadtests.compare.plan import Plan, parse_varies
+    try:
+        parsed = parse_varies(list(varies))
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--vary") from None
+    stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
+    plan = Plan(scenario=scenario, seed=seed, repeat=repeat,
+                out=out or Path("reports") / f"compare-{stamp}", varies=parsed,
+                base={"users": users, "duration_s": duration, "workers": workers,
+                      "database_url": os.environ.get("BANKSIM_DATABASE_URL")})
+    try:
+        for run in plan.runs()[:len(plan.variants())]:  # every variant is a valid scenario
+            plan.settings(run).scenario_of()
+    except ScenarioError as exc:
+        raise click.BadParameter(
+            "\n".join([exc.source, *exc.problems]), param_hint="--scenario") from None
+    sys.exit(run_comparison(plan))

@@ -1,0 +1,350 @@
+"""`banksim incident`: seed a fresh bank, serve it, replay a scenario, report.
+
+Everything here happens in subprocesses and over HTTP: `banksim seed` and
+`banksim serve` for the bank, `locust` (which monkey-patches its own process
+with gevent) for the users. This module never imports locust.
+"""
+import json
+import os
+import secrets
+import socket
+import sqlite3
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlencode
+
+import requests
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+
+from loadtests.run.admin import AdminClient, AdminError
+from loadtests.run.children import Children, Interrupted, StopSignals
+from loadtests.run.reconcile import reconcile
+from loadtests.report import build_report, print_summary, write_report
+from loadtests.scenario import Scenario, load, to_yaml
+from loadtests.run.server_load import server_load
+
+LOCUSTFILE = Path(__file__).parent.parent / "locustfile.py"  # what users give `locust -f`
+DRAIN_LIMIT_S = 300  # how long an overloaded bank may take to finish its queue after a run
+
+
+@dataclass
+class IncidentSettings:
+    """A run: the scenario (a built-in's name or a file) and the command line's values;
+    None means "the scenario's". `scenario_of()` applies them and validates the whole."""
+
+    scenario: str = "bad-release"
+    users: int | None = None
+    duration_s: int | None = None
+    seed: int = 42
+    client_policy: str | None = None
+    out_dir: Path = Path("reports")
+    thresholds: list[str] = field(default_factory=list)
+    database_url: str | None = None
+    workers: int = 2
+    seed_months: int = 2
+    slo: float | None = None
+    adoption: float | None = None
+    think_s: tuple[float, float] | None = None
+    halt_on_alert: bool | None = None
+    rollout: float | None = None
+    label: str | None = None  # the progress bar's name for the run (`banksim compare`)
+
+    def scenario_of(self) -> Scenario:
+        """The scenario as run; raises ScenarioError listing every problem."""
+        return load(self.scenario, {"users": self.users, "duration": self.duration_s,
+                                    "client_policy": self.client_policy, "slo": self.slo,
+                                    "adoption": self.adoption, "think": self.think_s,
+                                    "halt_on_alert": self.halt_on_alert,
+                                    "rollout": self.rollout})
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class BankProcess:
+    """`banksim serve` in a subprocess (its own process group), logging to a file.
+
+    A run hands in its `Children`, which stop the bank with everything else it started;
+    alone (tests, benchmarks) the bank has its own, and `stop()` ends it."""
+
+    def __init__(self, env: dict, port: int, workers: int, log_path: Path,
+                 children: Children | None = None, threads: int = 8):
+        self.url, self.log_path = f"http://127.0.0.1:{port}", log_path
+        self.children = children or Children()
+        with open(log_path, "w") as log:
+            self.process = self.children.start(
+                [sys.executable, "-m", "banksim", "serve", "--port", str(port),
+                 "--workers", str(workers), "--threads", str(threads)],
+                env=env, stdout=log, stderr=subprocess.STDOUT)
+
+    def stop(self) -> None:
+        self.children.stop_all([self.process])
+
+    def wait_healthy(self, timeout_s: float = 60) -> None:
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"the bank exited with {self.process.returncode}; "
+                                   f"see {self.log_path}")
+            try:
+                if requests.get(self.url + "/health", timeout=1).ok:
+                    return
+            except requests.RequestException:
+                pass
+            time.sleep(0.2)
+        raise RuntimeError(f"the bank did not become healthy in {timeout_s} s")
+
+
+def _run(children: Children, cmd: list[str], env: dict, what: str) -> None:
+    process = children.start(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                             text=True)
+    _, stderr = process.communicate()
+    if process.returncode != 0:
+        raise RuntimeError(f"{what} failed ({process.returncode}):\n{stderr[-2000:]}")
+
+
+def _read_jsonl(path: Path) -> list[dict]:
+    if not path.exists():
+        return []
+    with open(path) as handle:
+        return [json.loads(line) for line in handle if line.strip()]
+
+
+def new_admin_token() -> str:
+    """The run's admin token; it reaches the bank and Locust through their environment
+    (BANKSIM_ADMIN_TOKEN), never a command line: `ps` would show it, and a token that
+    starts with `-` reads as an option to Locust's parser."""
+    return secrets.token_urlsafe(24)
+
+
+def _locust_command(sc: Scenario, seed: int, url: str, files: dict) -> list[str]:
+    """Locust plays the scenario as run (written to the report directory, so every
+    process reads the same file with the command line's overrides in it)."""
+    duration = int(sc.duration_s)
+    return [sys.executable, "-m", "locust", "-f", str(LOCUSTFILE), "--headless",
+            "-u", str(sc.users), "-r", f"{spawn_rate(sc):g}", "-t", f"{duration}s",
+            "--stop-timeout", "10", "--host", url, "--only-summary",
+            "--csv", str(files["csv"]), "--html", str(files["html"]),
+            "--scenario", str(files["scenario"]), "--scenario-duration", str(duration),
+            "--journeys-out", str(files["journeys"]), "--transfers-out", str(files["transfers"]),
+            "--phases-out", str(files["phases"]), "--steps-out", str(files["steps"]),
+            "--seeded-users", str(sc.users), "--seed", str(seed),
+            "--sessions", str(files["sessions"])]
+
+
+def spawn_rate(sc: Scenario) -> float:
+    """Phones a second that open the app for the first time: all of them evenly over the
+    scenario's `arrivals.over` (0 s: Locust starts them all at once)."""
+    return round(sc.users / sc.arrival_s, 3) if sc.arrival_s > 0 else float(sc.users)
+
+
+def _watch(process: subprocess.Popen, sc: Scenario, journeys: Path, console,
+           label: str | None = None) -> None:
+    """A progress bar for the run, with the journeys finished and failed so far."""
+    columns = (TextColumn("[bold]{task.description}"), BarColumn(),
+               TextColumn("{task.fields[status]}"), TimeRemainingColumn())
+    with Progress(*columns, console=console, transient=True) as progress:
+        task = progress.add_task(label or f"{sc.name}, {sc.users} users", total=sc.duration_s,
+                                 status="starting")
+        started, tail = time.monotonic(), JournalTail(journeys)
+        while process.poll() is None:
+            tail.read_new()
+            progress.update(task, completed=min(time.monotonic() - started, sc.duration_s),
+                            status=f"{tail.journeys} journeys, {tail.failed} failed")
+            time.sleep(1)
+
+
+class JournalTail:
+    """Counts the journeys Locust appends to journeys.jsonl, reading only what is new (a
+    thousand phones write a few hundred lines a second: re-reading it all every second
+    would cost the runner more CPU than it has)."""
+
+    def __init__(self, path: Path):
+        self.path, self.offset, self.journeys, self.failed = path, 0, 0, 0
+
+    def read_new(self) -> None:
+        try:
+            with open(self.path, "rb") as handle:
+                handle.seek(self.offset)
+                chunk = handle.read()
+        except FileNotFoundError:
+            return
+        complete = chunk[:chunk.rfind(b"\n") + 1]  # a line being written waits a second
+        self.offset += len(complete)
+        for line in complete.splitlines():
+            if line.strip():
+                self.journeys += 1
+                self.failed += not json.loads(line)["ok"]
+
+
+def run_incident(s: IncidentSettings, console: Console | None = None) -> int:
+    """Run the scenario end to end; return the exit code (0 ok, 1 integrity, threshold or a
+    run that never reached its incident, 128 + N when signal N stopped it)."""
+    console = console or Console()
+    sc = s.scenario_of()  # a bad scenario stops here, before anything starts
+    out = s.out_dir
+    out.mkdir(parents=True, exist_ok=True)
+    token, port = new_admin_token(), free_port()
+    env = {**os.environ, "BANKSIM_ADMIN_TOKEN": token, "BANKSIM_SEED": str(s.seed),
+           "BANKSIM_DATABASE_URL": s.database_url or f"sqlite:///{(out / 'bank.db').resolve()}",
+           "BANKSIM_URL": f"http://127.0.0.1:{port}", "BANKSIM_USERS": str(sc.users)}
+    files = {"journeys": out / "journeys.jsonl", "transfers": out / "transfers.jsonl",
+             "phases": out / "phases.json", "steps": out / "steps.json",
+             "scenario": out / "scenario.yaml", "csv": out / "locust",
+             "html": out / "locust.html", "sessions": out / "sessions.json"}
+    for name in ("journeys", "transfers", "steps"):
+        files[name].unlink(missing_ok=True)
+    files["scenario"].write_text(to_yaml(sc), encoding="utf-8")
+    children, signals = Children(), StopSignals()
+    try:
+        with signals:
+            try:
+                integrity, server = _replay(sc, s, env, port, files, children, console)
+            finally:
+                signals.shield()  # a signal now waits until everything has stopped
+                children.stop_all()
+                if not s.database_url:
+                    checkpoint_sqlite(out / "bank.db")
+            signals.resume()
+            return _report(sc, s, files, integrity, server, console)
+    except Interrupted as exc:
+        console.print(f"[bold red]stopped by {exc}[/]: the seed, the bank and Locust are "
+                      f"stopped; the partial run is in {out.resolve()}", highlight=False)
+        return 128 + exc.signum
+
+
+def _replay(sc: Scenario, s: IncidentSettings, env: dict, port: int, files: dict,
+            children: Children, console) -> tuple[dict, dict]:
+    """Seed, serve, run Locust; the integrity block and the bank's side of the load
+    (`server_load`, read before the bank stops); the caller stops the children."""
+    out = s.out_dir
+    console.print(f"seeding {sc.users} customers into {env['BANKSIM_DATABASE_URL']} ...")
+    _run(children, [sys.executable, "-m", "banksim", "seed", "--users", str(sc.users),
+                    "--months", str(s.seed_months), "--seed", str(s.seed), "--reset",
+                    "--sessions-out", str(files["sessions"])],
+         env, "banksim seed")
+    bank = BankProcess(env, port, s.workers, out / "server.log", children)
+    bank.wait_healthy()
+    admin = AdminClient(bank.url, env["BANKSIM_ADMIN_TOKEN"], timeout_s=60)
+    admin("DELETE", "/admin/chaos/rules")
+    admin("POST", "/admin/chaos/enable")
+    console.print(f"bank up at {bank.url}; running {sc.name} for {sc.duration_s:g} s "
+                  f"with client policy {sc.client_policy}")
+    with open(out / "locust.log", "w") as locust_log:
+        process = children.start(_locust_command(sc, s.seed, bank.url, files), env=env,
+                                 stdout=locust_log, stderr=subprocess.STDOUT)
+        _watch(process, sc, files["journeys"], console, s.label)
+    if process.returncode not in (0, 1):  # 1 means "some requests failed": expected
+        raise RuntimeError(f"locust exited with {process.returncode}; see {locust_log.name}")
+    drained = wait_until_drained(bank.url)
+    if drained is not None:
+        console.print(f"[yellow]the bank was still busy {drained:g} s after Locust stopped "
+                      f"(requests the phones had given up on): it was overloaded[/]")
+    try:
+        server = server_load(admin, requests.get(bank.url + "/metrics", timeout=60).text,
+                             sc.duration_s)
+        audit = admin("GET", "/admin/audit")
+        transfers = _all_transfers(admin)
+    except (requests.RequestException, AdminError) as exc:
+        reason = f"the bank did not answer the audit after the run ({exc}): it was overloaded"
+        return {"ok": False, "checked": False, "reason": reason}, {}
+    return reconcile(audit, transfers, _read_jsonl(files["transfers"])), server
+
+
+def wait_until_drained(url: str, limit_s: float = DRAIN_LIMIT_S, clock=time.monotonic):
+    """Wait until /health answers within a second again, so the audit does not queue
+    behind the requests an overloaded bank still works through after the phones gave
+    up on them; None when it answered at once, else the seconds it took (or limit_s)."""
+    started = clock()
+    while clock() - started < limit_s:
+        try:
+            if requests.get(url + "/health", timeout=1).ok:
+                waited = clock() - started
+                return None if waited < 1 else round(waited, 1)
+        except requests.RequestException:
+            pass
+        time.sleep(1)
+    return limit_s
+
+
+def _report(sc: Scenario, s: IncidentSettings, files: dict, integrity: dict, server: dict,
+            console) -> int:
+    out = s.out_dir
+    phases = json.loads(files["phases"].read_text()) if files["phases"].exists() else []
+    steps = (json.loads(files["steps"].read_text()) if files["steps"].exists()
+             else {"steps": [], "halted_at_s": None})
+    duration = int(sc.duration_s)
+    version = next(iter(sc.incident_versions()), None)
+    meta = {"scenario": sc.name, "seed": s.seed, "users": sc.users, "duration_s": duration,
+            "client_policy": sc.client_policy, "scenario_definition": sc.definition,
+            "timeline_steps": steps["steps"], "halted_at_s": steps["halted_at_s"],
+            "incident_versions": sc.incident_versions()}
+    report = build_report(_read_jsonl(files["journeys"]), phases, meta, integrity,
+                          [*sc.thresholds, *s.thresholds, *reach_thresholds(version)],
+                          slo=sc.slo, p95_ms=sc.p95_ms)
+    report["server"] = server
+    write_report(report, out)
+    print_summary(report, console=console)
+    console.print(f"report: {(out / 'report.html').resolve()}")
+    missed = never_reached(report, version, duration)
+    if missed:
+        console.print(f"[bold red]{missed}[/]", highlight=False)
+    passed = integrity["ok"] and all(t["passed"] for t in report["thresholds"])
+    return 0 if passed else 1
+
+
+def reach_thresholds(version: str | None) -> list[str]:
+    """Thresholds every run must meet: it measured journeys, and some ran the version the
+    incident published, during the incident (a run that never got there shows nothing)."""
+    return ["journeys>=1",
+            *([f"journeys[app_version={version},phase=incident]>=1"] if version else [])]
+
+
+def never_reached(report: dict, version: str | None, duration_s: int) -> str | None:
+    """Why the run shows no incident, and how long one needs; None when it reached it."""
+    journeys = sum(row["attempts"] for row in report["journeys"])
+    on_version = sum(row["attempts"] for row in report["journeys"]
+                     if row["app_version"] == version and row["phase"] == "incident")
+    if journeys and (on_version or version is None):
+        return None
+    longer = (f"--duration {max(60, 3 * duration_s)}s or more (or more --users, "
+              f"a higher --adoption)")
+    if version is None:
+        return f"the run measured nothing: no journeys finished; run longer, e.g. {longer}."
+    what = (f"no journeys on {version}, the version the incident published, during the "
+            f"incident" if journeys
+            else "no journeys finished at all")
+    window = next((f" ({p['start_s']:g}-{p['end_s']:g} s of this {duration_s} s run)"
+                   for p in report["phases"] if p["name"] == "incident"), "")
+    return (f"the run never reached its incident: {what}. Users install {version} when they "
+            f"open the app during the incident phase{window}; run longer, e.g. {longer}.")
+
+
+def _all_transfers(admin: AdminClient) -> list[dict]:
+    transfers, cursor = [], None
+    while True:
+        query = urlencode({"limit": 1000, **({"cursor": cursor} if cursor else {})})
+        page = admin("GET", f"/admin/transfers?{query}")
+        transfers += page["transfers"]
+        cursor = page["next_cursor"]
+        if not cursor:
+            return transfers
+
+
+def checkpoint_sqlite(path: Path) -> None:
+    """Fold the bank's write-ahead log into bank.db, so the report directory holds one
+    database file (no multi-MB bank.db-wal); the last connection to close removes it."""
+    if not path.exists():
+        return
+    connection = sqlite3.connect(path)
+    try:
+        connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    finally:
+        connection.close()

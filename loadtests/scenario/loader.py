@@ -1,0 +1,232 @@
+"""A scenario file, read, completed, overridden and validated (docs/scenarios.md).
+
+`load("bad-release")` or `load("path/to/mine.yaml", {"users": 20})` returns a `Scenario`,
+or raises `ScenarioError` listing every problem; nothing is started before that. Keys a
+file leaves out take the built-in `bad-release`'s values (its file is the one source of
+the default story), then the command line's overrides apply, then the whole is validated,
+so an `at` past an overridden duration is refused too.
+"""
+import copy
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+
+from scenarios import builtin_files
+
+from loadtests.scenario.schema import at_seconds, parse_duration, parse_think, problems
+
+DEFAULT = "bad-release"
+NONE = "none"                    # plain `locust` runs: one baseline phase, no admin calls
+DEFAULT_ADOPTION = 0.35          # a release's `adoption` when the file gives none
+NOT_DEFAULTED = ("name", "description", "timeline")
+
+
+class ScenarioError(ValueError):
+    """A scenario that cannot run; `problems` holds one line per problem."""
+
+    def __init__(self, source: str, problems: list[str]):
+        super().__init__(f"{source}:\n" + "\n".join(f"  {line}" for line in problems))
+        self.source, self.problems = source, problems
+
+
+@dataclass(frozen=True)
+class TimelineStep:
+    """One step of the timeline with its time resolved to seconds into the run."""
+
+    index: int
+    at_s: float
+    phase: str | None = None
+    release: dict | None = None
+    rollout: dict | None = None
+    chaos: dict | None = None
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """A valid scenario; `definition` is the whole of it as run (defaults and overrides in)."""
+
+    definition: dict
+
+    def __getitem__(self, key):
+        return self.definition.get(key)
+
+    @property
+    def name(self) -> str:
+        return self.definition["name"]
+
+    @property
+    def description(self) -> str:
+        return self.definition.get("description", "")
+
+    @property
+    def duration_s(self) -> float:
+        return parse_duration(self.definition["duration"])
+
+    @property
+    def users(self) -> int:
+        return self.definition["users"]
+
+    @property
+    def think_s(self) -> tuple[float, float]:
+        return parse_think(self.definition["think"])
+
+    @property
+    def arrival_s(self) -> float:
+        """Seconds over which the phones first open the app, evenly spread (0: all at once)."""
+        return at_seconds(self.definition["arrivals"]["over"], self.duration_s)
+
+    @property
+    def signed_in(self) -> float:
+        """The share of phones that open the app with a saved session (a refresh token);
+        the others sign in with their password."""
+        return self.definition["arrivals"]["signed_in"]
+
+    @property
+    def slo(self) -> float:
+        return self.definition["slo"]["success"]
+
+    @property
+    def p95_ms(self) -> float | None:
+        return self.definition["slo"].get("p95_ms")
+
+    @property
+    def client_policy(self) -> str:
+        return self.definition["client_policy"]
+
+    @property
+    def platforms(self) -> tuple[tuple[str, float], ...]:
+        return tuple(self.definition["platforms"].items())
+
+    @property
+    def population(self) -> tuple[tuple[str, float], ...]:
+        return tuple((str(row["version"]), row["share"]) for row in self.definition["population"])
+
+    @property
+    def thresholds(self) -> list[str]:
+        return list(self.definition.get("thresholds") or ())
+
+    @property
+    def halt_on_alert(self) -> bool:
+        return bool(self.definition.get("halt_on_alert"))
+
+    def steps(self, duration_s: float | None = None) -> list[TimelineStep]:
+        duration_s = self.duration_s if duration_s is None else duration_s
+        return [TimelineStep(i, at_seconds(step["at"], duration_s), step.get("phase"),
+                             step.get("release"), step.get("rollout"), step.get("chaos"))
+                for i, step in enumerate(self.definition["timeline"])]
+
+    def releases(self) -> list[dict]:
+        """Every release the scenario publishes: before the run, then by the timeline."""
+        return [*(self.definition.get("releases") or ()),
+                *(s["release"] for s in self.definition["timeline"] if s.get("release"))]
+
+    def adoption_of(self, version: str) -> float:
+        """The chance per app open that an app offered `version` installs it."""
+        for release in reversed(self.releases()):
+            if str(release["version"]) == version:
+                return release.get("adoption", DEFAULT_ADOPTION)
+        return DEFAULT_ADOPTION
+
+    def incident_step(self) -> TimelineStep | None:
+        return next((s for s in self.steps() if s.phase == "incident"), None)
+
+    def incident_versions(self) -> list[str]:
+        """The version published by the step that starts `incident` (none: [])."""
+        step = self.incident_step()
+        return [str(step.release["version"])] if step and step.release else []
+
+
+def builtin_names() -> list[str]:
+    return list(builtin_files())
+
+
+def read(source: str) -> tuple[dict, str]:
+    """The raw mapping of a built-in name or a file path, and where it came from."""
+    path = builtin_files().get(source)
+    if path is None:
+        path = Path(source)
+        if not path.is_file():
+            raise ScenarioError(source, [
+                f"no such scenario: not a built-in ({', '.join(builtin_names())}) "
+                "and not a file"])
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        raise ScenarioError(str(path), [f"not YAML: {exc}".replace("\n", " ")]) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ScenarioError(str(path), [f"cannot read it: {exc}"]) from None
+    return data, str(path)
+
+
+def with_defaults(data: dict) -> dict:
+    """The file's keys over bad-release's (all but name, description and timeline)."""
+    if not isinstance(data, dict):
+        return data
+    base, _ = read(DEFAULT)
+    merged = {k: copy.deepcopy(v) for k, v in base.items() if k not in NOT_DEFAULTED}
+    merged["description"] = ""
+    merged.update(copy.deepcopy(data))
+    if isinstance(data.get("arrivals"), dict):  # one key given: the other stays the default
+        merged["arrivals"] = {**base["arrivals"], **data["arrivals"]}
+    return merged
+
+
+def with_overrides(data: dict, overrides: dict | None) -> dict:
+    """Command-line values over the file's: users, duration (s), think ((min, max)), slo,
+    client_policy, adoption (every release's), halt_on_alert, rollout (the first percent
+    offered of every release the timeline publishes). None means "not given"."""
+    data = copy.deepcopy(data)
+    given = {k: v for k, v in (overrides or {}).items() if v is not None}
+    simple = {"users": "users", "client_policy": "client_policy", "halt_on_alert": "halt_on_alert"}
+    for key, target in simple.items():
+        if key in given:
+            data[target] = given[key]
+    if "duration" in given:
+        data["duration"] = f"{given['duration']:g}s"
+    if "think" in given:
+        low, high = given["think"]
+        data["think"] = f"{low:g}-{high:g}"
+    if "slo" in given:
+        data["slo"] = {**(data.get("slo") or {}), "success": given["slo"]}
+    if "adoption" in given:
+        for release in _all_releases(data):
+            release["adoption"] = given["adoption"]
+    if "rollout" in given:
+        for release in _timeline_releases(data):
+            release["rollout"] = given["rollout"]
+    return data
+
+
+def _timeline_releases(data: dict) -> list[dict]:
+    steps = data.get("timeline") if isinstance(data.get("timeline"), list) else []
+    found = [s.get("release") for s in steps if isinstance(s, dict)]
+    return [r for r in found if isinstance(r, dict)]
+
+
+def _all_releases(data: dict) -> list[dict]:
+    found = [*(data.get("releases") or ()), *_timeline_releases(data)]
+    return [r for r in found if isinstance(r, dict)]
+
+
+def check(data, source: str, overrides: dict | None = None) -> Scenario:
+    """Complete, override and validate a raw mapping; ScenarioError lists every problem."""
+    full = with_overrides(with_defaults(data), overrides) if isinstance(data, dict) else data
+    found = problems(full)
+    if found:
+        raise ScenarioError(source, found)
+    return Scenario(full)
+
+
+def load(source: str = DEFAULT, overrides: dict | None = None) -> Scenario:
+    """A built-in by name, or a file by path; `none` is the baseline-only scenario."""
+    if source == NONE:
+        base, path = read(DEFAULT)
+        return check({"name": NONE, "description": "no timeline: one baseline phase",
+                      "releases": [], "timeline": []}, path, overrides)
+    data, path = read(source)
+    return check(data, path, overrides)
+
+
+def to_yaml(scenario: Scenario) -> str:
+    return yaml.safe_dump(scenario.definition, sort_keys=False, allow_unicode=True)
