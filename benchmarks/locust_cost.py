@@ -6,11 +6,11 @@ the ramp, the process's CPU time is read from /proc over `steady_s`: CPU seconds
 phone-minute, and per HTTP request (Locust's stats history gives the requests in the same
 window), so a bank slowed by a busy machine does not flatter the figure.
 
-With `--r5-baseline REV` the locustfile and package of git revision REV (e.g. the last
-HttpUser commit) run too, interleaved with the current code (REV, current, REV, current,
-... `--repeat` pairs): the ratio of their CPU per phone-minute is the saving.
+With `--r5-baseline REV` the locustfile and package of git revision REV (e.g. one whose
+phones are Locust's HttpUser) run too, interleaved with the current code (REV, current,
+REV, current, ... `--repeat` pairs): the ratio of their CPU per phone-minute is the saving.
 
-    python benchmarks/run.py --only R5 --phones 300 --r5-baseline c36fe60 --repeat 2
+    python benchmarks/run.py --only R5 --phones 300 --r5-baseline <git rev> --repeat 2
 """
 import csv
 import os
