@@ -14,19 +14,19 @@ class Config:
         # A device session's refresh token lives this long, renewed by each refresh (30 days).
         self.REFRESH_TOKEN_TTL_S = int(env.get("BANKSIM_REFRESH_TOKEN_TTL_S", str(30 * 86400)))
         # How long a process trusts a token it verified (0: query every time). A logout
-        # reaches the other processes within this time. README "Auth".
+        # reaches the other processes within this time. docs/bank.md, "Auth".
         self.TOKEN_CACHE_S = float(env.get("BANKSIM_TOKEN_CACHE_S", "10"))
         # scrypt N=2**14, r=8, p=1: about 16 MiB and a few tens of ms per login on one core.
-        # See README "Auth" for the measurement; werkzeug's default (N=2**15) costs twice that.
+        # docs/bank.md ("Auth") has the measurement; werkzeug's default (N=2**15) costs twice.
         self.PASSWORD_HASH_METHOD = env.get("BANKSIM_PASSWORD_HASH", "scrypt:16384:8:1")
         # A read that is one statement (balance, token look-up, /health) runs outside any
         # transaction; 1 puts it back in the request session's (BEGIN ... ROLLBACK), which
-        # is what benchmarks/run.py's R1 compares against. README "Configuration".
+        # is what benchmarks/run.py's R1 compares against. docs/reference.md, "Configuration".
         self.SINGLE_READ_TRANSACTION = env.get("BANKSIM_SINGLE_READ_TRANSACTION", "0") in (
             "1", "true", "yes")
         self.MAX_CONTENT_LENGTH = int(env.get("BANKSIM_MAX_BODY_BYTES", str(64 * 1024)))
         self.CHAOS_ENABLED = env.get("BANKSIM_CHAOS", "1") not in ("0", "false", "no")
-        # Chaos limits, README "Chaos": rules kept at once, and requests per process a slow
+        # Chaos limits, docs/chaos.md: rules kept at once, and requests per process a slow
         # fault may hold (empty: half the server's threads, so the rest serve /admin etc.).
         self.CHAOS_MAX_RULES = int(env.get("BANKSIM_CHAOS_MAX_RULES", "1000"))
         held = env.get("BANKSIM_CHAOS_MAX_HELD", "")
@@ -36,18 +36,18 @@ class Config:
         # BANKSIM_ACCESS_LOG (default on); other commands and tests log no requests.
         self.ACCESS_LOG = False
         # Failed logins per email before a lock-out, the quiet time that forgets them, and
-        # the first lock-out (doubling per further failure up to the cap). README "Auth".
+        # the first lock-out (doubling per further failure up to the cap). docs/bank.md, "Auth".
         self.LOGIN_MAX_FAILURES = int(env.get("BANKSIM_LOGIN_MAX_FAILURES", "5"))
         self.LOGIN_WINDOW_S = int(env.get("BANKSIM_LOGIN_WINDOW_S", "900"))
         self.LOGIN_LOCKOUT_S = int(env.get("BANKSIM_LOGIN_LOCKOUT_S", "30"))
         self.LOGIN_LOCKOUT_MAX_S = int(env.get("BANKSIM_LOGIN_LOCKOUT_MAX_S", "900"))
-        # Retention (README "Guarantees"): a stored Idempotency-Key answer is replayed for
+        # Retention (docs/bank.md, "Guarantees"): a stored Idempotency-Key answer is replayed for
         # this long (Stripe: 24 h); expired rows are pruned at most once per interval per
         # process (0: never).
         self.IDEMPOTENCY_TTL_S = int(env.get("BANKSIM_IDEMPOTENCY_TTL_S", "86400"))
         self.PRUNE_INTERVAL_S = float(env.get("BANKSIM_PRUNE_INTERVAL_S", "60"))
         # TEACHING MODE, never in production: the ledger's concurrency protection is off
-        # (check-then-act), so concurrent requests overdraw and duplicate. README "Money".
+        # (check-then-act), so concurrent requests overdraw and duplicate. docs/bank.md, "Money".
         self.UNSAFE_LEDGER = env.get("BANKSIM_UNSAFE_LEDGER", "0") in ("1", "true", "yes")
 
     def as_dict(self):

@@ -2,8 +2,8 @@
 
 SQLAlchemy's execution machinery (connection object, execution context, events, result
 object) costs many times what sqlite3's cursor spends on the statement itself: 130-140 µs
-against 9 µs for the balance query on this project's 2-core machine. Without it the whole
-balance request went from 0.47 to 0.29 ms of CPU in-process (benchmarks/README.md, R1).
+against 9 µs for the balance query on this project's 2-core machine. A balance request costs
+0.47 ms of CPU in-process through SQLAlchemy and 0.29 ms on the driver (benchmarks/README.md, R1).
 A `DriverQuery` keeps the Core statement as the one source of the SQL: it is compiled once
 per dialect, its parameters go through their types' own bind processors, and it runs on a
 connection from the engine's own pool.

@@ -1,8 +1,8 @@
 """banksim's performance ratios, each taken in one run on one machine.
 
-    python benchmarks/run.py                 # every row; about five minutes
-    python benchmarks/run.py --only R1,R2 --seconds 5
-    python benchmarks/run.py --only R8,R9,R10 --repeat 3   # costs.py: audit, listing, PG seed
+    python -m benchmarks.run                 # every row; about five minutes
+    python -m benchmarks.run --only R1,R2 --seconds 5
+    python -m benchmarks.run --only R9,R10,R11 --repeat 3   # costs.py: audit, listing, PG seed
 
 Each row pits two things against each other under the same conditions (same
 machine, same moment, same gunicorn settings) and reports the ratio, which is
