@@ -5,7 +5,7 @@ from functools import cached_property
 from apiflask import APIFlask
 
 from .config import Config
-from .db import db
+from .database.db import db
 
 
 class BankApp(APIFlask):

@@ -25,8 +25,9 @@ def _app(create: bool = True, config: dict | None = None):
     a traceback."""
     from . import create_app, init_database, shutdown
     from .config import Config
-    from .db import db
-    from .engine import DatabaseUnavailable, explained_database_errors, has_bank, sqlite_file
+    from .database.db import db
+    from .database.engines import (DatabaseUnavailable, explained_database_errors, has_bank,
+                                   sqlite_file)
     url = Config().DATABASE_URL
     try:
         with explained_database_errors(url):
@@ -143,7 +144,7 @@ def audit():
     read only, never created.
     """
     from .domain.audit import run_audit
-    from .db import db
+    from .database.db import db
     with _app(create=False) as app, app.app_context():
         result = run_audit(db.session)
     _print_audit(result)

@@ -27,7 +27,7 @@ def _seed(url: str, users: int, months: int) -> float:
     from werkzeug.security import generate_password_hash
 
     import seed
-    from bankapi.db import make_engine
+    from bankapi.database.db import make_engine
     engine = make_engine(url)
     try:
         began = time.perf_counter()
@@ -65,7 +65,7 @@ class _Lister:
 
     def __init__(self, url: str, entries: int | None):
         from bankapi import create_app
-        from bankapi.db import db
+        from bankapi.database.db import db
         from bankapi.models import Account, LedgerEntry, User
         self.app = create_app({"DATABASE_URL": url, "ADMIN_TOKEN": "r9",
                                "CHAOS_ENABLED": False})

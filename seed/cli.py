@@ -31,7 +31,7 @@ def seed(users, months, seed_, reset, skip_if_seeded, sessions_out):
     from werkzeug.security import generate_password_hash
 
     from bankapi.config import Config
-    from bankapi.engine import DatabaseUnavailable, explained_database_errors, make_engine
+    from bankapi.database.engines import DatabaseUnavailable, explained_database_errors, make_engine
 
     if sessions_out is not None:
         _check_writable(sessions_out.parent)

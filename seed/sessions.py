@@ -1,7 +1,7 @@
 """Device sessions for the seeded customers, so simulated phones start signed in.
 
 `banksim seed --sessions-out PATH` issues one session per customer, user1, user2, ... in
-that order, through `bankapi.domain.sessions.start_many` (one bulk insert: 10,000 sessions
+that order, through `bankapi.domain.device_sessions.start_many` (one bulk insert: 10,000 sessions
 are 10,000 random tokens, digests and rows, not 10,000 password hashes), and writes
 
     {"sessions": [{"email": "user1@example.com", "refresh_token": "rt_..."}, ...]}
@@ -18,8 +18,8 @@ from pathlib import Path
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
-from bankapi.domain import sessions
-from bankapi.engine import IMMEDIATE
+from bankapi.domain import device_sessions
+from bankapi.database.engines import IMMEDIATE
 
 from .people import customer_email
 
@@ -30,8 +30,8 @@ def issue_sessions(engine: Engine, users: int, refresh_ttl_s: int) -> list[dict]
     emails = [customer_email(number) for number in range(1, users + 1)]
     with Session(engine) as session, session.begin():
         session.connection(execution_options={IMMEDIATE: True})
-        found = sessions.user_ids_by_email(session, emails)
-        refresh_tokens = sessions.start_many(session, [user_id for _, user_id in found],
+        found = device_sessions.user_ids_by_email(session, emails)
+        refresh_tokens = device_sessions.start_many(session, [user_id for _, user_id in found],
                                              refresh_ttl_s)
     return [{"email": email, "refresh_token": token}
             for (email, _), token in zip(found, refresh_tokens, strict=True)]

@@ -24,7 +24,7 @@ from random import Random
 
 from bankapi.domain.history import EntryRow, TransferRow
 from bankapi.domain.ledger import system_account_id
-from bankapi.domain.notify import pounds
+from bankapi.domain import notifications as texts
 
 from .calendar import DAY_S, Calendar
 from .people import Population, new_id
@@ -80,8 +80,7 @@ def simulate(rng: Random, events: list[tuple], population: Population,
                  day_text[day] + clock_text[second - day * DAY_S]))
             topup_total[day] += amount
             if second >= recent_from:
-                recent.append((owner[acc], second, "money_in", "Money in",
-                               f"{pounds(amount)} topped up"))
+                recent.append((owner[acc], second, *texts.topped_up(amount)))
             continue
         if balance[acc] <= amount:
             history.skipped += 1
@@ -96,8 +95,7 @@ def simulate(rng: Random, events: list[tuple], population: Population,
             if owner[acc] in tracked:
                 spend[owner[acc], category] += amount
             if second >= recent_from:
-                recent.append((owner[acc], second, "money_out", "Card payment",
-                               f"{pounds(amount)} at {text}"))
+                recent.append((owner[acc], second, *texts.card_payment(amount, text)))
             continue
         balance[other] += amount
         tfr += 1 + int(random() * step)
@@ -110,10 +108,8 @@ def simulate(rng: Random, events: list[tuple], population: Population,
         transfers.append(TransferRow(movement, user_ids[owner[acc]], accounts[acc], accounts[other],
                           amount, currency, text, "completed", created))
         if second >= recent_from:
-            recent.append((owner[acc], second, "money_out", "Money sent",
-                           f"{pounds(amount)} sent: {text}"))
-            recent.append((owner[other], second, "money_in", "Money in",
-                           f"{pounds(amount)} received: {text}"))
+            recent.append((owner[acc], second, *texts.money_sent(amount, text)))
+            recent.append((owner[other], second, *texts.money_received(amount, text)))
     history.customer_entries = len(entries)
     last_second = day_text, clock_text[DAY_S - 1]
     _settle(rng, history, calendar, external, merchants, currency, last_second,

@@ -10,7 +10,7 @@ from sqlalchemy import create_engine, func, select, text
 from werkzeug.serving import make_server
 
 from bankapi import create_app, init_database, shutdown
-from bankapi.db import db
+from bankapi.database.db import db
 from bankapi.models import Base
 from chaos.models import Base as ChaosBase
 

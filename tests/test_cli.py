@@ -13,7 +13,7 @@ from click.testing import CliRunner
 from sqlalchemy import update
 
 from banksim.cli import main
-from bankapi.db import db
+from bankapi.database.db import db
 from bankapi.models import Account
 
 

@@ -11,10 +11,10 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
 from ..clock import month_of
-from ..engine import dialect_insert, insert_for
+from ..database.engines import dialect_insert, insert_for
 from ..ids import new_id
 from ..models import Budget, BudgetAlert, MonthlySpend
-from .notify import note, notify, pounds
+from .notifications import budget_crossed, note, notify
 
 # The spending categories a card payment and a budget name (docs/reference.md, HTTP API).
 CATEGORIES = ("general", "eating_out", "groceries", "transport", "shopping", "entertainment",
@@ -69,10 +69,7 @@ def _alert(connection, user_id, month, category, status, spent, limit) -> None:
                                    ).first() is not None
         if fresh and level == status:
             label = category.replace("_", " ")
-            notify(connection, note(
-                user_id, f"budget_{level}",
-                f"Budget {'exceeded' if level == 'exceeded' else 'warning'}: {label}",
-                f"{pounds(spent)} of your {pounds(limit)} {label} budget spent in {month}"))
+            notify(connection, note(user_id, budget_crossed(level, label, spent, limit, month)))
 
 
 def spending(session: Session, user_id: str, month: str) -> list[MonthlySpend]:

@@ -21,13 +21,14 @@ from sqlalchemy.engine import Connection, Row
 from sqlalchemy.orm import Session
 
 from ..clock import utcnow
-from ..driver import DriverQuery
+from ..database.driver import DriverQuery
 from ..ids import new_id
 from ..models import Account, LedgerEntry, Payment, Transfer, User
 from . import budgeting
 from .errors import Declined, Invalid, NotFound, Unprocessable
 from .funds import LOCKED, FundsGuard
-from .notify import note, notify, pounds
+from . import notifications as texts
+from .notifications import note, notify, pounds
 
 
 # A ledger entry's kind: what moved the money (docs/reference.md, HTTP API).
@@ -121,7 +122,7 @@ def topup(session: Session, user_id: str, account_id: str, amount: int) -> dict:
     _, entry = _post(connection, movement, now,
                      _leg(external, -amount, account.currency, "topup", "Top-up", account.id),
                      _leg(account.id, amount, account.currency, "topup", "Top-up", external))
-    notify(connection, note(user_id, "money_in", "Money in", f"{pounds(amount)} topped up"))
+    notify(connection, note(user_id, texts.topped_up(amount)))
     return entry
 
 
@@ -168,8 +169,8 @@ def transfer(session: Session, user_id: str, from_account_id: str, amount: int, 
            "reference": reference, "status": "completed", "created": now}
     connection.execute(TRANSFER, row)
     notify(connection,
-           note(user_id, "money_out", "Money sent", f"{pounds(amount)} sent: {text}"),
-           note(target.user_id, "money_in", "Money in", f"{pounds(amount)} received: {text}"))
+           note(user_id, texts.money_sent(amount, text)),
+           note(target.user_id, texts.money_received(amount, text)))
     return row
 
 
@@ -181,9 +182,7 @@ def pay(session: Session, user_id: str, account_id: str, amount: int, merchant: 
     account = _owned(_lock(connection, account_id).get(account_id), user_id, account_id,
                      "account_id")
     if not funds.sufficient(account, amount):
-        notify(connection, note(user_id, "payment_declined", "Payment declined",
-                                f"{pounds(amount)} at {merchant} was declined: "
-                                "insufficient funds"))
+        notify(connection, note(user_id, texts.payment_declined(amount, merchant)))
         raise _insufficient(account)
     now, movement = utcnow(), new_id("pay")
     merchants, currency = system_account_id("merchants", account.currency), account.currency
@@ -196,8 +195,7 @@ def pay(session: Session, user_id: str, account_id: str, amount: int, merchant: 
            "currency": currency, "merchant": merchant, "category": category,
            "status": "completed", "created": now}
     connection.execute(PAYMENT, row)
-    notify(connection, note(user_id, "money_out", "Card payment",
-                            f"{pounds(amount)} at {merchant}"))
+    notify(connection, note(user_id, texts.card_payment(amount, merchant)))
     budgeting.record_spend(connection, user_id, category, amount, now)
     return row
 

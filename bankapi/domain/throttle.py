@@ -20,7 +20,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from ..clock import utcnow
-from ..engine import dialect_insert
+from ..database.engines import dialect_insert
 from ..models import LoginThrottle
 from .errors import Locked
 

@@ -6,7 +6,7 @@ from sqlalchemy import select
 from ..domain import ledger
 from .auth import current_user_id, token_auth
 from ..clock import naive_utc, utcnow
-from ..db import db
+from ..database.db import db
 from .idempotency import idempotent, needs_idempotency_key
 from ..ids import new_id
 from ..models import Account, LedgerEntry

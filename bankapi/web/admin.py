@@ -6,7 +6,7 @@ from sqlalchemy import select
 from ..domain import releases
 from ..domain.audit import run_audit
 from .auth import admin_token_matches
-from ..db import db
+from ..database.db import db
 from .errors import api_error
 from ..models import Transfer
 from .pagination import page

@@ -9,9 +9,9 @@ from sqlalchemy import bindparam, select
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from ..clock import utcnow
-from ..db import db
-from ..domain import sessions, throttle, tokens
-from ..engine import dialect_insert
+from ..database.db import db
+from ..domain import device_sessions, throttle, tokens
+from ..database.engines import dialect_insert
 from ..ids import new_id
 from ..models import Account, User
 from .errors import api_error
@@ -72,7 +72,7 @@ def _token_body(session, user_id: str, session_id: str, refresh_token: str) -> d
 
 def _sign_in(session, user_id: str) -> dict:
     """Start a device session and answer its first access and refresh tokens."""
-    session_id, refresh_token = sessions.start(session, user_id,
+    session_id, refresh_token = device_sessions.start(session, user_id,
                                                current_app.config["REFRESH_TOKEN_TTL_S"])
     return _token_body(session, user_id, session_id, refresh_token)
 
@@ -139,7 +139,7 @@ def refresh(json_data):
     """Exchange a refresh token for a new access token and a new refresh token in the same
     session; the refresh token sent stops working (single use). No password hash."""
     with db.write() as session:
-        rotated = sessions.rotate(session, json_data["refresh_token"],
+        rotated = device_sessions.rotate(session, json_data["refresh_token"],
                                   current_app.config["REFRESH_TOKEN_TTL_S"])
         if rotated is None:
             raise api_error(401, "invalid_refresh_token",
@@ -156,7 +156,7 @@ def logout():
     session's refresh token and other access tokens stop working too)."""
     token = request.headers["Authorization"].split(" ", 1)[1].strip()
     with db.write() as session:
-        sessions.end(session, token, token_cache())
+        device_sessions.end(session, token, token_cache())
     return ""
 
 

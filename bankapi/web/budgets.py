@@ -5,7 +5,7 @@ from sqlalchemy import delete
 from ..domain import budgeting
 from .auth import current_user_id, token_auth
 from ..clock import month_of, utcnow
-from ..db import db
+from ..database.db import db
 from .errors import api_error
 from ..models import Budget
 from ..domain.budgeting import CATEGORIES

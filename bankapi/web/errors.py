@@ -15,7 +15,7 @@ from sqlalchemy.exc import DBAPIError
 from werkzeug.exceptions import HTTPException
 
 from ..domain import errors as domain
-from ..engine import is_unavailable
+from ..database.engines import is_unavailable
 
 log = logging.getLogger("banksim")
 

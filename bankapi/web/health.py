@@ -9,7 +9,7 @@ from sqlalchemy import text
 
 import chaos
 
-from ..db import db
+from ..database.db import db
 from .schemas import HealthOut
 
 SELECT_1 = text("SELECT 1")

@@ -27,8 +27,8 @@ from sqlalchemy.exc import IntegrityError
 
 from .auth import current_user_id
 from ..clock import utcnow
-from ..db import db
-from ..engine import is_postgres
+from ..database.db import db
+from ..database.engines import is_postgres
 from ..domain.errors import Declined
 from ..domain.funds import CHECK_ONLY, LOCKED, TRUSTING, FundsChecked
 from .errors import api_error, envelope

@@ -25,7 +25,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import SQLAlchemyError
 
 from ..accesslog import AccessLog
-from ..db import db
+from ..database.db import db
 from ..domain import releases
 from ..models import Release
 

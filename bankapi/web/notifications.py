@@ -3,7 +3,7 @@ from apiflask import APIBlueprint
 from sqlalchemy import func, select, update
 
 from .auth import current_user_id, token_auth
-from ..db import db
+from ..database.db import db
 from .errors import api_error
 from ..models import Notification
 from .pagination import page

@@ -2,7 +2,7 @@
 from apiflask import APIBlueprint
 from flask import current_app, request
 
-from ..db import db
+from ..database.db import db
 from ..domain import releases
 from .schemas import PlatformQuery, ReleaseOut
 

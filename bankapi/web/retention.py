@@ -22,8 +22,8 @@ from sqlalchemy import delete, or_, select, tuple_
 from sqlalchemy.orm import Session
 
 from ..clock import utcnow
-from ..db import db
-from ..engine import IMMEDIATE
+from ..database.db import db
+from ..database.engines import IMMEDIATE
 from ..models import DeviceSession, IdempotencyKey, LoginThrottle, Token
 
 log = logging.getLogger("banksim")

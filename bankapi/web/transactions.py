@@ -2,7 +2,7 @@
 from apiflask import APIBlueprint
 
 from .auth import current_user_id, token_auth
-from ..db import db
+from ..database.db import db
 from .errors import api_error
 from ..models import Account, LedgerEntry
 from .schemas import TransactionOut

@@ -1,7 +1,7 @@
 import pytest
 from sqlalchemy import update
 
-from bankapi.db import db
+from bankapi.database.db import db
 from bankapi.models import Account, MonthlySpend
 
 

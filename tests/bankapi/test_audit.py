@@ -4,7 +4,7 @@ BANKSIM_TEST_DATABASE_URL, PostgreSQL)."""
 import pytest
 from sqlalchemy import delete, insert, select, update
 
-from bankapi.db import db
+from bankapi.database.db import db
 from bankapi.domain.audit import EXAMPLES, run_audit
 from bankapi.models import Account, IdempotencyKey, LedgerEntry, MonthlySpend
 

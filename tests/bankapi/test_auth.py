@@ -1,7 +1,7 @@
 import pytest
 
 from bankapi.domain import tokens
-from bankapi.db import db
+from bankapi.database.db import db
 from bankapi.models import Token, User
 
 

@@ -6,7 +6,7 @@ import pytest
 import requests
 
 from bankapi.domain.audit import run_audit
-from bankapi.db import db
+from bankapi.database.db import db
 from bankapi.presets import PRESETS
 
 

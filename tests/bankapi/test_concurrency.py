@@ -8,7 +8,7 @@ from sqlalchemy import update
 
 from bankapi.clock import utcnow
 from bankapi.domain.audit import run_audit
-from bankapi.db import db
+from bankapi.database.db import db
 from bankapi.models import LoginThrottle
 
 ATTEMPTS = 10

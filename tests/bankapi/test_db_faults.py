@@ -14,9 +14,9 @@ from sqlalchemy import event, insert, select, text
 from sqlalchemy.exc import OperationalError
 
 from bankapi.clock import utcnow
-from bankapi.db import WRITE_ATTEMPTS, db
+from bankapi.database.db import WRITE_ATTEMPTS, db
 from bankapi.domain.audit import run_audit
-from bankapi.engine import make_engine
+from bankapi.database.engines import make_engine
 from bankapi.models import IdempotencyKey
 
 

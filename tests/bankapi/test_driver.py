@@ -1,4 +1,4 @@
-"""The balance read on the driver's own cursor (`bankapi/driver.py`): the same row as
+"""The balance read on the driver's own cursor (`bankapi/database/driver.py`): the same row as
 SQLAlchemy's, SQLAlchemy's path whenever the driver path would miss something, and a
 fresh connection after a driver failure."""
 import datetime
@@ -8,9 +8,9 @@ from sqlalchemy import event, select
 from sqlalchemy.dialects import postgresql, sqlite
 
 from bankapi.clock import utcnow
-from bankapi.db import db
+from bankapi.database.db import db
 from bankapi.domain.ledger import BALANCE_QUERY
-from bankapi.driver import DriverFailed, plan
+from bankapi.database.driver import DriverFailed, plan
 from bankapi.models import Account
 
 

@@ -6,7 +6,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 from sqlalchemy import create_engine, func, select, text
 
-from bankapi.db import db
+from bankapi.database.db import db
 from bankapi.web.idempotency import _advisory_lock_id
 from bankapi.models import LedgerEntry, Transfer
 

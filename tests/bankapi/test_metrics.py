@@ -2,7 +2,7 @@ import pytest
 from sqlalchemy import event
 
 from bankapi.web import metrics
-from bankapi.db import db
+from bankapi.database.db import db
 from bankapi.web.metrics import KnownVersions, method_label, platform_label
 from bankapi.models import Release
 from chaos.metrics import GenericVersionLabel

@@ -9,7 +9,7 @@ from bankapi.domain import tokens
 from bankapi.web import retention
 from bankapi.clock import utcnow
 from bankapi.config import Config
-from bankapi.db import db
+from bankapi.database.db import db
 from bankapi.models import IdempotencyKey, LoginThrottle, Token
 
 

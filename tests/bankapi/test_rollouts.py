@@ -4,7 +4,7 @@ import pytest
 from sqlalchemy import text
 
 from bankapi import init_database
-from bankapi.db import db
+from bankapi.database.db import db
 from bankapi.domain.releases import in_rollout
 from chaos.engine import hash64
 

@@ -8,7 +8,7 @@ from sqlalchemy import func, inspect, select, text, update
 
 from bankapi import create_app, init_database, shutdown
 from bankapi.clock import utcnow
-from bankapi.db import db
+from bankapi.database.db import db
 from bankapi.domain import tokens
 from bankapi.models import DeviceSession, Token
 from bankapi.web import auth, retention

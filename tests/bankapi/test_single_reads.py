@@ -4,7 +4,7 @@ the balance runs on the driver's own cursor: test_driver.py.)"""
 from sqlalchemy import event
 
 from bankapi import create_app, init_database, shutdown
-from bankapi.db import db
+from bankapi.database.db import db
 ADMIN_TOKEN = "test-admin-token"  # as conftest.py
 
 

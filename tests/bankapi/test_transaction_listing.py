@@ -7,7 +7,7 @@ from urllib.parse import quote
 import pytest
 from sqlalchemy import event
 
-from bankapi.db import db
+from bankapi.database.db import db
 
 INDEX = "ix_transactions_account_created"
 

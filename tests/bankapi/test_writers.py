@@ -1,11 +1,11 @@
-"""The SQLite writers' queue (`bankapi/writers.py`): one writer at a time across threads
+"""The SQLite writers' queue (`bankapi/database/writers.py`): one writer at a time across threads
 and processes, woken when the turn frees; re-entrant; no file beside the database."""
 import subprocess
 import sys
 import threading
 import time
 
-from bankapi.writers import LOCK_SLOTS, WriterQueue
+from bankapi.database.writers import LOCK_SLOTS, WriterQueue
 
 
 def test_threads_take_turns_one_at_a_time(tmp_path):
@@ -42,7 +42,7 @@ def test_a_turn_inside_a_turn_is_the_same_turn(tmp_path):
 HOLDER = """
 import sys, time
 from pathlib import Path
-from bankapi.writers import LOCK_SLOTS, WriterQueue
+from bankapi.database.writers import LOCK_SLOTS, WriterQueue
 with WriterQueue(Path(sys.argv[1])).turn():
     print("holding", flush=True)
     time.sleep(float(sys.argv[2]))

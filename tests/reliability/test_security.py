@@ -13,7 +13,7 @@ from sqlalchemy import select, update
 
 from bankapi import create_app, shutdown
 from bankapi.clock import utcnow
-from bankapi.db import db
+from bankapi.database.db import db
 from bankapi.models import LoginThrottle, User
 
 # Every user-scoped route that takes an id, with another user's id in each place it goes.

@@ -7,7 +7,7 @@ import pytest
 from sqlalchemy import func, select
 
 from bankapi.domain.audit import run_audit
-from bankapi.db import db
+from bankapi.database.db import db
 from bankapi.models import Payment
 
 ATTEMPTS = 10

@@ -12,7 +12,7 @@ from sqlalchemy import create_engine
 from werkzeug.security import generate_password_hash
 
 import seed
-from bankapi.engine import make_engine
+from bankapi.database.engines import make_engine
 from bankapi.models import Base
 
 PG_URL = os.environ.get("BANKSIM_TEST_DATABASE_URL")

@@ -10,7 +10,7 @@ import sys
 import pytest
 import requests
 
-from bankapi.domain import sessions
+from bankapi.domain import device_sessions
 from bankapi.models import DeviceSession
 from loadtests.run.incident import BankProcess, free_port
 from seed.sessions import issue_sessions
@@ -89,4 +89,4 @@ def test_sessions_are_bulk_inserted_in_customer_order(seeded):
         rows = connection.execute(DeviceSession.__table__.select()).all()
     assert len(rows) == stats["users"]
     assert {row.refresh_hash for row in rows} == {
-        sessions.tokens.digest(row["refresh_token"]) for row in issued}
+        device_sessions.tokens.digest(row["refresh_token"]) for row in issued}

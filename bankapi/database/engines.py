@@ -3,7 +3,7 @@ dialect helpers the domain's upserts use, and database problems said in two line
 
 On SQLite every connection runs in WAL mode with a 30 s busy timeout, and a
 transaction begun with the `IMMEDIATE` execution option takes the write lock up
-front (`BEGIN IMMEDIATE`), which is how `bankapi.db.write()` serialises writers.
+front (`BEGIN IMMEDIATE`), which is how `bankapi.database.db.write()` serialises writers.
 """
 from contextlib import contextmanager
 from pathlib import Path

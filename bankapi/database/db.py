@@ -30,9 +30,9 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from .driver import DriverFailed, DriverQuery
-from .engine import (IMMEDIATE, add_missing_columns, is_retryable, make_engine, reader,
+from .engines import (IMMEDIATE, add_missing_columns, is_retryable, make_engine, reader,
                      sqlite_file)
-from .models import Base
+from ..models import Base
 from .writers import WriterQueue
 
 WRITE_ATTEMPTS = 3
@@ -106,7 +106,7 @@ class Database:
     @contextmanager
     def write(self):
         """A write transaction on the request's session, committed on success; on
-        SQLite it first waits its turn in the writers' queue (`bankapi/writers.py`)."""
+        SQLite it first waits its turn in the writers' queue (`bankapi/database/writers.py`)."""
         session = self.session
         session.rollback()  # leave any read snapshot before taking the write lock
         writers = current_app.extensions["banksim_writers"]
