@@ -1,0 +1,111 @@
+"""Reading a scenario file's YAML within bounds, into plain data (text, numbers, booleans,
+null, lists and mappings: what a run can use and a report can write).
+
+A scenario file comes from anyone (a CI job, a pull request), so reading one must not
+crash, hang or exhaust memory whatever it holds:
+
+- at most MAX_BYTES bytes, refused before it is parsed;
+- at most MAX_DEPTH levels of nested lists and mappings (PyYAML builds a document
+  recursively: a few thousand levels would end in a RecursionError);
+- anchors and aliases are allowed (`<<: *defaults` is a fair way to share a rule's
+  match), but the document with every alias written out may not be larger than
+  MAX_EXPANDED units (a unit is one value, or one character of a value): a few hundred
+  bytes of nested aliases ("billion laughs") otherwise expand to gigabytes when the run
+  writes the scenario into its report;
+- only JSON's types: `!!binary`, `!!set`, `!!timestamp`, `!!omap` and `!!pairs` are
+  refused, and a date-like value stays text, so nothing reaches the run (or report.json)
+  that JSON cannot hold.
+
+The depth and the expanded size are measured on PyYAML's event stream, which is read
+iteratively, before any object is built.
+"""
+import yaml
+from yaml.constructor import ConstructorError
+
+MAX_BYTES = 1_000_000
+MAX_DEPTH = 32
+MAX_EXPANDED = 2_000_000
+
+_BASE = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_REFUSED_TAGS = ("binary", "set", "timestamp", "omap", "pairs")
+_TIMESTAMP = "tag:yaml.org,2002:timestamp"
+
+
+class TooBig(ValueError):
+    """The file is over one of the bounds above; the message says which and where."""
+
+
+class ScenarioLoader(_BASE):
+    """SafeLoader (libyaml's when installed) that builds only JSON's types."""
+
+    yaml_implicit_resolvers = {
+        first: [(tag, regexp) for tag, regexp in resolvers if tag != _TIMESTAMP]
+        for first, resolvers in _BASE.yaml_implicit_resolvers.items()}
+
+
+def _refuse(loader, node):
+    tag = node.tag.rsplit(":", 1)[-1]
+    raise ConstructorError(None, None, f"!!{tag} is not allowed here: a scenario holds "
+                           "text, numbers, true/false, null, lists and mappings",
+                           node.start_mark)
+
+
+for _tag in _REFUSED_TAGS:
+    ScenarioLoader.add_constructor(f"tag:yaml.org,2002:{_tag}", _refuse)
+
+
+def load(raw: bytes):
+    """The UTF-8 document in `raw` as plain data; TooBig, UnicodeDecodeError or
+    yaml.YAMLError when it cannot be."""
+    if len(raw) > MAX_BYTES:
+        raise TooBig(f"the file is over {MAX_BYTES:,} bytes")
+    text = raw.decode("utf-8")
+    check_shape(text)
+    return yaml.load(text, Loader=ScenarioLoader)  # noqa: S506 - a SafeLoader subclass
+
+
+def check_shape(text: str) -> None:
+    """Raise TooBig when the document nests deeper than MAX_DEPTH or expands (aliases
+    written out) past MAX_EXPANDED units; yaml.YAMLError when it does not parse."""
+    stack: list[list] = [[0, 0, None]]   # per open collection: [units, height, anchor]
+    done: dict[str, tuple[int, int]] = {}  # anchor -> (units, height) once complete
+    total = 0
+    for event in yaml.parse(text, Loader=ScenarioLoader):
+        line = event.start_mark.line + 1
+        if isinstance(event, yaml.AliasEvent):
+            if event.anchor not in done:
+                if any(frame[2] == event.anchor for frame in stack):
+                    raise TooBig(f"line {line}: alias *{event.anchor} inside its own anchor "
+                                 "(a structure that contains itself)")
+                continue  # an undefined alias: the loader reports it
+            units, height = done[event.anchor]
+        elif isinstance(event, yaml.ScalarEvent):
+            units, height = 1 + len(event.value), 0
+            if event.anchor:
+                done[event.anchor] = (units, height)
+        elif isinstance(event, yaml.CollectionStartEvent):
+            stack.append([1, 0, event.anchor])
+            total += 1
+            if len(stack) - 1 > MAX_DEPTH:
+                raise TooBig(f"line {line}: nested deeper than {MAX_DEPTH} levels")
+            continue
+        elif isinstance(event, yaml.CollectionEndEvent):
+            units, height, anchor = stack.pop()
+            height += 1
+            if anchor:
+                done[anchor] = (units, height)
+            stack[-1][0] += units
+            stack[-1][1] = max(stack[-1][1], height)
+            continue
+        else:
+            continue
+        total += units
+        stack[-1][0] += units
+        stack[-1][1] = max(stack[-1][1], height)
+        if len(stack) - 1 + height > MAX_DEPTH:
+            raise TooBig(f"line {line}: alias *{event.anchor} nests the document deeper "
+                         f"than {MAX_DEPTH} levels")
+        if total > MAX_EXPANDED:
+            raise TooBig(f"line {line}: with its aliases written out the document would "
+                         f"hold over {MAX_EXPANDED:,} units (values and their characters); "
+                         "aliases may repeat a part, not multiply the whole")
