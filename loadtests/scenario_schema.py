@@ -153,7 +153,7 @@ class ChaosRuleField(fields.Field):
             errors = exc.messages if isinstance(exc.messages, dict) else {"_schema": exc.messages}
         name = value.get("name")
         if not (isinstance(name, str) and name.strip()) and "name" not in errors:
-            errors["name"] = ["required: `remove` and the report name a rule by it"]
+            errors["name"] = ["Missing data for required field."]  # `remove` names rules
         if errors:
             raise ValidationError(errors)
         return value
