@@ -11,6 +11,7 @@ The run uses each value as the file writes it (the scenario as run is the file's
 not marshmallow's output), so no field converts: a number must be a finite number, not
 text ("0.5") or true; a flag must be true or false, not "no".
 """
+import functools
 import math
 import re
 
@@ -138,6 +139,11 @@ class RolloutSchema(_Strict):
     percent = Number(required=True, validate=validate.Range(0, 100, min_inclusive=False))
 
 
+@functools.cache
+def _bank_rule_schema() -> BankRuleSchema:
+    return BankRuleSchema()  # built once: a schema's construction costs more than a load
+
+
 class ChaosRuleField(fields.Field):
     """A chaos rule as the bank's POST /admin/chaos/rules checks it (every problem, not
     only the first the bank would answer), plus the `name` that `remove` and the report
@@ -148,7 +154,7 @@ class ChaosRuleField(fields.Field):
             raise ValidationError("a rule is a mapping: name, match, fault, ...")
         errors = {}
         try:
-            BankRuleSchema().load(value)
+            _bank_rule_schema().load(value)
         except ValidationError as exc:
             errors = exc.messages if isinstance(exc.messages, dict) else {"_schema": exc.messages}
         name = value.get("name")

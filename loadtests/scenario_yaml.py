@@ -7,11 +7,11 @@ crash, hang or exhaust memory whatever it holds:
 - at most MAX_BYTES bytes, refused before it is parsed;
 - at most MAX_DEPTH levels of nested lists and mappings (PyYAML builds a document
   recursively: a few thousand levels would end in a RecursionError);
-- anchors and aliases are allowed (`<<: *defaults` is a fair way to share a rule's
-  match), but the document with every alias written out may not be larger than
-  MAX_EXPANDED units (a unit is one value, or one character of a value): a few hundred
-  bytes of nested aliases ("billion laughs") otherwise expand to gigabytes when the run
-  writes the scenario into its report;
+- at most MAX_VALUES values (keys, items, scalars) and MAX_CHARS characters of text with
+  every alias written out: anchors and aliases are allowed (`<<: *defaults` is a fair way
+  to share a rule's match), but a few hundred bytes of nested aliases ("billion laughs")
+  otherwise expand to gigabytes when the run writes the scenario into its report, and each
+  value costs validation time (the bound keeps the worst file to seconds);
 - only JSON's types: `!!binary`, `!!set`, `!!timestamp`, `!!omap` and `!!pairs` are
   refused, and a date-like value stays text, so nothing reaches the run (or report.json)
   that JSON cannot hold.
@@ -24,7 +24,8 @@ from yaml.constructor import ConstructorError
 
 MAX_BYTES = 1_000_000
 MAX_DEPTH = 32
-MAX_EXPANDED = 2_000_000
+MAX_VALUES = 50_000
+MAX_CHARS = 2_000_000
 
 _BASE = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _REFUSED_TAGS = ("binary", "set", "timestamp", "omap", "pairs")
@@ -65,47 +66,49 @@ def load(raw: bytes):
 
 
 def check_shape(text: str) -> None:
-    """Raise TooBig when the document nests deeper than MAX_DEPTH or expands (aliases
-    written out) past MAX_EXPANDED units; yaml.YAMLError when it does not parse."""
-    stack: list[list] = [[0, 0, None]]   # per open collection: [units, height, anchor]
-    done: dict[str, tuple[int, int]] = {}  # anchor -> (units, height) once complete
-    total = 0
+    """Raise TooBig when the document nests deeper than MAX_DEPTH or, aliases written out,
+    holds more than MAX_VALUES values or MAX_CHARS characters; yaml.YAMLError when it
+    does not parse."""
+    stack: list[list] = [[0, 0, 0, None]]  # per open collection: values, chars, height, anchor
+    done: dict[str, tuple[int, int, int]] = {}  # anchor -> (values, chars, height)
+    values = chars = 0
     for event in yaml.parse(text, Loader=ScenarioLoader):
         line = event.start_mark.line + 1
         if isinstance(event, yaml.AliasEvent):
             if event.anchor not in done:
-                if any(frame[2] == event.anchor for frame in stack):
+                if any(frame[3] == event.anchor for frame in stack):
                     raise TooBig(f"line {line}: alias *{event.anchor} inside its own anchor "
                                  "(a structure that contains itself)")
                 continue  # an undefined alias: the loader reports it
-            units, height = done[event.anchor]
+            size = done[event.anchor]
+            if len(stack) - 1 + size[2] > MAX_DEPTH:
+                raise TooBig(f"line {line}: alias *{event.anchor} nests the document deeper "
+                             f"than {MAX_DEPTH} levels")
         elif isinstance(event, yaml.ScalarEvent):
-            units, height = 1 + len(event.value), 0
+            size = (1, len(event.value), 0)
             if event.anchor:
-                done[event.anchor] = (units, height)
+                done[event.anchor] = size
         elif isinstance(event, yaml.CollectionStartEvent):
-            stack.append([1, 0, event.anchor])
-            total += 1
+            stack.append([0, 0, 0, event.anchor])
+            size = (1, 0, 0)
             if len(stack) - 1 > MAX_DEPTH:
                 raise TooBig(f"line {line}: nested deeper than {MAX_DEPTH} levels")
-            continue
         elif isinstance(event, yaml.CollectionEndEvent):
-            units, height, anchor = stack.pop()
-            height += 1
-            if anchor:
-                done[anchor] = (units, height)
-            stack[-1][0] += units
-            stack[-1][1] = max(stack[-1][1], height)
+            frame = stack.pop()
+            if frame[3]:
+                done[frame[3]] = (frame[0] + 1, frame[1], frame[2] + 1)
+            stack[-1][2] = max(stack[-1][2], frame[2] + 1)
+            stack[-1][0] += frame[0] + 1
+            stack[-1][1] += frame[1]
             continue
         else:
             continue
-        total += units
-        stack[-1][0] += units
-        stack[-1][1] = max(stack[-1][1], height)
-        if len(stack) - 1 + height > MAX_DEPTH:
-            raise TooBig(f"line {line}: alias *{event.anchor} nests the document deeper "
-                         f"than {MAX_DEPTH} levels")
-        if total > MAX_EXPANDED:
-            raise TooBig(f"line {line}: with its aliases written out the document would "
-                         f"hold over {MAX_EXPANDED:,} units (values and their characters); "
-                         "aliases may repeat a part, not multiply the whole")
+        if not isinstance(event, yaml.CollectionStartEvent):
+            stack[-1][0] += size[0]
+            stack[-1][1] += size[1]
+            stack[-1][2] = max(stack[-1][2], size[2])
+        values, chars = values + size[0], chars + size[1]
+        if values > MAX_VALUES or chars > MAX_CHARS:
+            raise TooBig(f"line {line}: over {MAX_VALUES:,} values or {MAX_CHARS:,} "
+                         "characters of text, each alias counted as what it repeats (an alias "
+                         "may share a part, not multiply the whole)")
