@@ -115,8 +115,7 @@ class _Strict(Schema):
 
 
 class SloSchema(_Strict):
-    success = Number(validate=validate.Range(0, 1, min_inclusive=False,
-                                                   max_inclusive=False))
+    success = Number(validate=validate.Range(0, 1, min_inclusive=False, max_inclusive=False))
     p95_ms = Number(allow_none=True, validate=validate.Range(min=1))
 
 

@@ -142,7 +142,7 @@ def test_a_step_the_bank_refuses_fails_the_run_on_every_screen(tmp_path, allowed
     said = " ".join((result.stdout + result.stderr).split())  # undo the terminal's wrapping
     assert result.returncode == (0 if allowed else 1), said[-3000:]
     assert ("step failed: timeline[0] at 2 s: POST /admin/chaos/presets/no-such-preset: "
-            "404") in said
+            "404 not_found: preset no-such-preset not found") in said
     assert ("warning: chaos rule 'never-matches' (timeline[1]) matched no request: it "
             "injected nothing") in said
     verdict = "PASS: ledger intact" if allowed else "FAIL: 1 timeline step failed (timeline[0])"
