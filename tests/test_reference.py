@@ -71,7 +71,12 @@ def test_every_report_key_is_documented():
                                            "duration_s": 30, "client_policy": "backoff",
                                            "scenario_definition": scenario.definition,
                                            "timeline_steps": steps, "halted_at_s": None,
-                                           "incident_versions": ["4.2.0"]},
+                                           "incident_versions": ["4.2.0"],
+                                           "chaos_rules": [{
+                                               "id": "rule_1", "name": "r",
+                                               "step": "timeline[0]", "preset": None,
+                                               "matched": 3, "injected": 1,
+                                               "removed_at_s": None}]},
                           integrity, ["success_rate>0"], p95_ms=500)
     keys = set(report)
     for value in report.values():

@@ -197,6 +197,7 @@ class RunCoordinator:
         if self.options.steps_out:
             write_phases(self.options.steps_out, {
                 "steps": self.driver.records if self.driver else [],
+                "chaos_rules": self.driver.chaos_rules if self.driver else [],
                 "halted_at_s": self.halter.halted_at_s if self.halter else None})
         log.info("banksim: recorded %d journeys, %d transfer intents",
                  self.sink.counts["journeys"], self.sink.counts["transfers"])

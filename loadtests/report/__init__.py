@@ -27,8 +27,9 @@ def build_report(events: Iterable[dict | JourneyEvent], phases: Iterable, meta: 
     """The whole report.json as a dict.
 
     `meta` gives scenario, seed, users, duration_s and client_policy, and from a scenario
-    run scenario_definition, timeline_steps (what each step did), halted_at_s and
-    incident_versions (published by the step that starts `incident`); `integrity` is
+    run scenario_definition, timeline_steps (what each step did), halted_at_s,
+    incident_versions (published by the step that starts `incident`), chaos_rules (each
+    rule the timeline created, with its counters) and allow_failed_steps; `integrity` is
     passed through as is. `p95_ms` adds the latency SLO. Raises ValueError for a
     threshold that does not parse.
     """
@@ -62,6 +63,8 @@ def build_report(events: Iterable[dict | JourneyEvent], phases: Iterable, meta: 
                      "false_alarms": detection.false_alarms},
         "policy": policy_block(events, meta.get("client_policy")),
         "timeline_steps": meta.get("timeline_steps") or [],
+        "allow_failed_steps": bool(meta.get("allow_failed_steps")),
+        "chaos_rules": meta.get("chaos_rules") or [],
         "integrity": integrity,
     }
     report["thresholds"] = evaluate(parsed, events, {**integrity, **incident})

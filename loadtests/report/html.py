@@ -9,6 +9,7 @@ from . import charts
 from .fmt import percent, seconds, secs
 from .headline import headline
 from .main_chart import MIN_BUCKET_JOURNEYS
+from .steps import failed_steps, idle_rules
 from .summary import verdict
 
 PAGE = """<!DOCTYPE html>
@@ -27,11 +28,17 @@ PAGE = """<!DOCTYPE html>
  .muted { color: #666; } img { max-width: 100%; }
  .read { background: #f7f9fc; border-left: 4px solid #4292c6; padding: .6em 1em; }
  .headline { font-size: 18px; line-height: 1.4; margin: .4em 0 .6em; }
+ .alarm { background: #fbdcdc; border-left: 4px solid #b71c1c; padding: .5em 1em; }
+ .warn { background: #fff4d6; border-left: 4px solid #c77c02; padding: .5em 1em; }
 </style></head><body>
 <h1>banksim: {{ r.scenario }}</h1>
 <p class="headline">{{ headline }}</p>
 <p><span class="verdict {{ 'pass' if passed else 'fail' }}">{{ 'PASS' if passed else 'FAIL' }}</span>
 {% for reason in reasons %} {{ reason }}{% if not loop.last %};{% endif %}{% endfor %}</p>
+{% if failed_steps %}<div class="alarm" id="failed-steps"><b>{{ failed_steps|length }} call{{ 's' if failed_steps|length > 1 }} of the timeline failed: the incident did not run as the scenario says{{ ' (allowed by --allow-failed-steps)' if r.allow_failed_steps }}.</b>
+<ul>{% for line in failed_steps %}<li>{{ line }}</li>{% endfor %}</ul></div>{% endif %}
+{% if idle_rules %}<div class="warn" id="idle-rules"><b>Chaos rules that did nothing</b> (see <a href="#chaos-rules">chaos rules</a>):
+<ul>{% for line in idle_rules %}<li>{{ line }}</li>{% endfor %}</ul></div>{% endif %}
 <p class="muted">seed {{ r.seed }} &middot; {{ r.users }} users &middot; {{ r.duration_s|secs }} s
  &middot; client policy {{ r.client_policy }} &middot; SLO {{ r.slo|pct1 }} of journeys succeed
  &middot; phases: {% for p in r.phases %}{{ p.name }} {{ p.start_s|secs }}&ndash;{{ p.end_s|secs }} s{% if not loop.last %}, {% endif %}{% endfor %}</p>
@@ -80,6 +87,20 @@ with at least one failed journey during the incident or recovery phases.</p>
 {% for t in r.thresholds %}<tr><td><code>{{ t.name }}</code></td><td>{{ t.limit }}</td>
 <td>{{ t.value|num }}</td><td class="{{ 'pass' if t.passed else 'fail' }}">{{ 'PASS' if t.passed else 'FAIL' }}</td></tr>
 {% endfor %}</table>{% else %}<p class="muted">No thresholds were set.</p>{% endif %}
+
+{% if r.timeline_steps or r.chaos_rules %}<h2 id="chaos-rules">Timeline steps and chaos rules</h2>
+<table><tr><th>step</th><th>at</th><th>phase</th><th>calls</th><th>outcome</th></tr>
+{% for s in r.timeline_steps %}<tr><td>{{ s.step }}</td><td>{{ s.at_s|secs }} s</td><td>{{ s.phase or '' }}</td>
+<td>{% for c in s.calls %}{{ c.call }}{% if c.note %} ({{ c.note }}){% endif %}{% if not loop.last %}; {% endif %}{% endfor %}</td>
+<td class="{{ 'fail' if s.outcome == 'failed' else '' }}">{{ s.outcome }}</td></tr>
+{% endfor %}</table>
+{% if r.chaos_rules %}<table><tr><th>rule</th><th>step</th><th>preset</th><th>matched</th><th>injected</th><th>removed at</th></tr>
+{% for c in r.chaos_rules %}<tr><td>{{ c.name }} <span class="muted">{{ c.id }}</span></td><td>{{ c.step or '' }}</td><td>{{ c.preset or '' }}</td>
+<td{% if c.matched == 0 %} class="fail"{% endif %}>{{ c.matched|num }}</td><td{% if c.injected == 0 %} class="fail"{% endif %}>{{ c.injected|num }}</td>
+<td>{{ (c.removed_at_s|secs ~ ' s') if c.removed_at_s is not none else '' }}</td></tr>
+{% endfor %}</table>
+<p class="muted">Requests each rule matched and faults it injected, at the end of the run or when
+a step removed it (&ndash;: the rule was gone before it could be counted).</p>{% endif %}{% endif %}
 
 <h2>Integrity</h2>
 <table>{% for key, value in integrity_rows %}
@@ -179,7 +200,8 @@ def render_html(report: dict) -> str:
         r=report, img=images, passed=passed, reasons=reasons, headline=headline(report),
         incident_rows=[(label, _incident_cell(key, (report.get("incident") or {}).get(key)))
                        for key, label in INCIDENT_ROWS],
-        policy_rows=policy_rows, integrity_rows=integrity_rows, min_bucket=MIN_BUCKET_JOURNEYS)
+        policy_rows=policy_rows, integrity_rows=integrity_rows, min_bucket=MIN_BUCKET_JOURNEYS,
+        failed_steps=failed_steps(report), idle_rules=idle_rules(report))
 
 
 def write_html(report: dict, path: str | Path) -> Path:

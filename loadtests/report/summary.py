@@ -9,6 +9,7 @@ from .aggregate import success_by_version_and_phase
 from .events import phase_key, sorted_versions
 from .fmt import seconds, span
 from .headline import headline
+from .steps import print_warnings, steps_reason
 
 
 def verdict(report: dict) -> tuple[bool, list[str]]:
@@ -27,10 +28,15 @@ def verdict(report: dict) -> tuple[bool, list[str]]:
     if failed:
         plural = "s" * (len(failed) != 1)
         reasons.append(f"{len(failed)} threshold{plural} failed: {', '.join(failed)}")
+    steps = steps_reason(report)  # the incident did not run as written
+    if steps and not report.get("allow_failed_steps"):
+        reasons.append(steps)
     if not reasons:
         count = len(report.get("thresholds") or ())
         met = f"{count} threshold{'s' * (count != 1)} met" if count else "no thresholds set"
         reasons.append(f"ledger intact, {met}" if integrity else f"{met} (no integrity check)")
+        if steps:
+            reasons.append(f"{steps}, allowed by --allow-failed-steps")
         return True, reasons
     return False, reasons
 
@@ -50,6 +56,7 @@ def print_summary(report: dict, console: Console | None = None) -> None:
                  f"client policy {report.get('client_policy')}")
     console.print("[bold]" + escape(headline(report)) + "[/]", highlight=False)
     console.print(verdict_line(report), highlight=False)
+    print_warnings(report, console)
     console.print()
     phases = [p["name"] for p in report["phases"]]
     console.print("phases: " + ", ".join(f"{p['name']} {span(p['start_s'], p['end_s'])}"

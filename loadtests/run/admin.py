@@ -25,8 +25,17 @@ class AdminClient:
         response = self.session.request(method, self.base_url + path, json=body,
                                         timeout=self.timeout_s)
         if not response.ok:
-            raise AdminError(response.status_code, _code(response), response.text)
+            raise AdminError(response.status_code, _code(response), _said(response))
         return response.json() if response.content else {}
+
+
+def _said(response) -> str:
+    """The error envelope as one line ("not_found: preset nope not found"), else the body."""
+    try:
+        error = response.json()["error"]
+        return f"{error['code']}: {error['message']}"
+    except (ValueError, KeyError, TypeError):
+        return response.text
 
 
 def _code(response) -> str | None:

@@ -65,8 +65,11 @@ def parse_think(value: str) -> tuple[float, float]:
                    "every release [scenario's: 0.35]")
 @click.option("--think", metavar="MIN-MAX",
               help="seconds a user waits between journeys [scenario's: 1-4]")
+@click.option("--allow-failed-steps", is_flag=True,
+              help="a timeline step the bank refuses (its incident not injected as written) "
+                   "is reported but does not fail the run")
 def incident(scenario, users, duration, seed, client_policy, out, thresholds, slo, workers,
-             adoption, think):
+             adoption, think, allow_failed_steps):
     """Replay an incident scenario against a fresh bank and report what users lived through."""
     from loadtests.report import parse_threshold
     for expression in thresholds:
@@ -80,7 +83,7 @@ def incident(scenario, users, duration, seed, client_policy, out, thresholds, sl
         client_policy=client_policy, out_dir=out or Path("reports") / stamp,
         thresholds=list(thresholds), database_url=os.environ.get("BANKSIM_DATABASE_URL"),
         slo=slo, workers=workers, adoption=adoption,
-        think_s=parse_think(think) if think else None)
+        think_s=parse_think(think) if think else None, allow_failed_steps=allow_failed_steps)
     try:
         settings.scenario_of()
     except ScenarioError as exc:

@@ -24,8 +24,10 @@ from loadtests.run.admin import AdminClient, AdminError
 from loadtests.run.children import Children, Interrupted, StopSignals
 from loadtests.run.reconcile import reconcile
 from loadtests.report import build_report, print_summary, write_report
+from loadtests.report.steps import steps_fail_the_run
 from loadtests.scenario import Scenario, load, to_yaml
 from loadtests.run.server_load import server_load
+from loadtests.scenario.timeline import rules_as_run
 
 LOCUSTFILE = Path(__file__).parent.parent / "locustfile.py"  # what users give `locust -f`
 DRAIN_LIMIT_S = 300  # how long an overloaded bank may take to finish its queue after a run
@@ -52,6 +54,7 @@ class IncidentSettings:
     halt_on_alert: bool | None = None
     rollout: float | None = None
     label: str | None = None  # the progress bar's name for the run (`banksim compare`)
+    allow_failed_steps: bool = False  # a timeline step the bank refused does not fail the run
 
     def scenario_of(self) -> Scenario:
         """The scenario as run; raises ScenarioError listing every problem."""
@@ -185,8 +188,9 @@ class JournalTail:
 
 
 def run_incident(s: IncidentSettings, console: Console | None = None) -> int:
-    """Run the scenario end to end; return the exit code (0 ok, 1 integrity, threshold or a
-    run that never reached its incident, 128 + N when signal N stopped it)."""
+    """Run the scenario end to end; return the exit code (0 ok, 1 integrity, threshold, a
+    timeline step the bank refused (unless allowed) or a run that never reached its
+    incident, 128 + N when signal N stopped it)."""
     console = console or Console()
     sc = s.scenario_of()  # a bad scenario stops here, before anything starts
     out = s.out_dir
@@ -198,8 +202,9 @@ def run_incident(s: IncidentSettings, console: Console | None = None) -> int:
     files = {"journeys": out / "journeys.jsonl", "transfers": out / "transfers.jsonl",
              "phases": out / "phases.json", "steps": out / "steps.json",
              "scenario": out / "scenario.yaml", "csv": out / "locust",
-             "html": out / "locust.html", "sessions": out / "sessions.json"}
-    for name in ("journeys", "transfers", "steps"):
+             "html": out / "locust.html", "sessions": out / "sessions.json",
+             "chaos": out / "chaos-rules.json"}
+    for name in ("journeys", "transfers", "steps", "chaos"):
         files[name].unlink(missing_ok=True)
     files["scenario"].write_text(to_yaml(sc), encoding="utf-8")
     children, signals = Children(), StopSignals()
@@ -247,6 +252,7 @@ def _replay(sc: Scenario, s: IncidentSettings, env: dict, port: int, files: dict
     if drained is not None:
         console.print(f"[yellow]the bank was still busy {drained:g} s after Locust stopped "
                       f"(requests the phones had given up on): it was overloaded[/]")
+    save_chaos_rules(admin, files["chaos"], console)
     try:
         server = server_load(admin, requests.get(bank.url + "/metrics", timeout=60).text,
                              sc.duration_s)
@@ -256,6 +262,17 @@ def _replay(sc: Scenario, s: IncidentSettings, env: dict, port: int, files: dict
         reason = f"the bank did not answer the audit after the run ({exc}): it was overloaded"
         return {"ok": False, "checked": False, "reason": reason}, {}
     return reconcile(audit, transfers, _read_jsonl(files["transfers"])), server
+
+
+def save_chaos_rules(admin: AdminClient, path: Path, console) -> None:
+    """The chaos rules left at the end of the run, with their counters (GET /admin/chaos),
+    into `path`, read back by `_report`; nothing when the bank does not answer."""
+    try:
+        path.write_text(json.dumps(admin("GET", "/admin/chaos")), encoding="utf-8")
+    except (requests.RequestException, AdminError) as exc:
+        path.unlink(missing_ok=True)
+        console.print(f"[yellow]could not read the chaos rules' counters after the run: "
+                      f"{exc}[/]", highlight=False)
 
 
 def wait_until_drained(url: str, limit_s: float = DRAIN_LIMIT_S, clock=time.monotonic):
@@ -285,7 +302,9 @@ def _report(sc: Scenario, s: IncidentSettings, files: dict, integrity: dict, ser
     meta = {"scenario": sc.name, "seed": s.seed, "users": sc.users, "duration_s": duration,
             "client_policy": sc.client_policy, "scenario_definition": sc.definition,
             "timeline_steps": steps["steps"], "halted_at_s": steps["halted_at_s"],
-            "incident_versions": sc.incident_versions()}
+            "incident_versions": sc.incident_versions(),
+            "chaos_rules": rules_as_run(steps.get("chaos_rules") or [], _final_rules(files)),
+            "allow_failed_steps": s.allow_failed_steps}
     report = build_report(_read_jsonl(files["journeys"]), phases, meta, integrity,
                           [*sc.thresholds, *s.thresholds, *reach_thresholds(version)],
                           slo=sc.slo, p95_ms=sc.p95_ms)
@@ -297,7 +316,13 @@ def _report(sc: Scenario, s: IncidentSettings, files: dict, integrity: dict, ser
     if missed:
         console.print(f"[bold red]{missed}[/]", highlight=False)
     passed = integrity["ok"] and all(t["passed"] for t in report["thresholds"])
-    return 0 if passed else 1
+    return 0 if passed and not steps_fail_the_run(report) else 1
+
+
+def _final_rules(files: dict) -> list[dict]:
+    if not files["chaos"].exists():
+        return []
+    return json.loads(files["chaos"].read_text()).get("rules") or []
 
 
 def reach_thresholds(version: str | None) -> list[str]:

@@ -14,20 +14,32 @@ import yaml
 
 from scenarios import builtin_files
 
+from loadtests.scenario import safe_yaml
 from loadtests.scenario.schema import at_seconds, parse_duration, parse_think, problems
 
 DEFAULT = "bad-release"
 NONE = "none"                    # plain `locust` runs: one baseline phase, no admin calls
 DEFAULT_ADOPTION = 0.35          # a release's `adoption` when the file gives none
 NOT_DEFAULTED = ("name", "description", "timeline")
+MAX_PROBLEMS = 50       # lines shown; a file can hold thousands of problems
+MAX_PROBLEM_CHARS = 300  # a line quotes what it refuses: a value may be a megabyte long
 
 
 class ScenarioError(ValueError):
-    """A scenario that cannot run; `problems` holds one line per problem."""
+    """A scenario that cannot run; `problems` holds one line per problem (the first
+    MAX_PROBLEMS, then a line counting the rest), each at most MAX_PROBLEM_CHARS long."""
 
     def __init__(self, source: str, problems: list[str]):
-        super().__init__(f"{source}:\n" + "\n".join(f"  {line}" for line in problems))
-        self.source, self.problems = source, problems
+        shown = [_shorten(line) for line in problems[:MAX_PROBLEMS]]
+        if len(problems) > MAX_PROBLEMS:
+            shown.append(f"... and {len(problems) - MAX_PROBLEMS} more problems "
+                         f"(the first {MAX_PROBLEMS} are shown)")
+        super().__init__(f"{source}:\n" + "\n".join(f"  {line}" for line in shown))
+        self.source, self.problems = source, shown
+
+
+def _shorten(line: str) -> str:
+    return line if len(line) <= MAX_PROBLEM_CHARS else line[:MAX_PROBLEM_CHARS - 1] + "…"
 
 
 @dataclass(frozen=True)
@@ -151,7 +163,11 @@ def read(source: str) -> tuple[dict, str]:
                 f"no such scenario: not a built-in ({', '.join(builtin_names())}) "
                 "and not a file"])
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        with open(path, "rb") as handle:  # a file past the bound is never read whole
+            raw = handle.read(safe_yaml.MAX_BYTES + 1)
+        data = safe_yaml.load(raw)
+    except safe_yaml.TooBig as exc:
+        raise ScenarioError(str(path), [f"refused: {exc}"]) from None
     except yaml.YAMLError as exc:
         raise ScenarioError(str(path), [f"not YAML: {exc}".replace("\n", " ")]) from None
     except (OSError, UnicodeDecodeError) as exc:

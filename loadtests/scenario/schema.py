@@ -3,11 +3,19 @@
 `problems(data)` validates a scenario dict (the file merged with bad-release's defaults and
 the command line's overrides) and returns every problem, one line each, named by the
 field's path: `timeline[1].release.version: not a PEP 440 version`. Unknown keys are
-refused everywhere but inside a chaos rule's `match` and `fault`, whose settings the bank
-validates when the rule is posted (here: a rule needs a `name` and a `fault.type`).
+refused everywhere. A chaos rule is checked by the bank's own rule schema (`chaos.schemas`,
+the chaos library's declaration, imported offline: no bank is asked), so a rule the bank
+would refuse when the step posts it is refused here, before anything starts.
+
+The run uses each value as the file writes it (the scenario as run is the file's mapping,
+not marshmallow's output), so no field converts: a number must be a finite number, not
+text ("0.5") or true; a flag must be true or false, not "no".
 """
+import functools
+import math
 import re
 
+from chaos.schemas import RuleSchema as BankRuleSchema
 from marshmallow import (RAISE, Schema, ValidationError, fields, validate, validates_schema)
 from packaging.version import InvalidVersion, Version
 
@@ -16,8 +24,6 @@ from loadtests.report.thresholds import parse_threshold
 PLATFORMS = ("ios", "android", "web")
 TARGETS = ("ios", "android", "all")  # what a release is published for
 POLICIES = ("backoff", "naive", "none")
-FAULT_TYPES = ("latency", "error", "reset", "timeout", "malformed", "db_latency", "db_error",
-               "db_disconnect")
 DURATION = re.compile(r"^(\d+(?:\.\d+)?)\s*(s|m|min)?$")
 AT = re.compile(r"^(\d+(?:\.\d+)?)\s*(s|%)?$")
 THINK = re.compile(r"^(\d+(?:\.\d+)?)\s*-\s*(\d+(?:\.\d+)?)$")
@@ -46,14 +52,15 @@ def parse_at(value) -> tuple[float, str]:
 
 
 def parse_think(value) -> tuple[float, float]:
-    """(low, high) seconds from "1-4" or a single number."""
+    """(low, high) seconds from "1-4" or a single number (finite, 0 to 60)."""
     if isinstance(value, int | float) and not isinstance(value, bool):
-        return float(value), float(value)
-    match = THINK.match(str(value).strip())
-    if not match:
-        raise ValueError("use MIN-MAX seconds, e.g. 1-4")
-    low, high = float(match.group(1)), float(match.group(2))
-    if not 0 <= low <= high <= 60:
+        low = high = float(value)
+    else:
+        match = THINK.match(str(value).strip()) if not isinstance(value, bool) else None
+        if not match:
+            raise ValueError("use MIN-MAX seconds, e.g. 1-4")
+        low, high = float(match.group(1)), float(match.group(2))
+    if not (math.isfinite(low) and math.isfinite(high) and 0 <= low <= high <= 60):
         raise ValueError("need 0 <= MIN <= MAX <= 60")
     return low, high
 
@@ -74,6 +81,24 @@ class _Parsed(fields.Field):
         return value
 
 
+class Number(fields.Float):
+    """A finite number as YAML writes one (never text or true/false)."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise ValidationError("not a number")
+        return super()._deserialize(value, attr, data, **kwargs)
+
+
+class Flag(fields.Boolean):
+    """true or false, nothing else ("no" would read as true where the run tests it)."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if not isinstance(value, bool):
+            raise ValidationError("use true or false")
+        return value
+
+
 class VersionField(fields.Field):
     def _deserialize(self, value, attr, data, **kwargs):
         if not isinstance(value, str):
@@ -90,14 +115,13 @@ class _Strict(Schema):
 
 
 class SloSchema(_Strict):
-    success = fields.Float(validate=validate.Range(0, 1, min_inclusive=False,
-                                                   max_inclusive=False))
-    p95_ms = fields.Float(allow_none=True, validate=validate.Range(min=1))
+    success = Number(validate=validate.Range(0, 1, min_inclusive=False, max_inclusive=False))
+    p95_ms = Number(allow_none=True, validate=validate.Range(min=1))
 
 
 class ShareSchema(_Strict):
     version = VersionField(required=True)
-    share = fields.Float(required=True, validate=validate.Range(0, 1, min_inclusive=False))
+    share = Number(required=True, validate=validate.Range(0, 1, min_inclusive=False))
 
 
 class ReleaseSchema(_Strict):
@@ -105,40 +129,49 @@ class ReleaseSchema(_Strict):
     platform = fields.String(validate=validate.OneOf(TARGETS))
     notes = fields.String(validate=validate.Length(max=500))
     min_supported = VersionField()
-    rollout = fields.Float(validate=validate.Range(0, 100, min_inclusive=False))
-    adoption = fields.Float(validate=validate.Range(0, 1))
+    rollout = Number(validate=validate.Range(0, 100, min_inclusive=False))
+    adoption = Number(validate=validate.Range(0, 1))
 
 
 class RolloutSchema(_Strict):
     version = VersionField(required=True)
-    percent = fields.Float(required=True, validate=validate.Range(0, 100, min_inclusive=False))
+    percent = Number(required=True, validate=validate.Range(0, 100, min_inclusive=False))
 
 
-class FaultSchema(Schema):
-    class Meta:
-        unknown = "include"  # each fault's settings are checked by the bank
-
-    type = fields.String(required=True, validate=validate.OneOf(FAULT_TYPES))
+@functools.cache
+def _bank_rule_schema() -> BankRuleSchema:
+    return BankRuleSchema()  # built once: a schema's construction costs more than a load
 
 
-class RuleSchema(_Strict):
-    name = fields.String(required=True, validate=validate.Length(min=1, max=200))
-    enabled = fields.Boolean()
-    match = fields.Dict(keys=fields.String())
-    fault = fields.Nested(FaultSchema, required=True)
-    phase = fields.String(validate=validate.OneOf(("before", "after")))
-    probability = fields.Float(validate=validate.Range(0, 1))
-    pattern = fields.Dict(keys=fields.String())
-    ttl_s = fields.Float(validate=validate.Range(min=0, min_inclusive=False))
+class ChaosRuleField(fields.Field):
+    """A chaos rule as the bank's POST /admin/chaos/rules checks it (every problem, not
+    only the first the bank would answer), plus the `name` that `remove` and the report
+    use. The value is kept as written; the bank normalises it when the step posts it."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if not isinstance(value, dict):
+            raise ValidationError("a rule is a mapping: name, match, fault, ...")
+        errors = {}
+        try:
+            _bank_rule_schema().load(value)
+        except ValidationError as exc:
+            errors = exc.messages if isinstance(exc.messages, dict) else {"_schema": exc.messages}
+        name = value.get("name")
+        if not (isinstance(name, str) and name.strip()) and "name" not in errors:
+            errors["name"] = ["Missing data for required field."]  # `remove` names rules
+        if errors:
+            raise ValidationError(errors)
+        return value
 
 
 class ChaosSchema(_Strict):
-    preset = fields.String(validate=validate.Length(min=1))
-    rules = fields.List(fields.Nested(RuleSchema), validate=validate.Length(min=1))
-    remove = fields.List(fields.String(), validate=validate.Length(min=1))
-    off = fields.Boolean(validate=validate.Equal(True))
-    on = fields.Boolean(validate=validate.Equal(True))
-    clear = fields.Boolean(validate=validate.Equal(True))
+    preset = fields.String(validate=validate.Length(1, 200))
+    rules = fields.List(ChaosRuleField(), validate=validate.Length(min=1))
+    remove = fields.List(fields.String(validate=validate.Length(1, 200)),
+                         validate=validate.Length(min=1))
+    off = Flag(validate=validate.Equal(True))
+    on = Flag(validate=validate.Equal(True))
+    clear = Flag(validate=validate.Equal(True))
 
     @validates_schema(skip_on_field_errors=False, pass_original=True)
     def one_action(self, _data, original, **_kw):
@@ -181,7 +214,7 @@ class StepSchema(_Strict):
 
 class ArrivalsSchema(_Strict):
     over = _Parsed(parse_at)
-    signed_in = fields.Float(validate=validate.Range(0, 1))
+    signed_in = Number(validate=validate.Range(0, 1))
 
 
 class ThresholdField(fields.String):
@@ -205,13 +238,13 @@ class ScenarioSchema(_Strict):
     slo = fields.Nested(SloSchema)
     client_policy = fields.String(validate=validate.OneOf(POLICIES))
     platforms = fields.Dict(keys=fields.String(validate=validate.OneOf(PLATFORMS)),
-                            values=fields.Float(validate=validate.Range(0, 1)),
+                            values=Number(validate=validate.Range(0, 1)),
                             validate=validate.Length(min=1))
     population = fields.List(fields.Nested(ShareSchema), validate=validate.Length(min=1))
     releases = fields.List(fields.Nested(ReleaseSchema))
     timeline = fields.List(fields.Nested(StepSchema), required=True)
     thresholds = fields.List(ThresholdField())
-    halt_on_alert = fields.Boolean()
+    halt_on_alert = Flag()
 
     @validates_schema(skip_on_field_errors=False)
     def consistent(self, data, **_kw):

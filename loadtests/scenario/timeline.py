@@ -5,8 +5,13 @@ each step with `phase:` starts the next). `TimelineDriver` waits for each step a
 its keys in the order phase, release, rollout, chaos, as an operator would, with an
 injected clock, sleep and admin client (gevent in Locust's master, threads in tests).
 Every step leaves a record (when, which phase, which calls, what came of them) for the
-report's `timeline_steps`. A failed call is recorded and the run goes on; a change to a
-halted release is skipped and noted, never an error (the bank answers 409 rollout_halted).
+report's `timeline_steps`. A failed call is recorded and the run goes on (the report then
+fails the run, unless the user allowed failed steps); a change to a halted release is
+skipped and noted, never an error (the bank answers 409 rollout_halted).
+
+Every chaos rule a step creates is noted too (`chaos_rules`: id, name, the step, the preset),
+with its counters as they stood when a later step removed it; `rules_as_run` completes the
+list with the counters read at the end of the run, for the report's `chaos_rules`.
 """
 import logging
 import time
@@ -78,6 +83,7 @@ class TimelineDriver:
         self.halted: dict[str, float] = {}     # version -> seconds into the run
         self.rollout: dict[str, float] = {}    # version -> percent offered
         self.started_at: float | None = None
+        self.chaos_rules: list[dict] = []       # every rule a step created, in order
 
     @property
     def failures(self) -> list[str]:
@@ -141,22 +147,54 @@ class TimelineDriver:
 
     def _chaos(self, record: dict, chaos: dict) -> None:
         if "preset" in chaos:
-            self._call(record, "POST", f"/admin/chaos/presets/{quote(chaos['preset'])}")
+            answer = self._call(record, "POST", f"/admin/chaos/presets/{quote(chaos['preset'])}")
+            self._created(record, (answer or {}).get("rules") or (), chaos["preset"])
         elif "rules" in chaos:
             for rule in chaos["rules"]:
-                self._call(record, "POST", "/admin/chaos/rules", rule)
+                self._created(record, [self._call(record, "POST", "/admin/chaos/rules", rule)])
         elif "remove" in chaos:
             listing = self._call(record, "GET", "/admin/chaos/rules") or {}
             names = set(chaos["remove"])
             for rule in listing.get("rules", ()):
                 if rule.get("name") in names:
-                    self._call(record, "DELETE", f"/admin/chaos/rules/{rule['id']}")
+                    path = f"/admin/chaos/rules/{rule['id']}"
+                    if self._call(record, "DELETE", path) is not None:
+                        self._removed(rule)
         elif chaos.get("off"):
             self._call(record, "POST", "/admin/chaos/disable")
         elif chaos.get("on"):
             self._call(record, "POST", "/admin/chaos/enable")
         elif chaos.get("clear"):
-            self._call(record, "DELETE", "/admin/chaos/rules")
+            listing = self._counters()
+            if self._call(record, "DELETE", "/admin/chaos/rules") is not None:
+                for rule in listing:
+                    self._removed(rule)
+
+    # -- the rules the timeline created ---------------------------------------------------
+
+    def _created(self, record: dict, rules, preset: str | None = None) -> None:
+        for rule in rules:
+            if rule and rule.get("id"):
+                self.chaos_rules.append({
+                    "id": rule["id"], "name": rule.get("name"), "step": record["step"],
+                    "preset": preset, "matched": None, "injected": None,
+                    "removed_at_s": None})
+
+    def _removed(self, rule: dict) -> None:
+        """Keep the counters of a rule a step deletes: the end of the run cannot read them."""
+        for noted in self.chaos_rules:
+            if noted["id"] == rule.get("id"):
+                stats = rule.get("stats") or {}
+                noted.update(matched=stats.get("matched"), injected=stats.get("injected"),
+                             removed_at_s=self.elapsed())
+
+    def _counters(self) -> list[dict]:
+        """The rules with their counters, before a clear (bookkeeping: not a step's call)."""
+        try:
+            return (self.admin("GET", "/admin/chaos/rules") or {}).get("rules") or []
+        except Exception as exc:  # noqa: BLE001 - the clear goes on; counters stay unknown
+            log.warning("timeline: could not read the rules' counters before a clear: %s", exc)
+            return []
 
     # -- bookkeeping --------------------------------------------------------------------
 
@@ -200,3 +238,25 @@ class TimelineDriver:
         record["calls"].append({"call": label, "outcome": outcome, "note": note})
         if outcome == "skipped" and record["outcome"] == "ok":
             record["outcome"] = "skipped"
+
+
+def rules_as_run(created: list[dict], final: list[dict]) -> list[dict]:
+    """The timeline's rules (`TimelineDriver.chaos_rules`) with the counters of `final`
+    (GET /admin/chaos's rules at the end of the run) for those still there; rules the
+    timeline did not create (added by hand during the run) follow, with no step."""
+    at_end = {rule.get("id"): rule for rule in final}
+    rows = []
+    for noted in created:
+        row = dict(noted)
+        if row["id"] in at_end and row["removed_at_s"] is None:
+            stats = at_end[row["id"]].get("stats") or {}
+            row.update(matched=stats.get("matched"), injected=stats.get("injected"))
+        rows.append(row)
+    known = {row["id"] for row in rows}
+    for rule in final:
+        if rule.get("id") not in known:
+            stats = rule.get("stats") or {}
+            rows.append({"id": rule.get("id"), "name": rule.get("name"), "step": None,
+                         "preset": None, "matched": stats.get("matched"),
+                         "injected": stats.get("injected"), "removed_at_s": None})
+    return rows

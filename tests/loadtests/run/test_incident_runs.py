@@ -115,3 +115,51 @@ def test_any_stop_signal_stops_everything_the_run_started(tmp_path, sig, descend
     said = "".join((tmp_path / "stdout.txt").read_text().split())  # undo line wrapping
     assert code != 0 and f"stoppedby{sig.name}" in said
     assert str(out.resolve()) in said  # the partial report directory
+
+
+BROKEN_STEPS = """name: broken-steps
+timeline:
+  - at: 2s
+    phase: incident
+    chaos: {preset: no-such-preset}
+  - at: 3s
+    chaos:
+      rules:
+        - name: never-matches
+          match: {app_version: "==9.9.9"}
+          fault: {type: error, status: 503}
+"""
+
+
+@pytest.mark.parametrize("allowed", [False, True], ids=["failed-step-fails", "allowed"])
+def test_a_step_the_bank_refuses_fails_the_run_on_every_screen(tmp_path, allowed):
+    scenario = tmp_path / "broken-steps.yaml"
+    scenario.write_text(BROKEN_STEPS)
+    out = tmp_path / "out"
+    result = subprocess.run([*INCIDENT, "--scenario", str(scenario), "--duration", "10s",
+                             "--out", str(out), *(["--allow-failed-steps"] if allowed else [])],
+                            capture_output=True, text=True, timeout=240)
+    said = " ".join((result.stdout + result.stderr).split())  # undo the terminal's wrapping
+    assert result.returncode == (0 if allowed else 1), said[-3000:]
+    assert ("step failed: timeline[0] at 2 s: POST /admin/chaos/presets/no-such-preset: "
+            "404 not_found: preset no-such-preset not found") in said
+    assert ("warning: chaos rule 'never-matches' (timeline[1]) matched no request: it "
+            "injected nothing") in said
+    verdict = "PASS: ledger intact" if allowed else "FAIL: 1 timeline step failed (timeline[0])"
+    assert said.count(verdict) == 2, said[-3000:]  # under the headline and as the last word
+    if allowed:
+        assert "1 timeline step failed (timeline[0]), allowed by --allow-failed-steps" in said
+    report = json.loads((out / "report.json").read_text())
+    assert [(s["step"], s["outcome"]) for s in report["timeline_steps"]] == [
+        ("setup", "ok"), ("timeline[0]", "failed"), ("timeline[1]", "ok")]
+    assert report["allow_failed_steps"] is allowed
+    [rule] = report["chaos_rules"]
+    assert rule["id"].startswith("rule_")
+    assert {k: v for k, v in rule.items() if k != "id"} == {
+        "name": "never-matches", "step": "timeline[1]", "preset": None, "matched": 0,
+        "injected": 0, "removed_at_s": None}
+    page = (out / "report.html").read_text()
+    first_screen = page[:page.index("<h2>")]  # before the first section: what opens first
+    assert 'id="failed-steps"' in first_screen and "no-such-preset" in first_screen
+    assert 'id="idle-rules"' in first_screen and "never-matches" in first_screen
+    assert ("FAIL" if not allowed else "PASS") in first_screen

@@ -3,7 +3,7 @@ import pytest
 
 from loadtests.run.admin import AdminError
 from loadtests.scenario import check, load
-from loadtests.scenario.timeline import Phase, TimelineDriver, phase_at, phases_for
+from loadtests.scenario.timeline import Phase, TimelineDriver, phase_at, phases_for, rules_as_run
 
 BAD_RELEASE = load("bad-release")
 
@@ -64,8 +64,17 @@ class FakeAdmin:
         if (method, path) in self.errors:
             raise self.errors[(method, path)]
         if (method, path) == ("GET", "/admin/chaos/rules"):
-            return {"rules": [{"id": "rule_a", "name": "slow"}, {"id": "rule_b", "name": "keep"}]}
+            return {"rules": [{"id": "rule_a", "name": "slow", **stats(5, 2)},
+                              {"id": "rule_b", "name": "keep", **stats(3, 0)}]}
+        if method == "POST" and path.startswith("/admin/chaos/presets/"):
+            return {"rules": [{"id": "rule_a", "name": "slow"}]}
+        if (method, path) == ("POST", "/admin/chaos/rules"):
+            return {"id": "rule_a" if body["name"] == "slow" else "rule_b", "name": body["name"]}
         return {}
+
+
+def stats(matched, injected):
+    return {"stats": {"matched": matched, "injected": injected}}
 
 
 def driver_for(timeline, errors=None, **extra):
@@ -109,7 +118,7 @@ def test_every_step_kind_becomes_its_admin_calls_in_key_order():
         (2, "POST", "/admin/chaos/rules"), (4, "PATCH", "/admin/releases/5.0.0"),
         (6, "GET", "/admin/chaos/rules"), (6, "DELETE", "/admin/chaos/rules/rule_a"),
         (7, "POST", "/admin/chaos/disable"), (8, "POST", "/admin/chaos/enable"),
-        (9, "DELETE", "/admin/chaos/rules")]
+        (9, "GET", "/admin/chaos/rules"), (9, "DELETE", "/admin/chaos/rules")]
     assert admin.calls[0][3] == {"version": "5.0.0", "platform": "ios",
                                  "notes": "Release 5.0.0", "rollout_percent": 5}
     assert admin.calls[3][3] == {"rollout_percent": 50}
@@ -155,3 +164,33 @@ def test_the_banks_409_rollout_halted_is_a_skip_not_a_failure():
     driver.run()
     assert [r["outcome"] for r in driver.records] == ["ok", "skipped"]
     assert driver.failures == []
+
+
+def test_each_rule_a_step_created_keeps_its_counters_from_its_removal_or_the_end():
+    driver, _, _ = driver_for([
+        {"at": "2s", "phase": "incident", "chaos": {"rules": [
+            {"name": "slow", "fault": {"type": "latency", "ms": 200}, "match": {"path": "/a"}},
+            {"name": "keep", "fault": {"type": "reset"}}]}},
+        {"at": "6s", "chaos": {"remove": ["slow"]}}])
+    driver.run()
+    at_end = [{"id": "rule_b", "name": "keep", **stats(9, 0)},
+              {"id": "rule_x", "name": "by hand", **stats(1, 1)}]
+    assert rules_as_run(driver.chaos_rules, at_end) == [
+        {"id": "rule_a", "name": "slow", "step": "timeline[0]", "preset": None,
+         "matched": 5, "injected": 2, "removed_at_s": 6.0},  # read by the remove step
+        {"id": "rule_b", "name": "keep", "step": "timeline[0]", "preset": None,
+         "matched": 9, "injected": 0, "removed_at_s": None},
+        {"id": "rule_x", "name": "by hand", "step": None, "preset": None,
+         "matched": 1, "injected": 1, "removed_at_s": None}]
+
+
+def test_a_clear_keeps_the_counters_of_every_rule_it_removes():
+    driver, _, _ = driver_for([
+        {"at": "2s", "phase": "incident", "chaos": {"preset": "p"}},
+        {"at": "5s", "phase": "recovery", "chaos": {"clear": True}}])
+    driver.run()
+    assert driver.records[1]["calls"] == [  # reading the counters is not the step's call
+        {"call": "DELETE /admin/chaos/rules", "outcome": "ok", "note": None}]
+    assert driver.chaos_rules == [
+        {"id": "rule_a", "name": "slow", "step": "timeline[0]", "preset": "p",
+         "matched": 5, "injected": 2, "removed_at_s": 5.0}]

@@ -3,8 +3,10 @@ of docs/scenarios.md, which someone who never read the code copies."""
 import re
 import subprocess
 import sys
+import time
 from pathlib import Path
 
+import pytest
 import yaml
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -69,3 +71,139 @@ def test_the_documented_example_validates(tmp_path):
     path.write_text(example)
     result = banksim("scenarios", "validate", str(path))
     assert result.returncode == 0, result.stdout
+
+
+STEP = "  - {at: 50%, phase: incident}\n"
+
+
+def refused(tmp_path, text: str, *args: str) -> list[str]:
+    """`banksim scenarios validate` on a file holding `text`: its lines, after checking
+    that it said no cleanly (exit 1, no traceback)."""
+    path = tmp_path / "mine.yaml"
+    path.write_text(text) if isinstance(text, str) else path.write_bytes(text)
+    result = banksim("scenarios", "validate", str(path), *args)
+    assert result.returncode == 1, result.stdout[-2000:] + result.stderr[-2000:]
+    assert "Traceback" not in result.stderr and result.stderr == "", result.stderr[-2000:]
+    return result.stdout.splitlines()
+
+
+def rule(**fields) -> str:
+    return ("name: mine\ntimeline:\n  - at: 50%\n    phase: incident\n    chaos:\n"
+            "      rules:\n        - " + yaml.safe_dump(fields, default_flow_style=True))
+
+
+def test_validate_checks_chaos_rules_as_the_bank_does(tmp_path):
+    assert refused(tmp_path, rule(name="slow", fault={"type": "latency", "millis": 2000})) == [
+        "timeline[0].chaos.rules[0].fault.millis: unknown key"]
+    assert refused(tmp_path, rule(name="teapot", fault={"type": "error", "status": 418})) == [
+        "timeline[0].chaos.rules[0].fault.status: Must be one of: 429, 500, 502, 503, 504."]
+    lines = refused(tmp_path, rule(name="all", match={"cohort_percent": 130},
+                                   fault={"type": "reset"}))
+    assert lines == ["timeline[0].chaos.rules[0].match.cohort_percent: Must be greater than "
+                     "or equal to 0 and less than or equal to 100."]
+    lines = refused(tmp_path, rule(name="late", match={"paths": "/x"},
+                                   fault={"type": "db_error", "kind": "operational"}))
+    assert lines == ["timeline[0].chaos.rules[0].match.paths: unknown key"]
+    assert refused(tmp_path, rule(name="late", phase="after", fault={
+        "type": "db_error", "kind": "operational"})) == [
+        "timeline[0].chaos.rules[0].phase: a database fault acts while the request runs; "
+        "its phase is before"]
+
+
+def test_validate_refuses_a_file_nested_thousands_of_levels_deep(tmp_path):
+    for text in ("name: x\ntimeline: " + "[" * 5000 + "]" * 5000 + "\n",
+                 "name: x\ntimeline:\n" + "".join(" " * i + "- \n" for i in range(1, 1000)),
+                 "name: x\ntimeline:\n" + "".join("  " * i + "k:\n" for i in range(1, 200))):
+        [line] = refused(tmp_path, text)
+        assert "nest" in line, line
+    deep = tmp_path / "mine.yaml"  # `incident` reads it the same way: a usage error
+    result = banksim("incident", "--scenario", str(deep), "--out", str(tmp_path / "out"))
+    assert result.returncode == 2 and "nested deeper than 32 levels" in result.stderr
+    assert "Traceback" not in result.stderr and not (tmp_path / "out").exists()
+
+
+LAUGHS = """name: laughs
+timeline:
+  - at: 50%
+    phase: incident
+    chaos:
+      rules:
+        - name: lol
+          fault: {type: reset}
+          match:
+            users: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]
+            b: &b [*a,*a,*a,*a,*a,*a,*a,*a,*a]
+            c: &c [*b,*b,*b,*b,*b,*b,*b,*b,*b]
+            d: &d [*c,*c,*c,*c,*c,*c,*c,*c,*c]
+            e: &e [*d,*d,*d,*d,*d,*d,*d,*d,*d]
+            f: &f [*e,*e,*e,*e,*e,*e,*e,*e,*e]
+            g: &g [*f,*f,*f,*f,*f,*f,*f,*f,*f]
+            h: &h [*g,*g,*g,*g,*g,*g,*g,*g,*g]
+            i: &i [*h,*h,*h,*h,*h,*h,*h,*h,*h]
+"""
+
+
+def test_validate_refuses_aliases_that_expand_but_keeps_ones_that_share(tmp_path):
+    [line] = refused(tmp_path, LAUGHS)
+    assert line.startswith("refused: line 14: over 50,000 values or 2,000,000 characters")
+    [line] = refused(tmp_path, "name: x\ntimeline: &t\n  - *t\n")
+    assert "inside its own anchor" in line
+    shared = tmp_path / "shared.yaml"
+    shared.write_text("name: shared\nx-match: &ios {platform: [ios]}\ntimeline:\n"
+                      "  - at: 50%\n    phase: incident\n    chaos:\n      rules:\n"
+                      "        - {name: a, match: *ios, fault: {type: reset}}\n"
+                      "        - {name: b, match: {<<: *ios, path: /x}, fault: {type: reset}}\n")
+    result = banksim("scenarios", "validate", str(shared))
+    assert result.stdout.splitlines() == ["x-match: unknown key"]  # aliases themselves pass
+    shared.write_text(shared.read_text().replace("x-match: &ios {platform: [ios]}\n", "")
+                      .replace("match: *ios", "match: &ios {platform: [ios]}"))
+    assert banksim("scenarios", "validate", str(shared)).returncode == 0
+
+
+@pytest.mark.parametrize("think", [".inf", ".nan", "-5", "-.inf", "true", "1-.inf"])
+def test_validate_refuses_a_think_time_that_is_not_a_finite_number_of_seconds(tmp_path, think):
+    [line] = refused(tmp_path, f"name: x\nthink: {think}\ntimeline:\n{STEP}")
+    assert line.startswith("think: ")
+
+
+@pytest.mark.parametrize("line, expected", [
+    ("name: !!binary aGVsbG8=", "!!binary is not allowed here"),
+    ("description: !!timestamp 2026-01-01", "!!timestamp is not allowed here"),
+    ("description: !!set {a, b}", "!!set is not allowed here"),
+    ("description: 2026-01-01", None),  # a date-like value stays text
+    ("halt_on_alert: 'no'", "halt_on_alert: use true or false"),
+    ("users: 12.0", "users: Not a valid integer."),
+    ("slo: {success: '0.99'}", "slo.success: not a number"),
+    ("slo: {success: .nan}", "slo.success: Special numeric values (nan or infinity) are "
+                             "not permitted."),
+    ("platforms: {ios: true}", "platforms.ios: not a number"),
+])
+def test_validate_accepts_only_values_the_run_and_its_report_can_use(tmp_path, line, expected):
+    text = f"{line}\ntimeline:\n{STEP}" if line.startswith("name") else \
+        f"name: x\n{line}\ntimeline:\n{STEP}"
+    if expected is None:
+        result = banksim("scenarios", "validate", str(_write(tmp_path, text)))
+        assert result.returncode == 0, result.stdout
+        return
+    lines = refused(tmp_path, text)
+    assert any(expected in found for found in lines), lines
+
+
+def _write(tmp_path, text: str):
+    path = tmp_path / "mine.yaml"
+    path.write_text(text)
+    return path
+
+
+def test_validate_bounds_the_file_and_what_it_prints(tmp_path):
+    head = f"name: x\ntimeline:\n{STEP}thresholds:\n"
+    started = time.monotonic()
+    [line] = refused(tmp_path, head + "  - 'nope['\n" * 700_000)  # 10.5 MB
+    assert line == "refused: the file is over 1,000,000 bytes"
+    assert time.monotonic() - started < 30  # the file is never parsed (46 s before)
+    [line] = refused(tmp_path, head + "  - 'nope['\n" * 60_000)  # 600 KB, 60,000 values
+    assert line.startswith("refused: line 49993: over 50,000 values")
+    lines = refused(tmp_path, head + f"  - '{'x' * 5000}['\n" + "  - 'nope['\n" * 20_000)
+    assert len(lines) == 51 and lines[-1] == ("... and 19951 more problems "
+                                              "(the first 50 are shown)")
+    assert len(lines[0]) <= 300 and lines[0].endswith("…")
