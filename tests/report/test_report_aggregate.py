@@ -47,7 +47,8 @@ def test_versions_sort_by_pep440_not_by_text():
 def test_version_rows_count_distinct_users_and_success():
     rows = version_rows(coerce_events(TINY))
     assert rows == [{"app_version": "4.1.3", "users": 2, "journeys": 6,
-                     "success_rate": round(5 / 6, 4), "failed": 1, "users_affected": 1,
+                     "success_rate": round(5 / 6, 4), "failed": 1, "p95_ms": 475.0,
+                     "slow": None, "users_slowed": None, "users_affected": 1,
                      "first_seen_s": 1.0, "first_phase": "baseline"}]
 
 
