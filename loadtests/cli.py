@@ -182,3 +182,23 @@ def compare(scenario, varies, repeat, users, duration, seed, out, workers):
         raise click.BadParameter(
             "\n".join([exc.source, *exc.problems]), param_hint="--scenario") from None
     sys.exit(run_comparison(plan))
+
+
+@click.command()
+@click.argument("run_dir", metavar="DIR",
+                type=click.Path(exists=True, file_okay=False, path_type=Path))
+def report(run_dir):
+    """Build report.json and report.html again from a run directory's raw files."""
+    from rich.console import Console
+
+    from .report import print_summary, verdict, write_report
+    from .run_report import rebuild
+    try:
+        built = rebuild(run_dir)
+    except ValueError as exc:  # not a run directory, or a damaged raw file
+        raise click.BadParameter(str(exc), param_hint="DIR") from None
+    write_report(built, run_dir)
+    console = Console()
+    print_summary(built, console=console)
+    console.print(f"report: {(run_dir / 'report.html').resolve()}")
+    sys.exit(0 if verdict(built)[0] else 1)

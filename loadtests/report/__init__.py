@@ -52,7 +52,7 @@ def build_report(events: Iterable[dict | JourneyEvent], phases: Iterable, meta: 
         "scenario": meta.get("scenario"), "seed": meta.get("seed"), "users": meta.get("users"),
         "duration_s": duration_s, "client_policy": meta.get("client_policy"),
         "scenario_definition": meta.get("scenario_definition"),
-        "partial": meta.get("stopped_by") is not None or bool(meta.get("partial")),
+        "partial": bool(meta.get("partial")) or meta.get("stopped_by") is not None,
         "stopped_by": meta.get("stopped_by"),
         "slo": settings.slo, "slo_p95_ms": settings.p95_ms,
         "phases": phases,

@@ -9,7 +9,7 @@ from . import charts
 from .fmt import percent, seconds, secs
 from .headline import headline
 from .main_chart import MIN_BUCKET_JOURNEYS
-from .summary import verdict
+from .summary import partial_note, verdict
 
 PAGE = """<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8">
@@ -27,13 +27,17 @@ PAGE = """<!DOCTYPE html>
  .muted { color: #666; } img { max-width: 100%; }
  .read { background: #f7f9fc; border-left: 4px solid #4292c6; padding: .6em 1em; }
  .headline { font-size: 18px; line-height: 1.4; margin: .4em 0 .6em; }
+ .partial { background: #fbdcdc; border: 2px solid #b71c1c; color: #b71c1c; padding: .6em 1em;
+            font-size: 17px; }
 </style></head><body>
-<h1>banksim: {{ r.scenario }}</h1>
-<p class="headline">{{ headline }}</p>
+<h1>banksim: {{ r.scenario }}{% if r.partial %} (partial run){% endif %}</h1>
+{% if r.partial %}<p class="partial"><b>PARTIAL RUN.</b> {{ partial_note }}</p>
+{% endif %}<p class="headline">{{ headline }}</p>
 <p><span class="verdict {{ 'pass' if passed else 'fail' }}">{{ 'PASS' if passed else 'FAIL' }}</span>
 {% for reason in reasons %} {{ reason }}{% if not loop.last %};{% endif %}{% endfor %}</p>
 <p class="muted">seed {{ r.seed }} &middot; {{ r.users }} users &middot; {{ r.duration_s|secs }} s
  &middot; client policy {{ r.client_policy }} &middot; SLO {{ r.slo|pct1 }} of journeys succeed
+{%- if r.slo_p95_ms is not none %}, latency SLO p95 &le; {{ r.slo_p95_ms|ms }}{% endif %}
  &middot; phases: {% for p in r.phases %}{{ p.name }} {{ p.start_s|secs }}&ndash;{{ p.end_s|secs }} s{% if not loop.last %}, {% endif %}{% endfor %}</p>
 
 <div class="read"><b>How to read this.</b> Each simulated user runs <i>journeys</i> in a mobile
@@ -66,14 +70,33 @@ times too fast over both a {{ r.detector.long_window_s|secs }} s and a
 error rate is back within budget for {{ r.detector.hold_s|secs }} s and the alert does not fire
 again. Alerts: {% for a in r.detector.alerts %}{{ a.fired_at_s|secs }}&ndash;{{ a.cleared_at_s|secs }} s{% if not loop.last %}, {% endif %}{% else %}none{% endfor %}
 (false alarms before the incident: {{ r.detector.false_alarms }}). Users affected: distinct users
-with at least one failed journey during the incident or recovery phases.</p>
+with at least one failed journey{% if r.slo_p95_ms is not none %}, or one slower than the latency
+SLO ({{ r.slo_p95_ms|ms }}),{% endif %} during the incident or recovery phases.</p>
+{% if r.incident.slo_checks %}<table><tr><th>app version</th><th>SLO</th><th>measured (incident and recovery)</th>
+<th>objective</th><th>result</th></tr>
+{% for c in r.incident.slo_checks %}<tr><td>{{ c.app_version }}</td><td>{{ c.objective }}</td>
+<td>{{ c.value|pct if c.objective == 'success' else c.value|ms }}</td>
+<td>{% if c.objective == 'success' %}&ge; {{ c.limit|pct1 }}{% else %}p95 &le; {{ c.limit|ms }}{% endif %}</td>
+<td class="{{ 'fail' if c.breached else 'pass' }}">{{ 'breached' if c.breached else 'met' }}</td></tr>
+{% endfor %}</table>{% endif %}
 
 <h2>App versions</h2>
 <table><tr><th>app version</th><th>users</th><th>journeys</th><th>failed</th><th>success rate</th>
-<th>users with a failure</th></tr>
+<th>users hurt</th></tr>
 {% for v in r.versions %}<tr><td>{{ v.app_version }}</td><td>{{ v.users }}</td><td>{{ v.journeys }}</td>
 <td>{{ v.failed }}</td><td>{{ v.success_rate|pct }}</td><td>{{ v.users_affected }}</td></tr>
 {% endfor %}</table>
+
+<h2>App versions by platform</h2>
+<table><tr><th>app version</th><th>platform</th><th>users</th><th>journeys</th><th>failed</th>
+<th>success rate</th><th>p95</th>{% if r.slo_p95_ms is not none %}<th>slower than the latency SLO</th>{% endif %}
+<th>users hurt</th></tr>
+{% for v in r.platforms %}<tr><td>{{ v.app_version }}</td><td>{{ v.platform }}</td><td>{{ v.users }}</td>
+<td>{{ v.journeys }}</td><td>{{ v.failed }}</td><td>{{ v.success_rate|pct }}</td><td>{{ v.p95_ms|ms }}</td>
+{% if r.slo_p95_ms is not none %}<td>{{ v.slow }}</td>{% endif %}<td>{{ v.users_affected }}</td></tr>
+{% endfor %}</table>
+<p class="muted">Users hurt: users with at least one failed journey on that version and
+platform{% if r.slo_p95_ms is not none %}, or one slower than the latency SLO{% endif %}.</p>
 
 <h2>Thresholds</h2>
 {% if r.thresholds %}<table><tr><th>threshold</th><th>limit</th><th>value</th><th>result</th></tr>
@@ -87,7 +110,8 @@ with at least one failed journey during the incident or recovery phases.</p>
 {% endfor %}</table>
 
 <h2>Latency per journey and app version</h2>
-<p class="muted">Every panel has the same duration scale, so bars compare across journeys.</p>
+<p class="muted">Every panel has the same duration scale, so bars compare across journeys.{% if r.slo_p95_ms is not none %}
+The dashed vermillion line is the latency SLO: 95 % of journeys must finish within {{ r.slo_p95_ms|ms }}.{% endif %}</p>
 <img alt="latency percentiles per journey and app version" src="data:image/png;base64,{{ img.latency }}">
 
 <h2>Who was hurt</h2>
@@ -120,7 +144,8 @@ INCIDENT_ROWS = (("bad_versions", "versions below the SLO in the incident or rec
                  ("recovered_at_s", "error rate back under the SLO at"),
                  ("time_to_recover_s", "time to recover after the hotfix"),
                  ("users_affected", "users affected"),
-                 ("users_affected_pct", "users affected (% of all users)"))
+                 ("users_affected_pct", "users affected (% of all users)"),
+                 ("users_slowed", "users with a journey over the latency SLO"))
 
 
 def _incident_cell(key: str, value) -> str:
@@ -146,6 +171,13 @@ def _num(value) -> str:
     return str(value)
 
 
+def _ms(value) -> str:
+    """A duration in ms as people read it: "13 ms", "3.4 s"."""
+    if value is None:
+        return "–"
+    return f"{value:,.0f} ms" if value < 1000 else f"{value / 1000:.1f} s".replace(".0 s", " s")
+
+
 def _pct(value) -> str:
     return "–" if value is None else f"{value:.2%}"
 
@@ -154,6 +186,7 @@ def _environment() -> Environment:
     env = Environment(autoescape=True, trim_blocks=False)
     env.filters["num"] = _num
     env.filters["pct"] = _pct
+    env.filters["ms"] = _ms
     env.filters["pct1"] = percent
     env.filters["secs"] = secs
     return env
@@ -165,6 +198,7 @@ def render_html(report: dict) -> str:
         ("main", charts.success_over_time), ("latency", charts.latency_percentiles),
         ("failures", charts.failures_by_version), ("retries", charts.retries_by_phase))}
     passed, reasons = verdict(report)
+    incident = report.get("incident") or {}
     policy = report.get("policy") or {}
     policy_rows = [*(policy.get("by_phase") or {}).items()]
     if policy.get("overall"):
@@ -177,8 +211,10 @@ def render_html(report: dict) -> str:
             integrity_rows.append((key, value))
     return _environment().from_string(PAGE).render(
         r=report, img=images, passed=passed, reasons=reasons, headline=headline(report),
-        incident_rows=[(label, _incident_cell(key, (report.get("incident") or {}).get(key)))
-                       for key, label in INCIDENT_ROWS],
+        incident_rows=[(label, _incident_cell(key, incident.get(key)))
+                       for key, label in INCIDENT_ROWS
+                       if key != "users_slowed" or incident.get(key) is not None],
+        partial_note=partial_note(report),
         policy_rows=policy_rows, integrity_rows=integrity_rows, min_bucket=MIN_BUCKET_JOURNEYS)
 
 

@@ -7,13 +7,17 @@ from rich.table import Table
 
 from .aggregate import success_by_version_and_phase
 from .events import phase_key, sorted_versions
-from .fmt import seconds, span
+from .fmt import percent, seconds, secs, span
 from .headline import headline
 
 
 def verdict(report: dict) -> tuple[bool, list[str]]:
     """Whether the run passes (ledger integrity ok and every threshold met), and why not."""
     reasons = []
+    if report.get("partial"):
+        stopped = report.get("stopped_by")
+        reasons.append(f"partial run ({f'stopped by {stopped}' if stopped else 'it did not end'} "
+                       f"after {seconds(report.get('duration_s'))})")
     integrity = report.get("integrity") or {}
     if integrity.get("checked") is False:
         reasons.append(f"integrity not checked: {integrity.get('reason')}")
@@ -35,6 +39,15 @@ def verdict(report: dict) -> tuple[bool, list[str]]:
     return False, reasons
 
 
+def partial_note(report: dict) -> str:
+    """What a partial report is missing, for the banner of the page and the terminal."""
+    stopped = report.get("stopped_by")
+    how = f"stopped by {stopped}" if stopped else "ended before its report was written"
+    return (f"This run was {how} after {secs(report.get('duration_s'))} s, before its end: "
+            "the figures cover only what was measured until then, the ledger was not "
+            "audited, and the verdict is FAIL whatever the figures say.")
+
+
 def verdict_line(report: dict) -> str:
     """"PASS: ledger intact, no thresholds set", as rich markup."""
     passed, reasons = verdict(report)
@@ -47,7 +60,10 @@ def print_summary(report: dict, console: Console | None = None) -> None:
     scenario = escape(str(report.get("scenario")))
     console.rule(f"[bold]banksim {scenario}[/] · seed {report.get('seed')} · "
                  f"{report.get('users')} users · {seconds(report.get('duration_s'))} · "
-                 f"client policy {report.get('client_policy')}")
+                 f"client policy {report.get('client_policy')} · SLO {_slos(report)}")
+    if report.get("partial"):
+        console.print("[bold white on red] PARTIAL RUN [/] " + escape(partial_note(report)),
+                      highlight=False)
     console.print("[bold]" + escape(headline(report)) + "[/]", highlight=False)
     console.print(verdict_line(report), highlight=False)
     console.print()
@@ -77,7 +93,9 @@ def print_summary(report: dict, console: Console | None = None) -> None:
         f"(time to detect {seconds(incident['time_to_detect_s'])}); error rate back under "
         f"the SLO at {seconds(incident['recovered_at_s'])} (time to recover after the hotfix "
         f"{seconds(incident['time_to_recover_s'])}); users affected "
-        f"{incident['users_affected']} ({incident['users_affected_pct'] or 0:g}%)",
+        f"{incident['users_affected']} ({incident['users_affected_pct'] or 0:g}%)"
+        + (f", {incident['users_slowed']} with journeys over the latency SLO"
+           if incident.get("users_slowed") is not None else ""),
         highlight=False)
 
     integrity = report.get("integrity") or {}
@@ -97,6 +115,12 @@ def print_summary(report: dict, console: Console | None = None) -> None:
         console.print(checks)
 
     console.print(verdict_line(report), highlight=False)
+
+
+def _slos(report: dict) -> str:
+    """"99 %" or "99 %, p95 within 2000 ms": the objectives the run was judged by."""
+    latency = report.get("slo_p95_ms")
+    return percent(report.get("slo")) + (f", p95 within {latency:g} ms" if latency else "")
 
 
 def _good(key: str, value) -> bool:
