@@ -60,7 +60,7 @@ def print_summary(report: dict, console: Console | None = None) -> None:
     scenario = escape(str(report.get("scenario")))
     console.rule(f"[bold]banksim {scenario}[/] · seed {report.get('seed')} · "
                  f"{report.get('users')} users · {seconds(report.get('duration_s'))} · "
-                 f"client policy {report.get('client_policy')} · SLO {_slos(report)}")
+                 f"client policy {report.get('client_policy')}")
     if report.get("partial"):
         console.print("[bold white on red] PARTIAL RUN [/] " + escape(partial_note(report)),
                       highlight=False)
@@ -68,6 +68,7 @@ def print_summary(report: dict, console: Console | None = None) -> None:
     console.print(verdict_line(report), highlight=False)
     console.print()
     phases = [p["name"] for p in report["phases"]]
+    console.print(f"SLO: {_slos(report)}", highlight=False)
     console.print("phases: " + ", ".join(f"{p['name']} {span(p['start_s'], p['end_s'])}"
                                          for p in report["phases"]), highlight=False)
 
@@ -118,9 +119,10 @@ def print_summary(report: dict, console: Console | None = None) -> None:
 
 
 def _slos(report: dict) -> str:
-    """"99 %" or "99 %, p95 within 2000 ms": the objectives the run was judged by."""
+    """"99.0 % of journeys succeed" (", p95 within 2000 ms"): what the run was judged by."""
     latency = report.get("slo_p95_ms")
-    return percent(report.get("slo")) + (f", p95 within {latency:g} ms" if latency else "")
+    return (f"{percent(report.get('slo'))} of journeys succeed"
+            + (f", p95 within {latency:g} ms" if latency is not None else ""))
 
 
 def _good(key: str, value) -> bool:
