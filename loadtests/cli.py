@@ -197,7 +197,10 @@ def report(run_dir):
         built = rebuild(run_dir)
     except ValueError as exc:  # not a run directory, or a damaged raw file
         raise click.BadParameter(str(exc), param_hint="DIR") from None
-    write_report(built, run_dir)
+    try:
+        write_report(built, run_dir)
+    except OSError as exc:
+        raise click.ClickException(f"cannot write the report into {run_dir}: {exc}") from None
     console = Console()
     print_summary(built, console=console)
     console.print(f"report: {(run_dir / 'report.html').resolve()}")

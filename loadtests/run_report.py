@@ -39,8 +39,16 @@ def build(out: Path, integrity: dict, server: dict, stopped_by: str | None = Non
           partial: bool = False, started: dict | None = None) -> dict:
     """The report of the run in `out`. A `partial` one (a signal, named by `stopped_by`,
     ended the run early) lasted what was measured, not what was planned. `started` stands
-    in for run.json."""
-    partial = partial or stopped_by is not None
+    in for run.json. RunDirError (a ValueError) when a raw file is not as a run writes it."""
+    try:
+        return _build(out, integrity, server, stopped_by, partial or stopped_by is not None,
+                      started)
+    except (TypeError, KeyError, AttributeError) as exc:  # JSON of another shape
+        raise RunDirError(f"{out}: a raw file is not as a run writes it ({exc!r})") from None
+
+
+def _build(out: Path, integrity: dict, server: dict, stopped_by: str | None, partial: bool,
+           started: dict | None) -> dict:
     sc = scenario_of(out)
     started = _read_json(out / FILES["run"], started or {})
     phases = _read_json(out / FILES["phases"], [])
@@ -103,11 +111,14 @@ def read_jsonl(path: Path) -> list[dict]:
         if not line.strip():
             continue
         try:
-            rows.append(json.loads(line))
+            row = json.loads(line)
         except ValueError:
             if number == len(lines):
                 break
-            raise RunDirError(f"{path}, line {number}: not a JSON object") from None
+            row = None
+        if not isinstance(row, dict):
+            raise RunDirError(f"{path}, line {number}: not a JSON object")
+        rows.append(row)
     return rows
 
 
