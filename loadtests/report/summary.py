@@ -15,9 +15,9 @@ def verdict(report: dict) -> tuple[bool, list[str]]:
     """Whether the run passes (ledger integrity ok and every threshold met), and why not."""
     reasons = []
     if report.get("partial"):
-        stopped = report.get("stopped_by")
-        reasons.append(f"partial run ({f'stopped by {stopped}' if stopped else 'it did not end'} "
-                       f"after {seconds(report.get('duration_s'))})")
+        stopped, measured = report.get("stopped_by"), seconds(report.get("duration_s"))
+        reasons.append(f"partial run (stopped by {stopped} after {measured})" if stopped
+                       else f"partial run (never finished; {measured} measured)")
     integrity = report.get("integrity") or {}
     if integrity.get("checked") is False:
         reasons.append(f"integrity not checked: {integrity.get('reason')}")
@@ -41,11 +41,11 @@ def verdict(report: dict) -> tuple[bool, list[str]]:
 
 def partial_note(report: dict) -> str:
     """What a partial report is missing, for the banner of the page and the terminal."""
-    stopped = report.get("stopped_by")
-    how = f"stopped by {stopped}" if stopped else "ended before its report was written"
-    return (f"This run was {how} after {secs(report.get('duration_s'))} s, before its end: "
-            "the figures cover only what was measured until then, the ledger was not "
-            "audited, and the verdict is FAIL whatever the figures say.")
+    stopped, measured = report.get("stopped_by"), secs(report.get("duration_s"))
+    how = (f"was stopped by {stopped} after {measured} s, before its end" if stopped else
+           f"never finished (it wrote no report; {measured} s were measured)")
+    return (f"This run {how}: the figures cover only what was measured until then, the "
+            "ledger was not audited, and the verdict is FAIL whatever the figures say.")
 
 
 def verdict_line(report: dict) -> str:
