@@ -8,7 +8,7 @@ the version rows (one first seen in the recovery phase is the hotfix),
 rollout stopped. Nothing here knows version numbers, so any scenario reads right.
 """
 from .events import phase_start
-from .fmt import percent, seconds
+from .fmt import milliseconds, percent, seconds
 
 
 def headline(report: dict) -> str:
@@ -71,22 +71,15 @@ def _hurt(report: dict, version: str) -> str:
     users, hurt = row.get("users", 0), row.get("users_affected", 0)
     share = f" ({100 * hurt / users:.0f} %)" if users else ""
     success, latency = (_checks(report, o).get(version, {}) for o in ("success", "latency"))
-    slow = f"journeys slower than the latency SLO of {_ms(report.get('slo_p95_ms'))}"
+    slow = f"journeys slower than the latency SLO of {milliseconds(report.get('slo_p95_ms'))}"
     how = {(True, True): f"failed journeys or {slow}", (False, True): slow}.get(
         (bool(row.get("failed")), bool(row.get("slow"))), "failed journeys")
     what = [f"journey success on {version} fell to {percent(success.get('value'))}"
             if success.get("breached") else "",
-            f"the p95 journey time on {version} rose to {_ms(latency.get('value'))}"
+            f"the p95 journey time on {version} rose to {milliseconds(latency.get('value'))}"
             if latency.get("breached") else ""]
     return (f"{_shipped(report, version)}; {hurt} of its {users} users{share} saw {how}; "
             + " and ".join(filter(None, what)))
-
-
-def _ms(value: float | None) -> str:
-    """A duration for people: "850 ms", "3.4 s"."""
-    if value is None:
-        return "–"
-    return f"{value:.0f} ms" if value < 1000 else seconds(value / 1000)
 
 
 def _others(report: dict, bad: list[str]) -> str:
@@ -102,7 +95,7 @@ def _others(report: dict, bad: list[str]) -> str:
                      f"stayed at or above {percent(lowest)}")
     p95s = [c["value"] for v, c in _checks(report, "latency").items() if v not in bad]
     if p95s and "latency" in breached:
-        parts.append(f"kept their p95 at or under {_ms(max(p95s))}")
+        parts.append(f"kept their p95 at or under {milliseconds(max(p95s))}")
     return f"while the other versions {' and '.join(parts)}" if parts else ""
 
 
@@ -111,7 +104,7 @@ def _held(report: dict) -> str:
     latency SLO, when there is one)."""
     text = f"no version fell below the SLO of {percent(report.get('slo'))} of journeys succeeding"
     if report.get("slo_p95_ms") is not None:
-        text += f" or went over the latency SLO of p95 {_ms(report['slo_p95_ms'])}"
+        text += f" or went over the latency SLO of p95 {milliseconds(report['slo_p95_ms'])}"
     return text
 
 
@@ -132,7 +125,7 @@ def _unhurt(report: dict) -> str:
     rates, p95s = _checks(report, "success"), _checks(report, "latency")
     shipped = ", ".join(
         f"{_shipped(report, v)} (journey success {percent(rates.get(v, {}).get('value'))}"
-        + (f", p95 {_ms(p95s[v]['value'])}" if v in p95s else "") + ")" for v in released)
+        + (f", p95 {milliseconds(p95s[v]['value'])}" if v in p95s else "") + ")" for v in released)
     return f"{shipped}; {held}"
 
 

@@ -6,7 +6,7 @@ from pathlib import Path
 from jinja2 import Environment
 
 from . import charts
-from .fmt import percent, seconds, secs
+from .fmt import milliseconds, percent, seconds, secs
 from .headline import headline
 from .main_chart import MIN_BUCKET_JOURNEYS
 from .summary import partial_note, verdict
@@ -136,7 +136,7 @@ The dashed vermillion line is the latency SLO: 95 % of journeys must finish with
 </body></html>
 """
 
-INCIDENT_ROWS = (("bad_versions", "versions below the SLO in the incident or recovery"),
+INCIDENT_ROWS = (("bad_versions", "versions that breached an SLO in the incident or recovery"),
                  ("incident_started_at_s", "incident started at"),
                  ("detected_at_s", "alert fired at"),
                  ("time_to_detect_s", "time to detect"),
@@ -171,13 +171,6 @@ def _num(value) -> str:
     return str(value)
 
 
-def _ms(value) -> str:
-    """A duration in ms as people read it: "13 ms", "3.4 s"."""
-    if value is None:
-        return "–"
-    return f"{value:,.0f} ms" if value < 1000 else f"{value / 1000:.1f} s".replace(".0 s", " s")
-
-
 def _pct(value) -> str:
     return "–" if value is None else f"{value:.2%}"
 
@@ -186,7 +179,7 @@ def _environment() -> Environment:
     env = Environment(autoescape=True, trim_blocks=False)
     env.filters["num"] = _num
     env.filters["pct"] = _pct
-    env.filters["ms"] = _ms
+    env.filters["ms"] = milliseconds
     env.filters["pct1"] = percent
     env.filters["secs"] = secs
     return env
