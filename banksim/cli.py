@@ -1,7 +1,7 @@
 """The `banksim` command: each part lends its own commands, and this group collects them.
 
 `bankapi` lends serve, audit and release; `seed` lends seed; `chaos` its chaos group;
-`loadtests` scenarios, and incident, loadtest and compare, which need the [load] extra
+`loadtests` scenarios, and incident, loadtest, compare and report, which need the [load] extra
 (Locust, matplotlib). Without it they are still listed, and say how to install it instead
 of failing on an import deep inside a run.
 """
@@ -26,10 +26,10 @@ def main():
 def _load_commands() -> tuple[click.Command, ...]:
     missing = [name for name in LOAD_EXTRA if importlib.util.find_spec(name) is None]
     if not missing:
-        from loadtests.run.cli import compare, incident, loadtest
-        return incident, loadtest, compare
+        from loadtests.run.cli import compare, incident, loadtest, report
+        return incident, loadtest, compare, report
     return tuple(_needs_load_extra(name, missing)
-                 for name in ("incident", "loadtest", "compare"))
+                 for name in ("incident", "loadtest", "compare", "report"))
 
 
 def _needs_load_extra(name: str, missing: list[str]) -> click.Command:

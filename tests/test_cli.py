@@ -158,7 +158,7 @@ def test_load_commands_say_how_to_install_the_extra_when_it_is_missing(monkeypat
     monkeypatch.setattr(importlib.util, "find_spec",
                         lambda name, *a: None if name == "locust" else real(name, *a))
     commands = {command.name: command for command in cli._load_commands()}
-    assert set(commands) == {"incident", "loadtest", "compare"}
+    assert set(commands) == {"incident", "loadtest", "compare", "report"}
     result = CliRunner().invoke(commands["incident"], ["--users", "5"])
     assert result.exit_code == 1
     assert "locust not installed" in result.output

@@ -22,8 +22,11 @@ HIGHER_IS_BETTER = {"success_rate", "bad_version_success_rate"}
 
 
 def read_report(run_dir: Path) -> dict | None:
+    """A run's report.json; None without one, or for a partial one (a run stopped before
+    its end): its figures cover part of a run and would skew the variant's."""
     path = Path(run_dir) / "report.json"
-    return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else None
+    report = json.loads(path.read_text(encoding="utf-8")) if path.is_file() else None
+    return None if report is None or report.get("partial") else report
 
 
 def run_metrics(run_dir: Path) -> dict:

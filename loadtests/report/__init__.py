@@ -8,8 +8,9 @@ import json
 from collections.abc import Iterable
 from pathlib import Path
 
-from .aggregate import (bad_versions, bucket_size_s, journey_rows, latency_rows, policy_block,
-                        timeline_rows, users_affected, version_rows)
+from .aggregate import (bad_versions, bucket_size_s, journey_rows, latency_rows,
+                        platform_rows, policy_block, slo_checks, timeline_rows, users_affected,
+                        users_slowed, version_rows)
 from .detector import Detection, DetectorSettings, detect
 from .events import JourneyEvent, coerce_events, load_events, normalise_phases, phase_start
 from .headline import headline
@@ -44,17 +45,21 @@ def build_report(events: Iterable[dict | JourneyEvent], phases: Iterable, meta: 
 
     journeys = journey_rows(events)
     incident, detection = _incident(events, phases, settings, duration_s)
-    incident["bad_versions"] = bad_versions(journeys, settings.slo)
+    incident["slo_checks"] = slo_checks(events, settings.slo, settings.p95_ms)
+    incident["bad_versions"] = bad_versions(incident["slo_checks"])
     incident["release"] = (meta.get("incident_versions") or [None])[0]
     incident["halted_at_s"] = meta.get("halted_at_s")
     report = {
         "scenario": meta.get("scenario"), "seed": meta.get("seed"), "users": meta.get("users"),
         "duration_s": duration_s, "client_policy": meta.get("client_policy"),
         "scenario_definition": meta.get("scenario_definition"),
+        "partial": bool(meta.get("partial")) or meta.get("stopped_by") is not None,
+        "stopped_by": meta.get("stopped_by"),
         "slo": settings.slo, "slo_p95_ms": settings.p95_ms,
         "phases": phases,
         "journeys": journeys,
-        "versions": version_rows(events),
+        "versions": version_rows(events, settings.p95_ms),
+        "platforms": platform_rows(events, settings.p95_ms),
         "latency": latency_rows(events),
         "timeline_bucket_s": bucket_s,
         "timeline": timeline_rows(events, bucket_s),
@@ -82,18 +87,21 @@ def _incident(events: list[JourneyEvent], phases: list[dict], settings: Detector
       (`detector` module); time_to_recover_s = recovered_at_s - the start of the recovery
       phase, i.e. the moment hotfix 4.2.1 shipped. Negative if the error rate was already
       back under the SLO before the hotfix shipped.
-    - users_affected: distinct users with at least one failed journey during the incident
-      or recovery phases, on any version; users_affected_pct: their share (0-100) of the
-      distinct users who ran any journey in the run.
-    - bad_versions (added by `build_report`): versions whose journey success during the
-      incident and recovery phases was below the SLO (`aggregate.bad_versions`).
+    - users_affected: distinct users with at least one failed journey, or one slower than
+      the latency SLO, during the incident or recovery phases, on any version;
+      users_affected_pct: their share (0-100) of the distinct users who ran any journey in
+      the run; users_slowed: those with a journey slower than the latency SLO.
+    - slo_checks and bad_versions (added by `build_report`): each version against each SLO
+      during the incident and recovery phases, and the versions that breached one: journey
+      success below the success SLO, or a p95 journey duration over the latency SLO
+      (`aggregate.slo_checks`).
 
     Each is None when it cannot be known: no incident or recovery phase, no alert, no
     recovery within the run.
     """
     started, hotfix = phase_start(phases, "incident"), phase_start(phases, "recovery")
     detection = detect(events, settings, incident_start_s=started, end_s=duration_s)
-    affected, affected_pct = users_affected(events)
+    affected, affected_pct = users_affected(events, settings.p95_ms)
     return {
         "incident_started_at_s": started,
         "hotfix_shipped_at_s": hotfix,
@@ -104,6 +112,7 @@ def _incident(events: list[JourneyEvent], phases: list[dict], settings: Detector
         "time_to_recover_s": _minus(detection.recovered_at_s, hotfix),
         "users_affected": affected,
         "users_affected_pct": affected_pct,
+        "users_slowed": users_slowed(events, settings.p95_ms),
     }, detection
 
 

@@ -69,22 +69,42 @@ def latency_rows(events: list[JourneyEvent]) -> list[dict]:
     return sorted(rows, key=lambda r: (journey_key(r["journey"]), version_key(r["app_version"])))
 
 
-def version_rows(events: list[JourneyEvent]) -> list[dict]:
+def version_rows(events: list[JourneyEvent], p95_ms: float | None = None) -> list[dict]:
     """Per app version: distinct users who ran a journey on it, journeys, success rate, how
-    many of those users saw at least one journey fail on it, and when (and in which phase)
-    its first journey started: a version first seen in the incident phase is the release
-    the incident shipped, one first seen in the recovery phase the hotfix."""
+    many of those users were hurt on it, and when (and in which phase) its first journey
+    started: a version first seen in the incident phase is the release the incident
+    shipped, one first seen in the recovery phase the hotfix. `harm` says what hurt means."""
     groups = group(events, lambda e: e.app_version)
     rows = []
     for version in sorted_versions(groups):
         items = groups[version]
-        failed = [e for e in items if not e.ok]
         first = min(items, key=lambda e: e.t_s)
-        rows.append({"app_version": version, "users": len({e.user for e in items}),
-                     "journeys": len(items), "success_rate": _round(success_rate(items), 4),
-                     "failed": len(failed), "users_affected": len({e.user for e in failed}),
+        rows.append({"app_version": version, **harm(items, p95_ms),
                      "first_seen_s": first.t_s, "first_phase": first.phase})
     return rows
+
+
+def platform_rows(events: list[JourneyEvent], p95_ms: float | None = None) -> list[dict]:
+    """The version rows split by platform: one row per (app version, platform) that ran a
+    journey, so an incident that hurts one platform only shows where it lives."""
+    groups = group(events, lambda e: (e.app_version, e.platform))
+    rows = [{"app_version": version, "platform": platform, **harm(items, p95_ms)}
+            for (version, platform), items in groups.items()]
+    return sorted(rows, key=lambda r: (version_key(r["app_version"]), r["platform"]))
+
+
+def harm(events: list[JourneyEvent], p95_ms: float | None) -> dict:
+    """Users, journeys, success and p95 of a group of journeys, and who was hurt: a user is
+    affected by a failed journey, or by one slower than the latency SLO (`p95_ms`; without
+    one, `slow` and `users_slowed` are None and only failures hurt)."""
+    failed = [e for e in events if not e.ok]
+    slow = [] if p95_ms is None else [e for e in events if e.duration_ms > p95_ms]
+    return {"users": len({e.user for e in events}), "journeys": len(events),
+            "success_rate": _round(success_rate(events), 4), "failed": len(failed),
+            "p95_ms": latency(events)["p95_ms"],
+            "slow": None if p95_ms is None else len(slow),
+            "users_slowed": None if p95_ms is None else len({e.user for e in slow}),
+            "users_affected": len({e.user for e in failed + slow})}
 
 
 def success_by_version_and_phase(rows: list[dict]) -> dict[str, dict[str, float]]:
@@ -110,10 +130,30 @@ def affected_success(rows: list[dict]) -> dict[str, float]:
     return {version: ok / n for version, (ok, n) in totals.items()}
 
 
-def bad_versions(rows: list[dict], slo: float) -> list[str]:
-    """The versions the incident hurt: journey success below the SLO during the incident
-    and recovery phases (the SLO is the line users notice), in PEP 440 order."""
-    return sorted_versions(v for v, rate in affected_success(rows).items() if rate < slo)
+def slo_checks(events: list[JourneyEvent], slo: float, p95_ms: float | None) -> list[dict]:
+    """Each version against each SLO over the incident and recovery phases:
+    `[{app_version, objective, value, limit, breached}]`, objective `success` (value: the
+    share of journeys that succeeded, breached below `slo`) and, with a latency SLO,
+    `latency` (value: the p95 journey duration in ms, breached above `p95_ms`)."""
+    groups = group((e for e in events if e.phase in AFFECTED_PHASES), lambda e: e.app_version)
+    checks = []
+    for version in sorted_versions(groups):
+        items = groups[version]
+        rate = success_rate(items)
+        checks.append({"app_version": version, "objective": "success",
+                       "value": _round(rate, 6), "limit": slo, "breached": rate < slo})
+        if p95_ms is not None:
+            p95 = percentile([e.duration_ms for e in items], 95)
+            checks.append({"app_version": version, "objective": "latency",
+                           "value": _round(p95, 1), "limit": p95_ms, "breached": p95 > p95_ms})
+    return checks
+
+
+def bad_versions(checks: list[dict]) -> list[str]:
+    """The versions the incident hurt, in PEP 440 order: those that breached an SLO during
+    the incident and recovery phases (`slo_checks`): journey success below the success
+    SLO, or a p95 journey duration over the latency SLO (the lines users notice)."""
+    return sorted_versions(c["app_version"] for c in checks if c["breached"])
 
 
 def timeline_rows(events: list[JourneyEvent], bucket_s: float) -> list[dict]:
@@ -126,13 +166,25 @@ def timeline_rows(events: list[JourneyEvent], bucket_s: float) -> list[dict]:
     return sorted(rows, key=lambda r: (r["t_s"], version_key(r["app_version"])))
 
 
-def users_affected(events: list[JourneyEvent]) -> tuple[int, float | None]:
-    """Distinct users with at least one failed journey during the incident or recovery
-    phases, and their share (in percent) of every user who ran a journey in the run."""
+def users_affected(events: list[JourneyEvent],
+                   p95_ms: float | None = None) -> tuple[int, float | None]:
+    """Distinct users with at least one failed journey, or one slower than the latency SLO
+    (`p95_ms`), during the incident or recovery phases, and their share (in percent) of
+    every user who ran a journey in the run."""
     everyone = {e.user for e in events}
-    hurt = {e.user for e in events if not e.ok and e.phase in AFFECTED_PHASES}
+    hurt = {e.user for e in events if e.phase in AFFECTED_PHASES
+            and (not e.ok or (p95_ms is not None and e.duration_ms > p95_ms))}
     pct = _round(100 * len(hurt) / len(everyone), 1) if everyone else None
     return len(hurt), pct
+
+
+def users_slowed(events: list[JourneyEvent], p95_ms: float | None) -> int | None:
+    """Distinct users with a journey slower than the latency SLO during the incident or
+    recovery phases; None without a latency SLO."""
+    if p95_ms is None:
+        return None
+    return len({e.user for e in events
+                if e.phase in AFFECTED_PHASES and e.duration_ms > p95_ms})
 
 
 def cost(events: list[JourneyEvent]) -> dict:

@@ -72,12 +72,15 @@ def latency_figure(report: dict, figure: Figure) -> None:
         ax.set_xticks(range(len(mine)), [r["app_version"] for r in mine], fontsize=8)
         ax.set_title(journey, fontsize=10)
         ax.grid(axis="y", alpha=0.3)
+        if report.get("slo_p95_ms") is not None:  # above the bars, so a tall one cannot hide it
+            ax.axhline(report["slo_p95_ms"], color=FAILED, linestyle="--", linewidth=1.4,
+                       zorder=5, label=f"latency SLO: p95 within {report['slo_p95_ms']:g} ms")
     for ax in grid[:, 0]:
         ax.set_ylabel("duration (ms)", fontsize=8)
     for ax in axes[len(journeys):]:
         ax.set_visible(False)
     handles, labels = axes[0].get_legend_handles_labels()
-    figure.legend(handles, labels, loc="outside upper center", ncols=3, fontsize=8,
+    figure.legend(handles, labels, loc="outside upper center", ncols=len(labels), fontsize=8,
                   frameon=False, title="journey duration percentile, same scale in every panel",
                   title_fontsize=8)
 
@@ -100,7 +103,9 @@ def failures_figure(report: dict, figure: Figure) -> None:
     for ax, total, part, labels, title, ylabel in (
             (left, "journeys", "failed", ("succeeded", "failed"), "journeys per app version",
              "journeys"),
-            (right, "users", "users_affected", ("no failed journey", "at least one failed journey"),
+            (right, "users", "users_affected", ("no failed journey", "at least one failed journey")
+             if report.get("slo_p95_ms") is None else
+             ("no failed or too slow journey", "a failed journey or one over the latency SLO"),
              "users per app version", "users who ran a journey on it")):
         fine = [r[total] - r[part] for r in rows]
         ax.bar(names, fine, color=SUCCEEDED, label=labels[0])

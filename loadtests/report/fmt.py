@@ -16,6 +16,13 @@ def seconds(value: float | None) -> str:
     return "–" if value is None else f"{secs(value)} s"
 
 
+def milliseconds(value: float | None) -> str:
+    """A duration given in ms: "13 ms" below a second, `seconds` from there ("3.9 s")."""
+    if value is None:
+        return "–"
+    return f"{value:.0f} ms" if value < 1000 else seconds(value / 1000)
+
+
 def span(start_s: float, end_s: float) -> str:
     """A time range: "45–108 s"."""
     return f"{secs(start_s)}–{secs(end_s)} s"

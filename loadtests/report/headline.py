@@ -3,12 +3,12 @@
 Everything comes from the report dict: the phases, `incident.release` (the version the
 scenario's incident step published; without it, a version first seen in the incident phase),
 the version rows (one first seen in the recovery phase is the hotfix),
+`incident.slo_checks` (each version against the success SLO and the latency SLO) and
 `incident.bad_versions`, the detector's timings and which SLO fired, and when a halted
 rollout stopped. Nothing here knows version numbers, so any scenario reads right.
 """
-from .aggregate import affected_success
 from .events import phase_start
-from .fmt import percent, seconds
+from .fmt import milliseconds, percent, seconds
 
 
 def headline(report: dict) -> str:
@@ -60,44 +60,73 @@ def _shipped(report: dict, version: str) -> str:
     return f"{version} shipped at {seconds(phase_start(phases, first_phase))}"
 
 
+def _checks(report: dict, objective: str) -> dict[str, dict]:
+    """{app_version: its check} for one SLO (`success` or `latency`), from the incident block."""
+    return {c["app_version"]: c for c in (report.get("incident") or {}).get("slo_checks") or ()
+            if c["objective"] == objective}
+
+
 def _hurt(report: dict, version: str) -> str:
     row = _versions(report).get(version, {})
     users, hurt = row.get("users", 0), row.get("users_affected", 0)
     share = f" ({100 * hurt / users:.0f} %)" if users else ""
-    rate = affected_success(report.get("journeys") or []).get(version)
-    return (f"{_shipped(report, version)}; {hurt} of its {users} users{share} saw failed "
-            f"journeys; journey success on {version} fell to {percent(rate)}")
+    success, latency = (_checks(report, o).get(version, {}) for o in ("success", "latency"))
+    slow = f"journeys slower than the latency SLO of {milliseconds(report.get('slo_p95_ms'))}"
+    how = {(True, True): f"failed journeys or {slow}", (False, True): slow}.get(
+        (bool(row.get("failed")), bool(row.get("slow"))), "failed journeys")
+    what = [f"journey success on {version} fell to {percent(success.get('value'))}"
+            if success.get("breached") else "",
+            f"the p95 journey time on {version} rose to {milliseconds(latency.get('value'))}"
+            if latency.get("breached") else ""]
+    return (f"{_shipped(report, version)}; {hurt} of its {users} users{share} saw {how}; "
+            + " and ".join(filter(None, what)))
 
 
 def _others(report: dict, bad: list[str]) -> str:
-    """How the versions the incident did not hurt fared in the same phases."""
-    rates = [rate for version, rate in affected_success(report.get("journeys") or []).items()
-             if version not in bad]
-    if not rates:
-        return ""
-    lowest = min(rates)
-    return ("while the other versions stayed at 100 %" if lowest >= 1 else
-            f"while the other versions stayed at or above {percent(lowest)}")
+    """How the versions the incident did not hurt fared in the same phases, on the SLOs
+    the bad versions breached."""
+    breached = {c["objective"] for c in (report.get("incident") or {}).get("slo_checks") or ()
+                if c["breached"]}
+    parts = []
+    rates = [c["value"] for v, c in _checks(report, "success").items() if v not in bad]
+    if rates and "success" in breached:
+        lowest = min(rates)
+        parts.append("stayed at 100 %" if lowest >= 1 else
+                     f"stayed at or above {percent(lowest)}")
+    p95s = [c["value"] for v, c in _checks(report, "latency").items() if v not in bad]
+    if p95s and "latency" in breached:
+        parts.append(f"kept their p95 at or under {milliseconds(max(p95s))}")
+    return f"while the other versions {' and '.join(parts)}" if parts else ""
+
+
+def _held(report: dict) -> str:
+    """"no version fell below the SLO of 99 % of journeys succeeding" (or went over the
+    latency SLO, when there is one)."""
+    text = f"no version fell below the SLO of {percent(report.get('slo'))} of journeys succeeding"
+    if report.get("slo_p95_ms") is not None:
+        text += f" or went over the latency SLO of p95 {milliseconds(report['slo_p95_ms'])}"
+    return text
 
 
 def _unhurt(report: dict) -> str:
-    """No version fell below the SLO: say whether the incident's release was used at all."""
+    """No version breached an SLO: say whether the incident's release was used at all."""
     incident = report.get("incident") or {}
     released = ([incident["release"]] if incident.get("release")
                 else _first_in(report, "incident"))
-    slo = percent(report.get("slo"))
+    held = _held(report)
     if not incident.get("release") and report.get("scenario_definition"):  # it published none
         return (f"the incident started at {seconds(phase_start(report['phases'], 'incident'))}; "
-                f"no version fell below the SLO of {slo} of journeys succeeding")
+                f"{held}")
     if not released or released[0] not in _versions(report):
         return (f"the incident started at {seconds(phase_start(report['phases'], 'incident'))} "
                 "but no journey ran on a version released during it, so this run shows "
                 "nothing of the incident (run longer, or with more users, for users to "
                 "update to it)")
-    rates = affected_success(report.get("journeys") or [])
-    shipped = ", ".join(f"{_shipped(report, v)} (journey success {percent(rates.get(v))})"
-                        for v in released)
-    return f"{shipped}; no version fell below the SLO of {slo} of journeys succeeding"
+    rates, p95s = _checks(report, "success"), _checks(report, "latency")
+    shipped = ", ".join(
+        f"{_shipped(report, v)} (journey success {percent(rates.get(v, {}).get('value'))}"
+        + (f", p95 {milliseconds(p95s[v]['value'])}" if v in p95s else "") + ")" for v in released)
+    return f"{shipped}; {held}"
 
 
 def _timings(report: dict) -> str:
@@ -110,16 +139,20 @@ def _timings(report: dict) -> str:
     fixes = " and ".join(_first_in(report, "recovery"))
     hotfix = f"the hotfix {fixes}" if fixes else "the hotfix"
     shipped, end = incident.get("hotfix_shipped_at_s"), report.get("duration_s")
+    both = report.get("slo_p95_ms") is not None  # the alert watches latency too
+    subject = "the error rate and latency" if both else "the error rate"
+    rate, within = f"{subject} {'were' if both else 'was'}", "within the SLOs" if both else \
+        "under the SLO"
     if incident.get("recovered_at_s") is None:
-        back = "the error rate was not back under the SLO when the run ended"
+        back = f"{rate} not back {within} when the run ended"
         if fixes and shipped is not None and end:  # still name the fix, and how long it had
             back += f", {seconds(end - shipped)} after {hotfix} shipped"
     elif recover is None:
-        back = f"the error rate was back under the SLO at {seconds(incident['recovered_at_s'])}"
+        back = f"{rate} back {within} at {seconds(incident['recovered_at_s'])}"
     elif recover < 0:
-        back = f"the error rate was back under the SLO {seconds(-recover)} before {hotfix} shipped"
+        back = f"{rate} back {within} {seconds(-recover)} before {hotfix} shipped"
     else:
-        back = f"the error rate recovered {seconds(recover)} after {hotfix} shipped"
+        back = f"{subject} recovered {seconds(recover)} after {hotfix} shipped"
     if detect is None and incident.get("recovered_at_s") is None:
         return alert
     return f"{alert} and {back}"

@@ -6,11 +6,11 @@ from pathlib import Path
 from jinja2 import Environment
 
 from . import charts
-from .fmt import percent, seconds, secs
+from .fmt import milliseconds, percent, seconds, secs
 from .headline import headline
 from .main_chart import MIN_BUCKET_JOURNEYS
 from .steps import failed_steps, idle_rules
-from .summary import verdict
+from .summary import partial_note, verdict
 
 PAGE = """<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8">
@@ -30,9 +30,12 @@ PAGE = """<!DOCTYPE html>
  .headline { font-size: 18px; line-height: 1.4; margin: .4em 0 .6em; }
  .alarm { background: #fbdcdc; border-left: 4px solid #b71c1c; padding: .5em 1em; }
  .warn { background: #fff4d6; border-left: 4px solid #c77c02; padding: .5em 1em; }
+ .partial { background: #fbdcdc; border: 2px solid #b71c1c; color: #b71c1c; padding: .6em 1em;
+            font-size: 17px; }
 </style></head><body>
-<h1>banksim: {{ r.scenario }}</h1>
-<p class="headline">{{ headline }}</p>
+<h1>banksim: {{ r.scenario }}{% if r.partial %} (partial run){% endif %}</h1>
+{% if r.partial %}<p class="partial"><b>PARTIAL RUN.</b> {{ partial_note }}</p>
+{% endif %}<p class="headline">{{ headline }}</p>
 <p><span class="verdict {{ 'pass' if passed else 'fail' }}">{{ 'PASS' if passed else 'FAIL' }}</span>
 {% for reason in reasons %} {{ reason }}{% if not loop.last %};{% endif %}{% endfor %}</p>
 {% if failed_steps %}<div class="alarm" id="failed-steps"><b>{{ failed_steps|length }} call{{ 's' if failed_steps|length > 1 }} of the timeline failed: the incident did not run as the scenario says{{ ' (allowed by --allow-failed-steps)' if r.allow_failed_steps }}.</b>
@@ -41,6 +44,7 @@ PAGE = """<!DOCTYPE html>
 <ul>{% for line in idle_rules %}<li>{{ line }}</li>{% endfor %}</ul></div>{% endif %}
 <p class="muted">seed {{ r.seed }} &middot; {{ r.users }} users &middot; {{ r.duration_s|secs }} s
  &middot; client policy {{ r.client_policy }} &middot; SLO {{ r.slo|pct1 }} of journeys succeed
+{%- if r.slo_p95_ms is not none %}, latency SLO p95 &le; {{ r.slo_p95_ms|ms }}{% endif %}
  &middot; phases: {% for p in r.phases %}{{ p.name }} {{ p.start_s|secs }}&ndash;{{ p.end_s|secs }} s{% if not loop.last %}, {% endif %}{% endfor %}</p>
 
 <div class="read"><b>How to read this.</b> Each simulated user runs <i>journeys</i> in a mobile
@@ -73,14 +77,33 @@ times too fast over both a {{ r.detector.long_window_s|secs }} s and a
 error rate is back within budget for {{ r.detector.hold_s|secs }} s and the alert does not fire
 again. Alerts: {% for a in r.detector.alerts %}{{ a.fired_at_s|secs }}&ndash;{{ a.cleared_at_s|secs }} s{% if not loop.last %}, {% endif %}{% else %}none{% endfor %}
 (false alarms before the incident: {{ r.detector.false_alarms }}). Users affected: distinct users
-with at least one failed journey during the incident or recovery phases.</p>
+with at least one failed journey{% if r.slo_p95_ms is not none %}, or one slower than the latency
+SLO ({{ r.slo_p95_ms|ms }}),{% endif %} during the incident or recovery phases.</p>
+{% if r.incident.slo_checks %}<table><tr><th>app version</th><th>SLO</th><th>measured (incident and recovery)</th>
+<th>objective</th><th>result</th></tr>
+{% for c in r.incident.slo_checks %}<tr><td>{{ c.app_version }}</td><td>{{ c.objective }}</td>
+<td>{{ c.value|pct if c.objective == 'success' else c.value|ms }}</td>
+<td>{% if c.objective == 'success' %}&ge; {{ c.limit|pct1 }}{% else %}p95 &le; {{ c.limit|ms }}{% endif %}</td>
+<td class="{{ 'fail' if c.breached else 'pass' }}">{{ 'breached' if c.breached else 'met' }}</td></tr>
+{% endfor %}</table>{% endif %}
 
 <h2>App versions</h2>
 <table><tr><th>app version</th><th>users</th><th>journeys</th><th>failed</th><th>success rate</th>
-<th>users with a failure</th></tr>
+<th>users hurt</th></tr>
 {% for v in r.versions %}<tr><td>{{ v.app_version }}</td><td>{{ v.users }}</td><td>{{ v.journeys }}</td>
 <td>{{ v.failed }}</td><td>{{ v.success_rate|pct }}</td><td>{{ v.users_affected }}</td></tr>
 {% endfor %}</table>
+
+<h2>App versions by platform</h2>
+<table><tr><th>app version</th><th>platform</th><th>users</th><th>journeys</th><th>failed</th>
+<th>success rate</th><th>p95</th>{% if r.slo_p95_ms is not none %}<th>slower than the latency SLO</th>{% endif %}
+<th>users hurt</th></tr>
+{% for v in r.platforms %}<tr><td>{{ v.app_version }}</td><td>{{ v.platform }}</td><td>{{ v.users }}</td>
+<td>{{ v.journeys }}</td><td>{{ v.failed }}</td><td>{{ v.success_rate|pct }}</td><td>{{ v.p95_ms|ms }}</td>
+{% if r.slo_p95_ms is not none %}<td>{{ v.slow }}</td>{% endif %}<td>{{ v.users_affected }}</td></tr>
+{% endfor %}</table>
+<p class="muted">Users hurt: users with at least one failed journey on that version and
+platform{% if r.slo_p95_ms is not none %}, or one slower than the latency SLO{% endif %}.</p>
 
 <h2>Thresholds</h2>
 {% if r.thresholds %}<table><tr><th>threshold</th><th>limit</th><th>value</th><th>result</th></tr>
@@ -108,7 +131,8 @@ a step removed it (&ndash;: the rule was gone before it could be counted).</p>{%
 {% endfor %}</table>
 
 <h2>Latency per journey and app version</h2>
-<p class="muted">Every panel has the same duration scale, so bars compare across journeys.</p>
+<p class="muted">Every panel has the same duration scale, so bars compare across journeys.{% if r.slo_p95_ms is not none %}
+The dashed vermillion line is the latency SLO: 95 % of journeys must finish within {{ r.slo_p95_ms|ms }}.{% endif %}</p>
 <img alt="latency percentiles per journey and app version" src="data:image/png;base64,{{ img.latency }}">
 
 <h2>Who was hurt</h2>
@@ -133,7 +157,7 @@ a step removed it (&ndash;: the rule was gone before it could be counted).</p>{%
 </body></html>
 """
 
-INCIDENT_ROWS = (("bad_versions", "versions below the SLO in the incident or recovery"),
+INCIDENT_ROWS = (("bad_versions", "versions that breached an SLO in the incident or recovery"),
                  ("incident_started_at_s", "incident started at"),
                  ("detected_at_s", "alert fired at"),
                  ("time_to_detect_s", "time to detect"),
@@ -141,7 +165,8 @@ INCIDENT_ROWS = (("bad_versions", "versions below the SLO in the incident or rec
                  ("recovered_at_s", "error rate back under the SLO at"),
                  ("time_to_recover_s", "time to recover after the hotfix"),
                  ("users_affected", "users affected"),
-                 ("users_affected_pct", "users affected (% of all users)"))
+                 ("users_affected_pct", "users affected (% of all users)"),
+                 ("users_slowed", "users with a journey over the latency SLO"))
 
 
 def _incident_cell(key: str, value) -> str:
@@ -175,6 +200,7 @@ def _environment() -> Environment:
     env = Environment(autoescape=True, trim_blocks=False)
     env.filters["num"] = _num
     env.filters["pct"] = _pct
+    env.filters["ms"] = milliseconds
     env.filters["pct1"] = percent
     env.filters["secs"] = secs
     return env
@@ -186,6 +212,7 @@ def render_html(report: dict) -> str:
         ("main", charts.success_over_time), ("latency", charts.latency_percentiles),
         ("failures", charts.failures_by_version), ("retries", charts.retries_by_phase))}
     passed, reasons = verdict(report)
+    incident = report.get("incident") or {}
     policy = report.get("policy") or {}
     policy_rows = [*(policy.get("by_phase") or {}).items()]
     if policy.get("overall"):
@@ -198,8 +225,10 @@ def render_html(report: dict) -> str:
             integrity_rows.append((key, value))
     return _environment().from_string(PAGE).render(
         r=report, img=images, passed=passed, reasons=reasons, headline=headline(report),
-        incident_rows=[(label, _incident_cell(key, (report.get("incident") or {}).get(key)))
-                       for key, label in INCIDENT_ROWS],
+        incident_rows=[(label, _incident_cell(key, incident.get(key)))
+                       for key, label in INCIDENT_ROWS
+                       if key != "users_slowed" or incident.get(key) is not None],
+        partial_note=partial_note(report),
         policy_rows=policy_rows, integrity_rows=integrity_rows, min_bucket=MIN_BUCKET_JOURNEYS,
         failed_steps=failed_steps(report), idle_rules=idle_rules(report))
 

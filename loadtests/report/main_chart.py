@@ -13,7 +13,8 @@ Made to be read at a glance, by colour-blind readers too:
 - A bucket's marker area grows with its journeys; a bucket with fewer than
   `MIN_BUCKET_JOURNEYS` is a hollow marker of one fixed size, left off the line (two
   journeys can only read 0 %, 50 % or 100 %).
-- The y axis ends at 100 %.
+- The y axis ends at 100 %. The SLO line is drawn over the versions' lines (labelled at
+  the right edge), so a wide stripe at 100 % cannot hide a 99 % SLO just under it.
 """
 from collections import defaultdict
 
@@ -31,6 +32,7 @@ PHASE_SHADES = {"baseline": "#f4f4f4", "incident": "#d9d9d9", "recovery": "#ebeb
 MARKER_AREA = (6.0, 45.0)  # points², for the smallest and the largest bucket
 HOLLOW_AREA = 22.0  # points²: big enough to notice, the outline says "few journeys"
 WIDEST, NARROWEST, STEP = 10.0, 1.5, 4.0  # line widths, nested from the widest (points)
+SLO_ZORDER = 20  # versions draw at 4 + rank / 10: the SLO line goes on top of them all
 
 
 def version_styles(report: dict) -> dict[str, dict]:
@@ -162,8 +164,13 @@ def _marks(ax, report: dict) -> list:
     handles = []
     slo = report.get("slo")
     if slo:
-        handles.append(ax.axhline(slo, color="dimgrey", linestyle=":", linewidth=1.2,
+        # Above every version's line: the widest stripe at 100 % would otherwise cover it.
+        handles.append(ax.axhline(slo, color="black", linestyle=(0, (2, 2)), linewidth=1.4,
+                                  zorder=SLO_ZORDER, clip_on=False,
                                   label=f"SLO: {percent(slo)} of journeys succeed"))
+        ax.text(1.0, slo, f"SLO {percent(slo)} ", transform=ax.get_yaxis_transform(),
+                ha="right", va="top", fontsize=8, zorder=SLO_ZORDER,
+                bbox={"facecolor": "white", "edgecolor": "none", "alpha": 0.8, "pad": 1})
     incident = report["incident"]
     for key, text, style in (("detected_at_s", "alert fired", "--"),
                              ("recovered_at_s", "recovered", (0, (6, 2, 1, 2)))):

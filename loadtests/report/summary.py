@@ -7,7 +7,7 @@ from rich.table import Table
 
 from .aggregate import success_by_version_and_phase
 from .events import phase_key, sorted_versions
-from .fmt import seconds, span
+from .fmt import percent, seconds, secs, span
 from .headline import headline
 from .steps import print_warnings, steps_reason
 
@@ -15,6 +15,10 @@ from .steps import print_warnings, steps_reason
 def verdict(report: dict) -> tuple[bool, list[str]]:
     """Whether the run passes (ledger integrity ok and every threshold met), and why not."""
     reasons = []
+    if report.get("partial"):
+        stopped, measured = report.get("stopped_by"), seconds(report.get("duration_s"))
+        reasons.append(f"partial run (stopped by {stopped} after {measured})" if stopped
+                       else f"partial run (never finished; {measured} measured)")
     integrity = report.get("integrity") or {}
     if integrity.get("checked") is False:
         reasons.append(f"integrity not checked: {integrity.get('reason')}")
@@ -41,6 +45,15 @@ def verdict(report: dict) -> tuple[bool, list[str]]:
     return False, reasons
 
 
+def partial_note(report: dict) -> str:
+    """What a partial report is missing, for the banner of the page and the terminal."""
+    stopped, measured = report.get("stopped_by"), secs(report.get("duration_s"))
+    how = (f"was stopped by {stopped} after {measured} s, before its end" if stopped else
+           f"never finished (it wrote no report; {measured} s were measured)")
+    return (f"This run {how}: the figures cover only what was measured until then, the "
+            "ledger was not audited, and the verdict is FAIL whatever the figures say.")
+
+
 def verdict_line(report: dict) -> str:
     """"PASS: ledger intact, no thresholds set", as rich markup."""
     passed, reasons = verdict(report)
@@ -54,11 +67,15 @@ def print_summary(report: dict, console: Console | None = None) -> None:
     console.rule(f"[bold]banksim {scenario}[/] · seed {report.get('seed')} · "
                  f"{report.get('users')} users · {seconds(report.get('duration_s'))} · "
                  f"client policy {report.get('client_policy')}")
+    if report.get("partial"):
+        console.print("[bold white on red] PARTIAL RUN [/] " + escape(partial_note(report)),
+                      highlight=False)
     console.print("[bold]" + escape(headline(report)) + "[/]", highlight=False)
     console.print(verdict_line(report), highlight=False)
     print_warnings(report, console)
     console.print()
     phases = [p["name"] for p in report["phases"]]
+    console.print(f"SLO: {_slos(report)}", highlight=False)
     console.print("phases: " + ", ".join(f"{p['name']} {span(p['start_s'], p['end_s'])}"
                                          for p in report["phases"]), highlight=False)
 
@@ -84,7 +101,9 @@ def print_summary(report: dict, console: Console | None = None) -> None:
         f"(time to detect {seconds(incident['time_to_detect_s'])}); error rate back under "
         f"the SLO at {seconds(incident['recovered_at_s'])} (time to recover after the hotfix "
         f"{seconds(incident['time_to_recover_s'])}); users affected "
-        f"{incident['users_affected']} ({incident['users_affected_pct'] or 0:g}%)",
+        f"{incident['users_affected']} ({incident['users_affected_pct'] or 0:g}%)"
+        + (f", {incident['users_slowed']} with journeys over the latency SLO"
+           if incident.get("users_slowed") is not None else ""),
         highlight=False)
 
     integrity = report.get("integrity") or {}
@@ -104,6 +123,13 @@ def print_summary(report: dict, console: Console | None = None) -> None:
         console.print(checks)
 
     console.print(verdict_line(report), highlight=False)
+
+
+def _slos(report: dict) -> str:
+    """"99.0 % of journeys succeed" (", p95 within 2000 ms"): what the run was judged by."""
+    latency = report.get("slo_p95_ms")
+    return (f"{percent(report.get('slo'))} of journeys succeed"
+            + (f", p95 within {latency:g} ms" if latency is not None else ""))
 
 
 def _good(key: str, value) -> bool:

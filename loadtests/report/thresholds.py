@@ -45,7 +45,7 @@ FILTER_KEYS = ("app_version", "phase", "journey", "platform")
 JOURNEY_METRICS = ("success_rate", "error_rate", "p50_ms", "p95_ms", "p99_ms",
                    "retries_per_journey", "requests_per_journey", "journeys", "failed_journeys")
 INCIDENT_METRICS = ("detected_at_s", "time_to_detect_s", "recovered_at_s", "time_to_recover_s",
-                    "users_affected", "users_affected_pct")
+                    "users_affected", "users_affected_pct", "users_slowed")
 # The integrity block of report.json, plus the extra counters `loadtests.run.reconcile` adds.
 INTEGRITY_METRICS = ("ok", "ledger_balanced", "negative_balances", "duplicate_transfers",
                      "lost_acknowledged_transfers", "mismatched_acknowledged_transfers",

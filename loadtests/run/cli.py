@@ -185,3 +185,26 @@ def compare(scenario, varies, repeat, users, duration, seed, out, workers):
         raise click.BadParameter(
             "\n".join([exc.source, *exc.problems]), param_hint="--scenario") from None
     sys.exit(run_comparison(plan))
+
+
+@click.command()
+@click.argument("run_dir", metavar="DIR",
+                type=click.Path(exists=True, file_okay=False, path_type=Path))
+def report(run_dir):
+    """Build report.json and report.html again from a run directory's raw files."""
+    from rich.console import Console
+
+    from loadtests.report import print_summary, verdict, write_report
+    from loadtests.run.rundir import rebuild
+    try:
+        built = rebuild(run_dir)
+    except ValueError as exc:  # not a run directory, or a damaged raw file
+        raise click.BadParameter(str(exc), param_hint="DIR") from None
+    try:
+        write_report(built, run_dir)
+    except OSError as exc:
+        raise click.ClickException(f"cannot write the report into {run_dir}: {exc}") from None
+    console = Console()
+    print_summary(built, console=console)
+    console.print(f"report: {(run_dir / 'report.html').resolve()}")
+    sys.exit(0 if verdict(built)[0] else 1)

@@ -4,6 +4,7 @@ Everything here happens in subprocesses and over HTTP: `banksim seed` and
 `banksim serve` for the bank, `locust` (which monkey-patches its own process
 with gevent) for the users. This module never imports locust.
 """
+import contextlib
 import json
 import os
 import secrets
@@ -23,11 +24,11 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 from loadtests.run.admin import AdminClient, AdminError
 from loadtests.run.children import Children, Interrupted, StopSignals
 from loadtests.run.reconcile import reconcile
-from loadtests.report import build_report, print_summary, write_report
+from loadtests.report import print_summary, write_report
 from loadtests.report.steps import steps_fail_the_run
+from loadtests.run.rundir import build, read_jsonl, write_run_json
 from loadtests.scenario import Scenario, load, to_yaml
 from loadtests.run.server_load import server_load
-from loadtests.scenario.timeline import rules_as_run
 
 LOCUSTFILE = Path(__file__).parent.parent / "locustfile.py"  # what users give `locust -f`
 DRAIN_LIMIT_S = 300  # how long an overloaded bank may take to finish its queue after a run
@@ -111,13 +112,6 @@ def _run(children: Children, cmd: list[str], env: dict, what: str) -> None:
     _, stderr = process.communicate()
     if process.returncode != 0:
         raise RuntimeError(f"{what} failed ({process.returncode}):\n{stderr[-2000:]}")
-
-
-def _read_jsonl(path: Path) -> list[dict]:
-    if not path.exists():
-        return []
-    with open(path) as handle:
-        return [json.loads(line) for line in handle if line.strip()]
 
 
 def new_admin_token() -> str:
@@ -204,12 +198,15 @@ def run_incident(s: IncidentSettings, console: Console | None = None) -> int:
              "scenario": out / "scenario.yaml", "csv": out / "locust",
              "html": out / "locust.html", "sessions": out / "sessions.json",
              "chaos": out / "chaos-rules.json"}
-    for name in ("journeys", "transfers", "steps", "chaos"):
+    for name in ("journeys", "transfers", "steps", "phases", "chaos"):
         files[name].unlink(missing_ok=True)
+    for stale in ("report.json", "report.html", "main-chart.png"):  # another run's
+        (out / stale).unlink(missing_ok=True)
     files["scenario"].write_text(to_yaml(sc), encoding="utf-8")
+    write_run_json(out, s.seed, s.thresholds, s.allow_failed_steps)
     children, signals = Children(), StopSignals()
-    try:
-        with signals:
+    with signals:
+        try:
             try:
                 integrity, server = _replay(sc, s, env, port, files, children, console)
             finally:
@@ -218,11 +215,29 @@ def run_incident(s: IncidentSettings, console: Console | None = None) -> int:
                 if not s.database_url:
                     checkpoint_sqlite(out / "bank.db")
             signals.resume()
-            return _report(sc, s, files, integrity, server, console)
-    except Interrupted as exc:
-        console.print(f"[bold red]stopped by {exc}[/]: the seed, the bank and Locust are "
-                      f"stopped; the partial run is in {out.resolve()}", highlight=False)
-        return 128 + exc.signum
+            return _report(sc, s, integrity, server, console)
+        except Interrupted as exc:
+            signals.shield()  # the partial report is written whatever else arrives
+            return _stopped(s, exc, console)
+
+
+def _stopped(s: IncidentSettings, exc: Interrupted, console) -> int:
+    """A signal stopped the run: its children are stopped; report what was measured,
+    marked partial (never a pass), and exit 128 + the signal's number."""
+    out = s.out_dir
+    console.print(f"[bold red]stopped by {exc}[/]: the seed, the bank and Locust are "
+                  f"stopped; the partial run is in {out.resolve()}", highlight=False)
+    try:
+        report = build(out, {"ok": False, "checked": False,
+                             "reason": f"the run was stopped by {exc} before its ledger was "
+                                       f"audited"}, {}, stopped_by=str(exc))
+        write_report(report, out)
+        print_summary(report, console=console)
+        console.print(f"partial report: {(out / 'report.html').resolve()}", highlight=False)
+    except (ValueError, OSError) as error:  # a damaged raw file, or a terminal gone (SIGHUP)
+        with contextlib.suppress(OSError):
+            console.print(f"[red]no partial report: {error}[/]", highlight=False)
+    return 128 + exc.signum
 
 
 def _replay(sc: Scenario, s: IncidentSettings, env: dict, port: int, files: dict,
@@ -261,7 +276,7 @@ def _replay(sc: Scenario, s: IncidentSettings, env: dict, port: int, files: dict
     except (requests.RequestException, AdminError) as exc:
         reason = f"the bank did not answer the audit after the run ({exc}): it was overloaded"
         return {"ok": False, "checked": False, "reason": reason}, {}
-    return reconcile(audit, transfers, _read_jsonl(files["transfers"])), server
+    return reconcile(audit, transfers, read_jsonl(files["transfers"])), server
 
 
 def save_chaos_rules(admin: AdminClient, path: Path, console) -> None:
@@ -291,45 +306,18 @@ def wait_until_drained(url: str, limit_s: float = DRAIN_LIMIT_S, clock=time.mono
     return limit_s
 
 
-def _report(sc: Scenario, s: IncidentSettings, files: dict, integrity: dict, server: dict,
+def _report(sc: Scenario, s: IncidentSettings, integrity: dict, server: dict,
             console) -> int:
     out = s.out_dir
-    phases = json.loads(files["phases"].read_text()) if files["phases"].exists() else []
-    steps = (json.loads(files["steps"].read_text()) if files["steps"].exists()
-             else {"steps": [], "halted_at_s": None})
-    duration = int(sc.duration_s)
-    version = next(iter(sc.incident_versions()), None)
-    meta = {"scenario": sc.name, "seed": s.seed, "users": sc.users, "duration_s": duration,
-            "client_policy": sc.client_policy, "scenario_definition": sc.definition,
-            "timeline_steps": steps["steps"], "halted_at_s": steps["halted_at_s"],
-            "incident_versions": sc.incident_versions(),
-            "chaos_rules": rules_as_run(steps.get("chaos_rules") or [], _final_rules(files)),
-            "allow_failed_steps": s.allow_failed_steps}
-    report = build_report(_read_jsonl(files["journeys"]), phases, meta, integrity,
-                          [*sc.thresholds, *s.thresholds, *reach_thresholds(version)],
-                          slo=sc.slo, p95_ms=sc.p95_ms)
-    report["server"] = server
+    report = build(out, integrity, server)
     write_report(report, out)
     print_summary(report, console=console)
     console.print(f"report: {(out / 'report.html').resolve()}")
-    missed = never_reached(report, version, duration)
+    missed = never_reached(report, next(iter(sc.incident_versions()), None), int(sc.duration_s))
     if missed:
         console.print(f"[bold red]{missed}[/]", highlight=False)
     passed = integrity["ok"] and all(t["passed"] for t in report["thresholds"])
     return 0 if passed and not steps_fail_the_run(report) else 1
-
-
-def _final_rules(files: dict) -> list[dict]:
-    if not files["chaos"].exists():
-        return []
-    return json.loads(files["chaos"].read_text()).get("rules") or []
-
-
-def reach_thresholds(version: str | None) -> list[str]:
-    """Thresholds every run must meet: it measured journeys, and some ran the version the
-    incident published, during the incident (a run that never got there shows nothing)."""
-    return ["journeys>=1",
-            *([f"journeys[app_version={version},phase=incident]>=1"] if version else [])]
 
 
 def never_reached(report: dict, version: str | None, duration_s: int) -> str | None:

@@ -71,3 +71,27 @@ def event(**fields) -> dict:
                 "app_version": "4.1.3", "platform": "ios", "phase": "baseline", "ok": True,
                 "duration_ms": 100.0, "retries": 0, "requests": 1, "error": None}
     return {**defaults, **fields}
+
+
+def slow_release(users: int = 20, duration_s: float = 90.0, seed: int = 7) -> Stream:
+    """A release that hurts by latency on one platform only: when the incident starts,
+    every iOS user installs 4.3.0, whose journeys take 2.0-4.0 s; Android stays on 4.2.2
+    at about 13 ms. Nothing fails. Two phases: baseline, then incident."""
+    rng = random.Random(seed)
+    incident_s = round(duration_s / 3, 3)
+    phases = [{"name": "baseline", "start_s": 0.0, "end_s": incident_s},
+              {"name": "incident", "start_s": incident_s, "end_s": duration_s}]
+    events = []
+    for n in range(1, users + 1):
+        platform = ("ios", "android")[n % 2]
+        t = rng.uniform(0, 2)
+        while t < duration_s:
+            slow = platform == "ios" and t >= incident_s
+            events.append(event(
+                t_s=round(t, 3), user=f"user{n}@example.com", journey=rng.choice(JOURNEYS),
+                app_version="4.3.0" if slow else "4.2.2", platform=platform,
+                phase="incident" if t >= incident_s else "baseline",
+                duration_ms=round(rng.uniform(2000, 4000) if slow else rng.uniform(10, 16), 1)))
+            t += rng.uniform(1.5, 2.5)
+    events.sort(key=lambda e: e["t_s"])
+    return Stream(events, phases, duration_s)

@@ -1,6 +1,6 @@
 import pytest
 
-from tests.helpers.journey_streams import event
+from tests.helpers.journey_streams import event, slow_release
 from loadtests.report import build_report
 from loadtests.report.aggregate import (bucket_size_s, journey_rows, percentile, timeline_rows,
                                         users_affected, version_rows)
@@ -47,7 +47,8 @@ def test_versions_sort_by_pep440_not_by_text():
 def test_version_rows_count_distinct_users_and_success():
     rows = version_rows(coerce_events(TINY))
     assert rows == [{"app_version": "4.1.3", "users": 2, "journeys": 6,
-                     "success_rate": round(5 / 6, 4), "failed": 1, "users_affected": 1,
+                     "success_rate": round(5 / 6, 4), "failed": 1, "p95_ms": 475.0,
+                     "slow": None, "users_slowed": None, "users_affected": 1,
                      "first_seen_s": 1.0, "first_phase": "baseline"}]
 
 
@@ -106,3 +107,49 @@ def test_phases_may_be_timeline_objects():
         {"name": "baseline", "start_s": 0.0, "end_s": 25.0},
         {"name": "incident", "start_s": 25.0, "end_s": 60.0},
         {"name": "recovery", "start_s": 60.0, "end_s": 100.0}]
+
+
+def test_a_version_over_the_latency_slo_is_a_bad_version_and_its_slow_users_are_affected():
+    s = slow_release()  # iOS 4.3.0 at p95 2-4 s, Android 4.2.2 at 13 ms, nothing fails
+    report = build_report(s.events, s.phases, s.meta(incident_versions=["4.3.0"]), {}, [],
+                          p95_ms=2000)
+    incident = report["incident"]
+    ios = {e["user"] for e in s.events if e["app_version"] == "4.3.0"}
+    assert incident["bad_versions"] == ["4.3.0"]
+    assert incident["users_affected"] == incident["users_slowed"] == len(ios) == 10
+    assert incident["users_affected_pct"] == 50.0
+    checks = {(c["app_version"], c["objective"]): c for c in incident["slo_checks"]}
+    slow, fast = checks[("4.3.0", "latency")], checks[("4.2.2", "latency")]
+    assert slow["breached"] and slow["value"] > 3000 and slow["limit"] == 2000
+    assert not checks[("4.3.0", "success")]["breached"]  # nothing failed: only latency hurt
+    assert not fast["breached"] and fast["value"] < 20
+    rows = {r["app_version"]: r for r in report["versions"]}
+    assert rows["4.3.0"]["users_affected"] == rows["4.3.0"]["users_slowed"] == 10
+    assert rows["4.3.0"]["slow"] == rows["4.3.0"]["journeys"] and rows["4.2.2"]["slow"] == 0
+
+
+def test_without_a_latency_slo_slow_journeys_hurt_nobody():
+    s = slow_release()
+    incident = build_report(s.events, s.phases, s.meta(), {}, [])["incident"]
+    assert incident["bad_versions"] == [] and incident["users_affected"] == 0
+    assert incident["users_slowed"] is None
+    assert {c["objective"] for c in incident["slo_checks"]} == {"success"}
+
+
+def test_slow_journeys_before_the_incident_affect_nobody():
+    events = coerce_events([event(user="a", phase="baseline", duration_ms=5000),
+                            event(user="b", phase="incident", duration_ms=2500),
+                            event(user="c", phase="incident", duration_ms=1999)])
+    assert users_affected(events, p95_ms=2000) == (1, 33.3)
+
+
+def test_platform_rows_split_each_version_by_platform():
+    s = slow_release()
+    rows = build_report(s.events, s.phases, s.meta(), {}, [], p95_ms=2000)["platforms"]
+    assert [(r["app_version"], r["platform"]) for r in rows] == [
+        ("4.2.2", "android"), ("4.2.2", "ios"), ("4.3.0", "ios")]
+    by = {(r["app_version"], r["platform"]): r for r in rows}
+    assert by[("4.3.0", "ios")]["p95_ms"] > 2000 and by[("4.2.2", "android")]["p95_ms"] < 20
+    assert by[("4.3.0", "ios")]["users_affected"] == 10
+    assert by[("4.2.2", "android")]["users_affected"] == 0
+    assert sum(r["journeys"] for r in rows) == len(s.events)

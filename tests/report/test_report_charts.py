@@ -5,7 +5,7 @@ from matplotlib.colors import to_hex, to_rgb
 from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 
-from tests.helpers.journey_streams import event
+from tests.helpers.journey_streams import event, slow_release
 from loadtests.report import build_report
 from loadtests.report.charts import latency_figure
 from loadtests.report.main_chart import (BAD_COLOUR, MIN_BUCKET_JOURNEYS,
@@ -117,3 +117,33 @@ def test_latency_panels_share_one_scale_and_keep_the_legend_off_the_bars(report)
     assert visible[0].get_ylim() == visible[1].get_ylim()
     assert all(ax.get_legend() is None for ax in figure.axes)
     assert len(figure.legends) == 1
+
+
+def test_the_slo_line_is_drawn_above_every_versions_stripes(main_axes):
+    """A 99 % SLO sits just under the 100 % stripes: drawn below them, it is hidden."""
+    slo = next(line for line in main_axes.get_lines() if line.get_label().startswith("SLO"))
+    versions = [artist.get_zorder() for artist in [*main_axes.get_lines(),
+                                                   *main_axes.collections]
+                if artist is not slo]
+    assert slo.get_zorder() > max(versions)
+    assert any(t.get_text().strip() == "SLO 99.0 %" for t in main_axes.texts)
+
+
+def test_latency_panels_draw_the_latency_slo():
+    s = slow_release()
+    report = build_report(s.events, s.phases, s.meta(), {}, [], p95_ms=2000)
+    figure = Figure(layout="constrained")
+    latency_figure(report, figure)
+    panels = [ax for ax in figure.axes if ax.get_visible()]
+    assert len(panels) == len({e["journey"] for e in s.events})
+    for ax in panels:
+        slo = [line for line in ax.get_lines() if "latency SLO" in line.get_label()]
+        assert len(slo) == 1 and list(slo[0].get_ydata()) == [2000, 2000]
+        assert slo[0].get_zorder() > max(bar.get_zorder() for bar in ax.patches)
+    assert "latency SLO" in " ".join(t.get_text() for t in figure.legends[0].get_texts())
+
+
+def test_latency_panels_without_a_latency_slo_draw_no_line(report):
+    figure = Figure(layout="constrained")
+    latency_figure(report, figure)
+    assert not [line for ax in figure.axes for line in ax.get_lines()]

@@ -3,7 +3,7 @@ import re
 
 import pytest
 
-from tests.helpers.journey_streams import make_stream
+from tests.helpers.journey_streams import make_stream, slow_release
 from loadtests.report import build_report, write_report
 
 SPEC_KEYS = {"scenario", "seed", "users", "duration_s", "client_policy", "phases", "journeys",
@@ -100,3 +100,28 @@ def test_html_opens_with_the_headline_and_rounded_times(tmp_path):
     assert "PASS</span>\n ledger intact, no thresholds set" in top
     assert "incident 45&ndash;108 s, recovery 108&ndash;180 s" in top
     assert "179.594" not in page and "44.898" not in page
+
+
+def test_html_shows_the_latency_slo_the_slo_checks_and_versions_by_platform(tmp_path):
+    s = slow_release()
+    report = build_report(s.events, s.phases, s.meta(incident_versions=["4.3.0"]), {"ok": True},
+                          [], p95_ms=2000)
+    page = write_report(report, tmp_path)["html"].read_text()
+    top = page.split("<img", 1)[0]
+    assert "SLO 99.0 % of journeys succeed, latency SLO p95 &le; 2 s" in top  # parameter line
+    assert "4.3.0 shipped at 30 s; 10 of its 10 users" in top
+    assert "PARTIAL" not in page
+    platforms = page.split("<h2>App versions by platform</h2>", 1)[1].split("</table>", 1)[0]
+    assert "<tr><td>4.3.0</td><td>ios</td><td>10</td>" in platforms
+    assert "<tr><td>4.2.2</td><td>android</td><td>10</td>" in platforms
+    assert "<td>4.3.0</td><td>latency</td>" in page and 'class="fail">breached' in page
+    assert "users with a journey over the latency SLO</td><td>10</td>" in page
+
+
+def test_html_of_a_partial_run_opens_with_a_banner(tmp_path):
+    s = make_stream(users=10, duration_s=60)
+    report = build_report(s.events, s.phases, s.meta(stopped_by="SIGTERM"), {"ok": True}, [])
+    top = write_report(report, tmp_path)["html"].read_text().split("<img", 1)[0]
+    assert "<h1>banksim: bad-release (partial run)</h1>" in top
+    assert '<p class="partial"><b>PARTIAL RUN.</b> This run was stopped by SIGTERM' in top
+    assert 'class="verdict fail">FAIL' in top

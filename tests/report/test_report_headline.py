@@ -1,7 +1,7 @@
 """The report's first sentence: named versions and numbers, all taken from the report."""
 import pytest
 
-from tests.helpers.journey_streams import event
+from tests.helpers.journey_streams import event, slow_release
 from loadtests.report import build_report, headline
 
 PHASES = [{"name": "baseline", "start_s": 0.0, "end_s": 29.7},
@@ -104,3 +104,25 @@ def test_headline_names_the_hotfix_even_when_the_error_rate_never_recovered():
     assert headline(report).endswith("the alert fired 3 s after the incident started and the "
                                      "error rate was not back under the SLO when the run ended, "
                                      "30 s after the hotfix 5.0.1 shipped.")
+
+
+def test_headline_names_a_version_that_breached_the_latency_slo():
+    s = slow_release()
+    report = build_report(s.events, s.phases, s.meta(incident_versions=["4.3.0"]), {}, [],
+                          p95_ms=2000)
+    text = report["headline"]
+    assert text.startswith("4.3.0 shipped at 30 s; 10 of its 10 users (100 %) saw journeys "
+                           "slower than the latency SLO of 2 s; the p95 journey time on 4.3.0 "
+                           "rose to "), text
+    assert "while the other versions kept their p95 at or under 16 ms" in text
+    assert "no version fell below" not in text
+
+
+def test_headline_of_a_release_within_both_slos_says_so():
+    s = slow_release()
+    events = [{**e, "duration_ms": 40.0} for e in s.events]
+    text = build_report(events, s.phases, s.meta(incident_versions=["4.3.0"]), {}, [],
+                        p95_ms=2000)["headline"]
+    assert text.startswith("4.3.0 shipped at 30 s (journey success 100 %, p95 40 ms); no "
+                           "version fell below the SLO of 99.0 % of journeys succeeding or "
+                           "went over the latency SLO of p95 2 s"), text

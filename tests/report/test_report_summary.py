@@ -2,7 +2,7 @@ import re
 
 from rich.console import Console
 
-from tests.helpers.journey_streams import make_stream
+from tests.helpers.journey_streams import make_stream, slow_release
 
 from loadtests.report import build_report, print_summary, verdict
 
@@ -63,3 +63,31 @@ def test_verdict_fails_on_broken_integrity_even_without_thresholds(healthy_strea
     passed, reasons = verdict(build_report(s.events, s.phases, s.meta(), broken, []))
     assert not passed
     assert reasons == ["integrity check failed (lost_acknowledged_transfers)"]
+
+
+def test_a_partial_run_never_passes_and_says_so_first(healthy_stream, integrity):
+    s = healthy_stream
+    report = build_report(s.events, s.phases, s.meta(stopped_by="SIGINT", duration_s=80),
+                          integrity, ["success_rate>=0.5"])
+    assert report["partial"] is True and report["stopped_by"] == "SIGINT"
+    passed, reasons = verdict(report)
+    assert not passed and reasons[0] == "partial run (stopped by SIGINT after 80 s)"
+    lines = summary_text(report).splitlines()
+    assert lines[1].strip().startswith("PARTIAL RUN  This run was stopped by SIGINT after 80 s")
+    assert lines[-1].startswith("FAIL: partial run (stopped by SIGINT after 80 s)")
+    assert "PASS:" not in summary_text(report)
+
+
+def test_a_finished_run_is_not_partial(healthy_stream, integrity):
+    s = healthy_stream
+    report = build_report(s.events, s.phases, s.meta(), integrity, [])
+    assert report["partial"] is False and report["stopped_by"] is None
+    assert verdict(report)[0]
+
+
+def test_summary_names_the_latency_slo_and_the_slowed_users(integrity):
+    s = slow_release()
+    text = summary_text(build_report(s.events, s.phases, s.meta(), integrity, [], p95_ms=2000))
+    assert "SLO: 99.0 % of journeys succeed, p95 within 2000 ms" in text
+    unwrapped = " ".join(text.split())
+    assert "users affected 10 (50%), 10 with journeys over the latency SLO" in unwrapped

@@ -53,6 +53,17 @@ def test_each_metric_is_mean_min_max_over_the_runs(tmp_path):
     assert variant["integrity_ok"] is True
 
 
+def test_a_stopped_runs_partial_report_counts_as_no_report(tmp_path):
+    write_run(tmp_path / "a", [row("4.1.3", "baseline", 10, 9)])
+    stopped = write_run(tmp_path / "b", [row("4.1.3", "baseline", 10, 1)])
+    report = json.loads((stopped / "report.json").read_text())
+    (stopped / "report.json").write_text(json.dumps({**report, "partial": True}))
+    assert run_metrics(stopped) == dict.fromkeys(run_metrics(tmp_path / "a"))
+    variant = summarise_variant(tmp_path, {}, ["a", "b"])
+    assert variant["metrics"]["success_rate"] == {"mean": 0.9, "min": 0.9, "max": 0.9, "n": 1}
+    assert variant["integrity_ok"] is False
+
+
 def test_a_metric_no_run_measured_is_null_and_a_partly_measured_one_counts_its_runs(tmp_path):
     write_run(tmp_path / "a", [row("4.1.3", "baseline", 4, 4)], detect=None)
     write_run(tmp_path / "b", [row("4.1.3", "baseline", 4, 4)], detect=12.0)

@@ -113,8 +113,10 @@ def test_any_stop_signal_stops_everything_the_run_started(tmp_path, sig, descend
         time.sleep(0.2)
     assert not [command_line(pid) for pid, _ in still_running(started)]
     said = "".join((tmp_path / "stdout.txt").read_text().split())  # undo line wrapping
-    assert code != 0 and f"stoppedby{sig.name}" in said
+    assert code == 128 + sig and f"stoppedby{sig.name}" in said
     assert str(out.resolve()) in said  # the partial report directory
+    report = json.loads((out / "report.json").read_text())  # what was measured, marked
+    assert report["partial"] is True and report["stopped_by"] == sig.name
 
 
 BROKEN_STEPS = """name: broken-steps
@@ -163,3 +165,41 @@ def test_a_step_the_bank_refuses_fails_the_run_on_every_screen(tmp_path, allowed
     assert 'id="failed-steps"' in first_screen and "no-such-preset" in first_screen
     assert 'id="idle-rules"' in first_screen and "never-matches" in first_screen
     assert ("FAIL" if not allowed else "PASS") in first_screen
+
+
+def test_ctrl_c_writes_a_partial_report_that_never_passes(tmp_path, descendants_killed):
+    """Ctrl-C in a terminal: SIGINT to the foreground process group, banksim's own."""
+    out = tmp_path / "run"
+    with open(tmp_path / "stdout.txt", "w") as stdout:
+        process = subprocess.Popen([*INCIDENT, "--duration", "60s", "--out", str(out)],
+                                   stdout=stdout, stderr=subprocess.STDOUT,
+                                   start_new_session=True)
+    try:
+        started = wait_for_the_run(process, out, tmp_path / "stdout.txt")
+        descendants_killed.update(started)
+        time.sleep(5)  # some journeys measured
+        os.killpg(process.pid, signal.SIGINT)
+        code = process.wait(timeout=90)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    deadline = time.monotonic() + 20
+    while still_running(started) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not [command_line(pid) for pid, _ in still_running(started)]
+    assert code == 130
+    report = json.loads((out / "report.json").read_text())
+    assert report["partial"] is True and report["stopped_by"] == "SIGINT"
+    assert 0 < report["duration_s"] < 60  # what was measured, not what was planned
+    assert sum(row["journeys"] for row in report["versions"]) > 0
+    assert report["integrity"]["checked"] is False
+    page = (out / "report.html").read_text()
+    assert "PARTIAL RUN." in page and 'class="verdict fail">FAIL' in page
+    said = " ".join((tmp_path / "stdout.txt").read_text().split())
+    assert "PARTIAL RUN" in said and "FAIL: partial run (stopped by SIGINT" in said
+    assert "PASS:" not in said  # the verdict line; a threshold row may read PASS
+    rebuilt = subprocess.run([sys.executable, "-m", "banksim", "report", str(out)],
+                             capture_output=True, text=True, timeout=120)
+    assert rebuilt.returncode == 1, rebuilt.stderr
+    assert json.loads((out / "report.json").read_text()) == report  # the same report again

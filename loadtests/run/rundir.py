@@ -1,0 +1,138 @@
+"""A run directory's report, built from the files the run wrote there.
+
+`banksim incident` writes its raw files into the report directory as it goes: run.json
+(the seed and the command line's thresholds), scenario.yaml (the scenario as run),
+journeys.jsonl, and Locust's phases.json and steps.json when it stops. The report is built
+from them at the end of a run (`build`, with the audit), from whatever is there when a
+signal stops a run (`build` with `stopped_by`: a partial report, which never passes), and
+again at any later time by `banksim report DIR` (`rebuild`).
+"""
+import json
+from pathlib import Path
+
+from loadtests.report import build_report
+from loadtests.scenario import Scenario, ScenarioError, load
+from loadtests.scenario.timeline import rules_as_run
+
+FILES = {"run": "run.json", "scenario": "scenario.yaml", "journeys": "journeys.jsonl",
+         "phases": "phases.json", "steps": "steps.json", "report": "report.json",
+         "chaos": "chaos-rules.json"}
+NOT_AUDITED = "the run ended before its ledger was audited"
+
+
+class RunDirError(ValueError):
+    """A directory that is not a run's report directory, or a raw file that cannot be read."""
+
+
+def write_run_json(out: Path, seed: int, thresholds: list[str],
+                   allow_failed_steps: bool = False) -> None:
+    """How the run was started, for `rebuild`: what scenario.yaml does not say."""
+    started = {"seed": seed, "thresholds": thresholds, "allow_failed_steps": allow_failed_steps}
+    (out / FILES["run"]).write_text(json.dumps(started, indent=2) + "\n", encoding="utf-8")
+
+
+def reach_thresholds(version: str | None) -> list[str]:
+    """Thresholds every run must meet: it measured journeys, and some ran the version the
+    incident published, during the incident (a run that never got there shows nothing)."""
+    return ["journeys>=1",
+            *([f"journeys[app_version={version},phase=incident]>=1"] if version else [])]
+
+
+def build(out: Path, integrity: dict, server: dict, stopped_by: str | None = None,
+          partial: bool = False, started: dict | None = None) -> dict:
+    """The report of the run in `out`. A `partial` one (a signal, named by `stopped_by`,
+    ended the run early) lasted what was measured, not what was planned. `started` stands
+    in for run.json. RunDirError (a ValueError) when a raw file is not as a run writes it."""
+    try:
+        return _build(out, integrity, server, stopped_by, partial or stopped_by is not None,
+                      started)
+    except (TypeError, KeyError, AttributeError) as exc:  # JSON of another shape
+        raise RunDirError(f"{out}: a raw file is not as a run writes it ({exc!r})") from None
+
+
+def _build(out: Path, integrity: dict, server: dict, stopped_by: str | None, partial: bool,
+           started: dict | None) -> dict:
+    sc = scenario_of(out)
+    started = _read_json(out / FILES["run"], started or {})
+    phases = _read_json(out / FILES["phases"], [])
+    steps = _read_json(out / FILES["steps"], {"steps": [], "halted_at_s": None})
+    events = read_jsonl(out / FILES["journeys"])
+    duration = int(sc.duration_s)
+    if partial:
+        duration = max([0.0, *(p["end_s"] for p in phases), *(e["t_s"] for e in events)])
+    version = next(iter(sc.incident_versions()), None)
+    meta = {"scenario": sc.name, "seed": started.get("seed"), "users": sc.users,
+            "duration_s": duration, "client_policy": sc.client_policy,
+            "scenario_definition": sc.definition, "timeline_steps": steps["steps"],
+            "halted_at_s": steps["halted_at_s"], "incident_versions": sc.incident_versions(),
+            "stopped_by": stopped_by, "partial": partial,
+            "chaos_rules": rules_as_run(steps.get("chaos_rules") or [],
+                                        _read_json(out / FILES["chaos"], {}).get("rules") or []),
+            "allow_failed_steps": bool(started.get("allow_failed_steps"))}
+    thresholds = list(dict.fromkeys(  # each once: a rebuild may list them all in `started`
+        [*sc.thresholds, *started.get("thresholds", []), *reach_thresholds(version)]))
+    report = build_report(events, phases, meta, integrity, thresholds, slo=sc.slo,
+                          p95_ms=sc.p95_ms)
+    report["server"] = server
+    return report
+
+
+def rebuild(out: Path) -> dict:
+    """The report of the run in `out` again, from its raw files: the audit, the bank's side
+    of the load and whether it was stopped come from its report.json; a run that never
+    wrote one (killed outright) did not end, and its ledger was not audited. Without
+    run.json, the seed and thresholds are the previous report's."""
+    previous = _read_json(out / FILES["report"], None)
+    if previous is None:
+        return build(out, {"ok": False, "checked": False, "reason": NOT_AUDITED}, {},
+                     partial=True)
+    if not isinstance(previous, dict):
+        raise RunDirError(f"{out / FILES['report']}: not a report")
+    started = {"seed": previous.get("seed"),
+               "allow_failed_steps": previous.get("allow_failed_steps"),
+               "thresholds": [t.get("name") for t in previous.get("thresholds") or ()
+                              if isinstance(t, dict) and isinstance(t.get("name"), str)]}
+    return build(out, previous.get("integrity") or {}, previous.get("server") or {},
+                 stopped_by=previous.get("stopped_by"), partial=bool(previous.get("partial")),
+                 started=started)
+
+
+def scenario_of(out: Path) -> Scenario:
+    path = out / FILES["scenario"]
+    if not path.is_file():
+        raise RunDirError(f"{out} is not a run's report directory: it has no {path.name}")
+    try:
+        return load(str(path))
+    except ScenarioError as exc:
+        raise RunDirError("\n".join([exc.source, *exc.problems])) from None
+
+
+def read_jsonl(path: Path) -> list[dict]:
+    """The lines of a JSON Lines file; a last line cut short (a process killed while
+    writing it) is left out, any other bad line is an error naming it."""
+    if not path.exists():
+        return []
+    lines = path.read_text(encoding="utf-8").splitlines()
+    rows = []
+    for number, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+        except ValueError:
+            if number == len(lines):
+                break
+            row = None
+        if not isinstance(row, dict):
+            raise RunDirError(f"{path}, line {number}: not a JSON object")
+        rows.append(row)
+    return rows
+
+
+def _read_json(path: Path, default):
+    if not path.exists():
+        return default
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except ValueError as exc:
+        raise RunDirError(f"{path}: not JSON ({exc})") from None
