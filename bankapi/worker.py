@@ -16,6 +16,8 @@ worker's event loop (the one that accepts) reads every request itself, non-block
 - The paths chaos never touches (bankapi.ALWAYS_ANSWERED: /admin, /health, /metrics)
   run on RESERVED_THREADS threads of their own, so they never queue behind requests
   held in slow faults or slow requests of the bank's own.
+- A thread writes an answer with a deadline too (WRITE_DEADLINE_S per write): a client
+  that stops reading loses its connection rather than keeping the thread.
 - Kept-alive connections go back to the event loop between requests, and a connection
   is closed there too (FIN, then what the client still sends is read and dropped for
   up to CLOSE_LINGER_S), never with the loop waiting on the client.
@@ -41,6 +43,7 @@ from .incoming import CUT, HEAD_TOO_LARGE, WHOLE, IncomingRequest
 from .web.errors import REQUEST_ID, error_body, new_request_id
 
 READ_DEADLINE_S = 10.0     # a request arrives whole within this of its first byte
+WRITE_DEADLINE_S = 10.0    # a client takes each write of its answer within this
 RESERVED_THREADS = 4       # per worker, for ALWAYS_ANSWERED paths only
 CLOSE_LINGER_S = 2.0       # after FIN, how long what the client still sends is dropped
 CLOSE_DRAIN_BYTES = 64 * 1024
@@ -262,7 +265,13 @@ class BufferedThreadWorker(gthread.ThreadWorker):
             req.must_close = True
         if conn.continued:  # the loop already asked for the body
             req._expected_100_continue = False
-        return super().handle_request(req, conn)
+        conn.sock.settimeout(WRITE_DEADLINE_S)
+        try:
+            return super().handle_request(req, conn)
+        except TimeoutError:
+            self.log.debug("client %s did not take its answer within %g s", conn.client,
+                           WRITE_DEADLINE_S)
+            return False
 
     def finish_request(self, conn, fs):
         """Back on the loop: read the next request, or close."""

@@ -179,3 +179,20 @@ def test_pipelined_chunked_and_expect_continue_requests_are_answered(served_bank
         sock.sendall(login)
         status, _headers, body = _answer(_read_all(sock))
     assert status == 401, body
+
+
+@pytest.mark.database_incidental
+def test_a_client_that_stops_reading_loses_its_connection_not_a_thread(served_bank):
+    """Answers it does not take for 10 s are dropped, with the connection."""
+    sock = socket.socket()
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    with sock:
+        sock.settimeout(30)
+        sock.connect(_address(served_bank))
+        sock.sendall(b"GET /openapi.json HTTP/1.1\r\nHost: x\r\n\r\n" * 300)
+        time.sleep(12)
+        try:
+            answers = _read_all(sock)
+        except ConnectionResetError:
+            answers = b""
+    assert answers.count(b"HTTP/1.1 200 ") < 300
