@@ -19,6 +19,8 @@ PARTIAL = {
     "partial headers": b"GET /health HTTP/1.1\r\nHost: x\r\n",
     "partial bodies": b"POST /auth/login HTTP/1.1\r\nHost: x\r\nContent-Type: application/json"
                       b"\r\nContent-Length: 100\r\n\r\n{\"email\": ",
+    # answered "Connection: close", they never close their end (nor read)
+    "never closing": b"GET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
 }
 
 
