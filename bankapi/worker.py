@@ -49,7 +49,7 @@ CLOSE_LINGER_S = 2.0       # after FIN, how long what the client still sends is 
 CLOSE_DRAIN_BYTES = 64 * 1024
 DEFAULT_MAX_BODY = 1024 * 1024  # when the app sets no MAX_CONTENT_LENGTH
 RECV_BYTES = 64 * 1024
-SWEEP_S = 0.2              # how often deadlines are checked
+SWEEP_S = 0.2              # deadlines are checked at most this often (the loop wakes each 1 s)
 REASONS = {408: "Request Timeout", 431: "Request Header Fields Too Large"}
 MESSAGES = {408: f"the request did not arrive whole within {READ_DEADLINE_S:g} s",
             431: "the request line and headers are too large"}
