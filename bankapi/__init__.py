@@ -7,6 +7,10 @@ from apiflask import APIFlask
 from .config import Config
 from .database.db import db
 
+# Never broken by chaos, and served on threads of their own (worker.py), so that a broken
+# or overloaded bank can always be repaired and observed.
+ALWAYS_ANSWERED = ("/admin", "/health", "/metrics")
+
 
 class BankApp(APIFlask):
     SYNC_CACHE_MAX = 1000  # views, hooks and handlers: a few dozen; the cap is a backstop
@@ -82,7 +86,7 @@ def _install_chaos(app) -> None:
         held = (app.config["SERVER_THREADS"] or 8) // 2
     chaos.init_app(app, store, identify=user_id_hint, presets=PRESETS.values(),
                    authorize=is_admin, error_body=injected_error_body,
-                   exempt_prefixes=("/admin", "/health", "/metrics"), max_held=held,
+                   exempt_prefixes=ALWAYS_ANSWERED, max_held=held,
                    engines=[db.engine_of(app)],
                    version_label=app.extensions["banksim_versions"])
 

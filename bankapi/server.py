@@ -1,6 +1,8 @@
 """Run the bank under gunicorn, from Python, so `banksim serve` needs no extra tooling."""
 from gunicorn.app.base import BaseApplication
 
+from .worker import BufferedThreadWorker
+
 
 class GunicornServer(BaseApplication):
     """gunicorn with banksim's settings; each worker builds its own app (and engine)."""
@@ -11,7 +13,8 @@ class GunicornServer(BaseApplication):
         self.options = {
             "bind": f"{host}:{port}",
             "workers": workers,
-            "worker_class": "gthread",
+            # gthread, but a request reaches a thread only once it has arrived whole
+            "worker_class": BufferedThreadWorker,
             "threads": threads,
             # A `timeout` fault may hang a request for up to 60 s; don't kill the worker.
             "timeout": 90,

@@ -53,7 +53,7 @@ class ChaosMiddleware:
         self.app, self.store = app, store
         self.identify = identify or _nobody
         self.error_body = error_body or generic_error_body
-        self.exempt_prefixes = tuple(normal_path(p).rstrip("/") for p in exempt_prefixes)
+        self.exempt_prefixes = path_prefixes(exempt_prefixes)
         self.engine = RuleEngine(store, refresh_s, max_held, version_label)
 
     def __call__(self, environ, start_response):
@@ -79,8 +79,7 @@ class ChaosMiddleware:
 
     def exempt(self, path: str) -> bool:
         """Whether `path` (normalised) is one of the exempt prefixes or below one."""
-        return any(path == prefix or path.startswith(prefix + "/")
-                   for prefix in self.exempt_prefixes)
+        return covers(self.exempt_prefixes, path)
 
     def describe(self, environ, path: str | None = None) -> RequestInfo:
         return RequestInfo(method=environ.get("REQUEST_METHOD", "GET").upper(),
@@ -96,6 +95,17 @@ class ChaosMiddleware:
 def normal_path(path: str) -> str:
     """The path as werkzeug's router matches it: runs of slashes merged (merge_slashes)."""
     return SLASHES.sub("/", path) or "/"
+
+
+def path_prefixes(prefixes) -> tuple[str, ...]:
+    """Prefixes as `covers` compares them: slashes merged, no trailing slash."""
+    return tuple(normal_path(prefix).rstrip("/") for prefix in prefixes)
+
+
+def covers(prefixes: tuple[str, ...], path: str) -> bool:
+    """Whether `path` (normalised) is one of `prefixes` (from path_prefixes) or below one,
+    by whole segments. The host's server uses this too, to know the exempt paths first."""
+    return any(path == prefix or path.startswith(prefix + "/") for prefix in prefixes)
 
 
 def run_to_completion(app, environ) -> BufferedResponse:

@@ -20,8 +20,9 @@ from ..database.engines import is_unavailable
 log = logging.getLogger("banksim")
 
 CODES = {400: "validation_error", 401: "unauthorized", 403: "forbidden", 404: "not_found",
-         405: "method_not_allowed", 409: "conflict", 413: "payload_too_large",
-         415: "unsupported_media_type", 422: "unprocessable", 429: "too_many_requests",
+         405: "method_not_allowed", 408: "request_timeout", 409: "conflict",
+         413: "payload_too_large", 415: "unsupported_media_type", 422: "unprocessable",
+         429: "too_many_requests", 431: "headers_too_large",
          500: "internal_error", 502: "bad_gateway", 503: "service_unavailable",
          504: "gateway_timeout"}
 # Each kind of domain refusal and the status it answers; the domain itself names none.
@@ -52,8 +53,13 @@ def api_error(status: int, code: str, message: str, field: str | None = None,
 
 def injected_error_body(status: int, request_id: str) -> bytes:
     """The envelope of an error the chaos layer injects (it has no request context)."""
-    return json.dumps({"error": {"code": CODES.get(status, "error"),
-                                 "message": "injected failure (chaos)",
+    return error_body(status, "injected failure (chaos)", request_id)
+
+
+def error_body(status: int, message: str, request_id: str) -> bytes:
+    """The envelope of an answer made outside a Flask request (chaos's injected errors, the
+    server's refusal of a request that did not arrive whole)."""
+    return json.dumps({"error": {"code": CODES.get(status, "error"), "message": message,
                                  "request_id": request_id}}).encode()
 
 

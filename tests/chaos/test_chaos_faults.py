@@ -127,14 +127,16 @@ def test_latency_keeps_the_apps_request_id(app, add_rule):
 
 # --- over real sockets -------------------------------------------------------------------
 
-@pytest.fixture(params=["werkzeug", "gunicorn"])
+@pytest.fixture(params=["werkzeug", "gunicorn", "bankapi.worker.BufferedThreadWorker"])
 def serve(request, live_server, start_gunicorn):
-    """Start a server (call after adding rules); returns (base url, server log or None)."""
+    """Start a server (call after adding rules); returns (base url, server log or None).
+    The last is gthread as `banksim serve` runs it (requests read whole first)."""
     if request.param == "werkzeug":
         return lambda: (live_server, None)
 
     def start():
-        server = start_gunicorn()
+        server = start_gunicorn(**({} if request.param == "gunicorn"
+                                   else {"worker_class": request.param}))
         return server.url, server
     return start
 
