@@ -49,6 +49,41 @@ def test_requests_wait_for_a_reload_in_progress_instead_of_using_stale_rules(
     reloading.join(5)
 
 
+def test_a_reload_in_progress_never_passes_for_fresh_rules(store, make_store, add_rule,
+                                                          monkeypatch):
+    """A request finding another thread mid-reload does not take the rules in hand for
+    fresh when they are older than max_stale_s: it waits for that reload (which started
+    after the change) instead of answering with the old switch."""
+    add_rule({"type": "reset"})
+    engine = RuleEngine(store, refresh_s=0.05)
+    assert engine.current().enabled
+    make_store().set_enabled(False)  # the kill switch, thrown by another process
+    time.sleep(2 * engine.max_stale_s)
+    reading, real_revision = threading.Event(), store.revision
+
+    def revision():
+        reading.set()
+        time.sleep(0.3)  # a read on a busy database
+        return real_revision()
+    monkeypatch.setattr(store, "revision", revision)
+    reloading, _ = in_thread(engine.current)
+    assert reading.wait(5)
+    assert engine.current().enabled is False
+    reloading.join(5)
+
+
+def test_a_disable_through_this_process_ends_its_holds_at_once(store, add_rule):
+    """Not at the hold's next check: the store tells the engine of its own changes."""
+    rule = add_rule(LATENCY)
+    engine = RuleEngine(store, refresh_s=30)  # the next check would be 30 s away
+    engine.current()
+    held, box = in_thread(lambda: engine.hold(rule["id"], 30))
+    assert wait_until(lambda: engine.holds.held == 1)
+    store.set_enabled(False)
+    held.join(10)
+    assert not held.is_alive() and box["value"] is False
+
+
 def test_disable_cuts_short_a_slow_fault_in_progress(engine, make_store, add_rule):
     rule = add_rule(LATENCY)
     engine.current()
