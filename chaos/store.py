@@ -1,6 +1,10 @@
 """ChaosStore: chaos's state in the database, shared by every server process.
 
 The store owns the transactions; the statements themselves are in `queries`.
+
+Give it an engine whose writes never wait for the host's own: on SQLite (one write lock
+per file) a database file of its own. Otherwise a `db_latency` fault on the host's writes
+holds the lock a disable needs, and the kill switch waits for the fault it should end.
 It also owns this process's `Recorder` (buffered counters and events), so that
 admin reads can flush it and show up-to-date numbers.
 """
