@@ -168,6 +168,7 @@ class RuleEngine:
         self.rules = EMPTY
         self.holds = Holds(max_held, self._next_check_s)
         self._checked_at = -math.inf  # when the read behind `rules` started (monotonic)
+        self._due = -math.inf  # _checked_at + refresh_s: due for a re-read from then on
         self._seen_changes = -1  # store.changes when that read started
         self._retry_at = -math.inf  # after a failed read: not before this
         self._lock = threading.Lock()
@@ -179,12 +180,11 @@ class RuleEngine:
     def current(self, max_age_s: float | None = None) -> RuleSet:
         """The rules in force: confirmed by a database read that started less than
         `max_age_s` (default `max_stale_s`) ago and after this process's last change."""
-        changes = self.store.changes
-        age = time.monotonic() - self._checked_at
+        changes, now = self.store.changes, time.monotonic()
         if changes == self._seen_changes:
-            if age < self.refresh_s:
+            if now < self._due:  # the hot path: confirmed under refresh_s ago
                 return self.rules
-            if age < self.max_stale_s and max_age_s is None:
+            if now - self._checked_at < self.max_stale_s and max_age_s is None:
                 if self._lock.acquire(blocking=False):  # due: this thread reads, the rest
                     try:                                # go on meanwhile
                         self._reload(time.monotonic() - self.refresh_s, changes)
@@ -215,8 +215,7 @@ class RuleEngine:
     def _next_check_s(self) -> float:
         """How long until the rules in hand are due for a re-read (a hold sleeps this long
         between checks, so it learns of a change elsewhere within `refresh_s` of it)."""
-        due = max(self._checked_at + self.refresh_s, self._retry_at)
-        return max(due - time.monotonic(), 0.001)
+        return max(max(self._due, self._retry_at) - time.monotonic(), 0.001)
 
     def _confirmed(self, since: float, changes: int) -> bool:
         return self._checked_at >= since and self._seen_changes >= changes
@@ -281,6 +280,7 @@ class RuleEngine:
             self._warn("chaos: cannot read rules, keeping the last ones: %s", exc)
             return
         self._checked_at, self._seen_changes = started, changes
+        self._due = started + self.refresh_s
         if moved:
             self.holds.rules_moved()
 
