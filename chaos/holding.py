@@ -19,7 +19,7 @@ many requests are held, and a disable ends the holds already in progress.
   once) and when a reload finds a change made elsewhere. A re-check reads the database
   at most once per refresh period per process, however many requests are held, and the
   rules it judges by were read after the last due time: a hold in another process ends
-  within the refresh period (0.25 s by default) plus one read of the revision.
+  within the refresh period (0.25 s by default) plus the time to read the rules.
 - `rules_moved` bumps a generation number under the condition, and a hold only sleeps
   when the generation it checked against is still current: a change that lands between
   the check and the sleep is never missed.
