@@ -79,7 +79,7 @@ def _install_chaos(app) -> None:
     from .presets import PRESETS
     from .web.admin import is_admin
     from .web.errors import injected_error_body
-    store = ChaosStore(db.engine_of(app), seed=app.config["SEED"],
+    store = ChaosStore(chaos_engine(app), seed=app.config["SEED"],
                        max_rules=app.config["CHAOS_MAX_RULES"])
     held = app.config["CHAOS_MAX_HELD"]
     if held is None:  # half the threads; the other half always serve everything else
@@ -89,6 +89,23 @@ def _install_chaos(app) -> None:
                    exempt_prefixes=ALWAYS_ANSWERED, max_held=held,
                    engines=[db.engine_of(app)],
                    version_label=app.extensions["banksim_versions"])
+
+
+def chaos_engine(app):
+    """Where chaos keeps its rules and kill switch. On PostgreSQL the bank's own database:
+    a faulted request's row locks never touch chaos's rows. On SQLite a file of its own
+    beside the bank's (`bank.db` -> `bank-chaos.db`): SQLite has one write lock per file,
+    and a `db_latency` rule on writes holds the bank's for as long as the fault lasts, so
+    a kill switch stored there would queue behind the very fault it must end (and so would
+    chaos's counters). In another file it never waits for the bank's writers, whatever they
+    hold. An in-memory SQLite bank (no file) keeps chaos beside it."""
+    from .engine import make_engine, sqlite_file
+    engine = db.engine_of(app)
+    path = sqlite_file(app.config["DATABASE_URL"])
+    if engine.dialect.name != "sqlite" or path is None:
+        return engine
+    chaos_path = path.with_name(f"{path.stem}-chaos{path.suffix}")
+    return make_engine(f"sqlite:///{chaos_path}")
 
 
 def init_database(app) -> None:
@@ -108,6 +125,8 @@ def shutdown(app) -> None:
     connections (CLI commands, tests)."""
     if "chaos" in app.extensions:
         app.extensions["chaos"].close()
+        if app.extensions["chaos"].engine is not db.engine_of(app):
+            app.extensions["chaos"].engine.dispose()
     if app.extensions.get("banksim_access_log") is not None:
         app.extensions["banksim_access_log"].close()
     db.engine_of(app).dispose()

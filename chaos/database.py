@@ -32,11 +32,15 @@ WRITES = ("insert", "update", "delete", "merge", "upsert", "replace", "copy", "t
 
 @dataclass
 class Active:
-    """One faulted request: its fault, the engine's seeded generator and the slow-fault hold."""
+    """One faulted request: its fault, the engine's seeded generator and the slow-fault hold
+    (with what the request has held so far, and whether a hold was cut short or refused:
+    then its remaining statements run at once)."""
 
     fault: object  # a chaos.faults.dbfaults.DatabaseFault
     rng: random.Random
     hold: Callable[[float], bool]
+    held_s: float = 0.0
+    stopped: bool = False
 
 
 _active: contextvars.ContextVar[Active | None] = contextvars.ContextVar("chaos_db_fault",

@@ -17,16 +17,23 @@ rule that matches *and fires* wins:
 
 Hashes are BLAKE2b, never Python's `hash()` (randomised per process).
 
-Rules are cached per process. The revision number in the database is checked
-at most every `refresh_s` (and at once after a change made through this
-process's store), so a change made anywhere applies everywhere within a
-second while most requests touch no database at all. While one thread reloads,
-the others wait for it (up to `WAIT_S`) rather than go on with rules it already
-knows are stale. A reload recompiles only the rules whose stored definition changed.
+Rules are cached per process, and how fresh they are is one promise, kept in
+`current()`: a request sees every change committed through this process's store
+before it started, and every change committed anywhere `max_stale_s` (twice
+`refresh_s`: 0.5 s by default) before it started. Rules confirmed less than
+`refresh_s` ago are used as they are; between `refresh_s` and `max_stale_s` one
+thread re-reads the revision while the others go on with them (so a steady stream
+of requests never waits for the database); older than that, or after a change made
+here, a request waits for a read that started late enough (up to `WAIT_S`, then it
+goes on with the last rules and a warning: a database that cannot be read cannot
+say what the kill switch is). "Confirmed at" is when the read *started*, so a
+reload in progress never counts as fresher than it is. A reload recompiles only
+the rules whose stored definition changed.
 """
 import hashlib
 import json
 import logging
+import math
 import random
 import threading
 import time
@@ -44,8 +51,7 @@ _SEP = "\x1f"
 WARN_EVERY_S = 30.0
 MAX_CACHED_VERSIONS = 256
 MAX_CACHED_ROUTES, MAX_CACHED_PATH = 4096, 200
-MAX_STALE_S = 0.5  # rules confirmed this recently are used while another thread reloads
-WAIT_S = 1.0  # longest a request waits for another thread's reload before using old rules
+WAIT_S = 1.0  # longest a request waits for a reload before going on with the last rules
 MAX_HELD = 4  # requests per process a slow fault may hold at once (see holding.py)
 
 
@@ -157,38 +163,62 @@ class RuleEngine:
     def __init__(self, store, refresh_s: float = 0.25, max_held: int = MAX_HELD,
                  version_label: VersionLabel | None = None):
         self.store, self.refresh_s = store, refresh_s
+        self.max_stale_s = 2 * refresh_s  # see the module docstring
         self.version_label = version_label or GenericVersionLabel()
         self.rules = EMPTY
-        self.holds = Holds(max_held, refresh_s)
-        self._due = 0.0
-        self._checked_at = -MAX_STALE_S  # when the revision behind `rules` was read
-        self._seen_changes = None
+        self.holds = Holds(max_held, self._next_check_s)
+        self._checked_at = -math.inf  # when the read behind `rules` started (monotonic)
+        self._due = -math.inf  # _checked_at + refresh_s: due for a re-read from then on
+        self._seen_changes = -1  # store.changes when that read started
+        self._retry_at = -math.inf  # after a failed read: not before this
         self._lock = threading.Lock()
         self._warned_at = -WARN_EVERY_S
         self._generators: dict[tuple[int, str], random.Random] = {}
         self._compiled: dict[tuple, CompiledRule] = {}
+        store.on_change(self._changed_here)
 
-    def current(self) -> RuleSet:
-        """The rules in force, reloaded when the database's revision has moved."""
-        if self._stale():
-            self._refresh()
+    def current(self, max_age_s: float | None = None) -> RuleSet:
+        """The rules in force: confirmed by a database read that started less than
+        `max_age_s` (default `max_stale_s`) ago and after this process's last change."""
+        changes, now = self.store.changes, time.monotonic()
+        if changes == self._seen_changes:
+            if now < self._due:  # the hot path: confirmed under refresh_s ago
+                return self.rules
+            if now - self._checked_at < self.max_stale_s and max_age_s is None:
+                if self._lock.acquire(blocking=False):  # due: this thread reads, the rest
+                    try:                                # go on meanwhile
+                        self._reload(time.monotonic() - self.refresh_s, changes)
+                    finally:
+                        self._lock.release()
+                return self.rules
+        max_age_s = self.max_stale_s if max_age_s is None else max_age_s
+        self._wait_for_rules(time.monotonic() - max_age_s, changes)
         return self.rules
 
     def hold(self, rule_id: str, seconds: float) -> bool:
         """A slow fault's wait (see holding.py): False when it was cut short or refused."""
-        return self.holds.hold(seconds, lambda: self.applies(rule_id))
+        return self.holds.hold(seconds, lambda: self.applies(rule_id, fresh=True))
 
-    def applies(self, rule_id: str) -> bool:
-        """Whether rule `rule_id` is still in force (kill switch on, rule enabled, not expired)."""
-        rules = self.current()
+    def applies(self, rule_id: str, fresh: bool = False) -> bool:
+        """Whether rule `rule_id` is still in force (kill switch on, rule enabled, not
+        expired); `fresh`: by rules read within the last `refresh_s` (a hold's re-check)."""
+        rules = self.current(self.refresh_s if fresh else None)
         rule = rules.by_id.get(rule_id) if rules.enabled else None
         return rule is not None and (rule.expires_s is None or time.time() < rule.expires_s)
 
-    def _fresh_enough(self) -> bool:
-        return time.monotonic() - self._checked_at < MAX_STALE_S
+    def _changed_here(self) -> None:
+        """The store committed a change: the next request reads it (even right after a
+        failed read), and every hold in this process re-checks now."""
+        self._retry_at = -math.inf
+        self.holds.rules_moved()
 
-    def _stale(self) -> bool:
-        return time.monotonic() >= self._due or self.store.changes != self._seen_changes
+    def _next_check_s(self) -> float:
+        """How long until the rules in hand are due for a re-read (a hold sleeps this long
+        between checks, so it learns of a change elsewhere within `refresh_s` of it)."""
+        return max(max(self._due, self._retry_at) - time.monotonic(), 0.001)
+
+    def _confirmed(self, since: float, changes: int) -> bool:
+        return self._checked_at >= since and self._seen_changes >= changes
 
     def decide(self, request: RequestInfo, rules: RuleSet | None = None) -> Decision | None:
         rules = rules or self.current()
@@ -216,33 +246,48 @@ class RuleEngine:
             return Decision(rule.id, rule.fault, rule.phase, random.Random(drawn))
         return None
 
-    def _refresh(self) -> None:
-        """Check the revision, reloading when it moved. While another thread does that, go on
-        with the rules in hand only if they were confirmed under MAX_STALE_S ago; otherwise
-        wait for the reload (up to WAIT_S). So a change reaches every request that starts
-        MAX_STALE_S after it (a change made through this process starts a reload at once),
-        and a reload stalls no one whose rules are recent."""
-        if self._fresh_enough():
-            if not self._lock.acquire(blocking=False):
+    def _wait_for_rules(self, since: float, changes: int) -> None:
+        """Make the rules in hand ones confirmed by a read that started at `since` or later
+        and saw this process's change number `changes`: wait for the reload in progress,
+        or do one. Gives up after WAIT_S, or when the database just failed to answer
+        (it is asked again `refresh_s` later), keeping the last rules."""
+        deadline = time.monotonic() + WAIT_S
+        while not self._confirmed(since, changes):
+            if time.monotonic() < self._retry_at:
                 return
-        elif not self._lock.acquire(timeout=WAIT_S):
-            return  # a reload stuck on the database: keep the last rules meanwhile
+            if not self._lock.acquire(timeout=max(deadline - time.monotonic(), 0)):
+                self._warn("chaos: rules reload still running after %.1f s, "
+                           "going on with the last ones", WAIT_S)
+                return
+            try:
+                if not self._confirmed(since, changes):
+                    self._reload(since, changes)
+            finally:
+                self._lock.release()
+
+    def _reload(self, since: float, changes: int) -> None:
+        """Read the revision (and the rules when it moved), under `_lock`, unless a read
+        that started at `since` or later already did."""
+        if self._confirmed(since, changes) or time.monotonic() < self._retry_at:
+            return
+        started, changes = time.monotonic(), self.store.changes
         try:
-            if not self._stale():
-                return  # another thread reloaded while this one waited
-            started = self._due = time.monotonic()
-            self._due += self.refresh_s
-            changes = self.store.changes
-            if self.store.revision() != self.rules.revision:
+            moved = self.store.revision() != self.rules.revision
+            if moved:
                 self.rules = self._compile(self.store.snapshot())
-                self.holds.rules_moved()
-            self._checked_at, self._seen_changes = started, changes
         except SQLAlchemyError as exc:
-            if time.monotonic() - self._warned_at >= WARN_EVERY_S:
-                self._warned_at = time.monotonic()
-                log.warning("chaos: cannot read rules, keeping the last ones: %s", exc)
-        finally:
-            self._lock.release()
+            self._retry_at = started + self.refresh_s
+            self._warn("chaos: cannot read rules, keeping the last ones: %s", exc)
+            return
+        self._checked_at, self._seen_changes = started, changes
+        self._due = started + self.refresh_s
+        if moved:
+            self.holds.rules_moved()
+
+    def _warn(self, message: str, *args) -> None:
+        if time.monotonic() - self._warned_at >= WARN_EVERY_S:
+            self._warned_at = time.monotonic()
+            log.warning(message, *args)
 
     def _compile(self, snapshot) -> RuleSet:
         """The snapshot's rules, compiled; a rule whose stored definition (and the seed)

@@ -1,9 +1,9 @@
-"""Where slow faults (latency, timeout) spend their time, and how many may at once.
+"""Where slow faults (latency, timeout, db_latency) spend their time, and how many may at once.
 
 A WSGI server has a fixed number of threads per process (banksim: gunicorn gthread,
 8 per worker), and a held request keeps one the whole time. Two promises depend on
 threads being left over: /admin, /health and /metrics answer within a second however
-many requests are held, and a disable cuts short the holds already in progress.
+many requests are held, and a disable ends the holds already in progress.
 
 - At most `max_held` requests per process are held longer than `FREE_S` (a second) at
   once. A long slow fault beyond the cap does not wait: latency answers at once, timeout
@@ -12,11 +12,17 @@ many requests are held, and a disable cuts short the holds already in progress.
   about a second. A hold of at most `FREE_S` takes no slot: it delays a thread no longer
   than that promise allows, and capping it would quietly soften a latency fault (a
   lognormal "slow backend" of a few hundred ms) exactly when traffic is highest.
-- A hold is not one long sleep: it waits on a condition that the rule engine notifies
-  whenever it loads new rules, and at least every `check_s` asks `still_applies()`
-  (the engine's cached rules, which read the database at most once per refresh period
-  per process, however many requests are held). When the rule was disabled, deleted or
-  the kill switch thrown, the hold ends early.
+- A hold is not one long sleep: it asks `still_applies()` before it starts and then
+  sleeps on a condition until either the engine's rules are due for a re-read
+  (`next_check_s()`) or someone calls `rules_moved()`. The engine calls that when a
+  change is committed through this process (the disable's own thread: the hold ends at
+  once) and when a reload finds a change made elsewhere. A re-check reads the database
+  at most once per refresh period per process, however many requests are held, and the
+  rules it judges by were read after the last due time: a hold in another process ends
+  within the refresh period (0.25 s by default) plus the time to read the rules.
+- `rules_moved` bumps a generation number under the condition, and a hold only sleeps
+  when the generation it checked against is still current: a change that lands between
+  the check and the sleep is never missed.
 """
 import threading
 import time
@@ -26,17 +32,19 @@ FREE_S = 1.0  # holds this short need no slot
 
 
 class Holds:
-    def __init__(self, max_held: int, check_s: float):
+    def __init__(self, max_held: int, next_check_s: Callable[[], float]):
         if max_held < 0:
             raise ValueError("max_held must be >= 0")
-        self.max_held, self.check_s = max_held, check_s
+        self.max_held, self.next_check_s = max_held, next_check_s
         self._slots = threading.BoundedSemaphore(max_held) if max_held else None
         self._moved = threading.Condition()
+        self._generation = 0
         self.held = 0  # requests held now (read by tests and for diagnosis)
 
     def rules_moved(self) -> None:
-        """Wake every hold so it re-checks at once (the engine calls this on a reload)."""
+        """Wake every hold so it re-checks at once."""
         with self._moved:
+            self._generation += 1
             self._moved.notify_all()
 
     def hold(self, seconds: float, still_applies: Callable[[], bool]) -> bool:
@@ -59,9 +67,13 @@ class Holds:
 
     def _wait(self, seconds: float, still_applies: Callable[[], bool]) -> bool:
         deadline = time.monotonic() + seconds
-        while (left := deadline - time.monotonic()) > 0:
-            with self._moved:
-                self._moved.wait(min(left, self.check_s))
+        while True:
+            generation = self._generation
             if not still_applies():
                 return False
-        return True
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return True
+            with self._moved:
+                if self._generation == generation:
+                    self._moved.wait(min(left, self.next_check_s()))

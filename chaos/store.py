@@ -1,10 +1,15 @@
 """ChaosStore: chaos's state in the database, shared by every server process.
 
 The store owns the transactions; the statements themselves are in `queries`.
+
+Give it an engine whose writes never wait for the host's own: on SQLite (one write lock
+per file) a database file of its own. Otherwise a `db_latency` fault on the host's writes
+holds the lock a disable needs, and the kill switch waits for the fault it should end.
 It also owns this process's `Recorder` (buffered counters and events), so that
 admin reads can flush it and show up-to-date numbers.
 """
 import itertools
+from collections.abc import Callable
 from contextlib import contextmanager
 from dataclasses import dataclass
 
@@ -47,6 +52,12 @@ class ChaosStore:
         self.recorder = Recorder(self._write_records, flush_interval_s, events_kept)
         self._changes = itertools.count(1)
         self.changes = 0  # moves on every change made through this object
+        self._listeners: list[Callable[[], None]] = []
+
+    def on_change(self, listener: Callable[[], None]) -> None:
+        """Call `listener()` after each change this store commits (the rule engine wakes
+        the slow faults it holds, so a disable ends them at once, not at their next check)."""
+        self._listeners.append(listener)
 
     @contextmanager
     def transaction(self):
@@ -65,6 +76,8 @@ class ChaosStore:
 
     def _changed(self) -> None:
         self.changes = next(self._changes)
+        for listener in self._listeners:
+            listener()
 
     def create_all(self) -> None:
         """Create chaos's tables and its state row (idempotent)."""

@@ -16,8 +16,9 @@ databases that share a slot only take turns with each other's writers. The datab
 file itself is never opened: closing any descriptor of it would drop SQLite's own POSIX
 locks. Both the lock and the flock wake the next writer the moment they are released.
 By the time a writer sends `BEGIN IMMEDIATE` the lock is nearly always free; the busy
-handler still guards the writers that do not queue (the chaos recorder, `banksim seed`)
-and a writer that waited `TURN_TIMEOUT_S` for its process's lock. The flock itself has no
+handler still guards the writers that do not queue (`banksim seed`) and a writer that
+waited `TURN_TIMEOUT_S` for its process's lock. (Chaos writes to a file of its own: see
+`chaos_engine` in bankapi/__init__.py.) The flock itself has no
 timeout: the one thread of a process waiting on it waits until the holder's transaction
 ends, or the holder's process dies (the kernel then lets go of its flock).
 PostgreSQL needs none of this: its row locks wake their waiters.

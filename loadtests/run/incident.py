@@ -214,6 +214,7 @@ def run_incident(s: IncidentSettings, console: Console | None = None) -> int:
                 children.stop_all()
                 if not s.database_url:
                     checkpoint_sqlite(out / "bank.db")
+                    checkpoint_sqlite(out / "bank-chaos.db")  # the bank's chaos state
             signals.resume()
             return _report(sc, s, integrity, server, console)
         except Interrupted as exc:

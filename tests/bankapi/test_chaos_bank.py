@@ -1,6 +1,8 @@
 """The chaos layer inside the bank, over real sockets: lost answers never move money twice."""
 import os
+import sqlite3
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 import requests
@@ -166,3 +168,23 @@ def test_injected_errors_answer_in_the_banks_envelope(client, admin_headers, ali
     assert answer.json == {"error": {"code": "gateway_timeout",
                                      "message": "injected failure (chaos)",
                                      "request_id": "req-504"}}
+
+
+def test_the_kill_switch_never_waits_for_the_banks_write_lock(app, client, admin_headers,
+                                                              database_url):
+    """On SQLite a held write (a db_latency fault, a long transaction) holds the bank
+    file's one write lock; chaos's state lives in a file of its own, so a disable goes
+    through meanwhile (it once waited out the 30 s busy timeout and answered 503)."""
+    if not database_url.startswith("sqlite"):
+        pytest.skip("PostgreSQL locks rows, not the database")
+    bank = sqlite3.connect(database_url.removeprefix("sqlite:///"), timeout=0)
+    bank.isolation_level = None
+    bank.execute("BEGIN IMMEDIATE")  # the bank's write lock, held
+    try:
+        with ThreadPoolExecutor(1) as pool:
+            disabled = pool.submit(client.post, "/admin/chaos/disable", headers=admin_headers)
+            assert disabled.result(timeout=10).status_code == 200
+        assert client.get("/admin/chaos", headers=admin_headers).json["enabled"] is False
+    finally:
+        bank.execute("ROLLBACK")
+        bank.close()

@@ -152,3 +152,26 @@ def test_the_kill_switch_ends_db_faults(client, rule):
     assert client.get("/notes").status_code == 503
     client.post("/admin/chaos/disable")
     assert client.get("/notes").status_code == 200
+
+
+def test_once_a_hold_is_cut_short_the_later_statements_run_at_once(app, client, rule,
+                                                                    monkeypatch):
+    """A disable ends the request's delay, not only the statement it caught."""
+    rule({"type": "db_latency", "ms": 30, "statement": "write"}, match={"path": "/notes"})
+    seen = []
+
+    def cut_short(_rule_id, seconds):
+        seen.append(seconds)
+        return False  # as when the rule stopped applying during the hold
+    monkeypatch.setattr(app.extensions["chaos.middleware"].engine, "hold", cut_short)
+    assert client.post("/notes").status_code == 201
+    assert seen == [0.03]  # the second INSERT was not held
+
+
+@pytest.mark.parametrize("ms, held", [(60_000, [60.0]), (25_000, [25.0, 25.0, 10.0])])
+def test_a_request_waits_60_s_in_all_at_most(ms, held):
+    fault, seen = build_fault({"type": "db_latency", "ms": ms}), []
+    active = database.Active(fault, random.Random(1), lambda s: seen.append(s) or True)
+    for _ in range(5):
+        fault.on_statement(None, None, active)
+    assert seen == held

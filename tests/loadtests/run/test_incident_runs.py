@@ -37,6 +37,7 @@ def test_a_run_too_short_for_its_incident_is_not_a_pass(tmp_path):
     assert reached == {"journeys>=1": True,
                        "journeys[app_version=4.2.0,phase=incident]>=1": False}
     assert not (tmp_path / "bank.db-wal").exists()  # checkpointed into bank.db
+    assert (tmp_path / "bank-chaos.db").exists() and not (tmp_path / "bank-chaos.db-wal").exists()
 
 
 class CommandLines(threading.Thread):
