@@ -114,14 +114,15 @@ def publish(session: Session, version: str, platform: str, notes: str,
             rollout_percent: float = 100.0) -> Release:
     """A new release row. A version already published for an overlapping platform (the same
     one, or "all" on either side) is refused (`release_exists`): the app would be offered
-    one version with two histories, and a rollout change could not tell them apart."""
+    one version with two histories, and a rollout change could not tell them apart.
+    Versions compare as PEP 440 does (`9.0` is `9.0.0`), as the app compares them."""
     version = parse_version(version, "version")
     if is_postgres(session):  # two publishes of one version must not both miss the check
         session.execute(text("SELECT pg_advisory_xact_lock(:id)"), {"id": PUBLISH_LOCK})
-    published = select(Release.id).where(Release.version == version)
-    if platform != "all":  # "all" overlaps every row of the version
+    published = select(Release.version)
+    if platform != "all":  # "all" overlaps every row
         published = published.where(Release.platform.in_([platform, "all"]))
-    if session.scalar(published.limit(1)) is not None:
+    if any(as_version(other) == Version(version) for other in session.scalars(published)):
         raise Conflict(f"{version} is already published for {platform}", "version",
                        code="release_exists")
     previous = _newest(session, "ios" if platform == "all" else platform)
