@@ -8,6 +8,8 @@ import itertools
 import json
 import time
 import uuid
+from concurrent.futures import ThreadPoolExecutor
+from threading import Barrier
 
 import pytest
 import requests
@@ -166,3 +168,15 @@ def test_a_non_ascii_path_glob_matches_over_http(served_bank, chaos_rule):
                 "fault": {"type": "error", "status": 503}},
                probe=lambda: requests.get(f"{url}/café/menu", timeout=30).status_code == 503)
     assert requests.get(f"{url}/cafe/menu", timeout=30).status_code == 404
+
+
+def test_racing_publishes_of_one_version_get_one_201_and_409s(served_bank):
+    barrier, threads = Barrier(8), 8
+
+    def publish(_n):
+        barrier.wait()
+        return requests.post(f"{served_bank}/admin/releases", headers=ADMIN, timeout=60,
+                             json={"version": "8.5.0", "platform": "ios"}).status_code
+    with ThreadPoolExecutor(threads) as pool:
+        statuses = sorted(pool.map(publish, range(threads)))
+    assert statuses == [201] + [409] * (threads - 1), statuses
