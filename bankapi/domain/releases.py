@@ -122,7 +122,8 @@ def publish(session: Session, version: str, platform: str, notes: str,
     published = select(Release.version)
     if platform != "all":  # "all" overlaps every row
         published = published.where(Release.platform.in_([platform, "all"]))
-    if any(as_version(other) == Version(version) for other in session.scalars(published)):
+    wanted = Version(version)
+    if any(as_version(other) == wanted for other in session.scalars(published)):
         raise Conflict(f"{version} is already published for {platform}", "version",
                        code="release_exists")
     previous = _newest(session, "ios" if platform == "all" else platform)
