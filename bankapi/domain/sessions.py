@@ -99,9 +99,9 @@ def end(session: Session, access_token: str, cache: tokens.TokenCache = tokens.N
     (its refresh token and every access token it issued)."""
     session_id = session.scalar(select(Token.session_id)
                                 .where(Token.token_hash == tokens.digest(access_token)))
-    tokens.revoke(session, access_token, cache)
-    if session_id is not None:
+    if session_id is not None:  # the session row before any token, as a reuse ends one
         _end_session(session, session_id, cache)
+    tokens.revoke(session, access_token, cache)  # a token no session issued (older database)
 
 
 def _end_session(session: Session, session_id: str, cache: tokens.TokenCache) -> None:

@@ -180,3 +180,26 @@ def test_racing_publishes_of_one_version_get_one_201_and_409s(served_bank):
     with ThreadPoolExecutor(threads) as pool:
         statuses = sorted(pool.map(publish, range(threads)))
     assert statuses == [201] + [409] * (threads - 1), statuses
+
+
+def test_a_logout_racing_a_reused_refresh_token_never_fails(served_bank):
+    """Both end the same session; each takes the session row before its tokens, so on
+    PostgreSQL neither waits for the other in a deadlock."""
+    email = f"hostile{next(_emails)}@example.com"
+    requests.post(f"{served_bank}/auth/register", timeout=30, json={
+        "email": email, "password": "correct horse", "name": "Racer"}).raise_for_status()
+    for _ in range(10):
+        signed_in = requests.post(f"{served_bank}/auth/login", timeout=30, json={
+            "email": email, "password": "correct horse"}).json()
+        rotated = requests.post(f"{served_bank}/auth/refresh", timeout=30, json={
+            "refresh_token": signed_in["refresh_token"]}).json()
+        logout = {"url": f"{served_bank}/auth/logout",
+                  "headers": {"Authorization": f"Bearer {rotated['access_token']}"}}
+        reuse = {"url": f"{served_bank}/auth/refresh",
+                 "json": {"refresh_token": signed_in["refresh_token"]}}
+        barrier = Barrier(2)
+        with ThreadPoolExecutor(2) as pool:
+            statuses = list(pool.map(lambda call, barrier=barrier: (
+                barrier.wait(), requests.post(timeout=60, **call).status_code)[1],
+                [logout, reuse]))
+        assert statuses[1] == 401 and statuses[0] in (204, 401), statuses
