@@ -70,6 +70,14 @@ def test_chaos_rules_naming_app_version_do_not_match_a_huge_version(client, rule
     assert targeted.status_code == 503  # the rule itself is live
 
 
+def test_a_chaos_rule_naming_a_huge_version_is_refused(client, admin_headers):
+    response = client.post("/admin/chaos/rules", headers=admin_headers, json={
+        "match": {"app_version": f">=1,<{HUGE_VERSION}"}, "fault": {"type": "reset"}})
+    assert response.status_code == 400, response.json
+    assert "app_version" in response.json["error"]["field"]
+    assert client.get("/admin/chaos/rules", headers=admin_headers).json["rules"] == []
+
+
 def test_a_login_email_that_outgrows_its_column_when_lowered_is_400(client, app,
                                                                     assert_nothing_written):
     response = client.post("/auth/login", json={"email": "İ" * 254, "password": "whatever"})
