@@ -99,7 +99,7 @@ def chaos_engine(app):
     a kill switch stored there would queue behind the very fault it must end (and so would
     chaos's counters). In another file it never waits for the bank's writers, whatever they
     hold. An in-memory SQLite bank (no file) keeps chaos beside it."""
-    from .engine import make_engine, sqlite_file
+    from .database.engines import make_engine, sqlite_file
     engine = db.engine_of(app)
     path = sqlite_file(app.config["DATABASE_URL"])
     if engine.dialect.name != "sqlite" or path is None:

@@ -45,6 +45,16 @@ class DeviceSession(Base):
     created: Mapped[datetime] = mapped_column(DateTime)
 
 
+class SpentRefreshToken(Base):
+    """A refresh token that a rotation replaced, by digest, kept while its session could
+    still be alive: one sent again means the token was copied, so the session is ended
+    (`sessions.rotate`)."""
+    __tablename__ = "spent_refresh_tokens"
+    refresh_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    session_id: Mapped[str] = mapped_column(String(40), index=True)
+    expires_at: Mapped[datetime] = mapped_column(DateTime, index=True)  # for pruning
+
+
 class Account(Base):
     """A customer account (current, savings) or a system account (user_id NULL)."""
     __tablename__ = "accounts"

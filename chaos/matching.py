@@ -6,15 +6,16 @@ compiled to a regex, lists become sets, and the verdict for each app version
 string seen is remembered (a fleet sends only a handful of distinct versions).
 
 Path globs follow `fnmatch`: `*` also crosses `/`, so `/accounts/*` matches
-`/accounts/acc_1/balance` too. An app version that is missing or not PEP 440
-matches only rules that do not name `app_version`. Cohorts are not decided
+`/accounts/acc_1/balance` too. An app version that is missing or not PEP 440 (an
+over-long one included: `packaging` raises a plain ValueError past Python's 4,300-digit
+int conversion limit) matches only rules that do not name `app_version`. Cohorts are not decided
 here: that needs the seed, and lives in the engine.
 """
 import fnmatch
 import re
 
 from packaging.specifiers import SpecifierSet
-from packaging.version import InvalidVersion, Version
+from packaging.version import Version
 
 _MEMO_LIMIT = 512
 
@@ -61,7 +62,7 @@ class Matcher:
     def _check_version(self, app_version: str | None) -> bool:
         try:
             return self.specifier.contains(Version(app_version or ""))
-        except InvalidVersion:
+        except ValueError:  # InvalidVersion, or a number past the int conversion limit
             return False
 
 

@@ -6,8 +6,10 @@ chaos's own /admin/chaos always is) are never touched, so a broken app can alway
 repaired and observed. The path is compared the way
 werkzeug's router resolves it: runs of slashes collapse (`//health` is /health)
 and a prefix covers whole segments (`/admin/x` is exempt, `/administrator` is not).
-Rule path globs see the same normalised path. With the kill switch off, a
-request costs a clock read and an attribute check.
+Rule path globs see the same normalised path, decoded as the router decodes it: WSGI
+hands PATH_INFO over as latin-1, so `/café` arrives as `/cafÃ©`; it is read as UTF-8
+(undecodable bytes become U+FFFD), so a non-ASCII glob matches the path it names. With
+the kill switch off, a request costs a clock read and an attribute check.
 
 `max_held` caps the requests this process holds in slow faults (latency, timeout)
 at once; keep it below the server's threads per process, so that the rest always
@@ -60,7 +62,7 @@ class ChaosMiddleware:
         rules = self.engine.current()
         if not rules.enabled or not rules.rules:
             return self.app(environ, start_response)
-        path = normal_path(environ.get("PATH_INFO", ""))
+        path = router_path(environ)
         if self.exempt(path):
             return self.app(environ, start_response)
         request = self.describe(environ, path)
@@ -83,13 +85,23 @@ class ChaosMiddleware:
 
     def describe(self, environ, path: str | None = None) -> RequestInfo:
         return RequestInfo(method=environ.get("REQUEST_METHOD", "GET").upper(),
-                           path=path or normal_path(environ.get("PATH_INFO", "")),
+                           path=path or router_path(environ),
                            app_version=environ.get("HTTP_X_APP_VERSION") or None,
                            platform=environ.get("HTTP_X_PLATFORM") or None,
                            user_id=self.identify(environ),
                            device_id=environ.get("HTTP_X_DEVICE_ID") or None,
                            request_id=environ.get("HTTP_X_REQUEST_ID") or None,
                            now=now())
+
+
+def router_path(environ) -> str:
+    """PATH_INFO as werkzeug's router sees it: UTF-8 from WSGI's latin-1, slashes merged."""
+    path = environ.get("PATH_INFO", "")
+    try:
+        path = path.encode("latin-1").decode("utf-8", "replace")
+    except UnicodeEncodeError:  # a server that already decoded it
+        pass
+    return normal_path(path)
 
 
 def normal_path(path: str) -> str:

@@ -7,6 +7,7 @@ up front (on SQLite a deferred transaction that read first could not upgrade
 to a writer once another process has written), it serialises concurrent admin
 changes, and it is what other processes poll to notice the change.
 """
+import re
 from typing import NamedTuple
 
 from sqlalchemy import Text, cast, delete, func, insert, select, update
@@ -15,6 +16,9 @@ from sqlalchemy.orm import Session
 from .models import ChaosEvent, ChaosPresetRule, ChaosRule, ChaosState
 
 STATE_ID = 1
+UNSTORABLE = re.compile("[\x00\ud800-\udfff]")  # PostgreSQL refuses NUL; UTF-8 surrogates
+EVENT_LENGTHS = {column.name: column.type.length for column in ChaosEvent.__table__.columns
+                 if getattr(column.type, "length", None)}
 
 
 def ensure_state(session: Session, seed: int) -> None:
@@ -132,10 +136,20 @@ def add_counts(session: Session, counts: dict[str, tuple[int, int]]) -> None:
             matched=ChaosRule.matched + matched, injected=ChaosRule.injected + injected))
 
 
+def storable(event: dict) -> dict:
+    """The event with every text field fit for its column: NUL and lone surrogates become
+    U+FFFD and the text is cut to the column's length. The fields come from clients (a
+    20-character method, a NUL in a path), and one row that PostgreSQL refuses would
+    fail the insert of the whole batch, other requests' events with it."""
+    return {name: UNSTORABLE.sub("\ufffd", value)[:EVENT_LENGTHS[name]]
+            if isinstance(value, str) and name in EVENT_LENGTHS else value
+            for name, value in event.items()}
+
+
 def add_events(session: Session, events: list[dict], keep: int) -> None:
     """Append events and drop all but the newest `keep`."""
     if events:
-        session.execute(insert(ChaosEvent), events)
+        session.execute(insert(ChaosEvent), [storable(event) for event in events])
     newest = session.scalar(select(func.max(ChaosEvent.id)))
     if newest is not None and newest > keep:
         session.execute(delete(ChaosEvent).where(ChaosEvent.id <= newest - keep))

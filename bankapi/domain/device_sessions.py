@@ -10,6 +10,13 @@ first's row lock, then finds the digest changed), so a refresh token works once.
 rotation also renews the session's expiry. Refreshing costs a digest and an indexed
 update, never a password hash.
 
+A rotated-out token's digest is kept (`SpentRefreshToken`, until the expiry the session
+had then). When a spent token is sent again, someone holds a copy: the thief who copied
+it and the owner who rotated it are indistinguishable, so, as OAuth's security best
+current practice says, the whole session is ended (its refresh token and every access
+token it issued), whichever of the two sent it. Two refreshes racing with one token are
+such a reuse too: the first gets new tokens, the session then ends.
+
 The access tokens a session issues carry its id (`tokens.session_id`), so `end` (logout)
 revokes the session's refresh token and every access token it issued.
 """
@@ -22,7 +29,7 @@ from sqlalchemy.orm import Session
 
 from ..clock import utcnow
 from ..ids import new_id
-from ..models import DeviceSession, Token, User
+from ..models import DeviceSession, SpentRefreshToken, Token, User
 from . import tokens
 
 LOOKUP_CHUNK = 1000  # emails per IN (...) query
@@ -62,21 +69,28 @@ def start_many(session: Session, user_ids: list[str], refresh_ttl_s: int) -> lis
     return refresh_tokens
 
 
-def rotate(session: Session, refresh_token: str, refresh_ttl_s: int) -> Rotated | None:
+def rotate(session: Session, refresh_token: str, refresh_ttl_s: int,
+           cache: tokens.TokenCache = tokens.NO_CACHE) -> Rotated | None:
     """Replace a live refresh token by a new one (in the caller's write transaction);
-    None if it is unknown, already used, revoked or expired."""
+    None if it is unknown, already used, revoked or expired. A token already used ends
+    its session: the caller must commit even when this returns None."""
     now = utcnow()
-    new_token = new_refresh_token()
+    new_token, old_hash = new_refresh_token(), tokens.digest(refresh_token)
+    expires_at = now + timedelta(seconds=refresh_ttl_s)
     row = session.execute(
         update(DeviceSession)
-        .where(DeviceSession.refresh_hash == tokens.digest(refresh_token),
-               DeviceSession.expires_at > now)
-        .values(refresh_hash=tokens.digest(new_token),
-                expires_at=now + timedelta(seconds=refresh_ttl_s))
+        .where(DeviceSession.refresh_hash == old_hash, DeviceSession.expires_at > now)
+        .values(refresh_hash=tokens.digest(new_token), expires_at=expires_at)
         .returning(DeviceSession.id, DeviceSession.user_id)
         .execution_options(synchronize_session=False)).first()
     if row is None:
+        reused = session.scalar(select(SpentRefreshToken.session_id)
+                                .where(SpentRefreshToken.refresh_hash == old_hash))
+        if reused is not None:
+            _end_session(session, reused, cache)
         return None
+    session.execute(insert(SpentRefreshToken), [{"refresh_hash": old_hash, "session_id": row.id,
+                                                 "expires_at": expires_at}])
     return Rotated(row.id, row.user_id, new_token)
 
 
@@ -85,12 +99,18 @@ def end(session: Session, access_token: str, cache: tokens.TokenCache = tokens.N
     (its refresh token and every access token it issued)."""
     session_id = session.scalar(select(Token.session_id)
                                 .where(Token.token_hash == tokens.digest(access_token)))
-    tokens.revoke(session, access_token, cache)
-    if session_id is None:
-        return
+    if session_id is not None:  # the session row before any token, as a reuse ends one
+        _end_session(session, session_id, cache)
+    tokens.revoke(session, access_token, cache)  # a token no session issued (older database)
+
+
+def _end_session(session: Session, session_id: str, cache: tokens.TokenCache) -> None:
+    """Delete the session, its spent refresh tokens and every access token it issued."""
     # The session row first: on PostgreSQL this waits for a refresh of the same session
     # that is committing, so the access token it issued is seen, and deleted, below.
     session.execute(delete(DeviceSession).where(DeviceSession.id == session_id)
+                    .execution_options(synchronize_session=False))
+    session.execute(delete(SpentRefreshToken).where(SpentRefreshToken.session_id == session_id)
                     .execution_options(synchronize_session=False))
     gone = session.execute(delete(Token).where(Token.session_id == session_id)
                            .returning(Token.token_hash)

@@ -2,12 +2,13 @@
 import hashlib
 from datetime import timedelta
 
-from packaging.version import InvalidVersion, Version
-from sqlalchemy import bindparam, func, select
+from packaging.version import Version
+from sqlalchemy import bindparam, func, select, text
 from sqlalchemy.engine import Connection, Row
 from sqlalchemy.orm import Session
 
 from ..clock import utcnow
+from ..database.engines import is_postgres
 from ..models import Release
 from .errors import Conflict, Invalid, NotFound
 
@@ -18,13 +19,30 @@ TARGETS = ("ios", "android", "all")  # what a release is published for
 HISTORY = [("4.0.0", 180), ("4.0.1", 165), ("4.0.2", 150), ("4.1.0", 120), ("4.1.1", 90),
            ("4.1.2", 60), ("4.1.3", 21)]
 MIN_SUPPORTED = "4.0.0"
+PUBLISH_LOCK = 0x72656c65617365  # advisory lock id taken by every publish ("release")
+MAX_VERSION = Release.version.type.length  # 40, and min_supported_version's too
+
+
+def as_version(value: str | None) -> Version | None:
+    """The one place a version string is parsed: None for no version or one that is not
+    PEP 440. `packaging` raises InvalidVersion, and plain ValueError for a number of more
+    than 4,300 digits (Python's int conversion limit), so both mean "not a version"."""
+    try:
+        return Version(value) if value else None
+    except ValueError:  # InvalidVersion is a ValueError
+        return None
 
 
 def parse_version(value: str, field: str) -> str:
-    try:
-        return str(Version(value))
-    except InvalidVersion:
-        raise Invalid(f"{field}: not a PEP 440 version", field) from None
+    """`value` in its normal form, as stored. Normalising can lengthen a version
+    (`1c-r-dev` is `1rc0.post0.dev0`), so the length limit applies to the normal form."""
+    version = as_version(value)
+    if version is None:
+        raise Invalid(f"{field}: not a PEP 440 version", field)
+    normal = str(version)
+    if len(normal) > MAX_VERSION:
+        raise Invalid(f"{field}: {normal} is longer than {MAX_VERSION} characters", field)
+    return normal
 
 
 def seed_history(session: Session) -> None:
@@ -51,7 +69,7 @@ def latest(connection: Connection, platform: str, device_id: str | None = None,
     if platform not in PLATFORMS:
         raise Invalid(f"platform: must be {', '.join(PLATFORMS[:-1])} or {PLATFORMS[-1]}",
                       "platform")
-    running = _version(app_version)
+    running = as_version(app_version)
 
     def offered(r: Row) -> bool:
         return ((running is not None and Version(r.version) == running)
@@ -77,13 +95,6 @@ def in_rollout(seed: int, version: str, device_id: str | None, percent: float) -
     return bucket < round(percent * 100)
 
 
-def _version(version: str | None) -> Version | None:
-    try:
-        return Version(version) if version else None
-    except InvalidVersion:
-        return None
-
-
 def _for_platform(platform: str):
     return (select(Release).where(Release.platform.in_([platform, "all"]))
             .order_by(Release.released_at.desc(), Release.id.desc()))
@@ -101,7 +112,20 @@ def _newest(session: Session, platform: str) -> Release | None:
 def publish(session: Session, version: str, platform: str, notes: str,
             min_supported_version: str | None = None,
             rollout_percent: float = 100.0) -> Release:
+    """A new release row. A version already published for an overlapping platform (the same
+    one, or "all" on either side) is refused (`release_exists`): the app would be offered
+    one version with two histories, and a rollout change could not tell them apart.
+    Versions compare as PEP 440 does (`9.0` is `9.0.0`), as the app compares them."""
     version = parse_version(version, "version")
+    if is_postgres(session):  # two publishes of one version must not both miss the check
+        session.execute(text("SELECT pg_advisory_xact_lock(:id)"), {"id": PUBLISH_LOCK})
+    published = select(Release.version)
+    if platform != "all":  # "all" overlaps every row
+        published = published.where(Release.platform.in_([platform, "all"]))
+    wanted = Version(version)
+    if any(as_version(other) == wanted for other in session.scalars(published)):
+        raise Conflict(f"{version} is already published for {platform}", "version",
+                       code="release_exists")
     previous = _newest(session, "ios" if platform == "all" else platform)
     minimum = (parse_version(min_supported_version, "min_supported_version")
                if min_supported_version else

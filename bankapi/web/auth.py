@@ -1,5 +1,5 @@
 """Registration, login, refresh, logout and the bearer-token check every user endpoint
-uses. Login and registration each start a device session (`domain/sessions.py`)."""
+uses. Login and registration each start a device session (`domain/device_sessions.py`)."""
 import hmac
 from functools import cache
 
@@ -137,15 +137,17 @@ def login(json_data):
 @bp.doc(responses=[401])
 def refresh(json_data):
     """Exchange a refresh token for a new access token and a new refresh token in the same
-    session; the refresh token sent stops working (single use). No password hash."""
-    with db.write() as session:
+    session; the refresh token sent stops working (single use), and sending it again ends
+    the session. No password hash."""
+    with db.write() as session:  # committed either way: a reused token ends its session
         rotated = device_sessions.rotate(session, json_data["refresh_token"],
-                                  current_app.config["REFRESH_TOKEN_TTL_S"])
-        if rotated is None:
-            raise api_error(401, "invalid_refresh_token",
-                            "the refresh token is unknown, used, revoked or expired")
-        return _token_body(session, rotated.user_id, rotated.session_id,
-                           rotated.refresh_token)
+                                  current_app.config["REFRESH_TOKEN_TTL_S"], token_cache())
+        if rotated is not None:
+            return _token_body(session, rotated.user_id, rotated.session_id,
+                               rotated.refresh_token)
+    raise api_error(401, "invalid_refresh_token",
+                    "the refresh token is unknown, used, revoked or expired (a used one "
+                    "also ends its session)")
 
 
 @bp.post("/auth/logout")

@@ -54,10 +54,25 @@ def idempotent_operations(app) -> set[tuple[str, str]]:
             for method in rule.methods - {"HEAD", "OPTIONS"}}
 
 
+def canonical(value):
+    """The parsed body with every integral number as an int (`7.0` is `7`), so a retry
+    that spells a number differently is still the same request. Keys are sorted when the
+    result is dumped; duplicate keys never get this far (`inputs`)."""
+    if isinstance(value, dict):
+        return {key: canonical(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [canonical(item) for item in value]
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
 def _request_hash() -> str:
-    body = request.get_json(silent=True)
-    canonical = json.dumps([request.method, request.path, body], sort_keys=True)
-    return hashlib.sha256(canonical.encode()).hexdigest()
+    """What a retry must repeat: method, path and the body's meaning, not its bytes
+    (spacing, key order and `7.0` for `7` do not count)."""
+    body = canonical(request.get_json(silent=True))
+    text = json.dumps([request.method, request.path, body], sort_keys=True)
+    return hashlib.sha256(text.encode()).hexdigest()
 
 
 def _key() -> str:

@@ -7,11 +7,15 @@ parsed safely, and would otherwise surface as a 500 deep inside a view:
   or an unpaired surrogate (`"\\ud800"` is legal JSON but not encodable as UTF-8, so the
   password hash, SQLite and psycopg all raise);
 - JSON nested deeper than MAX_JSON_DEPTH (the parser recurses: 5,000 levels raise
-  RecursionError). The depth is measured on the raw bytes, before anything parses them.
+  RecursionError). The depth is measured on the raw bytes, before anything parses them;
+- an object with the same key twice (`{"amount": 1, "amount": 900}`): JSON parsers differ
+  on which one wins (Python's takes the last), so a proxy or log that read the first would
+  see another request than the bank did. Refused, naming the key.
 
 All of these answer 400 `validation_error` naming the field (or `body`), before any view
 runs, so nothing is written. Cursors are decoded later; `pagination` uses `bad_text` too.
 """
+import json
 import re
 
 from flask import request
@@ -37,6 +41,26 @@ def json_depth(raw: bytes) -> int:
         depth += 1 if bracket.group() in b"[{" else -1
         deepest = max(deepest, depth)
     return deepest
+
+
+class DuplicateKey(ValueError):
+    """An object in the body names `key` twice."""
+
+    def __init__(self, key: str):
+        super().__init__(key)
+        self.key = key
+
+
+def _unique_keys(pairs: list[tuple]) -> dict:
+    """`object_pairs_hook` for json.loads: the object as a dict, or DuplicateKey."""
+    body = dict(pairs)
+    if len(body) != len(pairs):
+        seen = set()
+        for key, _value in pairs:
+            if key in seen:
+                raise DuplicateKey(key)
+            seen.add(key)
+    return body
 
 
 def _refuse(field: str, reason: str):
@@ -73,7 +97,13 @@ def check_body() -> None:
                         "request bodies must be JSON (Content-Type: application/json)")
     if json_depth(raw) > MAX_JSON_DEPTH:
         raise _refuse("body", f"JSON nested deeper than {MAX_JSON_DEPTH} levels")
-    body = request.get_json(silent=True)
+    try:
+        body = json.loads(raw, object_pairs_hook=_unique_keys)  # what get_json will read
+    except DuplicateKey as duplicate:
+        _check_text(duplicate.key, "body")
+        raise _refuse(duplicate.key, "given more than once") from None
+    except ValueError:  # malformed, or not UTF-8/16/32
+        body = None
     if body is None:
         raise _refuse("body", "malformed JSON")
     _walk_json(body, "")

@@ -30,7 +30,7 @@ def decode(cursor: str) -> tuple[datetime, str]:
         if bad_text(row_id):  # a NUL would reach the query: a 500 on PostgreSQL
             raise ValueError(row_id)
         return naive_utc(datetime.fromisoformat(created)), row_id
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, OverflowError):  # a zone past year 1 or 9999
         raise api_error(400, "validation_error", "cursor: not a cursor from this API",
                         "cursor") from None
 

@@ -2,6 +2,8 @@
 
 - tokens: until `expires_at`; an expired token is refused whether its row exists or not.
 - sessions: until `expires_at` (of the current refresh token); likewise refused after it.
+- spent_refresh_tokens: until `expires_at` (the session's when the token was rotated out);
+  after it, sending the token again is refused as expired, with nothing more to detect.
 - login_throttle: until LOGIN_WINDOW_S have passed since both the last failure and the end
   of the lock-out; the next failure would reset the count anyway.
 - idempotency_keys: IDEMPOTENCY_TTL_S after `created` (24 h, as Stripe). The trade: a
@@ -24,7 +26,7 @@ from sqlalchemy.orm import Session
 from ..clock import utcnow
 from ..database.db import db
 from ..database.engines import IMMEDIATE
-from ..models import DeviceSession, IdempotencyKey, LoginThrottle, Token
+from ..models import DeviceSession, IdempotencyKey, LoginThrottle, SpentRefreshToken, Token
 
 log = logging.getLogger("banksim")
 PRUNE_BATCH = 1000
@@ -38,6 +40,8 @@ def expired(config, now: datetime) -> dict:
     return {
         "tokens": select(Token.token_hash).where(Token.expires_at <= now),
         "sessions": select(DeviceSession.id).where(DeviceSession.expires_at <= now),
+        "spent_refresh_tokens": select(SpentRefreshToken.refresh_hash).where(
+            SpentRefreshToken.expires_at <= now),
         "login_throttle": select(LoginThrottle.email).where(
             LoginThrottle.last_failure_at < window,
             or_(LoginThrottle.locked_until.is_(None), LoginThrottle.locked_until < window)),
@@ -48,6 +52,7 @@ def expired(config, now: datetime) -> dict:
 
 _KEYS = {"tokens": (Token, Token.token_hash),
          "sessions": (DeviceSession, DeviceSession.id),
+         "spent_refresh_tokens": (SpentRefreshToken, SpentRefreshToken.refresh_hash),
          "login_throttle": (LoginThrottle, LoginThrottle.email),
          "idempotency_keys": (IdempotencyKey, tuple_(IdempotencyKey.user_id, IdempotencyKey.key))}
 

@@ -12,6 +12,7 @@ from marshmallow import ValidationError, validates_schema
 
 from .dumping import Out
 
+from ..clock import naive_utc
 from ..domain import releases
 from ..domain.budgeting import CATEGORIES
 from ..domain.ledger import KINDS
@@ -58,6 +59,30 @@ class StrictBoolean(Boolean):
         return value
 
 
+class UtcDateTime(DateTime):
+    """An RFC 3339 date-time, turned into the naive UTC the bank stores. A zone can carry
+    the moment past year 1 or 9999 (`0001-01-01T00:00:00+14:00`): that is refused here,
+    naming the field, rather than overflowing in a view."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        moment = super()._deserialize(value, attr, data, **kwargs)
+        try:
+            return naive_utc(moment)
+        except OverflowError:
+            raise ValidationError("out of range once converted to UTC") from None
+
+
+MAX_EMAIL = 254  # the users and login_throttle columns
+
+
+def check_lowered_email(data: dict) -> None:
+    """The bank stores emails lower-cased, and lowering can lengthen one (`"İ".lower()` is
+    two code points): the length limit must hold for what is stored, not what was sent."""
+    if len(data.get("email", "").lower()) > MAX_EMAIL:
+        raise ValidationError(f"longer than {MAX_EMAIL} characters once lower-cased",
+                              field_name="email")
+
+
 def Text(max_len, **kw):
     return String(validate=Length(min=1, max=max_len), **kw)
 
@@ -65,14 +90,22 @@ def Text(max_len, **kw):
 # --- inputs -------------------------------------------------------------------------
 
 class RegisterIn(Schema):
-    email = Email(required=True, validate=Length(max=254))
+    email = Email(required=True, validate=Length(max=MAX_EMAIL))
     password = String(required=True, validate=Length(min=8, max=128))
     name = Text(200, required=True)
 
+    @validates_schema
+    def email_fits_once_lowered(self, data, **_kw):
+        check_lowered_email(data)
+
 
 class LoginIn(Schema):
-    email = String(required=True, validate=Length(min=1, max=254))
+    email = String(required=True, validate=Length(min=1, max=MAX_EMAIL))
     password = String(required=True, validate=Length(min=1, max=128))
+
+    @validates_schema
+    def email_fits_once_lowered(self, data, **_kw):
+        check_lowered_email(data)
 
 
 class RefreshIn(Schema):
@@ -120,8 +153,8 @@ class PageQuery(Schema):
 
 
 class TransactionQuery(PageQuery):
-    since = DateTime()
-    before = DateTime()
+    since = UtcDateTime()
+    before = UtcDateTime()
     category = String(validate=OneOf(CATEGORIES))
 
 

@@ -10,7 +10,7 @@ from bankapi import create_app, init_database, shutdown
 from bankapi.clock import utcnow
 from bankapi.database.db import db
 from bankapi.domain import tokens
-from bankapi.models import DeviceSession, Token
+from bankapi.models import DeviceSession, SpentRefreshToken, Token
 from bankapi.web import auth, retention
 
 PASSWORD = "correct horse"
@@ -64,16 +64,34 @@ def test_refresh_rotates_and_a_used_token_is_refused(app, client, alice):
     assert body["refresh_token"] not in (signed_in["refresh_token"], alice.token)
     assert body["access_token"] != signed_in["access_token"]
     assert _me(client, body["access_token"]).json["id"] == alice.id
-    _refused(_refresh(client, signed_in["refresh_token"]))  # used: single use
     second = _refresh(client, body["refresh_token"])
     assert second.status_code == 200
-    _refused(_refresh(client, body["refresh_token"]))
     with app.app_context():  # one session throughout: registration's and this login's
         assert db.session.scalar(select(func.count()).select_from(DeviceSession)) == 2
         session_id = db.session.scalar(select(Token.session_id).where(
             Token.token_hash == tokens.digest(second.json["access_token"])))
         assert session_id == db.session.scalar(select(Token.session_id).where(
             Token.token_hash == tokens.digest(signed_in["access_token"])))
+    _refused(_refresh(client, body["refresh_token"]))  # used: single use (and see below)
+
+
+@pytest.mark.parametrize("replayer", ["thief after the owner", "owner after the thief"])
+def test_reusing_a_rotated_refresh_token_ends_the_whole_session(app, client, alice, replayer):
+    """OAuth's security BCP: a rotated-out token sent again means two parties hold the
+    session and the bank cannot tell which is the owner, so the session ends for both."""
+    stolen = _login(client, alice)
+    first = _refresh(client, stolen["refresh_token"]).json  # one party rotates ...
+    latest = _refresh(client, first["refresh_token"]).json  # ... and goes on
+    _refused(_refresh(client, stolen["refresh_token"]))  # the other replays the copy
+    _refused(_refresh(client, latest["refresh_token"]))
+    for access_token in (stolen["access_token"], first["access_token"],
+                         latest["access_token"]):
+        assert _me(client, access_token).status_code == 401
+    _refused(_refresh(client, first["refresh_token"]))  # the session is gone: nothing left
+    assert _me(client, alice.token).status_code == 200  # her other session (registration)
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(SpentRefreshToken).where(
+            SpentRefreshToken.refresh_hash == tokens.digest(stolen["refresh_token"]))) == 0
 
 
 def test_only_digests_are_stored(app, client, alice):
@@ -158,6 +176,16 @@ def test_expired_sessions_are_pruned_and_live_ones_kept(app, client, alice, bob)
         assert retention.prune(db.engine, app.config,
                                utcnow() + ttl + timedelta(seconds=5))["sessions"] == 3
     assert _sessions(app) == 0
+
+
+def test_spent_refresh_tokens_are_kept_while_their_session_lives(app, client, alice):
+    _refresh(client, _login(client, alice)["refresh_token"])
+    ttl = timedelta(seconds=app.config["REFRESH_TOKEN_TTL_S"])
+    with app.app_context():
+        assert retention.prune(db.engine, app.config, utcnow() + ttl - timedelta(seconds=5)
+                               )["spent_refresh_tokens"] == 0
+        assert retention.prune(db.engine, app.config, utcnow() + ttl + timedelta(seconds=5)
+                               )["spent_refresh_tokens"] == 1
 
 
 def test_the_endpoint_is_in_openapi(client):
