@@ -9,7 +9,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from packaging.version import InvalidVersion, Version
+from packaging.version import Version
 
 from loadtests.phone.journal import JOURNEY_KEYS, PHASES
 from loadtests.phone.journeys import JOURNEY_NAMES as JOURNEYS
@@ -66,7 +66,7 @@ def version_key(version: str):
     comes before "4.1.0"), unparsable strings last (alphabetically)."""
     try:
         return (0, Version(version), version)
-    except InvalidVersion:
+    except ValueError:  # InvalidVersion, or a number too long for int()
         return (1, Version("0"), version)
 
 

@@ -17,7 +17,7 @@ import re
 
 from chaos.schemas import RuleSchema as BankRuleSchema
 from marshmallow import (RAISE, Schema, ValidationError, fields, validate, validates_schema)
-from packaging.version import InvalidVersion, Version
+from packaging.version import Version
 
 from loadtests.report.thresholds import parse_threshold
 
@@ -105,7 +105,7 @@ class VersionField(fields.Field):
             raise ValidationError(f"not a version: write it as text, e.g. '{value}' in quotes")
         try:
             return str(Version(value))
-        except InvalidVersion:
+        except ValueError:  # InvalidVersion, or a number too long for int()
             raise ValidationError(f"not a PEP 440 version: {value!r}") from None
 
 

@@ -171,3 +171,16 @@ def test_a_rule_after_a_catch_all_is_refused_because_it_would_never_act():
     {**CATCH_ALL, "enabled": False}])
 def test_rules_that_leave_requests_for_the_next_are_fine(first):
     check(rules_step(first, {**NARROW, "name": "later"}), "test.yaml")  # no ScenarioError
+
+
+def test_a_version_too_long_for_python_to_read_is_a_problem_not_a_crash():
+    """A 5,000-digit release number is past int()'s limit: refused like any bad version."""
+    huge = "1" * 5000
+    data = {**MINIMAL, "timeline": [{"at": "10%", "release": {"version": huge}}]}
+    [problem] = problems_of(data)
+    assert problem.startswith("timeline[0].release.version: not a PEP 440 version")
+
+
+def test_versions_too_long_to_read_sort_last_in_the_report():
+    from loadtests.report.events import version_key
+    assert sorted(["1" * 5000, "4.1.3"], key=version_key) == ["4.1.3", "1" * 5000]
