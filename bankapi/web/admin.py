@@ -33,6 +33,7 @@ def require_admin_token():
 @bp.post("/admin/releases")
 @bp.input(ReleaseIn)
 @bp.output(ReleaseOut, status_code=201)
+@bp.doc(responses=[409])
 def publish_release(json_data):
     """Publish an app release (platform ios, android or all), staged or to everyone."""
     with db.write() as session:
@@ -43,6 +44,7 @@ def publish_release(json_data):
 @bp.input(PlatformQuery, location="query")
 @bp.input(RolloutIn)
 @bp.output(ReleasesOut)
+@bp.doc(responses=[404, 409])
 def change_rollout(version, query_data, json_data):
     """Raise, lower, halt or resume a staged rollout (every platform, or ?platform=)."""
     with db.write() as session:

@@ -8,9 +8,11 @@ from apiflask import Schema
 from apiflask.fields import (Boolean, DateTime, Dict, Email, Float, Integer, List, Nested,
                              String)
 from apiflask.validators import Length, OneOf, Range, Regexp
-from marshmallow import ValidationError, validates_schema
+from flask import request
+from marshmallow import ValidationError, pre_load, validates_schema
 
 from .dumping import Out
+from .pagination import CURSOR
 
 from ..domain import releases
 from ..domain.budgeting import CATEGORIES
@@ -20,7 +22,19 @@ from ..domain.ledger import KINDS
 CURRENCIES = ("GBP", "EUR", "USD", "CHF", "JPY", "CAD", "AUD", "NZD", "SEK", "NOK", "DKK",
               "PLN", "CZK", "HUF", "SGD", "HKD", "INR", "ZAR", "AED", "TRY")
 MAX_AMOUNT = 100_000_000  # £1,000,000.00 in pence: above this is a client bug, not a payment
-MONTH = Regexp(r"^\d{4}-(0[1-9]|1[0-2])$", error="must be YYYY-MM")
+
+
+class Pattern(Regexp):
+    """A regular expression the whole value matches, as JSON Schema's `pattern` (which
+    apispec writes from it) means it: Python's `$` would also match before a final newline."""
+
+    def __call__(self, value):
+        if self.regex.fullmatch(value) is None:
+            raise ValidationError(self._format_error(value))
+        return value
+
+
+MONTH = Pattern(r"^[0-9]{4}-(0[1-9]|1[0-2])$", error="must be YYYY-MM")
 
 
 class Money(Integer):
@@ -95,10 +109,11 @@ class TransferIn(Schema):
     amount = Money(required=True)
     currency = String(required=True, validate=OneOf(CURRENCIES))
     reference = String(load_default="", validate=Length(max=140))
+    EXACTLY_ONE_OF = ("to_account_id", "to_email")  # checked below; openapi.py documents it
 
     @validates_schema
     def one_destination(self, data, **_kw):
-        if bool(data.get("to_account_id")) == bool(data.get("to_email")):
+        if sum(name in data for name in self.EXACTLY_ONE_OF) != 1:
             raise ValidationError("give exactly one of to_account_id or to_email",
                                   field_name="to_account_id")
 
@@ -116,7 +131,8 @@ class BudgetIn(Schema):
 
 class PageQuery(Schema):
     limit = Integer(load_default=30, validate=Range(min=1, max=100))
-    cursor = String(validate=Length(max=200))
+    cursor = String(validate=Pattern(CURSOR, error="not a cursor from this API"), metadata={
+        "description": "the `next_cursor` of the previous page"})
 
 
 class TransactionQuery(PageQuery):
@@ -135,6 +151,24 @@ class MonthQuery(Schema):
 
 class PlatformQuery(Schema):
     platform = String(validate=OneOf(releases.PLATFORMS))
+
+
+class DevicePlatformQuery(Schema):
+    """The device's platform: `?platform=`, else the `X-Platform` header every app sends."""
+
+    platform = String(required=True, validate=OneOf(releases.PLATFORMS), metadata={
+        "description": "the device's platform; if absent, the X-Platform header's value"})
+
+    @pre_load
+    def from_header(self, data, **_kw):
+        sent = request.headers.get("X-Platform")
+        if "platform" in data or sent is None:
+            return data
+        return {**data, "platform": sent}
+
+
+class CategoryPath(Schema):
+    category = String(required=True, validate=OneOf(CATEGORIES))
 
 
 class AdminTransfersQuery(PageQuery):
@@ -334,22 +368,3 @@ class HealthOut(Out):
 class AuditOut(Out):
     ok = Boolean()
     checks = Dict()
-
-
-# --- the OpenAPI document -----------------------------------------------------------
-
-def complete_spec(spec: dict, idempotent: set[tuple[str, str]]) -> dict:
-    """What apiflask leaves out of /openapi.json: bodies are required, and so is
-    Idempotency-Key on the `idempotent` (path, method) operations, the views marked
-    `needs_idempotency_key`; each chaos fault's settings."""
-    for path, operations in spec.get("paths", {}).items():
-        for method, operation in operations.items():
-            if "requestBody" in operation:
-                operation["requestBody"]["required"] = True
-            if (path, method) in idempotent:
-                operation.setdefault("parameters", []).append({
-                    "in": "header", "name": "Idempotency-Key", "required": True,
-                    "description": "one per intended operation; reuse it on every retry",
-                    "schema": {"type": "string", "minLength": 1, "maxLength": 255}})
-    from chaos.schemas import document_faults
-    return document_faults(spec)
