@@ -11,7 +11,7 @@ from .errors import api_error
 from ..models import Transfer
 from .pagination import page
 from .schemas import (AdminTransfersOut, AdminTransfersQuery, AuditOut, PlatformQuery, ReleaseIn,
-                      ReleaseOut, ReleasesOut, RolloutIn)
+                      ReleaseOut, ReleasesOut, RolloutIn, VersionPath)
 
 bp = APIBlueprint("admin", __name__, tag="Admin")
 
@@ -41,11 +41,12 @@ def publish_release(json_data):
 
 
 @bp.patch("/admin/releases/<version>")
+@bp.input(VersionPath, location="path")
 @bp.input(PlatformQuery, location="query")
 @bp.input(RolloutIn)
 @bp.output(ReleasesOut)
 @bp.doc(responses=[404, 409])
-def change_rollout(version, query_data, json_data):
+def change_rollout(version, query_data, json_data, path_data):
     """Raise, lower, halt or resume a staged rollout (every platform, or ?platform=)."""
     with db.write() as session:
         changed = releases.change_rollout(session, version, query_data.get("platform"),

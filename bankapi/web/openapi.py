@@ -53,7 +53,8 @@ def complete_spec(spec: dict, idempotent: set[tuple[str, str]],
     bodies are required, and so is Idempotency-Key on the `idempotent` (path, method)
     operations (the views marked `needs_idempotency_key`); every error status each
     operation can answer (`document_errors`); the admin token on /admin; what inputs.py
-    refuses in every string; each schema's EXACTLY_ONE_OF; each chaos fault's settings."""
+    refuses in every string; each schema's EXACTLY_ONE_OF and AT_LEAST_ONE_OF; the chaos
+    schemas' rules (chaos.schemas.document_faults)."""
     for path, operations in spec.get("paths", {}).items():
         for method, operation in operations.items():
             if "requestBody" in operation:
@@ -69,7 +70,7 @@ def complete_spec(spec: dict, idempotent: set[tuple[str, str]],
     spec.setdefault("components", {}).setdefault("securitySchemes", {})[ADMIN_SCHEME] = {
         "type": "http", "scheme": "bearer",
         "description": "the server's BANKSIM_ADMIN_TOKEN, for every /admin operation"}
-    _exactly_one_of(spec)
+    _one_of(spec)
     from chaos.schemas import document_faults
     spec = document_faults(spec)
     _storable_strings(spec)
@@ -99,21 +100,24 @@ def document_errors(operation: dict, method: str, uses_database: bool) -> None:
     operation["responses"] = dict(sorted(responses.items()))
 
 
-def _exactly_one_of(spec: dict) -> None:
-    """A schema's EXACTLY_ONE_OF (its validator refuses none or both) as JSON Schema: one
-    `oneOf` branch requiring each field."""
+def _one_of(spec: dict) -> None:
+    """A schema's EXACTLY_ONE_OF or AT_LEAST_ONE_OF (its validator refuses the body
+    otherwise) as JSON Schema: a `oneOf` or `anyOf` branch requiring each field."""
     components = spec.get("components", {}).get("schemas", {})
     for name, schema in vars(schemas).items():
-        if name in components and isinstance(schema, type) and issubclass(schema, Schema) \
-                and hasattr(schema, "EXACTLY_ONE_OF"):
-            components[name]["oneOf"] = [{"required": [field]}
-                                         for field in schema.EXACTLY_ONE_OF]
+        if name not in components or not (isinstance(schema, type)
+                                          and issubclass(schema, Schema)):
+            continue
+        for rule, keyword in (("EXACTLY_ONE_OF", "oneOf"), ("AT_LEAST_ONE_OF", "anyOf")):
+            if hasattr(schema, rule):
+                components[name][keyword] = [{"required": [field]}
+                                             for field in getattr(schema, rule)]
 
 
 def _storable_strings(spec: dict) -> None:
     """inputs.py refuses NUL in every string a request carries (parameters, body values):
     each such string's schema says so with a `pattern` (unless its enum, format or own
-    pattern already excludes it)."""
+    whole-value pattern, none of which allows NUL, already excludes it)."""
     components = spec.get("components", {}).get("schemas", {})
     seen: set[str] = set()
 
@@ -133,8 +137,12 @@ def _storable_strings(spec: dict) -> None:
             return
         types = schema.get("type")
         if (types == "string" or isinstance(types, list) and "string" in types) and not (
-                {"enum", "format", "pattern", "const"} & set(schema)):
-            schema["pattern"] = STORABLE_TEXT
+                {"enum", "format", "const"} & set(schema)):
+            pattern = schema.get("pattern")
+            if pattern is None:
+                schema["pattern"] = STORABLE_TEXT
+            elif not (pattern.startswith("^") and pattern.endswith("$")):  # only a prefix
+                schema.setdefault("allOf", []).append({"pattern": STORABLE_TEXT})
         for key in ("properties", "patternProperties"):
             walk(list(schema.get(key, {}).values()))
         for key in ("items", "additionalProperties", "oneOf", "anyOf", "allOf"):

@@ -35,6 +35,11 @@ class Pattern(Regexp):
 
 
 MONTH = Pattern(r"^[0-9]{4}-(0[1-9]|1[0-2])$", error="must be YYYY-MM")
+# A PEP 440 version in its normal spelling (what `packaging` prints: 4.2.0, 4.2.0rc1,
+# 4.2.0.post1): every string this matches is a version, which the document can promise.
+VERSION = Pattern(r"^v?([0-9]+!)?[0-9]+(\.[0-9]+)*((a|b|rc)[0-9]+)?(\.post[0-9]+)?"
+                  r"(\.dev[0-9]+)?(\+[a-z0-9]+(\.[a-z0-9]+)*)?$",
+                  error="not a PEP 440 version (e.g. 4.2.0 or 4.2.0rc1)")
 
 
 class Money(Integer):
@@ -176,21 +181,26 @@ class AdminTransfersQuery(PageQuery):
 
 
 class ReleaseIn(Schema):
-    version = Text(40, required=True)
+    version = String(required=True, validate=[Length(min=1, max=40), VERSION])
     platform = String(load_default="all", validate=OneOf(releases.TARGETS))
     notes = String(load_default="", validate=Length(max=1000))
-    min_supported_version = String(validate=Length(min=1, max=40))
+    min_supported_version = String(validate=[Length(min=1, max=40), VERSION])
     rollout_percent = Percent(load_default=100.0, metadata={
         "description": "share of devices offered it (sticky per device); default 100"})
+
+
+class VersionPath(Schema):
+    version = String(required=True, validate=VERSION)
 
 
 class RolloutIn(Schema):
     rollout_percent = Percent()
     halted = StrictBoolean()
+    AT_LEAST_ONE_OF = ("rollout_percent", "halted")  # checked below; openapi.py documents it
 
     @validates_schema
     def something_to_change(self, data, **_kw):
-        if not data:
+        if not any(name in data for name in self.AT_LEAST_ONE_OF):
             raise ValidationError("give rollout_percent, halted or both",
                                   field_name="rollout_percent")
 

@@ -4,14 +4,15 @@ lock, a slow disk, a replica far away. The answer is correct, only late.
 The wait is the rule engine's hold, so the slow-fault cap and the kill switch apply to it
 as to `latency`: past the cap, or once the rule stops applying, statements run at once.
 """
-from marshmallow import fields, validate
+from marshmallow import validate
 
+from ..fields import WholeNumber
 from .latency import MAX_MS
 from .statements import DatabaseFault, StatementSettings
 
 
 class DbLatencySettings(StatementSettings):
-    ms = fields.Integer(required=True, strict=True, validate=validate.Range(0, MAX_MS))
+    ms = WholeNumber(required=True, validate=validate.Range(0, MAX_MS))
 
 
 class DbLatencyFault(DatabaseFault):
