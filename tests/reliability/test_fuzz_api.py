@@ -39,10 +39,10 @@ def _register(url: str) -> dict:
 
 
 @pytest.fixture(scope="module")
-def customer(served):
+def customer(served_bank):
     """A customer with history: a top-up, a transfer out (notifications for both sides),
     a budget; and a second device session (its own token) for the logout run."""
-    url, body, other = served.url, _register(served.url), _register(served.url)
+    url, body, other = served_bank, _register(served_bank), _register(served_bank)
     headers = {"Authorization": f"Bearer {body['access_token']}"}
 
     def post(path, json, **kw):
@@ -83,22 +83,22 @@ def _schemathesis(workdir: Path, url: str, token: str, account_id: str, *select:
     return output
 
 
-def test_customer_sees_only_documented_answers(served, customer, tmp_path):
-    _schemathesis(tmp_path, served.url, customer["token"], customer["account_id"],
+def test_customer_sees_only_documented_answers(served_bank, customer, tmp_path):
+    _schemathesis(tmp_path, served_bank, customer["token"], customer["account_id"],
                   "--exclude-path", "/auth/logout")
 
 
-def test_logout_sees_only_documented_answers(served, customer, tmp_path):
-    _schemathesis(tmp_path, served.url, customer["logout_token"], customer["account_id"],
+def test_logout_sees_only_documented_answers(served_bank, customer, tmp_path):
+    _schemathesis(tmp_path, served_bank, customer["logout_token"], customer["account_id"],
                   "--include-path", "/auth/logout")
 
 
-def test_admin_sees_only_documented_answers(served, customer, admin_headers, tmp_path):
+def test_admin_sees_only_documented_answers(served_bank, customer, admin_headers, tmp_path):
     token = admin_headers["Authorization"].split(" ", 1)[1]
     try:
-        _schemathesis(tmp_path, served.url, token, customer["account_id"],
+        _schemathesis(tmp_path, served_bank, token, customer["account_id"],
                       "--include-path-regex", "^/admin/")
     finally:
         headers = admin_headers
-        requests.delete(f"{served.url}/admin/chaos/rules", headers=headers, timeout=30)
-        requests.post(f"{served.url}/admin/chaos/enable", headers=headers, timeout=30)
+        requests.delete(f"{served_bank}/admin/chaos/rules", headers=headers, timeout=30)
+        requests.post(f"{served_bank}/admin/chaos/enable", headers=headers, timeout=30)
