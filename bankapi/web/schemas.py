@@ -167,7 +167,7 @@ class DevicePlatformQuery(Schema):
     @pre_load
     def from_header(self, data, **_kw):
         sent = request.headers.get("X-Platform")
-        if "platform" in data or sent is None:
+        if data.get("platform") or sent is None:  # an empty ?platform= defers to the header
             return data
         return {**data, "platform": sent}
 
