@@ -23,7 +23,7 @@ from ..clock import naive_utc
 
 # 17 digits of microseconds reach the year 5138: any of them is a valid datetime. Row ids
 # are a prefix, `_` and hex; the class is wider so a cursor never depends on that.
-CURSOR = r"^[0-9]{1,17}\.[A-Za-z0-9_-]{1,64}$"
+CURSOR = r"^([0-9]{1,17}\.[A-Za-z0-9_-]{1,64})?$"  # empty: the first page
 EPOCH = datetime(1970, 1, 1)
 MICROSECOND = timedelta(microseconds=1)
 

@@ -70,7 +70,8 @@ def _cursor_pattern(spec):
     return next(p for p in parameters if p["name"] == "cursor")["schema"]["pattern"]
 
 
-@pytest.mark.parametrize("cursor", ["0.a", "99999999999999999.tx_ffff", "1764840600123456.zz"])
+@pytest.mark.parametrize("cursor", ["0.a", "99999999999999999.tx_ffff", "1764840600123456.zz",
+                                    ""])
 def test_every_cursor_the_pattern_allows_is_a_page(spec, alice, cursor):
     assert re.fullmatch(_cursor_pattern(spec), cursor)
     for path in (f"/accounts/{alice.account_id}/transactions", "/notifications"):
