@@ -63,8 +63,9 @@ def create_app(test_config: dict | None = None) -> APIFlask:
                    notifications, releases, admin, health):
         app.register_blueprint(module.bp)
     from .web.idempotency import idempotent_operations
-    from .web.schemas import complete_spec
-    app.spec_processor(lambda spec: complete_spec(spec, idempotent_operations(app)))
+    from .web.openapi import complete_spec, marked_operations
+    app.spec_processor(lambda spec: complete_spec(spec, idempotent_operations(app),
+                                                  marked_operations(app, "without_database")))
     _install_chaos(app)
     return app
 

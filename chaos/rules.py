@@ -14,9 +14,8 @@ from marshmallow import ValidationError
 from .clock import rfc3339
 from .faults.base import first_error
 from .models import ChaosRule
-from .schemas import RuleSchema
+from .schemas import READ_ONLY, RuleSchema
 
-READ_ONLY = ("id", "stats", "created")
 EDITABLE = ("name", "enabled", "match", "fault", "phase", "probability", "pattern", "ttl_s")
 _schema = RuleSchema()
 

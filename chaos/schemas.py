@@ -5,31 +5,52 @@ host app's OpenAPI document. Checks that need more than a type (a PEP 440
 specifier that parses, fault settings that fit the fault type) are validators
 here too, so a bad rule is refused when it is saved, never when it would fire.
 """
+import copy
+import re
+
 from apiflask import Schema
-from apiflask.fields import Boolean, Dict, Float, Integer, List, Nested, String
-from apiflask.validators import Length, OneOf, Range
+from apiflask.fields import Boolean, Integer, List, Nested, String
+from apiflask.validators import Length, OneOf, Range, Regexp
 from marshmallow import (INCLUDE, ValidationError, post_dump, post_load, pre_load,
                          validates_schema)
 from packaging.specifiers import SpecifierSet
 
+from .fields import Flag, Number
 from .faults import FAULTS, FaultSettingsError, build_fault
 
 METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
+READ_ONLY = ("id", "stats", "created")  # what a rule shows and a client cannot set
+# PEP 440 in its normal spelling (what `packaging` prints), and the specifiers over it that
+# `packaging` accepts: the document states this pattern and `_specifier` holds a value to it,
+# so a rule the pattern allows is never refused (but for a number past Python's 4,300-digit
+# limit on int(), which no version has). (`===` and non-normal spellings are not.)
+_RELEASE = r"[0-9]+(\.[0-9]+)*"
+_SUFFIXES = r"((a|b|rc)[0-9]+)?(\.post[0-9]+)?(\.dev[0-9]+)?"
+_LOCAL = r"(\+[a-z0-9]+(\.[a-z0-9]+)*)?"
+_CLAUSE = (rf" *((==|!=) *([0-9]+!)?({_RELEASE}\.\*|{_RELEASE}{_SUFFIXES}{_LOCAL})"
+           rf"|~= *([0-9]+!)?[0-9]+(\.[0-9]+)+{_SUFFIXES}"
+           rf"|(<=|>=|<|>) *([0-9]+!)?{_RELEASE}{_SUFFIXES}) *")
+SPECIFIER_SET = rf"^{_CLAUSE}(,{_CLAUSE})*$"
 
 
-def _specifier(value: str) -> None:
-    try:
-        for specifier in SpecifierSet(value):  # each version parsed now, not per request:
-            specifier.contains("0")  # past 4,300 digits packaging raises ValueError
-    except ValueError:  # InvalidSpecifier is one
-        raise ValidationError(f"not a PEP 440 specifier set: {value[:100]!r}") from None
-    if not value.strip():
-        raise ValidationError("empty specifier; leave app_version out to match any version")
+class _Specifier(Regexp):
+    """A non-empty PEP 440 specifier set in SPECIFIER_SET (documented as its `pattern`)."""
+
+    def __call__(self, value):
+        if not value.strip():
+            raise ValidationError("empty specifier; leave app_version out to match any version")
+        if self.regex.fullmatch(value) is None:
+            raise ValidationError(f"not a PEP 440 specifier set: {value[:100]!r}")
+        try:
+            for specifier in SpecifierSet(value):  # each version parsed now, not per request:
+                specifier.contains("0")  # past 4,300 digits packaging raises ValueError
+        except ValueError:  # InvalidSpecifier is one
+            raise ValidationError(f"not a PEP 440 specifier set: {value[:100]!r}") from None
+        return value
 
 
-def _glob(value: str) -> None:
-    if not value.startswith(("/", "*")):
-        raise ValidationError("a path glob starts with / or *")
+_specifier = _Specifier(SPECIFIER_SET)
+_glob = Regexp(r"^[/*]", error="a path glob starts with / or *")
 
 
 class MatchSchema(Schema):
@@ -37,7 +58,7 @@ class MatchSchema(Schema):
     platform = List(String(validate=Length(1, 32)), validate=Length(min=1))
     path = String(validate=[Length(1, 500), _glob], metadata={"example": "/accounts/*"})
     methods = List(String(validate=OneOf(METHODS)), validate=Length(min=1))
-    cohort_percent = Float(load_default=100.0, validate=Range(0, 100))
+    cohort_percent = Number(load_default=100.0, validate=Range(0, 100))
     cohort = String(validate=Length(1, 64), metadata={
         "description": "rules with the same cohort name pick the same users"})
     users = List(String(validate=Length(1, 64)), validate=Length(min=1))
@@ -80,8 +101,8 @@ class FaultSchema(Schema):
 
 class PatternSchema(Schema):
     type = String(load_default="steady", validate=OneOf(["steady", "burst"]))
-    on_s = Float(validate=Range(min=0, min_inclusive=False))
-    off_s = Float(validate=Range(min=0))
+    on_s = Number(validate=Range(min=0, min_inclusive=False), metadata={"exclusiveMinimum": 0})
+    off_s = Number(validate=Range(min=0))
 
     @validates_schema
     def windows_fit_type(self, data, **_kwargs):
@@ -97,36 +118,88 @@ class StatsSchema(Schema):
     injected = Integer()
 
 
+def _rule_variants(rule: dict, faults: list[dict], below_app: set[str]) -> dict:
+    """A rule (or a patch) as two whole-object variants: with a database fault its phase
+    is before; with any other fault, before or after. (Read-only fields a client sends
+    are ignored; the request schema leaves them out.)"""
+    below = [f for f in faults if f["properties"]["type"]["enum"][0] in below_app]
+    above = [f for f in faults if f["properties"]["type"]["enum"][0] not in below_app]
+    phase = rule["properties"]["phase"]
+    return {"anyOf": [  # a patch without a fault fits both
+        {**rule, "properties": {**rule["properties"], "fault": {"oneOf": below},
+                                "phase": {**phase, "enum": ["before"]}}},
+        {**rule, "properties": {**rule["properties"], "fault": {"oneOf": above}}}]}
+
+
 def document_faults(spec: dict) -> dict:
-    """Spell out each fault type's settings in an OpenAPI document (an apiflask spec
-    processor step): FaultSchema validates them in code, so apispec sees only `type`.
-    Each type becomes one `oneOf` branch with its own required settings."""
+    """Spell out in an OpenAPI document (an apiflask spec processor step) the rules these
+    schemas check in code, where apispec sees only their fields:
+
+    - each fault type's settings: FaultSchema validates them in code, so apispec sees only
+      `type`. Each type becomes one `oneOf` branch with its own required settings (one per
+      shape when its Settings has SHAPES, e.g. latency's fixed, uniform, lognormal);
+    - a pattern is steady (no windows) or a burst (both windows);
+    - a database fault's phase is before."""
     from apispec.ext.marshmallow.openapi import OpenAPIConverter
-    converter = OpenAPIConverter("3.0.3", lambda schema: None, None)
+    converter = OpenAPIConverter("3.1.0", lambda schema: None, None)
     variants = []
     for kind, fault in sorted(FAULTS.items()):
-        branch = converter.schema2jsonschema(fault.Settings)
-        branch["properties"] = {"type": {"type": "string", "enum": [kind]},
-                                **branch.get("properties", {})}
-        branch["required"] = ["type", *branch.get("required", [])]
-        branch["additionalProperties"] = False
-        variants.append(branch)
+        settings = converter.schema2jsonschema(fault.Settings)
+        properties = settings.get("properties", {})
+        shapes = getattr(fault.Settings, "SHAPES", None)
+        for shape, needs in (shapes or {None: None}).items():
+            branch = {"type": "object", "additionalProperties": False,
+                      "properties": {"type": {"type": "string", "enum": [kind]}},
+                      "required": ["type"]}
+            if needs is None:
+                branch["properties"].update(properties)
+                branch["required"] += settings.get("required", [])
+            else:
+                if shape is not None:
+                    branch["properties"]["distribution"] = {"type": "string", "enum": [shape]}
+                    branch["required"].append("distribution")
+                branch["properties"].update({name: properties[name] for name in needs})
+                branch["required"] += list(needs)
+            variants.append(branch)
     schemas = spec.get("components", {}).get("schemas", {})
     if "FaultSchema" in schemas:
         schemas["FaultSchema"] = {"description": FaultSchema.__doc__, "oneOf": variants}
+    if "PatternSchema" in schemas:
+        windows = schemas["PatternSchema"]["properties"]
+        schemas["PatternSchema"] = {"oneOf": [
+            {"type": "object", "additionalProperties": False,
+             "properties": {"type": {"type": "string", "enum": ["steady"]}}},
+            {"type": "object", "additionalProperties": False, "required": ["type", "on_s", "off_s"],
+             "properties": {"type": {"type": "string", "enum": ["burst"]},
+                            "on_s": windows["on_s"], "off_s": windows["off_s"]}}]}
+    below_app = {kind for kind, fault in FAULTS.items() if getattr(fault, "below_app", False)}
+    rules = [name for name in schemas if re.fullmatch(r"RuleSchema[0-9]*", name)]
+    if rules:  # what a client sends: a rule without its read-only fields (ignored if sent)
+        sent = copy.deepcopy(schemas[rules[0]])
+        for name in READ_ONLY:
+            sent["properties"].pop(name, None)
+        schemas["RuleIn"] = _rule_variants(sent, variants, below_app)
+        for operations in spec.get("paths", {}).values():
+            for operation in operations.values():
+                for media in operation.get("requestBody", {}).get("content", {}).values():
+                    if media.get("schema", {}).get("$ref", "").rsplit("/", 1)[-1] in rules:
+                        media["schema"] = {"$ref": "#/components/schemas/RuleIn"}
+    if "RulePatch" in schemas:
+        schemas["RulePatch"] = _rule_variants(schemas["RulePatch"], variants, below_app)
     return spec
 
 
 class RuleSchema(Schema):
     id = String(dump_only=True, metadata={"example": "rule_3kq9w2x7"})
     name = String(validate=Length(1, 200))
-    enabled = Boolean(load_default=True)
+    enabled = Flag(load_default=True)
     match = Nested(MatchSchema)
     fault = Nested(FaultSchema, required=True)
     phase = String(load_default="before", validate=OneOf(["before", "after"]))
-    probability = Float(load_default=1.0, validate=Range(0, 1))
+    probability = Number(load_default=1.0, validate=Range(0, 1))
     pattern = Nested(PatternSchema)
-    ttl_s = Float(allow_none=True, validate=Range(min=0, min_inclusive=False))
+    ttl_s = Number(allow_none=True, validate=Range(min=0, min_inclusive=False),
+                  metadata={"exclusiveMinimum": 0})
     stats = Nested(StatsSchema, dump_only=True)
     created = String(dump_only=True, metadata={"example": "2026-11-23T09:30:00Z"})
 
@@ -185,17 +258,26 @@ class EventsQuery(Schema):
     limit = Integer(load_default=100, validate=Range(1, 1000))
 
 
+def _nullable(field):
+    field = copy.copy(field)
+    field.allow_none = True
+    return field
+
+
+# A patch's `match`: merged key by key into the rule's, null removes a key.
+MatchPatch = Schema.from_dict({name: _nullable(field) for name, field
+                               in MatchSchema._declared_fields.items()}, name="MatchPatch")
+
+
 class RulePatch(Schema):
-    """Any subset of a rule's fields; `match` is merged key by key (null removes a key)."""
+    """Any subset of a rule's fields; `match` is merged key by key (null removes a key).
+    Documents the body only: the patched rule is validated whole, as RuleSchema."""
 
-    class Meta:
-        unknown = INCLUDE
-
-    name = String()
+    name = RuleSchema._declared_fields["name"]
     enabled = Boolean()
-    match = Dict()
-    fault = Dict()
-    phase = String()
-    probability = Float()
-    pattern = Dict()
-    ttl_s = Float(allow_none=True)
+    match = Nested(MatchPatch)
+    fault = Nested(FaultSchema)
+    phase = RuleSchema._declared_fields["phase"]
+    probability = RuleSchema._declared_fields["probability"]
+    pattern = Nested(PatternSchema)
+    ttl_s = RuleSchema._declared_fields["ttl_s"]

@@ -11,7 +11,7 @@ from .errors import api_error
 from ..models import Transfer
 from .pagination import page
 from .schemas import (AdminTransfersOut, AdminTransfersQuery, AuditOut, PlatformQuery, ReleaseIn,
-                      ReleaseOut, ReleasesOut, RolloutIn)
+                      ReleaseOut, ReleasesOut, RolloutIn, VersionPath)
 
 bp = APIBlueprint("admin", __name__, tag="Admin")
 
@@ -33,6 +33,7 @@ def require_admin_token():
 @bp.post("/admin/releases")
 @bp.input(ReleaseIn)
 @bp.output(ReleaseOut, status_code=201)
+@bp.doc(responses=[409])
 def publish_release(json_data):
     """Publish an app release (platform ios, android or all), staged or to everyone."""
     with db.write() as session:
@@ -40,10 +41,12 @@ def publish_release(json_data):
 
 
 @bp.patch("/admin/releases/<version>")
+@bp.input(VersionPath, location="path")
 @bp.input(PlatformQuery, location="query")
 @bp.input(RolloutIn)
 @bp.output(ReleasesOut)
-def change_rollout(version, query_data, json_data):
+@bp.doc(responses=[404, 409])
+def change_rollout(version, query_data, json_data, path_data):
     """Raise, lower, halt or resume a staged rollout (every platform, or ?platform=)."""
     with db.write() as session:
         changed = releases.change_rollout(session, version, query_data.get("platform"),

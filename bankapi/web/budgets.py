@@ -8,17 +8,9 @@ from ..clock import month_of, utcnow
 from ..database.db import db
 from .errors import api_error
 from ..models import Budget
-from ..domain.budgeting import CATEGORIES
-from .schemas import BudgetIn, BudgetOut, BudgetsOut, MonthQuery, SpendingOut
+from .schemas import BudgetIn, BudgetOut, BudgetsOut, CategoryPath, MonthQuery, SpendingOut
 
 bp = APIBlueprint("budgets", __name__, tag="Budgets")
-
-
-def _category(category: str) -> str:
-    if category not in CATEGORIES:
-        raise api_error(400, "validation_error",
-                        f"category: must be one of {', '.join(CATEGORIES)}", "category")
-    return category
 
 
 @bp.get("/budgets")
@@ -33,11 +25,11 @@ def list_budgets(query_data):
 
 @bp.put("/budgets/<category>")
 @bp.auth_required(token_auth)
+@bp.input(CategoryPath, location="path")
 @bp.input(BudgetIn)
 @bp.output(BudgetOut)
-def put_budget(category, json_data):
+def put_budget(category, json_data, path_data):
     """Create or replace the monthly budget for a category."""
-    category = _category(category)
     with db.write() as session:
         return budgeting.set_budget(session, current_user_id(), category, json_data["limit"],
                                     utcnow())
@@ -45,10 +37,11 @@ def put_budget(category, json_data):
 
 @bp.delete("/budgets/<category>")
 @bp.auth_required(token_auth)
+@bp.input(CategoryPath, location="path")
 @bp.output({}, status_code=204)
-def delete_budget(category):
+@bp.doc(responses=[404])
+def delete_budget(category, path_data):
     """Remove a category's budget."""
-    category = _category(category)
     with db.write() as session:
         gone = session.execute(delete(Budget).where(Budget.user_id == current_user_id(),
                                                     Budget.category == category)).rowcount

@@ -18,7 +18,6 @@ other database failure leaves nothing behind and the client gets a 503 to retry 
 """
 import hashlib
 import json
-import re
 import time
 
 from flask import current_app, jsonify, request
@@ -33,6 +32,7 @@ from ..domain.errors import Declined
 from ..domain.funds import CHECK_ONLY, LOCKED, TRUSTING, FundsChecked
 from .errors import api_error, envelope
 from .metrics import MONEY, REPLAYS
+from .openapi import marked_operations
 from ..models import IdempotencyKey
 
 HEADER = "Idempotency-Key"
@@ -48,10 +48,7 @@ def needs_idempotency_key(view):
 
 def idempotent_operations(app) -> set[tuple[str, str]]:
     """(OpenAPI path, method) of every route whose view is marked needs_idempotency_key."""
-    return {(re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", rule.rule), method.lower())
-            for rule in app.url_map.iter_rules()
-            if getattr(app.view_functions[rule.endpoint], "needs_idempotency_key", False)
-            for method in rule.methods - {"HEAD", "OPTIONS"}}
+    return marked_operations(app, "needs_idempotency_key")
 
 
 def canonical(value):

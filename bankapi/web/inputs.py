@@ -24,6 +24,9 @@ from .errors import api_error
 
 MAX_JSON_DEPTH = 32  # the bank's bodies are flat objects; chaos rules nest 3 levels
 BAD_TEXT = re.compile("[\x00\ud800-\udfff]")
+# What /openapi.json says of every string a request carries (JSON Schema cannot name an
+# unpaired surrogate: its strings are Unicode text, which has none).
+STORABLE_TEXT = r"^[^\x00]*$"
 _JSON_STRING = re.compile(rb'"(?:[^"\\]|\\.)*"', re.S)
 _BRACKET = re.compile(rb"[\[\]{}]")
 STORED_HEADERS = (("Idempotency-Key", "HTTP_IDEMPOTENCY_KEY"),)  # (header, WSGI environ key)

@@ -28,6 +28,7 @@ from ..accesslog import AccessLog
 from ..database.db import db
 from ..domain import releases
 from ..models import Release
+from .openapi import without_database
 
 bp = APIBlueprint("metrics", __name__, tag="Operations")
 
@@ -151,6 +152,7 @@ def _series(labels: tuple) -> tuple:
 
 
 @bp.get("/metrics")
+@without_database
 @bp.doc(responses={200: {"description": "Prometheus text format"}})
 def metrics():
     """Prometheus metrics, summed over every server process."""

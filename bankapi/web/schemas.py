@@ -7,85 +7,18 @@ values, naming the field in a 400.
 from apiflask import Schema
 from apiflask.fields import (Boolean, DateTime, Dict, Email, Float, Integer, List, Nested,
                              String)
-from apiflask.validators import Length, OneOf, Range, Regexp
-from marshmallow import ValidationError, validates_schema
+from apiflask.validators import Length, OneOf, Range
+from flask import request
+from marshmallow import ValidationError, pre_load, validates_schema
 
 from .dumping import Out
+from .fields import (CURRENCIES, MONTH, VERSION, Money, Pattern, Percent, StrictBoolean, Text,
+                     MAX_EMAIL, UtcDateTime, check_lowered_email)
+from .pagination import CURSOR
 
-from ..clock import naive_utc
 from ..domain import releases
 from ..domain.budgeting import CATEGORIES
 from ..domain.ledger import KINDS
-
-# ISO 4217 codes a UK bank's customers meet; accounts themselves are GBP.
-CURRENCIES = ("GBP", "EUR", "USD", "CHF", "JPY", "CAD", "AUD", "NZD", "SEK", "NOK", "DKK",
-              "PLN", "CZK", "HUF", "SGD", "HKD", "INR", "ZAR", "AED", "TRY")
-MAX_AMOUNT = 100_000_000  # £1,000,000.00 in pence: above this is a client bug, not a payment
-MONTH = Regexp(r"^\d{4}-(0[1-9]|1[0-2])$", error="must be YYYY-MM")
-
-
-class Money(Integer):
-    """A strictly integer, positive amount in minor units."""
-
-    def __init__(self, **kwargs):
-        super().__init__(strict=True, validate=Range(min=1, max=MAX_AMOUNT), **kwargs)
-
-    def _deserialize(self, value, attr, data, **kwargs):
-        if isinstance(value, bool):
-            raise ValidationError("Not a valid integer.")
-        if isinstance(value, float) and value.is_integer():
-            value = int(value)  # 100.0 is the integer 100 in JSON Schema; 1.5 stays refused
-        return super()._deserialize(value, attr, data, **kwargs)
-
-
-class Percent(Float):
-    """A JSON number from 0 to 100 inclusive (fractions allowed: 0.5 %); no "50", no true."""
-
-    def __init__(self, **kwargs):
-        super().__init__(allow_nan=False, validate=Range(min=0, max=100), **kwargs)
-
-    def _deserialize(self, value, attr, data, **kwargs):
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise ValidationError("Not a valid number.")
-        return super()._deserialize(value, attr, data, **kwargs)
-
-
-class StrictBoolean(Boolean):
-    """JSON true or false only (marshmallow would also take "yes" and 1)."""
-
-    def _deserialize(self, value, attr, data, **kwargs):
-        if not isinstance(value, bool):
-            raise ValidationError("Not a valid boolean.")
-        return value
-
-
-class UtcDateTime(DateTime):
-    """An RFC 3339 date-time, turned into the naive UTC the bank stores. A zone can carry
-    the moment past year 1 or 9999 (`0001-01-01T00:00:00+14:00`): that is refused here,
-    naming the field, rather than overflowing in a view."""
-
-    def _deserialize(self, value, attr, data, **kwargs):
-        moment = super()._deserialize(value, attr, data, **kwargs)
-        try:
-            return naive_utc(moment)
-        except OverflowError:
-            raise ValidationError("out of range once converted to UTC") from None
-
-
-MAX_EMAIL = 254  # the users and login_throttle columns
-
-
-def check_lowered_email(data: dict) -> None:
-    """The bank stores emails lower-cased, and lowering can lengthen one (`"İ".lower()` is
-    two code points): the length limit must hold for what is stored, not what was sent."""
-    if len(data.get("email", "").lower()) > MAX_EMAIL:
-        raise ValidationError(f"longer than {MAX_EMAIL} characters once lower-cased",
-                              field_name="email")
-
-
-def Text(max_len, **kw):
-    return String(validate=Length(min=1, max=max_len), **kw)
-
 
 # --- inputs -------------------------------------------------------------------------
 
@@ -128,10 +61,11 @@ class TransferIn(Schema):
     amount = Money(required=True)
     currency = String(required=True, validate=OneOf(CURRENCIES))
     reference = String(load_default="", validate=Length(max=140))
+    EXACTLY_ONE_OF = ("to_account_id", "to_email")  # checked below; openapi.py documents it
 
     @validates_schema
     def one_destination(self, data, **_kw):
-        if bool(data.get("to_account_id")) == bool(data.get("to_email")):
+        if sum(name in data for name in self.EXACTLY_ONE_OF) != 1:
             raise ValidationError("give exactly one of to_account_id or to_email",
                                   field_name="to_account_id")
 
@@ -149,7 +83,8 @@ class BudgetIn(Schema):
 
 class PageQuery(Schema):
     limit = Integer(load_default=30, validate=Range(min=1, max=100))
-    cursor = String(validate=Length(max=200))
+    cursor = String(validate=Pattern(CURSOR, error="not a cursor from this API"), metadata={
+        "description": "the `next_cursor` of the previous page"})
 
 
 class TransactionQuery(PageQuery):
@@ -170,26 +105,49 @@ class PlatformQuery(Schema):
     platform = String(validate=OneOf(releases.PLATFORMS))
 
 
+class DevicePlatformQuery(Schema):
+    """The device's platform: `?platform=`, else the `X-Platform` header every app sends."""
+
+    platform = String(required=True, validate=OneOf(releases.PLATFORMS), metadata={
+        "description": "the device's platform; if absent, the X-Platform header's value"})
+
+    @pre_load
+    def from_header(self, data, **_kw):
+        sent = request.headers.get("X-Platform")
+        if data.get("platform") or sent is None:  # an empty ?platform= defers to the header
+            return data
+        return {**data, "platform": sent}
+
+
+class CategoryPath(Schema):
+    category = String(required=True, validate=OneOf(CATEGORIES))
+
+
 class AdminTransfersQuery(PageQuery):
     limit = Integer(load_default=500, validate=Range(min=1, max=1000))
 
 
 class ReleaseIn(Schema):
-    version = Text(40, required=True)
+    version = String(required=True, validate=[Length(min=1, max=40), VERSION])
     platform = String(load_default="all", validate=OneOf(releases.TARGETS))
     notes = String(load_default="", validate=Length(max=1000))
-    min_supported_version = String(validate=Length(min=1, max=40))
+    min_supported_version = String(validate=[Length(min=1, max=40), VERSION])
     rollout_percent = Percent(load_default=100.0, metadata={
         "description": "share of devices offered it (sticky per device); default 100"})
+
+
+class VersionPath(Schema):
+    version = String(required=True, validate=VERSION)
 
 
 class RolloutIn(Schema):
     rollout_percent = Percent()
     halted = StrictBoolean()
+    AT_LEAST_ONE_OF = ("rollout_percent", "halted")  # checked below; openapi.py documents it
 
     @validates_schema
     def something_to_change(self, data, **_kw):
-        if not data:
+        if not any(name in data for name in self.AT_LEAST_ONE_OF):
             raise ValidationError("give rollout_percent, halted or both",
                                   field_name="rollout_percent")
 
@@ -367,22 +325,3 @@ class HealthOut(Out):
 class AuditOut(Out):
     ok = Boolean()
     checks = Dict()
-
-
-# --- the OpenAPI document -----------------------------------------------------------
-
-def complete_spec(spec: dict, idempotent: set[tuple[str, str]]) -> dict:
-    """What apiflask leaves out of /openapi.json: bodies are required, and so is
-    Idempotency-Key on the `idempotent` (path, method) operations, the views marked
-    `needs_idempotency_key`; each chaos fault's settings."""
-    for path, operations in spec.get("paths", {}).items():
-        for method, operation in operations.items():
-            if "requestBody" in operation:
-                operation["requestBody"]["required"] = True
-            if (path, method) in idempotent:
-                operation.setdefault("parameters", []).append({
-                    "in": "header", "name": "Idempotency-Key", "required": True,
-                    "description": "one per intended operation; reuse it on every retry",
-                    "schema": {"type": "string", "minLength": 1, "maxLength": 255}})
-    from chaos.schemas import document_faults
-    return document_faults(spec)

@@ -13,14 +13,15 @@ under a lock. The chaos layer's own state must not wait there, or the kill switc
 not be thrown while the fault runs: the bank keeps it in a database file of its own
 (bankapi/__init__.py).
 """
-from marshmallow import fields, validate
+from marshmallow import validate
 
+from ..fields import WholeNumber
 from .latency import MAX_MS
 from .statements import DatabaseFault, StatementSettings
 
 
 class DbLatencySettings(StatementSettings):
-    ms = fields.Integer(required=True, strict=True, validate=validate.Range(0, MAX_MS))
+    ms = WholeNumber(required=True, validate=validate.Range(0, MAX_MS))
 
 
 class DbLatencyFault(DatabaseFault):

@@ -3,17 +3,18 @@
 Clients should back off on 429/503 (and honour Retry-After) and may retry
 idempotent requests on 5xx; this fault is how those policies get exercised.
 """
-from marshmallow import Schema, fields, validate
+from marshmallow import Schema, validate
 
 from .base import Exchange, Fault
+from ..fields import WholeNumber
 
 REASONS = {429: "Too Many Requests", 500: "Internal Server Error", 502: "Bad Gateway",
            503: "Service Unavailable", 504: "Gateway Timeout"}
 
 
 class ErrorSettings(Schema):
-    status = fields.Integer(required=True, strict=True, validate=validate.OneOf(sorted(REASONS)))
-    retry_after_s = fields.Integer(strict=True, validate=validate.Range(0, 86_400))
+    status = WholeNumber(required=True, validate=validate.OneOf(sorted(REASONS)))
+    retry_after_s = WholeNumber(validate=validate.Range(0, 86_400))
 
 
 class ErrorFault(Fault):

@@ -13,23 +13,27 @@ import math
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from .base import Exchange, Fault
+from ..fields import Number, WholeNumber
 
 MAX_MS = 60_000
 _ms = dict(validate=validate.Range(0, MAX_MS))  # whole milliseconds
 
 
 class LatencySettings(Schema):
-    ms = fields.Integer(**_ms)
+    ms = WholeNumber(**_ms)
     distribution = fields.String(validate=validate.OneOf(["uniform", "lognormal"]))
-    min_ms = fields.Integer(**_ms)
-    max_ms = fields.Integer(**_ms)
-    median_ms = fields.Integer(**_ms)
-    sigma = fields.Float(validate=validate.Range(0, 5))
+    min_ms = WholeNumber(**_ms)
+    max_ms = WholeNumber(**_ms)
+    median_ms = WholeNumber(**_ms)
+    sigma = Number(validate=validate.Range(0, 5))
+    # The settings each distribution takes, all required (the OpenAPI document gives
+    # each shape its own branch from this); min_ms <= max_ms is checked below only.
+    SHAPES = {None: ("ms",), "uniform": ("min_ms", "max_ms"),
+              "lognormal": ("median_ms", "sigma")}
 
     @validates_schema
     def one_shape(self, data, **_kwargs):
-        needs = {None: ("ms",), "uniform": ("min_ms", "max_ms"),
-                 "lognormal": ("median_ms", "sigma")}[data.get("distribution")]
+        needs = self.SHAPES[data.get("distribution")]
         for name in needs:
             if name not in data:
                 raise ValidationError("required for this distribution", name)

@@ -8,14 +8,15 @@ is disabled meanwhile, the connection closes at once instead (what the client wo
 have seen, only sooner).
 """
 
-from marshmallow import Schema, fields, validate
+from marshmallow import Schema, validate
 
 from .. import connection
 from .base import Exchange, Fault
+from ..fields import WholeNumber
 
 
 class TimeoutSettings(Schema):
-    hang_ms = fields.Integer(required=True, validate=validate.Range(0, 60_000))
+    hang_ms = WholeNumber(required=True, validate=validate.Range(0, 60_000))
 
 
 class TimeoutFault(Fault):
