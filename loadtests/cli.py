@@ -8,7 +8,8 @@ from pathlib import Path
 
 import click
 
-from .incident import LOCUSTFILE, IncidentSettings, run_incident
+from .incident import LOCUSTFILE, IncidentSettings, check_port, run_incident
+from .run_database import RunDatabase, RunRefused
 from .scenario import DEFAULT, ScenarioError
 
 DURATION = re.compile(r"^(\d+)\s*(s|m|min)?$")
@@ -27,6 +28,21 @@ def parse_duration(value: str) -> int:
     if not 10 <= seconds <= 3600:
         raise click.BadParameter("between 10 s and one hour")
     return seconds
+
+
+RESET_DATABASE = click.option(
+    "--reset-database", is_flag=True,
+    help="let the run reset BANKSIM_DATABASE_URL although it holds data no earlier run left "
+         "there (without it such a database is refused; an empty one, or an earlier run's, "
+         "is reset anyway)")
+PORT = click.option("--port", type=click.IntRange(1, 65535),
+                    help="the bank's port on 127.0.0.1 [default: a free one]")
+
+
+def refused(exc: RunRefused):
+    """A run refused before it started: exit 2, like a usage error (nothing was written)."""
+    click.echo(f"Error: {exc}", err=True)
+    sys.exit(2)
 
 
 def parse_think(value: str) -> tuple[float, float]:
@@ -65,8 +81,10 @@ def parse_think(value: str) -> tuple[float, float]:
                    "every release [scenario's: 0.35]")
 @click.option("--think", metavar="MIN-MAX",
               help="seconds a user waits between journeys [scenario's: 1-4]")
+@PORT
+@RESET_DATABASE
 def incident(scenario, users, duration, seed, client_policy, out, thresholds, slo, workers,
-             adoption, think):
+             adoption, think, port, reset_database):
     """Replay an incident scenario against a fresh bank and report what users lived through."""
     from .report import parse_threshold
     for expression in thresholds:
@@ -80,7 +98,8 @@ def incident(scenario, users, duration, seed, client_policy, out, thresholds, sl
         client_policy=client_policy, out_dir=out or Path("reports") / stamp,
         thresholds=list(thresholds), database_url=os.environ.get("BANKSIM_DATABASE_URL"),
         slo=slo, workers=workers, adoption=adoption,
-        think_s=parse_think(think) if think else None)
+        think_s=parse_think(think) if think else None, port=port,
+        reset_database=reset_database)
     try:
         settings.scenario_of()
     except ScenarioError as exc:
@@ -88,6 +107,8 @@ def incident(scenario, users, duration, seed, client_policy, out, thresholds, sl
             "\n".join([exc.source, *exc.problems]), param_hint="--scenario") from None
     try:
         code = run_incident(settings)
+    except RunRefused as exc:
+        refused(exc)
     except RuntimeError as exc:
         raise click.ClickException(str(exc)) from None
     sys.exit(code)
@@ -162,7 +183,10 @@ def _loadtest_help() -> int:
                    "[default: reports/compare-<timestamp>]")
 @click.option("--workers", type=click.IntRange(1, 16), default=2, show_default=True,
               help="gunicorn workers for the bank")
-def compare(scenario, varies, repeat, users, duration, seed, out, workers):
+@PORT
+@RESET_DATABASE
+def compare(scenario, varies, repeat, users, duration, seed, out, workers, port,
+            reset_database):
     """Run a scenario under several choices, one run after another, and compare them."""
     from .compare import run_comparison
     from .compare_plan import Plan, parse_varies
@@ -174,11 +198,19 @@ def compare(scenario, varies, repeat, users, duration, seed, out, workers):
     plan = Plan(scenario=scenario, seed=seed, repeat=repeat,
                 out=out or Path("reports") / f"compare-{stamp}", varies=parsed,
                 base={"users": users, "duration_s": duration, "workers": workers,
-                      "database_url": os.environ.get("BANKSIM_DATABASE_URL")})
+                      "database_url": os.environ.get("BANKSIM_DATABASE_URL"), "port": port,
+                      "reset_database": reset_database})
     try:
         for run in plan.runs()[:len(plan.variants())]:  # every variant is a valid scenario
             plan.settings(run).scenario_of()
     except ScenarioError as exc:
         raise click.BadParameter(
             "\n".join([exc.source, *exc.problems]), param_hint="--scenario") from None
+    try:  # every run resets the one database: refused, none starts
+        if plan.base["database_url"]:
+            RunDatabase(plan.base["database_url"]).check(reset_database)
+        if port:
+            check_port(port)
+    except RunRefused as exc:
+        refused(exc)
     sys.exit(run_comparison(plan))
