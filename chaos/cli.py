@@ -124,10 +124,10 @@ def off(api):
 @click.pass_obj
 def presets(api):
     """List the presets."""
-    table = Table("preset", "description")
+    table = Table("preset", Column("description", overflow="fold"))
     for preset in api.call("GET", "/presets")["presets"]:
         table.add_row(preset["name"], preset["description"])
-    console.print(table)
+    print_whole(table)
 
 
 @chaos.command()
@@ -212,12 +212,24 @@ def clear(api):
 @click.pass_obj
 def events(api, limit):
     """Show the most recently injected faults."""
-    table = Table("at", "rule", "fault", "phase", "request", "app", "user / device")
+    table = Table(*(Column(name, overflow="fold") for name in (
+        "at", "rule", "fault", "phase", "request", "app", "user / device")))
     for e in api.call("GET", "/events", params={"limit": limit})["events"]:
         table.add_row(e["at"], e["rule_id"], e["fault"], e["phase"],
                       f"{e['method']} {e['path']}",
                       f"{e['app_version'] or '-'} {e['platform'] or '-'}", _who(e))
-    console.print(table)
+    print_whole(table)
+
+
+def print_whole(table: Table) -> None:
+    """A table with nothing dropped or cut: at a terminal its cells fold to the width (no
+    column goes, no "…"); into a file or a pipe at its natural width, one line a row."""
+    if console.is_terminal:
+        console.print(table)
+        return
+    wide = console.options.update_width(10_000)
+    width = max(console.measure(table, options=wide).maximum, console.width)
+    Console(file=console.file, width=width, no_color=console.no_color).print(table)
 
 
 def _who(event: dict) -> str:
@@ -229,14 +241,17 @@ def print_rules(rules: list[dict]) -> None:
     if not rules:
         console.print("no rules")
         return
-    table = Table("aimed at", "fault", "when", "matched", "injected")
-    table.columns.insert(0, Column("id / name", overflow="fold", min_width=21))
+    # The id keeps its 21 characters on one line (it is copied into `rm`); the counters
+    # share a column, so the table keeps every column in 80 terminal columns.
+    table = Table(Column("id / name", overflow="fold", width=21),
+                  *(Column(name, overflow="fold") for name in ("aimed at", "fault", "when")),
+                  Column("injected / matched", justify="right", overflow="fold"))
     for rule in rules:
         state = "" if rule["enabled"] else " [yellow](disabled)[/]"
         table.add_row(f"{rule['id']}\n[dim]{rule['name']}[/]{state}", _target(rule["match"]),
                       f"{_brief(rule['fault'])}\n{rule['phase']}", _when(rule),
-                      str(rule["stats"]["matched"]), str(rule["stats"]["injected"]))
-    console.print(table)
+                      f"{rule['stats']['injected']} / {rule['stats']['matched']}")
+    print_whole(table)
 
 
 def _target(match: dict) -> str:

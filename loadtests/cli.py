@@ -39,6 +39,14 @@ PORT = click.option("--port", type=click.IntRange(1, 65535),
                     help="the bank's port on 127.0.0.1 [default: a free one]")
 
 
+def output_console():
+    """Where a run writes: a terminal's own width there; into a file or a pipe (a CI log)
+    long lines stay whole, so a report's path is never split mid-name."""
+    from rich.console import Console
+    console = Console()
+    return console if console.is_terminal else Console(soft_wrap=True)
+
+
 def refused(exc: RunRefused):
     """A run refused before it started: exit 2, like a usage error (nothing was written)."""
     click.echo(f"Error: {exc}", err=True)
@@ -106,7 +114,7 @@ def incident(scenario, users, duration, seed, client_policy, out, thresholds, sl
         raise click.BadParameter(
             "\n".join([exc.source, *exc.problems]), param_hint="--scenario") from None
     try:
-        code = run_incident(settings)
+        code = run_incident(settings, console=output_console())
     except RunRefused as exc:
         refused(exc)
     except RuntimeError as exc:
@@ -213,4 +221,4 @@ def compare(scenario, varies, repeat, users, duration, seed, out, workers, port,
             check_port(port)
     except RunRefused as exc:
         refused(exc)
-    sys.exit(run_comparison(plan))
+    sys.exit(run_comparison(plan, console=output_console()))
