@@ -241,9 +241,10 @@ def print_rules(rules: list[dict]) -> None:
     if not rules:
         console.print("no rules")
         return
-    # The id keeps its 21 characters on one line (it is copied into `rm`); the counters
-    # share a column, so the table keeps every column in 80 terminal columns.
-    table = Table(Column("id / name", overflow="fold", width=21),
+    # At a terminal the id keeps its 21 characters on one line (it is copied into `rm`)
+    # and the name folds under it; the counters share a column: every column fits in 80.
+    table = Table(Column("id / name", overflow="fold",
+                         width=21 if console.is_terminal else None),
                   *(Column(name, overflow="fold") for name in ("aimed at", "fault", "when")),
                   Column("injected / matched", justify="right", overflow="fold"))
     for rule in rules:

@@ -155,3 +155,11 @@ def test_the_banks_409_rollout_halted_is_a_skip_not_a_failure():
     driver.run()
     assert [r["outcome"] for r in driver.records] == ["ok", "skipped"]
     assert driver.failures == []
+
+
+def test_admin_errors_name_the_token_and_never_quote_another_server_s_page():
+    from loadtests.admin import AdminError
+    refused = AdminError(401, "unauthorized", '{"error": {"code": "unauthorized"}}')
+    assert "BANKSIM_ADMIN_TOKEN" in str(refused) and "--admin-token" in str(refused)
+    page = AdminError(404, None, "<!DOCTYPE html><html><title>nginx</title>" + "x" * 500)
+    assert "<" not in str(page) and "not banksim's JSON" in str(page)
