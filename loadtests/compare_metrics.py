@@ -206,8 +206,8 @@ def verdict(metric: str, entries: list[tuple]) -> str | None:
                 f"({what}: {counts}), so their figures are not like for like ({figures})")
     best, rest = ranked[0], ranked[1:]
     if best.n < 2:
-        return (f"{head}{best.label} is {better} in a single run each ({figures}); one run "
-                f"cannot tell a difference from chance: use --repeat 3 or more")
+        return (f"{head}{best.label} came out {better} in one run each ({figures}); a single "
+                f"run cannot tell a difference from chance: use --repeat 3 or more")
     overlapping = [row.label for row in rest if overlaps(best.spread, row.spread)]
     if not overlapping:
         return f"{head}{best.label} is clearly {better} ({figures})"

@@ -47,8 +47,14 @@ class RunDatabase:
     def check(self, reset_allowed: bool) -> None:
         """Raise ForeignDatabase unless the reset can lose nothing anyone else made (or
         the user allowed it); RunRefused when the database cannot be read at all."""
-        if reset_allowed or _missing_sqlite_file(self.url):
+        if reset_allowed:
             return
+        try:
+            if _missing_sqlite_file(self.url):
+                return
+        except exc.ArgumentError:
+            raise RunRefused("BANKSIM_DATABASE_URL is not a database URL; e.g. "
+                             "postgresql+psycopg://user@host:5432/db") from None
         with _database(self.url) as engine:
             counts, marker = _counts(engine), _marker(engine)
         filled = {name: n for name, n in counts.items() if n}

@@ -130,7 +130,7 @@ def test_never_clearly_with_one_run_or_unequal_runs_and_never_fired_is_an_outcom
     one, other = {"mean": 10, "min": 10, "max": 10, "n": 1}, {"mean": 40, "min": 40, "max": 40,
                                                                "n": 1}
     single = verdict("time_to_detect_s", [("a", one, 1), ("b", other, 1)])
-    assert "clearly" not in single and "a is lower in a single run each" in single
+    assert "clearly" not in single and "a came out lower in one run each" in single
     # two runs each, but b's alert fired in only one: no winner, and the miss is counted
     fired = {"mean": 10, "min": 9, "max": 11, "n": 2}
     sentence = verdict("time_to_detect_s", [("a", fired, 2), ("b", other, 2)])

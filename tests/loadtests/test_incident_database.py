@@ -84,3 +84,12 @@ def test_a_busy_port_is_refused_before_anything_starts(tmp_path, command):
     assert result.returncode == 2, said(result)[-2000:]
     assert f"--port {port}: the bank cannot listen on 127.0.0.1:{port}" in said(result)
     assert not out.exists() and not (tmp_path / "bank.db").exists()
+
+
+@pytest.mark.parametrize("url", ["not a url", "postgresql+psycopg://postgres:secret@127.0.0.1:1/x"])
+def test_a_database_that_cannot_be_checked_is_one_line_not_a_traceback(tmp_path, url):
+    result = banksim(url, "incident", *RUN, "--out", str(tmp_path / "report"), timeout=120)
+    assert result.returncode == 2, said(result)[-2000:]
+    assert "Traceback" not in result.stderr and "secret" not in result.stderr
+    assert "BANKSIM_DATABASE_URL" in result.stderr
+    assert not (tmp_path / "report").exists()
