@@ -49,9 +49,10 @@ class AdminAPI:
             message = error.get("message") or response.reason
             hint = ""
             if response.status_code == 401:
-                hint = (f" (the admin token, from {self.token_from}, "
-                        f"{'is not' if self.token else 'is not set to'} the one the server "
-                        f"was started with; `banksim serve` prints it when it chose one)")
+                given = (f"the admin token from {self.token_from} is not" if self.token
+                         else f"no admin token given: set {self.token_from} to")
+                hint = (f" ({given} the one the server was started with; `banksim serve` "
+                        "prints it when it chose one)")
             raise click.ClickException(f"{response.status_code} "
                                        f"{error.get('code', 'error')}: {message}{hint}")
         return body
