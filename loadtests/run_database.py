@@ -22,7 +22,7 @@ from sqlalchemy import (Column, MetaData, String, Table, Text, create_engine, ex
                         inspect, make_url, select, table)
 
 MARKER = "banksim_incident_run"
-_MARKER_TABLE = Table(MARKER, MetaData(), Column("run", String(200), primary_key=True),
+_MARKER_TABLE = Table(MARKER, MetaData(), Column("run", Text),  # the report directory
                       Column("marked_at", String(40)), Column("row_counts", Text))
 HOW = ("run with --reset-database to replace it anyway, or point BANKSIM_DATABASE_URL at "
        "an empty database (or unset it: each run then seeds a SQLite file of its own in "
@@ -76,7 +76,15 @@ class RunDatabase:
             f"{HOW}.")
 
     def mark(self) -> None:
-        """Record that the database is this run's, with the row count of every table."""
+        """Record that the database is this run's, with the row count of every table
+        (RuntimeError if it cannot: the run has started, this is no refusal)."""
+        try:
+            self._mark()
+        except RunRefused as error:
+            raise RuntimeError(f"could not mark the database as this run's: {error}") from None
+        self.marked = True
+
+    def _mark(self) -> None:
         with _database(self.url) as engine:
             with engine.begin() as connection:
                 _MARKER_TABLE.create(connection, checkfirst=True)
@@ -86,7 +94,6 @@ class RunDatabase:
                 connection.execute(_MARKER_TABLE.insert().values(
                     run=self.run, marked_at=datetime.now(timezone.utc).isoformat(),
                     row_counts=json.dumps(counts, sort_keys=True)))
-        self.marked = True
 
     def mark_again(self) -> None:
         """After the run: the counts as the run leaves them. Only if `mark` ran, so a seed
@@ -94,7 +101,7 @@ class RunDatabase:
         keeps the first counts, and the next run refuses it (safe, and it says how)."""
         if self.marked:
             try:
-                self.mark()
+                self._mark()
             except RunRefused:
                 pass
 
