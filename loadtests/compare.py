@@ -72,8 +72,9 @@ def _one_run(plan: Plan, run: Run, n: int, total: int, console: Console) -> int:
     settings = plan.settings(run)
     params = ", ".join(f"{k}={v}" for k, v in run.params.items())
     settings.label = f"run {n + 1} of {total}: {params}, seed {run.seed}"
-    console.rule(f"[bold]{settings.label}[/]")
-    console.print(f"report directory: {settings.out_dir}", soft_wrap=True)
+    console.rule()  # the label below, not in the rule: a rule's title is cut to the width
+    console.print(f"[bold]{settings.label}[/]; report directory: {settings.out_dir}",
+                  soft_wrap=True, highlight=False)
     try:
         return run_incident(settings, console=console)
     except RuntimeError as exc:  # a run that could not start or finish; the others go on
