@@ -4,6 +4,8 @@ Talks HTTP only (BANKSIM_URL, BANKSIM_ADMIN_TOKEN, or --url/--token), so it work
 against any process or host. Failures exit non-zero with the server's message.
 """
 import json
+import re
+from urllib.parse import urlsplit
 
 import click
 import requests
@@ -14,33 +16,72 @@ console = Console()
 
 
 class AdminAPI:
-    """A thin requests client that turns HTTP failures into click errors."""
+    """A thin requests client that turns HTTP failures into click errors, each saying
+    what to change: the URL, the token, or the request."""
 
-    def __init__(self, url: str, token: str, prefix: str = "/admin/chaos"):
+    def __init__(self, url: str, token: str, prefix: str = "/admin/chaos",
+                 token_from: str = "BANKSIM_ADMIN_TOKEN or --token",
+                 url_from: str = "BANKSIM_URL or --url"):
         self.url, self.token, self.prefix = url.rstrip("/"), token, prefix
+        self.token_from, self.url_from = token_from, url_from
 
     def call(self, method: str, path: str, **kwargs):
+        scheme = urlsplit(self.url)
+        if scheme.scheme not in ("http", "https") or not scheme.netloc:
+            raise click.ClickException(
+                f"{self.url!r} ({self.url_from}) is not a server's URL: give it with its "
+                f"scheme, e.g. http://127.0.0.1:8000")
         try:
             response = requests.request(method, f"{self.url}{self.prefix}{path}", timeout=10,
                                         headers={"Authorization": f"Bearer {self.token}"},
                                         **kwargs)
         except requests.RequestException as exc:
             raise click.ClickException(f"cannot reach banksim at {self.url}: "
-                                       f"{type(exc).__name__}") from None
+                                       f"{_reason(exc)}") from None
         body = _json(response)
+        if body is None:
+            raise click.ClickException(
+                f"{self.url} answered {response.status_code} with "
+                f"{_what(response)}, not banksim's JSON: is {self.url_from} the address "
+                f"of a banksim server?")
         if response.status_code >= 400:
             error = body.get("error", {}) if isinstance(body, dict) else {}
-            message = error.get("message") or response.text[:200] or response.reason
+            message = error.get("message") or response.reason
+            hint = ""
+            if response.status_code == 401:
+                given = (f"the admin token from {self.token_from} is not" if self.token
+                         else f"no admin token given: set {self.token_from} to")
+                hint = (f" ({given} the one the server was started with; `banksim serve` "
+                        "prints it when it chose one)")
             raise click.ClickException(f"{response.status_code} "
-                                       f"{error.get('code', 'error')}: {message}")
+                                       f"{error.get('code', 'error')}: {message}{hint}")
         return body
 
 
 def _json(response):
-    try:
-        return response.json() if response.content else {}
-    except ValueError:
+    """The answer's JSON ({} for no body); None when it is something else (an HTML page
+    from a server that is not banksim)."""
+    if not response.content:
         return {}
+    try:
+        return response.json()
+    except ValueError:
+        return None
+
+
+def _what(response) -> str:
+    kind = response.headers.get("Content-Type", "").split(";")[0].strip() or "no type"
+    title = re.search(r"<title>(.*?)</title>", response.text[:4000], re.I | re.S)
+    return f"a {kind} page" + (f" titled {title.group(1).strip()[:80]!r}" if title else "")
+
+
+def _reason(exc: requests.RequestException) -> str:
+    """Why the request failed, in words (requests' exception class names say little)."""
+    if isinstance(exc, requests.ConnectionError):
+        return "nothing answered there (is `banksim serve` running, on that port?)"
+    if isinstance(exc, requests.Timeout):
+        return "no answer within 10 s"
+    return type(exc).__name__
 
 
 @click.group()
@@ -84,10 +125,10 @@ def off(api):
 @click.pass_obj
 def presets(api):
     """List the presets."""
-    table = Table("preset", "description")
+    table = Table("preset", Column("description", overflow="fold"))
     for preset in api.call("GET", "/presets")["presets"]:
         table.add_row(preset["name"], preset["description"])
-    console.print(table)
+    print_whole(table)
 
 
 @chaos.command()
@@ -172,12 +213,24 @@ def clear(api):
 @click.pass_obj
 def events(api, limit):
     """Show the most recently injected faults."""
-    table = Table("at", "rule", "fault", "phase", "request", "app", "user / device")
+    table = Table(*(Column(name, overflow="fold") for name in (
+        "at", "rule", "fault", "phase", "request", "app", "user / device")))
     for e in api.call("GET", "/events", params={"limit": limit})["events"]:
         table.add_row(e["at"], e["rule_id"], e["fault"], e["phase"],
                       f"{e['method']} {e['path']}",
                       f"{e['app_version'] or '-'} {e['platform'] or '-'}", _who(e))
-    console.print(table)
+    print_whole(table)
+
+
+def print_whole(table: Table) -> None:
+    """A table with nothing dropped or cut: at a terminal its cells fold to the width (no
+    column goes, no "…"); into a file or a pipe at its natural width, one line a row."""
+    if console.is_terminal:
+        console.print(table)
+        return
+    wide = console.options.update_width(10_000)
+    width = max(console.measure(table, options=wide).maximum, console.width)
+    Console(file=console.file, width=width, no_color=console.no_color).print(table)
 
 
 def _who(event: dict) -> str:
@@ -189,14 +242,18 @@ def print_rules(rules: list[dict]) -> None:
     if not rules:
         console.print("no rules")
         return
-    table = Table("aimed at", "fault", "when", "matched", "injected")
-    table.columns.insert(0, Column("id / name", overflow="fold", min_width=21))
+    # At a terminal the id keeps its 21 characters on one line (it is copied into `rm`)
+    # and the name folds under it; the counters share a column: every column fits in 80.
+    table = Table(Column("id / name", overflow="fold",
+                         width=21 if console.is_terminal else None),
+                  *(Column(name, overflow="fold") for name in ("aimed at", "fault", "when")),
+                  Column("injected / matched", justify="right", overflow="fold"))
     for rule in rules:
         state = "" if rule["enabled"] else " [yellow](disabled)[/]"
         table.add_row(f"{rule['id']}\n[dim]{rule['name']}[/]{state}", _target(rule["match"]),
                       f"{_brief(rule['fault'])}\n{rule['phase']}", _when(rule),
-                      str(rule["stats"]["matched"]), str(rule["stats"]["injected"]))
-    console.print(table)
+                      f"{rule['stats']['injected']} / {rule['stats']['matched']}")
+    print_whole(table)
 
 
 def _target(match: dict) -> str:

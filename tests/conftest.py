@@ -27,6 +27,7 @@ def _reset_postgres(url: str) -> None:
     engine = create_engine(url)
     with engine.begin() as conn:
         ChaosBase.metadata.drop_all(conn)  # rules, kill switch and seed start afresh
+        conn.execute(text("DROP TABLE IF EXISTS banksim_incident_run"))  # an earlier run's
         Base.metadata.create_all(conn)
         names = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
         conn.execute(text(f"TRUNCATE {names} CASCADE"))

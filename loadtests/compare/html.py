@@ -37,9 +37,12 @@ PAGE = """<!DOCTYPE html>
  {% if d.runs_done is defined %}&middot; {{ d.runs_done }} of {{ d.runs_planned }} runs
  done{% endif %}</p>
 <div class="read"><b>How to read this.</b> Every variant ran the same scenario with the same
-seeds; only the values named in its row changed. Each figure is the mean over its runs, with
-the lowest and highest run in brackets. When two variants' ranges overlap, the difference is
-within what chance alone produced here, and the verdict says <i>no clear difference</i>.
+seeds; only the values named in its row changed. Each figure is the mean over the n runs
+that measured it, with the lowest and highest run in brackets; a run in which the alert never
+fired counts as that outcome, not as a number. When two variants' ranges overlap, the
+difference is within what chance alone produced here, and the verdict says <i>no clear
+difference</i>; it says <i>clearly</i> only when every variant measured the metric in the
+same number of runs, at least two, and the ranges do not overlap.
 {% if note %}<br><b>{{ note }}</b>{% endif %}</div>
 
 <h2>Verdicts</h2>
@@ -51,7 +54,7 @@ within what chance alone produced here, and the verdict says <i>no clear differe
 <table><tr><th>variant</th>{% for m in metrics %}<th>{{ labels[m] }}</th>{% endfor %}
 <th>integrity</th><th>runs</th></tr>
 {% for v in d.variants %}<tr><td>{{ params_text(v.params) }}</td>
-{% for m in metrics %}<td>{{ cell(m, v.metrics[m]) }}</td>{% endfor %}
+{% for m in metrics %}<td>{{ cell(m, v.metrics[m], v.reported) }}</td>{% endfor %}
 <td class="{{ '' if v.integrity_ok else 'fail' }}">{{ 'ok' if v.integrity_ok else 'FAILED' }}</td>
 <td>{% for run in v.runs %}<a href="{{ run }}/report.html">{{ loop.index }}</a>
 {% endfor %}</td></tr>

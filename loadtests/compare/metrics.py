@@ -19,6 +19,11 @@ METRICS = ("success_rate", "bad_version_success_rate", "bad_version_users", "use
            "time_to_detect_s", "time_to_recover_s", "requests_per_journey",
            "retries_per_journey", "p95_ms", "server_requests_per_s", "server_error_rate")
 HIGHER_IS_BETTER = {"success_rate", "bad_version_success_rate"}
+# What a run with a report but no value for the metric lived through: an outcome, counted
+# ("never fired" is a result about detection, not a missing number). Other metrics: not
+# measured (bad_version_users when the incident publishes no release).
+UNMEASURED = {"time_to_detect_s": "never fired",
+              "time_to_recover_s": "no recovery seen"}
 
 
 def read_report(run_dir: Path) -> dict | None:
@@ -136,6 +141,7 @@ def summarise_variant(out: Path, params: dict, runs: list[str]) -> dict:
     per_run = [run_metrics(d) for d in dirs]
     checks = [run_passed(d) for d in dirs]
     return {"params": params, "runs": runs,
+            "reported": sum(read_report(d) is not None for d in dirs),
             "metrics": {m: spread([r[m] for r in per_run]) for m in METRICS},
             "integrity_ok": bool(checks) and all(ok for ok, _ in checks),
             "thresholds_passed": bool(checks) and all(passed for _, passed in checks),
@@ -168,32 +174,67 @@ def verdicts(variants: list[dict], metrics: tuple = METRICS) -> dict[str, list[s
         for rest, group in slices.items():
             where = f" (with {', '.join(f'{k}={v}' for k, v in rest)})" if rest else ""
             for metric in metrics:
-                sentence = verdict(metric, [(_label(v["params"], key), v["metrics"][metric])
-                                            for v in group])
+                sentence = verdict(metric, [(_label(v["params"], key), v["metrics"][metric],
+                                             v.get("reported")) for v in group])
                 if sentence:
                     lines.append(sentence + where)
         found[key] = lines
     return found
 
 
-def verdict(metric: str, entries: list[tuple[str, dict | None]]) -> str | None:
-    """One sentence comparing the entries' spreads of `metric` (None: nothing to compare)."""
-    measured = [(label, s) for label, s in entries if s is not None]
-    if len(measured) < 2:
+def verdict(metric: str, entries: list[tuple]) -> str | None:
+    """One sentence comparing the entries (label, spread, runs with a report) of `metric`
+    (None: nothing to compare). "Clearly" only when every entry measured it in the same
+    number n >= 2 of runs, every run measured it, and the best range overlaps no other;
+    a run that measured nothing counts as its outcome (the alert never fired)."""
+    better = "higher" if metric in HIGHER_IS_BETTER else "lower"
+    rows = []
+    for label, measured, *reported in entries:  # (an older caller passes no runs)
+        runs = reported[0] if reported and reported[0] is not None else \
+            (measured or {}).get("n", 0)
+        if runs:
+            rows.append(_Row(label, measured, runs))
+    if metric not in UNMEASURED:
+        rows = [row for row in rows if row.n]
+    if len(rows) < 2 or not any(row.n for row in rows):
         return None
-    higher = metric in HIGHER_IS_BETTER
-    ranked = sorted(measured, key=lambda e: e[1]["mean"], reverse=higher)
-    best_label, best = ranked[0]
-    overlapping = [label for label, s in ranked[1:] if overlaps(best, s)]
-    better = "higher" if higher else "lower"
+    ranked = sorted(rows, key=lambda row: (not row.n, (row.mean if row.n else 0)
+                                           * (-1 if better == "higher" else 1)))
+    head = f"{metric} ({better} is better): "
+    figures = "; ".join(row.text(metric) for row in ranked)
+    if len({row.n for row in rows}) > 1 or any(row.n < row.runs for row in rows):
+        counts = ", ".join(f"{row.label} in {row.n} of {row.runs}" for row in ranked)
+        what = "measured" if metric not in UNMEASURED else "the run measured it"
+        return (f"{head}no verdict: the variants measured it in different numbers of runs "
+                f"({what}: {counts}), so their figures are not like for like ({figures})")
+    best, rest = ranked[0], ranked[1:]
+    if best.n < 2:
+        return (f"{head}{best.label} came out {better} in one run each ({figures}); a single "
+                f"run cannot tell a difference from chance: use --repeat 3 or more")
+    overlapping = [row.label for row in rest if overlaps(best.spread, row.spread)]
     if not overlapping:
-        return (f"{metric}: {best_label} is clearly {better} ({_fmt(best)}; "
-                + ", ".join(f"{label} {_fmt(s)}" for label, s in ranked[1:]) + ")")
-    clear = [label for label, s in ranked[1:] if not overlaps(best, s)]
+        return f"{head}{best.label} is clearly {better} ({figures})"
+    clear = [row.label for row in rest if not overlaps(best.spread, row.spread)]
     tail = f"; {', '.join(clear)} clearly worse" if clear else ""
-    return (f"{metric}: no clear difference between {best_label} and "
-            f"{' and '.join(overlapping)}, the ranges overlap ({best_label} {_fmt(best)}; "
-            + ", ".join(f"{label} {_fmt(s)}" for label, s in ranked[1:]) + f"){tail}")
+    return (f"{head}no clear difference between {best.label} and "
+            f"{' and '.join(overlapping)}, the ranges overlap ({figures}){tail}")
+
+
+class _Row:
+    """One entry of a verdict: label, spread (None: no run measured it), runs reported."""
+
+    def __init__(self, label: str, spread: dict | None, runs: int):
+        self.label, self.spread, self.runs = label, spread, runs
+        self.n = spread.get("n", runs) if spread else 0
+        self.mean = spread["mean"] if spread else None
+
+    def text(self, metric: str) -> str:
+        missing = self.runs - self.n
+        outcome = f"{UNMEASURED.get(metric, 'not measured')} in {missing} of {self.runs}"
+        if not self.n:
+            return f"{self.label} {outcome}"
+        return f"{self.label} {_fmt(self.spread)} n={self.n}" + (
+            f", {outcome}" if missing else "")
 
 
 def overlaps(a: dict, b: dict) -> bool:

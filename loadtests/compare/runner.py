@@ -34,14 +34,17 @@ def run_comparison(plan: Plan, console: Console | None = None) -> int:
         with signals, Progress(*columns, console=console) as progress:
             task = progress.add_task("runs", total=len(runs), status="")
             started = time.monotonic()
-            for n, run in enumerate(runs):
-                progress.update(task, status=_status(plan, run, n, len(runs), started,
-                                                     duration_s))
-                codes[run.path] = _one_run(plan, run, n, len(runs), console)
-                write_json(plan, runs, codes)
-                progress.advance(task)
-                if codes[run.path] >= 128:
-                    raise Interrupted(codes[run.path] - 128)
+            try:
+                for n, run in enumerate(runs):
+                    progress.update(task, status=_status(plan, run, n, len(runs), started,
+                                                         duration_s))
+                    codes[run.path] = _one_run(plan, run, n, len(runs), console)
+                    write_json(plan, runs, codes)
+                    progress.advance(task)
+                    if codes[run.path] >= 128:
+                        raise Interrupted(codes[run.path] - 128)
+            finally:  # the bar's last frame stays on screen (and in a log): no time left
+                progress.update(task, status=f"{len(codes)} of {len(runs)} runs done")
     except Interrupted as exc:
         left = [run.path for run in runs if run.path not in codes]
         console.print(f"[bold red]comparison stopped by {exc}[/] after {len(codes)} of "
@@ -69,7 +72,9 @@ def _one_run(plan: Plan, run: Run, n: int, total: int, console: Console) -> int:
     settings = plan.settings(run)
     params = ", ".join(f"{k}={v}" for k, v in run.params.items())
     settings.label = f"run {n + 1} of {total}: {params}, seed {run.seed}"
-    console.rule(f"[bold]{settings.label}[/] -> {settings.out_dir}")
+    console.rule()  # the label below, not in the rule: a rule's title is cut to the width
+    console.print(f"[bold]{settings.label}[/]; report directory: {settings.out_dir}",
+                  soft_wrap=True, highlight=False)
     try:
         return run_incident(settings, console=console)
     except RuntimeError as exc:  # a run that could not start or finish; the others go on

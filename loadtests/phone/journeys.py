@@ -223,23 +223,40 @@ def read_notifications(app: MobileApp) -> None:
 
 @dataclass(frozen=True)
 class JourneyKind:
-    """A journey the app offers: its name (as reported), its steps, and how often a user
-    picks it relative to the others (Locust's task weight)."""
+    """A journey the app offers: its name (as reported), its steps, how often a user picks
+    it relative to the others (Locust's task weight), and the endpoints its steps may call
+    as `METHOD path-glob` (a chaos rule's `path`; tests check them against the steps)."""
 
     name: str
     steps: Callable[[MobileApp], None]
     weight: int
+    endpoints: tuple[str, ...] = ()
 
 
 # The one registry of journeys, in the order reports list them. Locust's tasks, the
-# report's names and the tests all derive from it; `login` is not picked at random: a
-# phone without a saved session runs it first.
-APP_OPEN = JourneyKind("app_open", app_open, 4)  # also a signed-in phone's first journey
+# report's names, the reference's table of endpoints and the tests all derive from it;
+# `login` is not picked at random: a phone without a saved session runs it first.
+APP_OPEN = JourneyKind("app_open", app_open, 4, (  # also a signed-in phone's first journey
+    "GET /app/releases/latest", "GET /me", "GET /accounts", "GET /notifications"))
 JOURNEYS = (APP_OPEN,
-            JourneyKind("view_transactions", view_transactions, 3),
-            JourneyKind("send_money", send_money, 2),
-            JourneyKind("pay_merchant", pay_merchant, 2),
-            JourneyKind("check_budget", check_budget, 1),
-            JourneyKind("read_notifications", read_notifications, 1))
-LOGIN = JourneyKind("login", login, 0)
+            JourneyKind("view_transactions", view_transactions, 3,
+                        ("GET /accounts", "GET /accounts/*/transactions")),
+            JourneyKind("send_money", send_money, 2, ("GET /accounts", "POST /transfers")),
+            JourneyKind("pay_merchant", pay_merchant, 2, ("GET /accounts", "POST /payments")),
+            JourneyKind("check_budget", check_budget, 1,
+                        ("GET /budgets", "GET /insights/spending")),
+            JourneyKind("read_notifications", read_notifications, 1,
+                        ("GET /notifications", "POST /notifications/*/read")))
+LOGIN = JourneyKind("login", login, 0, ("POST /auth/login",))
+SIGN_IN = ("POST /auth/refresh", "POST /auth/login")  # before any journey, when the token is stale
 JOURNEY_NAMES = tuple(kind.name for kind in JOURNEYS)
+
+
+def endpoint_table() -> str:
+    """docs/reference.md's table of the endpoints each journey calls, from the registry."""
+    rows = ["| journey | endpoints it calls (method and a rule's `path`) |", "|---|---|"]
+    for kind in (LOGIN, *JOURNEYS):
+        calls = (endpoint.split(" ", 1) for endpoint in kind.endpoints)
+        rows.append(f"| `{kind.name}` | "
+                    + ", ".join(f"{method} `{path}`" for method, path in calls) + " |")
+    return "\n".join(rows)

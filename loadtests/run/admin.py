@@ -6,7 +6,12 @@ class AdminError(RuntimeError):
     """The bank answered an admin call with something other than 2xx."""
 
     def __init__(self, status: int, code: str | None, text: str):
-        super().__init__(f"{status} {text[:200]}")
+        if code is None and text.lstrip()[:1] == "<":  # another server's page, not ours
+            text = "an HTML page, not banksim's JSON: is the host a banksim server?"
+        elif status == 401:
+            text += (" (the admin token, --admin-token or BANKSIM_ADMIN_TOKEN, is not the one "
+                     "the bank was started with)")
+        super().__init__(f"{status} {text[:400]}")
         self.status, self.code = status, code
 
 

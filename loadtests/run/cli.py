@@ -8,7 +8,8 @@ from pathlib import Path
 
 import click
 
-from loadtests.run.incident import LOCUSTFILE, IncidentSettings, run_incident
+from loadtests.run.incident import LOCUSTFILE, IncidentSettings, check_port, run_incident
+from loadtests.run.database_guard import RunDatabase, RunRefused
 from loadtests.scenario import DEFAULT, ScenarioError
 
 DURATION = re.compile(r"^(\d+)\s*(s|m|min)?$")
@@ -27,6 +28,29 @@ def parse_duration(value: str) -> int:
     if not 10 <= seconds <= 3600:
         raise click.BadParameter("between 10 s and one hour")
     return seconds
+
+
+RESET_DATABASE = click.option(
+    "--reset-database", is_flag=True,
+    help="let the run reset BANKSIM_DATABASE_URL although it holds data no earlier run left "
+         "there (without it such a database is refused; an empty one, or an earlier run's, "
+         "is reset anyway)")
+PORT = click.option("--port", type=click.IntRange(1, 65535),
+                    help="the bank's port on 127.0.0.1 [default: a free one]")
+
+
+def output_console():
+    """Where a run writes: a terminal's own width there; into a file or a pipe (a CI log)
+    long lines stay whole, so a report's path is never split mid-name."""
+    from rich.console import Console
+    console = Console()
+    return console if console.is_terminal else Console(soft_wrap=True)
+
+
+def refused(exc: RunRefused):
+    """A run refused before it started: exit 2, like a usage error (nothing was written)."""
+    click.echo(f"Error: {exc}", err=True)
+    sys.exit(2)
 
 
 def parse_think(value: str) -> tuple[float, float]:
@@ -68,8 +92,10 @@ def parse_think(value: str) -> tuple[float, float]:
 @click.option("--allow-failed-steps", is_flag=True,
               help="a timeline step the bank refuses (its incident not injected as written) "
                    "is reported but does not fail the run")
+@PORT
+@RESET_DATABASE
 def incident(scenario, users, duration, seed, client_policy, out, thresholds, slo, workers,
-             adoption, think, allow_failed_steps):
+             adoption, think, allow_failed_steps, port, reset_database):
     """Replay an incident scenario against a fresh bank and report what users lived through."""
     from loadtests.report import parse_threshold
     for expression in thresholds:
@@ -83,14 +109,17 @@ def incident(scenario, users, duration, seed, client_policy, out, thresholds, sl
         client_policy=client_policy, out_dir=out or Path("reports") / stamp,
         thresholds=list(thresholds), database_url=os.environ.get("BANKSIM_DATABASE_URL"),
         slo=slo, workers=workers, adoption=adoption,
-        think_s=parse_think(think) if think else None, allow_failed_steps=allow_failed_steps)
+        think_s=parse_think(think) if think else None, allow_failed_steps=allow_failed_steps,
+        port=port, reset_database=reset_database)
     try:
         settings.scenario_of()
     except ScenarioError as exc:
         raise click.BadParameter(
             "\n".join([exc.source, *exc.problems]), param_hint="--scenario") from None
     try:
-        code = run_incident(settings)
+        code = run_incident(settings, console=output_console())
+    except RunRefused as exc:
+        refused(exc)
     except RuntimeError as exc:
         raise click.ClickException(str(exc)) from None
     sys.exit(code)
@@ -165,7 +194,10 @@ def _loadtest_help() -> int:
                    "[default: reports/compare-<timestamp>]")
 @click.option("--workers", type=click.IntRange(1, 16), default=2, show_default=True,
               help="gunicorn workers for the bank")
-def compare(scenario, varies, repeat, users, duration, seed, out, workers):
+@PORT
+@RESET_DATABASE
+def compare(scenario, varies, repeat, users, duration, seed, out, workers, port,
+            reset_database):
     """Run a scenario under several choices, one run after another, and compare them."""
     from loadtests.compare import run_comparison
     from loadtests.compare.plan import Plan, parse_varies
@@ -177,14 +209,22 @@ def compare(scenario, varies, repeat, users, duration, seed, out, workers):
     plan = Plan(scenario=scenario, seed=seed, repeat=repeat,
                 out=out or Path("reports") / f"compare-{stamp}", varies=parsed,
                 base={"users": users, "duration_s": duration, "workers": workers,
-                      "database_url": os.environ.get("BANKSIM_DATABASE_URL")})
+                      "database_url": os.environ.get("BANKSIM_DATABASE_URL"), "port": port,
+                      "reset_database": reset_database})
     try:
         for run in plan.runs()[:len(plan.variants())]:  # every variant is a valid scenario
             plan.settings(run).scenario_of()
     except ScenarioError as exc:
         raise click.BadParameter(
             "\n".join([exc.source, *exc.problems]), param_hint="--scenario") from None
-    sys.exit(run_comparison(plan))
+    try:  # every run resets the one database: refused, none starts
+        if plan.base["database_url"]:
+            RunDatabase(plan.base["database_url"]).check(reset_database)
+        if port:
+            check_port(port)
+    except RunRefused as exc:
+        refused(exc)
+    sys.exit(run_comparison(plan, console=output_console()))
 
 
 @click.command()
@@ -192,8 +232,6 @@ def compare(scenario, varies, repeat, users, duration, seed, out, workers):
                 type=click.Path(exists=True, file_okay=False, path_type=Path))
 def report(run_dir):
     """Build report.json and report.html again from a run directory's raw files."""
-    from rich.console import Console
-
     from loadtests.report import print_summary, verdict, write_report
     from loadtests.run.rundir import rebuild
     try:
@@ -204,7 +242,7 @@ def report(run_dir):
         write_report(built, run_dir)
     except OSError as exc:
         raise click.ClickException(f"cannot write the report into {run_dir}: {exc}") from None
-    console = Console()
+    console = output_console()
     print_summary(built, console=console)
     console.print(f"report: {(run_dir / 'report.html').resolve()}")
     sys.exit(0 if verdict(built)[0] else 1)

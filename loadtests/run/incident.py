@@ -24,6 +24,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 from loadtests.run.admin import AdminClient, AdminError
 from loadtests.run.children import Children, Interrupted, StopSignals
 from loadtests.run.reconcile import reconcile
+from loadtests.run.database_guard import RunDatabase, RunRefused
 from loadtests.report import print_summary, write_report
 from loadtests.report.steps import steps_fail_the_run
 from loadtests.run.rundir import build, read_jsonl, write_run_json
@@ -56,6 +57,8 @@ class IncidentSettings:
     rollout: float | None = None
     label: str | None = None  # the progress bar's name for the run (`banksim compare`)
     allow_failed_steps: bool = False  # a timeline step the bank refused does not fail the run
+    reset_database: bool = False  # reset a database that holds someone else's data
+    port: int | None = None  # the bank's port on 127.0.0.1 (None: a free one)
 
     def scenario_of(self) -> Scenario:
         """The scenario as run; raises ScenarioError listing every problem."""
@@ -70,6 +73,19 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+def check_port(port: int) -> None:
+    """RunRefused when the bank could not listen on 127.0.0.1:`port` (binding as gunicorn
+    does, so a port a finished run just let go of is free again)."""
+    with socket.socket() as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError as error:
+            raise RunRefused(f"--port {port}: the bank cannot listen on 127.0.0.1:{port} "
+                             f"({error.strerror or error}); pick another port, or leave "
+                             f"--port out for a free one") from None
 
 
 class BankProcess:
@@ -188,10 +204,15 @@ def run_incident(s: IncidentSettings, console: Console | None = None) -> int:
     console = console or Console()
     sc = s.scenario_of()  # a bad scenario stops here, before anything starts
     out = s.out_dir
+    database = RunDatabase(s.database_url or f"sqlite:///{(out / 'bank.db').resolve()}",
+                           run=str(out.resolve()))
+    database.check(s.reset_database)  # RunRefused: nothing is written, nothing reset
+    if s.port:
+        check_port(s.port)
     out.mkdir(parents=True, exist_ok=True)
-    token, port = new_admin_token(), free_port()
+    token, port = new_admin_token(), s.port or free_port()
     env = {**os.environ, "BANKSIM_ADMIN_TOKEN": token, "BANKSIM_SEED": str(s.seed),
-           "BANKSIM_DATABASE_URL": s.database_url or f"sqlite:///{(out / 'bank.db').resolve()}",
+           "BANKSIM_DATABASE_URL": database.url,
            "BANKSIM_URL": f"http://127.0.0.1:{port}", "BANKSIM_USERS": str(sc.users)}
     files = {"journeys": out / "journeys.jsonl", "transfers": out / "transfers.jsonl",
              "phases": out / "phases.json", "steps": out / "steps.json",
@@ -208,10 +229,12 @@ def run_incident(s: IncidentSettings, console: Console | None = None) -> int:
     with signals:
         try:
             try:
-                integrity, server = _replay(sc, s, env, port, files, children, console)
+                integrity, server = _replay(sc, s, env, port, files, children, console,
+                                            database)
             finally:
                 signals.shield()  # a signal now waits until everything has stopped
                 children.stop_all()
+                database.mark_again()
                 if not s.database_url:
                     checkpoint_sqlite(out / "bank.db")
                     checkpoint_sqlite(out / "bank-chaos.db")  # the bank's chaos state
@@ -242,7 +265,7 @@ def _stopped(s: IncidentSettings, exc: Interrupted, console) -> int:
 
 
 def _replay(sc: Scenario, s: IncidentSettings, env: dict, port: int, files: dict,
-            children: Children, console) -> tuple[dict, dict]:
+            children: Children, console, database: RunDatabase) -> tuple[dict, dict]:
     """Seed, serve, run Locust; the integrity block and the bank's side of the load
     (`server_load`, read before the bank stops); the caller stops the children."""
     out = s.out_dir
@@ -251,6 +274,7 @@ def _replay(sc: Scenario, s: IncidentSettings, env: dict, port: int, files: dict
                     "--months", str(s.seed_months), "--seed", str(s.seed), "--reset",
                     "--sessions-out", str(files["sessions"])],
          env, "banksim seed")
+    database.mark()  # the database is this run's now: the next run may reset it
     bank = BankProcess(env, port, s.workers, out / "server.log", children)
     bank.wait_healthy()
     admin = AdminClient(bank.url, env["BANKSIM_ADMIN_TOKEN"], timeout_s=60)

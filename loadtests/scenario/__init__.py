@@ -4,7 +4,7 @@ admin API (`timeline`, `halt`), and the `banksim scenarios` command (`cli`).
 The loader's API is the package's: `from loadtests.scenario import load, Scenario`.
 """
 from .loader import (DEFAULT, NONE, Scenario, ScenarioError, TimelineStep, builtin_names, check,
-                     load, read, to_yaml)
+                     did_you_mean, load, read, to_yaml)
 
 __all__ = ["DEFAULT", "NONE", "Scenario", "ScenarioError", "TimelineStep", "builtin_names",
-           "check", "load", "read", "to_yaml"]
+           "check", "did_you_mean", "load", "read", "to_yaml"]

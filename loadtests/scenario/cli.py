@@ -8,7 +8,7 @@ import click
 from rich.console import Console
 from rich.table import Table
 
-from loadtests.scenario.loader import ScenarioError, builtin_names, load, read, to_yaml
+from loadtests.scenario import ScenarioError, builtin_names, did_you_mean, load, read, to_yaml
 
 
 @click.group(invoke_without_command=True)
@@ -30,8 +30,8 @@ def scenarios(ctx):
 def show(name):
     """Print a built-in scenario's YAML (as its file has it)."""
     if name not in builtin_names():
-        raise click.BadParameter(f"no built-in {name!r}; one of {', '.join(builtin_names())}",
-                                 param_hint="NAME")
+        raise click.BadParameter(f"no built-in {name!r}; one of {', '.join(builtin_names())}"
+                                 f"{did_you_mean(name)}", param_hint="NAME")
     _, path = read(name)
     with open(path, encoding="utf-8") as handle:
         click.echo(handle.read(), nl=False)

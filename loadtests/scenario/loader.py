@@ -7,6 +7,7 @@ the default story), then the command line's overrides apply, then the whole is v
 so an `at` past an overridden duration is refused too.
 """
 import copy
+import difflib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -153,6 +154,12 @@ def builtin_names() -> list[str]:
     return list(builtin_files())
 
 
+def did_you_mean(name: str) -> str:
+    """"; did you mean bad-release?" for a near miss of a built-in's name, else ""."""
+    close = difflib.get_close_matches(name.strip().lower(), builtin_names(), n=1, cutoff=0.6)
+    return f"; did you mean {close[0]}?" if close else ""
+
+
 def read(source: str) -> tuple[dict, str]:
     """The raw mapping of a built-in name or a file path, and where it came from."""
     path = builtin_files().get(source)
@@ -161,7 +168,7 @@ def read(source: str) -> tuple[dict, str]:
         if not path.is_file():
             raise ScenarioError(source, [
                 f"no such scenario: not a built-in ({', '.join(builtin_names())}) "
-                "and not a file"])
+                f"and not a file{did_you_mean(source)}"])
     try:
         with open(path, "rb") as handle:  # a file past the bound is never read whole
             raw = handle.read(safe_yaml.MAX_BYTES + 1)

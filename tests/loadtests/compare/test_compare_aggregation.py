@@ -9,6 +9,7 @@ from loadtests.compare import runner as compare
 from loadtests.compare.metrics import (bad_version_success_rate, bad_version_users, run_metrics,
                                        spread, summarise_variant, verdict)
 from loadtests.compare.plan import Plan, parse_varies, seeds, variants
+from loadtests.compare.summary import cell
 from loadtests.scenario import load
 from loadtests.run.server_load import summarise
 
@@ -110,29 +111,48 @@ def test_bad_version_success_is_every_incident_journey_when_the_incident_publish
 
 
 def test_overlapping_ranges_are_no_clear_difference_not_a_winner():
-    a = {"mean": 0.95, "min": 0.90, "max": 0.99}
-    b = {"mean": 0.93, "min": 0.85, "max": 0.91}
+    a = {"mean": 0.95, "min": 0.90, "max": 0.99, "n": 3}
+    b = {"mean": 0.93, "min": 0.85, "max": 0.91, "n": 3}
     sentence = verdict("success_rate", [("client_policy=none", b), ("client_policy=backoff", a)])
-    assert sentence.startswith("success_rate: no clear difference between "
+    assert sentence.startswith("success_rate (higher is better): no clear difference between "
                                "client_policy=backoff and client_policy=none")
-    assert "clearly" not in sentence
+    assert "clearly" not in sentence and "n=3" in sentence
 
 
 def test_separate_ranges_name_the_better_one_in_the_metric_s_direction():
-    few = {"mean": 2.0, "min": 1.9, "max": 2.1}
-    many = {"mean": 6.0, "min": 5.0, "max": 7.0}
+    few = {"mean": 2.0, "min": 1.9, "max": 2.1, "n": 2}
+    many = {"mean": 6.0, "min": 5.0, "max": 7.0, "n": 2}
     sentence = verdict("requests_per_journey", [("naive", many), ("backoff", few)])
-    assert sentence.startswith("requests_per_journey: backoff is clearly lower")
+    assert sentence.startswith("requests_per_journey (lower is better): backoff is clearly lower")
     high = verdict("success_rate", [("naive", many), ("backoff", few)])
-    assert high.startswith("success_rate: naive is clearly higher")
+    assert high.startswith("success_rate (higher is better): naive is clearly higher")
     assert verdict("success_rate", [("naive", many), ("backoff", None)]) is None
 
 
 def test_three_values_one_overlapping_the_best_and_one_clearly_worse():
-    best, close, bad = ({"mean": m, "min": m - 0.02, "max": m + 0.02} for m in (0.9, 0.89, 0.5))
+    best, close, bad = ({"mean": m, "min": m - 0.02, "max": m + 0.02, "n": 3}
+                        for m in (0.9, 0.89, 0.5))
     sentence = verdict("success_rate", [("none", bad), ("naive", close), ("backoff", best)])
     assert "no clear difference between backoff and naive" in sentence
     assert sentence.endswith("none clearly worse")
+
+
+def test_never_clearly_with_one_run_or_unequal_runs_and_never_fired_is_an_outcome():
+    one, other = {"mean": 10, "min": 10, "max": 10, "n": 1}, {"mean": 40, "min": 40, "max": 40,
+                                                               "n": 1}
+    single = verdict("time_to_detect_s", [("a", one, 1), ("b", other, 1)])
+    assert "clearly" not in single and "a came out lower in one run each" in single
+    # two runs each, but b's alert fired in only one: no winner, and the miss is counted
+    fired = {"mean": 10, "min": 9, "max": 11, "n": 2}
+    sentence = verdict("time_to_detect_s", [("a", fired, 2), ("b", other, 2)])
+    assert "clearly" not in sentence and "no verdict" in sentence
+    assert "b 40 n=1, never fired in 1 of 2" in sentence and "a in 2 of 2, b in 1 of 2" in sentence
+    never = verdict("time_to_detect_s", [("a", fired, 2), ("b", None, 2)])
+    assert "b never fired in 2 of 2" in never and "clearly" not in never
+    assert cell("time_to_detect_s", None, 2) == "never fired in 2 of 2"
+    assert cell("time_to_detect_s", other, 2) == "40 n=1, never fired in 1 of 2"
+    assert cell("time_to_detect_s", fired, 2) == "10 [9-11] n=2"
+    assert cell("p95_ms", None, 2) == "–"
 
 
 def test_several_vary_make_the_cartesian_product_first_key_slowest():

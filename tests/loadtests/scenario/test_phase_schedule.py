@@ -194,3 +194,11 @@ def test_a_clear_keeps_the_counters_of_every_rule_it_removes():
     assert driver.chaos_rules == [
         {"id": "rule_a", "name": "slow", "step": "timeline[0]", "preset": "p",
          "matched": 5, "injected": 2, "removed_at_s": 5.0}]
+
+
+def test_admin_errors_name_the_token_and_never_quote_another_server_s_page():
+    from loadtests.run.admin import AdminError
+    refused = AdminError(401, "unauthorized", '{"error": {"code": "unauthorized"}}')
+    assert "BANKSIM_ADMIN_TOKEN" in str(refused) and "--admin-token" in str(refused)
+    page = AdminError(404, None, "<!DOCTYPE html><html><title>nginx</title>" + "x" * 500)
+    assert "<" not in str(page) and "not banksim's JSON" in str(page)

@@ -207,3 +207,28 @@ def test_validate_bounds_the_file_and_what_it_prints(tmp_path):
     assert len(lines) == 51 and lines[-1] == ("... and 19951 more problems "
                                               "(the first 50 are shown)")
     assert len(lines[0]) <= 300 and lines[0].endswith("…")
+
+
+NUMBERS = ("zero one two three four five six seven eight nine ten eleven twelve").split()
+
+
+def test_the_scenarios_page_counts_links_and_describes_every_built_in():
+    from loadtests.scenario import builtin_names
+    page = (ROOT / "docs" / "scenarios.md").read_text()
+    names = builtin_names()
+    assert f"banksim ships {NUMBERS[len(names)]}," in " ".join(page.split())
+    contents = next(line for line in page.split("\n\n") if line.startswith("Contents:"))
+    assert sorted(re.findall(r"\(#([a-z0-9-]+)\)", contents)) == sorted(
+        ["write-one", "the-file-format", *names])
+    assert sorted(re.findall(r"^## ([a-z0-9-]+)$", page, re.M)) == sorted(names)
+
+
+def test_a_near_miss_of_a_built_in_s_name_suggests_it(tmp_path):
+    for args in (["incident", "--scenario", "bad-relase"],
+                 ["compare", "--scenario", "Bad-Release", "--vary", "users=5,6"],
+                 ["scenarios", "show", "bad_release"],
+                 ["scenarios", "validate", "bad-relese"]):
+        result = banksim(*args, cwd=tmp_path)
+        assert result.returncode in (1, 2), result.stdout + result.stderr
+        assert "did you mean bad-release?" in result.stdout + result.stderr, args
+    assert list(tmp_path.iterdir()) == []  # nothing was run or written
