@@ -1,16 +1,16 @@
 """Where slow faults (latency, timeout, db_latency) spend their time, and how many may at once.
 
-A WSGI server has a fixed number of threads per process (banksim: gunicorn gthread,
-8 per worker), and a held request keeps one the whole time. Two promises depend on
-threads being left over: /admin, /health and /metrics answer within a second however
-many requests are held, and a disable ends the holds already in progress.
+A WSGI server has a fixed number of threads per process (banksim: 8 per gunicorn worker),
+and a held request keeps one the whole time. A host that gives its exempt paths no threads
+of their own (banksim's worker does: bankapi/worker.py) needs threads left over for them,
+and every host needs the rest of its traffic to keep flowing while faults hold requests.
 
 - At most `max_held` requests per process are held longer than `FREE_S` (a second) at
   once. A long slow fault beyond the cap does not wait: latency answers at once, timeout
   closes the connection at once (what its client would have seen, only sooner). So
-  `threads - max_held` threads are never tied up for long, and exempt paths answer within
-  about a second. A hold of at most `FREE_S` takes no slot: it delays a thread no longer
-  than that promise allows, and capping it would quietly soften a latency fault (a
+  `threads - max_held` threads are never tied up for long, and the traffic the faults do
+  not aim at keeps being served. A hold of at most `FREE_S` takes no slot: it delays a
+  thread no longer than a second, and capping it would quietly soften a latency fault (a
   lognormal "slow backend" of a few hundred ms) exactly when traffic is highest.
 - A hold is not one long sleep: it asks `still_applies()` before it starts and then
   sleeps on a condition until either the engine's rules are due for a re-read
