@@ -151,7 +151,10 @@ def _marker(engine) -> dict[str, int] | None:
         return None
 
 
+LISTED = 30  # a bank has about 20 tables; a database of someone else's may have thousands
+
+
 def _listing(filled: dict[str, int]) -> str:
     names = sorted(filled)
-    more = f" and {len(names) - 8} more tables with rows" if len(names) > 8 else ""
-    return ", ".join(f"{name}: {filled[name]} rows" for name in names[:8]) + more
+    more = f" and {len(names) - LISTED} more tables with rows" if len(names) > LISTED else ""
+    return ", ".join(f"{name}: {filled[name]} rows" for name in names[:LISTED]) + more
