@@ -121,12 +121,9 @@ class BufferedThreadWorker(gthread.ThreadWorker):
         self.reading.add(conn)
 
     def on_request_bytes(self, conn, _sock) -> None:
-        try:
-            data = conn.sock.recv(RECV_BYTES)
-        except (BlockingIOError, InterruptedError):
+        data = _received(conn.sock)
+        if data is None:
             return
-        except OSError:
-            data = b""
         if not data:  # the client went away
             self.stop_reading(conn)
             self.close_now(conn)
@@ -187,12 +184,9 @@ class BufferedThreadWorker(gthread.ThreadWorker):
         self.closing.add(conn)
 
     def on_closing_bytes(self, conn, _sock) -> None:
-        try:
-            data = conn.sock.recv(RECV_BYTES)
-        except (BlockingIOError, InterruptedError):
+        data = _received(conn.sock)
+        if data is None:
             return
-        except OSError:
-            data = b""
         conn.drained += len(data)
         if not data or conn.drained >= CLOSE_DRAIN_BYTES:
             self.close_now(conn)
@@ -291,3 +285,14 @@ def send_quietly(sock, data: bytes) -> None:
         sock.send(data)
     except OSError:
         pass
+
+
+def _received(sock) -> bytes | None:
+    """What a readable socket holds: b"" when the client went away (or the socket broke),
+    None when nothing was there after all (a spurious wake-up)."""
+    try:
+        return sock.recv(RECV_BYTES)
+    except (BlockingIOError, InterruptedError):
+        return None
+    except OSError:
+        return b""

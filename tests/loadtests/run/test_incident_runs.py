@@ -92,19 +92,11 @@ def wait_for_the_run(process, out, stdout, timeout_s=120):
     pytest.fail("the bank and Locust did not start")
 
 
-@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT, signal.SIGHUP],
-                         ids=["TERM", "INT", "HUP"])
-def test_any_stop_signal_stops_everything_the_run_started(tmp_path, sig, descendants_killed):
-    out = tmp_path / "run"
-    with open(tmp_path / "stdout.txt", "w") as stdout:
-        process = subprocess.Popen([*INCIDENT, "--duration", "60s", "--out", str(out)],
-                                   stdout=stdout, stderr=subprocess.STDOUT)
+def stop_the_run(process, started, send_signal, timeout_s=60) -> int:
+    """Stop a run with `send_signal()`; its exit code, once nothing it started is left."""
     try:
-        started = wait_for_the_run(process, out, tmp_path / "stdout.txt")
-        descendants_killed.update(started)
-        assert len(started) >= 3  # gunicorn master and worker(s), Locust
-        process.send_signal(sig)
-        code = process.wait(timeout=60)
+        send_signal()
+        code = process.wait(timeout=timeout_s)
     finally:
         if process.poll() is None:
             process.kill()
@@ -113,6 +105,20 @@ def test_any_stop_signal_stops_everything_the_run_started(tmp_path, sig, descend
     while still_running(started) and time.monotonic() < deadline:
         time.sleep(0.2)
     assert not [command_line(pid) for pid, _ in still_running(started)]
+    return code
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT, signal.SIGHUP],
+                         ids=["TERM", "INT", "HUP"])
+def test_any_stop_signal_stops_everything_the_run_started(tmp_path, sig, descendants_killed):
+    out = tmp_path / "run"
+    with open(tmp_path / "stdout.txt", "w") as stdout:
+        process = subprocess.Popen([*INCIDENT, "--duration", "60s", "--out", str(out)],
+                                   stdout=stdout, stderr=subprocess.STDOUT)
+    started = wait_for_the_run(process, out, tmp_path / "stdout.txt")
+    descendants_killed.update(started)
+    assert len(started) >= 3  # gunicorn master and worker(s), Locust
+    code = stop_the_run(process, started, lambda: process.send_signal(sig))
     said = "".join((tmp_path / "stdout.txt").read_text().split())  # undo line wrapping
     assert code == 128 + sig and f"stoppedby{sig.name}" in said
     assert str(out.resolve()) in said  # the partial report directory
@@ -175,20 +181,11 @@ def test_ctrl_c_writes_a_partial_report_that_never_passes(tmp_path, descendants_
         process = subprocess.Popen([*INCIDENT, "--duration", "60s", "--out", str(out)],
                                    stdout=stdout, stderr=subprocess.STDOUT,
                                    start_new_session=True)
-    try:
-        started = wait_for_the_run(process, out, tmp_path / "stdout.txt")
-        descendants_killed.update(started)
-        time.sleep(5)  # some journeys measured
-        os.killpg(process.pid, signal.SIGINT)
-        code = process.wait(timeout=90)
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait()
-    deadline = time.monotonic() + 20
-    while still_running(started) and time.monotonic() < deadline:
-        time.sleep(0.2)
-    assert not [command_line(pid) for pid, _ in still_running(started)]
+    started = wait_for_the_run(process, out, tmp_path / "stdout.txt")
+    descendants_killed.update(started)
+    time.sleep(5)  # some journeys measured
+    code = stop_the_run(process, started, lambda: os.killpg(process.pid, signal.SIGINT),
+                        timeout_s=90)
     assert code == 130
     report = json.loads((out / "report.json").read_text())
     assert report["partial"] is True and report["stopped_by"] == "SIGINT"
