@@ -92,9 +92,14 @@ def wait_for_the_run(process, out, stdout, timeout_s=120):
     pytest.fail("the bank and Locust did not start")
 
 
-def stop_the_run(process, started, send_signal, timeout_s=60) -> int:
-    """Stop a run with `send_signal()`; its exit code, once nothing it started is left."""
+def stop_the_run(process, out, stdout, descendants_killed, send_signal, timeout_s=60,
+                 after_start_s=0.0) -> tuple[list, int]:
+    """Wait until the run is up, stop it with `send_signal()`: what it had started, and its
+    exit code once none of that is left (killed whatever happens, should the test fail)."""
     try:
+        started = wait_for_the_run(process, out, stdout)
+        descendants_killed.update(started)
+        time.sleep(after_start_s)
         send_signal()
         code = process.wait(timeout=timeout_s)
     finally:
@@ -105,7 +110,7 @@ def stop_the_run(process, started, send_signal, timeout_s=60) -> int:
     while still_running(started) and time.monotonic() < deadline:
         time.sleep(0.2)
     assert not [command_line(pid) for pid, _ in still_running(started)]
-    return code
+    return started, code
 
 
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT, signal.SIGHUP],
@@ -115,10 +120,9 @@ def test_any_stop_signal_stops_everything_the_run_started(tmp_path, sig, descend
     with open(tmp_path / "stdout.txt", "w") as stdout:
         process = subprocess.Popen([*INCIDENT, "--duration", "60s", "--out", str(out)],
                                    stdout=stdout, stderr=subprocess.STDOUT)
-    started = wait_for_the_run(process, out, tmp_path / "stdout.txt")
-    descendants_killed.update(started)
+    started, code = stop_the_run(process, out, tmp_path / "stdout.txt", descendants_killed,
+                                 lambda: process.send_signal(sig))
     assert len(started) >= 3  # gunicorn master and worker(s), Locust
-    code = stop_the_run(process, started, lambda: process.send_signal(sig))
     said = "".join((tmp_path / "stdout.txt").read_text().split())  # undo line wrapping
     assert code == 128 + sig and f"stoppedby{sig.name}" in said
     assert str(out.resolve()) in said  # the partial report directory
@@ -181,11 +185,9 @@ def test_ctrl_c_writes_a_partial_report_that_never_passes(tmp_path, descendants_
         process = subprocess.Popen([*INCIDENT, "--duration", "60s", "--out", str(out)],
                                    stdout=stdout, stderr=subprocess.STDOUT,
                                    start_new_session=True)
-    started = wait_for_the_run(process, out, tmp_path / "stdout.txt")
-    descendants_killed.update(started)
-    time.sleep(5)  # some journeys measured
-    code = stop_the_run(process, started, lambda: os.killpg(process.pid, signal.SIGINT),
-                        timeout_s=90)
+    _, code = stop_the_run(process, out, tmp_path / "stdout.txt", descendants_killed,
+                           lambda: os.killpg(process.pid, signal.SIGINT), timeout_s=90,
+                           after_start_s=5)  # some journeys measured
     assert code == 130
     report = json.loads((out / "report.json").read_text())
     assert report["partial"] is True and report["stopped_by"] == "SIGINT"
