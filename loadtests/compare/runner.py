@@ -16,6 +16,7 @@ from loadtests.run.children import Interrupted, StopSignals
 from loadtests.compare.metrics import compare_document, summarise_variant
 from loadtests.compare.plan import Plan, Run
 from loadtests.run.incident import run_incident
+from loadtests.report.summary import print_rule
 
 SETUP_S = 30  # a first guess at seeding, starting the bank and writing the report
 
@@ -72,7 +73,7 @@ def _one_run(plan: Plan, run: Run, n: int, total: int, console: Console) -> int:
     settings = plan.settings(run)
     params = ", ".join(f"{k}={v}" for k, v in run.params.items())
     settings.label = f"run {n + 1} of {total}: {params}, seed {run.seed}"
-    console.rule()  # the label below, not in the rule: a rule's title is cut to the width
+    print_rule(console)  # the label below, not in the rule: a rule's title is cut to the width
     console.print(f"[bold]{settings.label}[/]; report directory: {settings.out_dir}",
                   soft_wrap=True, highlight=False)
     try:

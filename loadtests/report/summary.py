@@ -3,6 +3,7 @@ phases, success per version and phase, the incident's timings, integrity, thresh
 the verdict again as the last line (the one a CI log shows)."""
 from rich.console import Console
 from rich.markup import escape
+from rich.rule import Rule
 from rich.table import Table
 
 from .aggregate import success_by_version_and_phase
@@ -61,12 +62,21 @@ def verdict_line(report: dict) -> str:
     return f"{label}: " + escape("; ".join(reasons))
 
 
+RULE_WIDTH = 80  # a rule's width in a file, where tables may be far wider
+
+
+def print_rule(console: Console, title: str = "") -> None:
+    """A rule across the terminal; in a file (no width to fill) 80 columns or the title's."""
+    width = None if console.is_terminal else min(console.width, max(RULE_WIDTH, len(title) + 8))
+    console.print(Rule(title), width=width)
+
+
 def print_summary(report: dict, console: Console | None = None) -> None:
     console = console or Console()
     scenario = escape(str(report.get("scenario")))
-    console.rule(f"[bold]banksim {scenario}[/] · seed {report.get('seed')} · "
-                 f"{report.get('users')} users · {seconds(report.get('duration_s'))} · "
-                 f"client policy {report.get('client_policy')}")
+    print_rule(console, f"[bold]banksim {scenario}[/] · seed {report.get('seed')} · "
+                        f"{report.get('users')} users · {seconds(report.get('duration_s'))} · "
+                        f"client policy {report.get('client_policy')}")
     if report.get("partial"):
         console.print("[bold white on red] PARTIAL RUN [/] " + escape(partial_note(report)),
                       highlight=False)

@@ -39,12 +39,16 @@ PORT = click.option("--port", type=click.IntRange(1, 65535),
                     help="the bank's port on 127.0.0.1 [default: a free one]")
 
 
+LOG_WIDTH = 1000  # columns a table may take in a file: as wide as its cells, never cut
+
+
 def output_console():
     """Where a run writes: a terminal's own width there; into a file or a pipe (a CI log)
-    long lines stay whole, so a report's path is never split mid-name."""
+    long lines stay whole, so a report's path is never split mid-name, and tables are as
+    wide as their cells (they never grow wider than those)."""
     from rich.console import Console
     console = Console()
-    return console if console.is_terminal else Console(soft_wrap=True)
+    return console if console.is_terminal else Console(soft_wrap=True, width=LOG_WIDTH)
 
 
 def refused(exc: RunRefused):

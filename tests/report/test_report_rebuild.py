@@ -102,3 +102,14 @@ def test_report_refuses_raw_files_of_another_shape(run_dir):
     assert result.returncode == 2 and "Traceback" not in result.stderr
     assert "a raw file is not as a run writes it" in result.stderr
     assert not (run_dir / "report.json").exists()
+
+
+def test_a_summary_written_into_a_file_keeps_every_table_cell_whole(run_dir):
+    """Piped into a CI log, a long threshold is printed whole, not cut at 80 columns."""
+    long = "success_rate[app_version=4.1.*,journey=send_money,phase=recovery]>=0.99"
+    (run_dir / "run.json").write_text(json.dumps({"seed": 7, "thresholds": [long]}))
+    result = report_command(run_dir)
+    assert any(long in line for line in result.stdout.splitlines()), result.stdout
+    assert "…" not in result.stdout
+    rules = [line for line in result.stdout.splitlines() if line.startswith("─")]
+    assert rules and max(len(line) for line in rules) <= 100  # the rule does not span 1,000
