@@ -4,10 +4,13 @@ The server (worker.py) reads each request in its event loop and hands it to a th
 when `IncomingRequest.outcome()` says it is there: the head up to its blank line, then
 the body its Content-Length announces, or a chunked body up to its last chunk and
 trailers. This is not the parser that serves the request (gunicorn's is, from these same
-bytes); it only has to find the end. Where it cannot (framing it does not follow, a body
-over the limit) it hands over what it has and the connection closes after the answer:
-gunicorn's parser and the app then refuse the request (400, 413) from those bytes, and
-the thread never waits on the client, since it is given no more than was read here.
+bytes); it only has to find the end. A chunked body over the limit or with broken framing
+is refused by the server itself (BODY_TOO_LARGE, BAD_CHUNKS): nothing of it reaches the
+app, which would otherwise read a body cut at the limit as if it were whole. Where it
+cannot find the end (a head it does not follow, a Content-Length over the limit) it hands
+over what it has and the connection closes after the answer: gunicorn's parser and the
+app then refuse the request (400, 413) from those bytes, and the thread never waits on
+the client, since it is given no more than was read here.
 """
 import re
 from dataclasses import dataclass
@@ -16,7 +19,10 @@ from gunicorn import util
 
 MAX_HEAD_BYTES = 32 * 1024  # request line and headers; more is 431
 HEAD_END = re.compile(rb"\n\r?\n")
+HEX = re.compile(rb"[0-9A-Fa-f]{1,16}")  # a chunk size; 16 digits is already past any limit
+TRAILER = re.compile(rb"[!#$%&'*+.^_`|~0-9A-Za-z-]+:[\t -~\x80-\xff]*")  # RFC 9110 5.1, 5.5
 WHOLE, CUT, HEAD_TOO_LARGE = "whole", "cut", "head too large"  # outcomes; None: wait
+BODY_TOO_LARGE, BAD_CHUNKS = "body too large", "bad chunks"     # chunked bodies refused
 
 
 @dataclass
@@ -42,7 +48,8 @@ class IncomingRequest:
         self.data += data
 
     def outcome(self) -> str | None:
-        """WHOLE, CUT (hand over and close after the answer), HEAD_TOO_LARGE, or None: wait."""
+        """WHOLE, CUT (hand over and close after the answer), HEAD_TOO_LARGE, BODY_TOO_LARGE,
+        BAD_CHUNKS, or None: wait."""
         if self.head is None:
             found = HEAD_END.search(self.data, self._searched)
             if found is None:
@@ -61,35 +68,40 @@ class IncomingRequest:
         return self._chunked()
 
     def _chunked(self) -> str | None:
-        """Follow chunk-size lines; CUT once the body is over the limit: the app reads it
-        up to the limit from what is here, and answers 413."""
+        """Follow chunk-size lines: BODY_TOO_LARGE once the body is over the limit,
+        BAD_CHUNKS when a size line or a chunk's end is not what RFC 9112 7.1 says."""
         data, at = self.data, self._chunk_at or self.head.end
         while True:
             eol = data.find(b"\r\n", at)
             if eol < 0:
-                return CUT if len(data) - at > 1024 else self._over_limit(at, 0)
+                return BAD_CHUNKS if len(data) - at > 1024 else self._over_limit(at, 0)
             size_text = bytes(data[at:eol]).split(b";", 1)[0].strip(b" \t")
-            try:
-                size = int(size_text, 16)
-            except ValueError:
-                return CUT
+            if not HEX.fullmatch(size_text):
+                return BAD_CHUNKS
+            size = int(size_text, 16)
             if size == 0:  # the last chunk: trailer lines, then an empty line
-                if data.find(b"\r\n\r\n", max(eol, self._searched)) >= 0:
-                    return WHOLE
+                end = data.find(b"\r\n\r\n", max(eol, self._searched))
+                if end >= 0:
+                    trailers = bytes(data[eol + 2:end]).split(b"\r\n") if end > eol else []
+                    return WHOLE if all(TRAILER.fullmatch(t) for t in trailers) else BAD_CHUNKS
                 self._searched = len(data) - 3
-                return CUT if len(data) - eol > MAX_HEAD_BYTES else self._over_limit(at, 0)
+                if len(data) - eol > MAX_HEAD_BYTES:
+                    return BODY_TOO_LARGE
+                return self._over_limit(at, 0)
             following = eol + 2 + size + 2
             if len(data) < following:
                 return self._over_limit(at, min(size, len(data) - eol - 2))
             if data[following - 2:following] != b"\r\n":
-                return CUT
+                return BAD_CHUNKS
             at, self._decoded = following, self._decoded + size
+            if self._decoded > self.max_body:  # whole or not, the body is over the limit
+                return BODY_TOO_LARGE
 
     def _over_limit(self, at: int, partial: int) -> str | None:
         self._chunk_at = at
         raw = len(self.data) - self.head.end
         over = self._decoded + partial > self.max_body or raw > 4 * self.max_body + 65536
-        return CUT if over else None
+        return BODY_TOO_LARGE if over else None
 
 
 def read_head(head: bytes) -> Head:

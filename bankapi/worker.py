@@ -8,7 +8,10 @@ worker's event loop (the one that accepts) reads every request itself, non-block
 - A connection may sit idle `keepalive` (5 s) before a request or between requests, then
   it is closed. A request must arrive whole within READ_DEADLINE_S of its first byte,
   else it is answered 408 and the connection closed; a head over
-  incoming.MAX_HEAD_BYTES is answered 431. Both in the bank's error envelope.
+  incoming.MAX_HEAD_BYTES is answered 431, a chunked body over the limit 413 and one whose
+  framing is broken 400. All in the bank's error envelope, and so are the refusals of
+  gunicorn's own parser (`handle_error`: a request line or header over its limits, a
+  header it cannot read), which gunicorn would answer with an HTML page.
 - Only a whole request reaches a thread, and its parser is given exactly the bytes read
   (incoming.py says when they are whole): a thread never waits on a client. A body
   over the app's MAX_CONTENT_LENGTH is not waited for: the app answers 413 from
@@ -39,7 +42,7 @@ from gunicorn.workers import gthread
 from chaos.middleware import covers, normal_path, path_prefixes
 
 from . import ALWAYS_ANSWERED
-from .incoming import CUT, HEAD_TOO_LARGE, WHOLE, IncomingRequest
+from .incoming import BAD_CHUNKS, BODY_TOO_LARGE, CUT, HEAD_TOO_LARGE, WHOLE, IncomingRequest
 from .web.errors import REQUEST_ID, error_body, new_request_id
 
 READ_DEADLINE_S = 10.0     # a request arrives whole within this of its first byte
@@ -50,9 +53,18 @@ CLOSE_DRAIN_BYTES = 64 * 1024
 DEFAULT_MAX_BODY = 1024 * 1024  # when the app sets no MAX_CONTENT_LENGTH
 RECV_BYTES = 64 * 1024
 SWEEP_S = 0.2              # deadlines are checked at most this often (the loop wakes each 1 s)
-REASONS = {408: "Request Timeout", 431: "Request Header Fields Too Large"}
-MESSAGES = {408: f"the request did not arrive whole within {READ_DEADLINE_S:g} s",
+REASONS = {400: "Bad Request", 408: "Request Timeout", 413: "Content Too Large",
+           414: "URI Too Long", 431: "Request Header Fields Too Large"}
+MESSAGES = {400: "the chunked body's framing is broken (RFC 9112 7.1)",
+            408: f"the request did not arrive whole within {READ_DEADLINE_S:g} s",
+            413: "the chunked body is over the size limit",
             431: "the request line and headers are too large"}
+REFUSED = {HEAD_TOO_LARGE: 431, BODY_TOO_LARGE: 413, BAD_CHUNKS: 400}  # answered by the loop
+E = http.errors  # gunicorn's parser errors that are the client's, and their statuses
+PARSER_REFUSALS = {E.LimitRequestLine: 414, E.LimitRequestHeaders: 431, **dict.fromkeys((
+    E.InvalidRequestLine, E.InvalidRequestMethod, E.InvalidHTTPVersion, E.InvalidHeader,
+    E.InvalidHeaderName, E.ObsoleteFolding, E.InvalidSchemeHeaders, E.InvalidChunkSize,
+    E.ChunkMissingTerminator, E.InvalidChunkExtension, E.InvalidProxyLine), 400)}
 
 
 class Replay(Unreader):
@@ -143,8 +155,8 @@ class BufferedThreadWorker(gthread.ThreadWorker):
                 send_quietly(conn.sock, b"HTTP/1.1 100 Continue\r\n\r\n")
             return False
         self.stop_reading(conn)
-        if outcome == HEAD_TOO_LARGE:
-            self.refuse(conn, 431)
+        if outcome in REFUSED:
+            self.refuse(conn, REFUSED[outcome])
             return True
         conn.must_close = outcome == CUT
         head = conn.incoming.head
@@ -163,6 +175,20 @@ class BufferedThreadWorker(gthread.ThreadWorker):
             f"Content-Length: {len(body)}\r\nConnection: close\r\n"
             f"X-Request-Id: {request_id}\r\n\r\n").encode() + body)
         self.close(conn)
+
+    def handle_error(self, req, client, addr, exc):
+        """gunicorn's parser refused the request: the same status, in the bank's envelope
+        (gunicorn answers an HTML page). Anything else is gunicorn's to log and answer."""
+        status = PARSER_REFUSALS.get(type(exc))
+        if status is None:
+            return super().handle_error(req, client, addr, exc)
+        self.log.warning("Invalid request from ip=%s: %s", (addr or ("",))[0], exc)
+        body = error_body(status, f"the request could not be read: {exc}"[:300],
+                          request_id := new_request_id())
+        send_quietly(client, (
+            f"HTTP/1.1 {status} {REASONS[status]}\r\nContent-Type: application/json\r\n"
+            f"Content-Length: {len(body)}\r\nConnection: close\r\n"
+            f"X-Request-Id: {request_id}\r\n\r\n").encode() + body)
 
     def stop_reading(self, conn) -> None:
         if conn in self.reading:

@@ -21,7 +21,8 @@ log = logging.getLogger("banksim")
 
 CODES = {400: "validation_error", 401: "unauthorized", 403: "forbidden", 404: "not_found",
          405: "method_not_allowed", 408: "request_timeout", 409: "conflict",
-         413: "payload_too_large", 415: "unsupported_media_type", 422: "unprocessable",
+         413: "payload_too_large", 414: "uri_too_long", 415: "unsupported_media_type",
+         422: "unprocessable",
          429: "too_many_requests", 431: "headers_too_large",
          500: "internal_error", 502: "bad_gateway", 503: "service_unavailable",
          504: "gateway_timeout"}

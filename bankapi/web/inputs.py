@@ -19,6 +19,7 @@ import json
 import re
 
 from flask import request
+from werkzeug.exceptions import HTTPException
 
 from .errors import api_error
 
@@ -92,7 +93,12 @@ def check_body() -> None:
     """JSON only, not too deep, well formed, and every string storable."""
     if request.method not in ("POST", "PUT", "PATCH"):
         return
-    raw = request.get_data(cache=True)  # 413 above MAX_CONTENT_LENGTH, chunked or not
+    try:
+        raw = request.get_data(cache=True)  # 413 above MAX_CONTENT_LENGTH, chunked or not
+    except HTTPException:
+        raise
+    except Exception:  # the server's parser on a body it could not read (broken chunks)
+        raise _refuse("body", "the body could not be read as its framing says") from None
     if not raw:
         return
     if not request.is_json:

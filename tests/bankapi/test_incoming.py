@@ -1,7 +1,8 @@
 """Where the server's event loop decides a request has arrived whole (bankapi/incoming.py)."""
 import pytest
 
-from bankapi.incoming import CUT, HEAD_TOO_LARGE, WHOLE, IncomingRequest, read_head
+from bankapi.incoming import (BAD_CHUNKS, BODY_TOO_LARGE, CUT, HEAD_TOO_LARGE, WHOLE,
+                              IncomingRequest, read_head)
 
 GET = b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n"
 POST = b"POST /auth/login HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\n"
@@ -23,9 +24,14 @@ def outcome(data: bytes, max_body: int = 100) -> str | None:
     (CHUNKED + b"3\r\nabc\r\n0\r\n", None),
     (CHUNKED + b"3;ext=1\r\nabc\r\n0\r\n\r\n", WHOLE),
     (CHUNKED + b"3\r\nabc\r\n0\r\nX-Trailer: 1\r\n\r\n", WHOLE),
-    (CHUNKED + b"zz\r\nabc\r\n", CUT),            # gunicorn's parser answers 400
-    (CHUNKED + b"3\r\nabcdef", CUT),              # no CRLF after the chunk
-    (CHUNKED + b"80\r\n" + b"a" * 101, CUT),      # over the limit: the app answers 413
+    (CHUNKED + b"zz\r\nabc\r\n", BAD_CHUNKS),     # the server answers 400
+    (CHUNKED + b"-5\r\nhello\r\n0\r\n\r\n", BAD_CHUNKS),
+    (CHUNKED + b"3\r\nabcdef", BAD_CHUNKS),       # no CRLF after the chunk
+    (CHUNKED + b"2\r\n{}\r\n0\r\nbad trailer\r\n\r\n", BAD_CHUNKS),
+    (CHUNKED + b"80\r\n" + b"a" * 101, BODY_TOO_LARGE),  # over the limit: the server answers 413
+    # whole, and over the limit: refused, never handed to the app cut at the limit
+    (CHUNKED + b"40\r\n" + b"a" * 64 + b"\r\n40\r\n" + b"a" * 64 + b"\r\n0\r\n\r\n",
+     BODY_TOO_LARGE),
     (POST.replace(b"5", b"101"), CUT),            # announced over the limit: not waited for
     (POST.replace(b"5", b"x5"), CUT),
     (POST.replace(b"\r\n\r\n", b"\r\nContent-Length: 5\r\n\r\n"), CUT),

@@ -198,3 +198,69 @@ def test_a_client_that_stops_reading_loses_its_connection_not_a_thread(served_ba
         except ConnectionResetError:
             answers = b""
     assert answers.count(b"HTTP/1.1 200 ") < 300
+
+
+def _customer(url) -> tuple[str, str]:
+    """A new customer's token and current account id."""
+    email = f"chunks{time.monotonic_ns()}@example.com"
+    token = requests.post(f"{url}/auth/register", timeout=30, json={
+        "email": email, "password": "correct horse", "name": "Chunk"}).json()["access_token"]
+    accounts = requests.get(f"{url}/accounts", timeout=30,
+                            headers={"Authorization": f"Bearer {token}"}).json()["accounts"]
+    return token, next(a["id"] for a in accounts if a["type"] == "current")
+
+
+def _chunked(url, path, token, body: bytes, key="") -> bytes:
+    chunks = b"".join(b"%x\r\n%s\r\n" % (len(body[i:i + 8192]), body[i:i + 8192])
+                      for i in range(0, len(body), 8192)) + b"0\r\n\r\n"
+    head = (f"POST {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
+            f"Authorization: Bearer {token}\r\nIdempotency-Key: {key or time.monotonic_ns()}\r\n"
+            f"Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n").encode()
+    with _raw(url, head + chunks) as sock:
+        return _read_all(sock)
+
+
+def test_a_chunked_body_over_the_limit_is_413_and_moves_no_money(served_bank):
+    """64 KiB of a valid top-up, then more: the bank must not act on the first 64 KiB."""
+    token, account = _customer(served_bank)
+    headers = {"Authorization": f"Bearer {token}"}
+    before = requests.get(f"{served_bank}/accounts/{account}/balance", headers=headers,
+                          timeout=30).json()
+    head = b'{"amount":5}'
+    body = head + b" " * (65536 - len(head)) + b"GARBAGE-NOT-JSON" * 100
+    status, _, answer = _answer(_chunked(served_bank, f"/accounts/{account}/topup", token, body))
+    assert status == 413 and json.loads(answer)["error"]["code"] == "payload_too_large"
+    after = requests.get(f"{served_bank}/accounts/{account}/balance", headers=headers,
+                         timeout=30).json()
+    assert after == before
+
+
+@pytest.mark.database_incidental
+@pytest.mark.parametrize("chunks", [b"zz\r\n", b"-5\r\nhello\r\n0\r\n\r\n",
+                                    b"2\r\n{}XX0\r\n\r\n", b"2\r\n{}\r\n0\r\nbad trailer\r\n\r\n"],
+                         ids=["size not hex", "negative size", "no terminator", "bad trailer"])
+def test_broken_chunked_framing_is_400_in_the_envelope(served_bank, chunks):
+    head = (b"POST /auth/login HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Type: "
+            b"application/json\r\nTransfer-Encoding: chunked\r\n\r\n")
+    with _raw(served_bank, head + chunks) as sock:
+        status, headers, body = _answer(_read_all(sock))
+    assert status == 400 and headers["content-type"] == "application/json"
+    assert json.loads(body)["error"]["request_id"]
+
+
+@pytest.mark.database_incidental
+@pytest.mark.parametrize("request_, expected", [
+    (b"GET /health?since=" + b"a" * 5000 + b" HTTP/1.1\r\nHost: x\r\n\r\n", 414),
+    (b"GET /health HTTP/1.1\r\nHost: x\r\nX-Long: " + b"a" * 9000 + b"\r\n\r\n", 431),
+    (b"GET /health HTTP/1.1\r\nHost: x\r\n" + b"".join(b"X-%d: 1\r\n" % n for n in range(101))
+     + b"\r\n", 431),
+    (b"get /me HTTP/1.1\r\nHost: x\r\n\r\n", 400),
+    (b"GET /health HTTP/1.1\r\nHost: x\r\nX-App-Version: 4\x7f\r\n\r\n", 400),
+], ids=["request line", "header line", "header count", "lower-case method", "DEL in a header"])
+def test_what_gunicorns_parser_refuses_is_answered_in_the_envelope(served_bank, request_,
+                                                                    expected):
+    with _raw(served_bank, request_) as sock:
+        status, headers, body = _answer(_read_all(sock))
+    assert status == expected and headers["content-type"] == "application/json"
+    error = json.loads(body)["error"]
+    assert error["request_id"] == headers["x-request-id"]
