@@ -92,9 +92,24 @@ def rebuild(out: Path) -> dict:
                "allow_failed_steps": previous.get("allow_failed_steps"),
                "thresholds": [t.get("name") for t in previous.get("thresholds") or ()
                               if isinstance(t, dict) and isinstance(t.get("name"), str)]}
-    return build(out, previous.get("integrity") or {}, previous.get("server") or {},
-                 stopped_by=previous.get("stopped_by"), partial=bool(previous.get("partial")),
-                 started=started)
+    partial = bool(previous.get("partial"))
+    if not partial:  # a run that ended wrote every raw file: one gone is a changed directory
+        for name in ("phases", "steps", "journeys"):
+            if not (out / FILES[name]).exists():
+                raise RunDirError(f"{out / FILES[name]} is missing, though the run ended and "
+                                  "wrote it: the report cannot be built again without it")
+    report = build(out, previous.get("integrity") or {}, previous.get("server") or {},
+                   stopped_by=previous.get("stopped_by"), partial=partial, started=started)
+    counted, read = _journeys(previous), _journeys(report)
+    if read < counted:
+        raise RunDirError(f"{out / FILES['journeys']} holds {read} journeys where the run's "
+                          f"report counted {counted}: the raw files were changed since")
+    return report
+
+
+def _journeys(report: dict) -> int:
+    return sum(row.get("attempts", 0) for row in report.get("journeys") or ()
+               if isinstance(row, dict))
 
 
 def scenario_of(out: Path) -> Scenario:

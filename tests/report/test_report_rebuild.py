@@ -56,11 +56,17 @@ def test_report_of_a_run_killed_outright_is_partial_and_fails(run_dir):
     assert str((run_dir / "report.html").resolve()) in result.stdout.replace("\n", "")
 
 
-def test_report_of_a_finished_run_is_the_same_report_again(run_dir):
+def finished(run_dir) -> dict:
+    """The run in `run_dir` as one that ended: its steps written, its report built."""
+    (run_dir / "steps.json").write_text(json.dumps({"steps": [], "halted_at_s": None}))
     integrity = {"ok": True, "ledger_balanced": True, "negative_balances": 0,
                  "duplicate_transfers": 0, "lost_acknowledged_transfers": 0}
     server = {"requests": 1000, "errors": 10, "requests_per_s": 8.3, "error_rate": 0.01}
-    first = build(run_dir, integrity, server)
+    return build(run_dir, integrity, server)
+
+
+def test_report_of_a_finished_run_is_the_same_report_again(run_dir):
+    first = finished(run_dir)
     write_report(first, run_dir)
     (run_dir / "report.html").unlink()
     result = report_command(run_dir)
@@ -113,3 +119,18 @@ def test_a_summary_written_into_a_file_keeps_every_table_cell_whole(run_dir):
     assert "…" not in result.stdout
     rules = [line for line in result.stdout.splitlines() if line.startswith("─")]
     assert rules and max(len(line) for line in rules) <= 100  # the rule does not span 1,000
+
+
+@pytest.mark.parametrize("damage", ["steps.json gone", "journeys.jsonl cut short"])
+def test_a_finished_run_whose_raw_files_changed_is_refused_not_passed(run_dir, damage):
+    write_report(finished(run_dir), run_dir)
+    before = (run_dir / "report.json").read_text()
+    if damage == "steps.json gone":
+        (run_dir / "steps.json").unlink()
+    else:
+        lines = (run_dir / "journeys.jsonl").read_text().splitlines()
+        (run_dir / "journeys.jsonl").write_text("\n".join(lines[:15]) + "\n")
+    result = report_command(run_dir)
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert "PASS" not in result.stdout
+    assert (run_dir / "report.json").read_text() == before  # nothing rewritten
