@@ -36,7 +36,8 @@ def steps_fail_the_run(report: dict) -> bool:
 
 
 def idle_rules(report: dict) -> list[str]:
-    """One line per chaos rule that matched no request, or matched some and injected none."""
+    """One line per chaos rule that matched no request, matched some and injected none, or
+    was gone before its counters could be read (nothing says it did anything)."""
     lines = []
     for rule in report.get("chaos_rules") or ():
         matched, injected = rule.get("matched"), rule.get("injected")
@@ -46,6 +47,10 @@ def idle_rules(report: dict) -> list[str]:
         elif matched and injected == 0:
             lines.append(f"chaos rule {where} matched {matched} requests but injected "
                          "no fault")
+        elif matched is None:
+            lines.append(f"chaos rule {where} was gone before its counters could be read "
+                         "(its ttl_s ran out, or its preset was applied again): nothing "
+                         "shows it injected anything")
     return lines
 
 
