@@ -19,6 +19,8 @@ crash, hang or exhaust memory whatever it holds:
 The depth and the expanded size are measured on PyYAML's event stream, which is read
 iteratively, before any object is built.
 """
+import re
+
 import yaml
 from yaml.constructor import ConstructorError
 
@@ -30,6 +32,7 @@ MAX_CHARS = 2_000_000
 _BASE = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _REFUSED_TAGS = ("binary", "set", "timestamp", "omap", "pairs")
 _TIMESTAMP = "tag:yaml.org,2002:timestamp"
+_BOOL = "tag:yaml.org,2002:bool"
 
 
 class TooBig(ValueError):
@@ -37,11 +40,18 @@ class TooBig(ValueError):
 
 
 class ScenarioLoader(_BASE):
-    """SafeLoader (libyaml's when installed) that builds only JSON's types."""
+    """SafeLoader (libyaml's when installed) that builds only JSON's types, with YAML 1.2's
+    booleans: only true and false are, so `{off: true}` is the key "off" (YAML 1.1 reads
+    on, off, yes and no as booleans too) and `halt_on_alert: no` is refused, not false."""
 
     yaml_implicit_resolvers = {
-        first: [(tag, regexp) for tag, regexp in resolvers if tag != _TIMESTAMP]
+        first: [(tag, regexp) for tag, regexp in resolvers if tag not in (_TIMESTAMP, _BOOL)]
         for first, resolvers in _BASE.yaml_implicit_resolvers.items()}
+
+
+for _first in "tTfF":
+    ScenarioLoader.yaml_implicit_resolvers.setdefault(_first, []).insert(
+        0, (_BOOL, re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$")))
 
 
 def _refuse(loader, node):

@@ -184,3 +184,14 @@ def test_a_version_too_long_for_python_to_read_is_a_problem_not_a_crash():
 def test_versions_too_long_to_read_sort_last_in_the_report():
     from loadtests.report.events import version_key
     assert sorted(["1" * 5000, "4.1.3"], key=version_key) == ["4.1.3", "1" * 5000]
+
+
+def test_chaos_off_and_on_steps_read_as_written():
+    """YAML 1.1 would read the key `off` as false; the docs write `{off: true}`."""
+    from loadtests.scenario.safe_yaml import load as read_yaml
+    data = read_yaml(b"timeline:\n  - {at: 10%, chaos: {off: true}}\n"
+                     b"  - {at: 20%, chaos: {on: true}}\nflag: no\n")
+    assert [step["chaos"] for step in data["timeline"]] == [{"off": True}, {"on": True}]
+    assert data["flag"] == "no"  # a flag must be true or false: "no" is refused later
+    steps = check({**MINIMAL, "timeline": data["timeline"]}, "x").steps()
+    assert [step.at_s for step in steps] == [18, 36]  # both steps kept, 10 % and 20 % of 180 s
