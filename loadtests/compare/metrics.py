@@ -208,6 +208,8 @@ def verdict(metric: str, entries: list[tuple]) -> str | None:
         return (f"{head}no verdict: the variants measured it in different numbers of runs "
                 f"({what}: {counts}), so their figures are not like for like ({figures})")
     best, rest = ranked[0], ranked[1:]
+    if all(row.n and row.mean == best.mean for row in rest):
+        return f"{head}no difference: every variant has the same mean ({figures})"
     if best.n < 2:
         return (f"{head}{best.label} came out {better} in one run each ({figures}); a single "
                 f"run cannot tell a difference from chance: use --repeat 3 or more")

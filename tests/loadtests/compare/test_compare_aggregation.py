@@ -155,6 +155,13 @@ def test_never_clearly_with_one_run_or_unequal_runs_and_never_fired_is_an_outcom
     assert cell("p95_ms", None, 2) == "–"
 
 
+def test_a_tie_names_no_winner():
+    zero = {"mean": 0, "min": 0, "max": 0, "n": 1}
+    sentence = verdict("retries_per_journey", [("none", zero, 1), ("backoff", dict(zero), 1)])
+    assert "no difference" in sentence and "came out" not in sentence
+    assert "clearly" not in sentence
+
+
 def test_several_vary_make_the_cartesian_product_first_key_slowest():
     varies = parse_varies(["client_policy=none,backoff", "halt_on_alert=true,false"])
     assert variants(varies) == [
