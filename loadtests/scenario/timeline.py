@@ -153,13 +153,17 @@ class TimelineDriver:
             for rule in chaos["rules"]:
                 self._created(record, [self._call(record, "POST", "/admin/chaos/rules", rule)])
         elif "remove" in chaos:
-            listing = self._call(record, "GET", "/admin/chaos/rules") or {}
-            names = set(chaos["remove"])
-            for rule in listing.get("rules", ()):
+            listing = self._call(record, "GET", "/admin/chaos/rules")
+            names, found = set(chaos["remove"]), set()
+            for rule in (listing or {}).get("rules", ()):
                 if rule.get("name") in names:
+                    found.add(rule["name"])
                     path = f"/admin/chaos/rules/{rule['id']}"
                     if self._call(record, "DELETE", path) is not None:
                         self._removed(rule)
+            if listing is not None and names - found:  # removing nothing is a typo
+                self._fail(record, "DELETE /admin/chaos/rules/<name>", ValueError(
+                    f"no chaos rule named {', '.join(map(repr, sorted(names - found)))}"))
         elif chaos.get("off"):
             self._call(record, "POST", "/admin/chaos/disable")
         elif chaos.get("on"):

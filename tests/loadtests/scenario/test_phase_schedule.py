@@ -127,6 +127,17 @@ def test_every_step_kind_becomes_its_admin_calls_in_key_order():
     assert driver.records[0]["phase"] == "incident" and driver.records[0]["at_s"] == 2
 
 
+def test_a_remove_of_a_rule_no_step_created_fails_its_step():
+    driver, admin, _ = driver_for([
+        {"at": "2s", "phase": "incident", "chaos": {"rules": [
+            {"name": "slow", "fault": {"type": "latency", "ms": 200}}]}},
+        {"at": "6s", "chaos": {"remove": ["slow", "ghost"]}}])
+    driver.run()
+    assert (6, "DELETE", "/admin/chaos/rules/rule_a") in [c[:3] for c in admin.calls]
+    assert [r["outcome"] for r in driver.records] == ["ok", "failed"]
+    assert "no chaos rule named 'ghost'" in driver.records[1]["calls"][-1]["note"]
+
+
 def test_a_failing_admin_call_is_recorded_and_the_timeline_goes_on():
     driver, admin, phases = driver_for(
         [{"at": "2s", "phase": "incident", "chaos": {"preset": "nope"}},
