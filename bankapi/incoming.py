@@ -6,8 +6,9 @@ the body its Content-Length announces, or a chunked body up to its last chunk an
 trailers. This is not the parser that serves the request (gunicorn's is, from these same
 bytes); it only has to find the end. A chunked body over the limit or with broken framing
 is refused by the server itself (BODY_TOO_LARGE, BAD_CHUNKS): nothing of it reaches the
-app, which would otherwise read a body cut at the limit as if it were whole. Where it
-cannot find the end (a head it does not follow, a Content-Length over the limit) it hands
+app, which would otherwise read a body cut at the limit as if it were whole; so is a
+Content-Length over the limit (on a GET too, which the app would answer, ignoring the
+body). Where it cannot find the end (a head it does not follow) it hands
 over what it has and the connection closes after the answer: gunicorn's parser and the
 app then refuse the request (400, 413) from those bytes, and the thread never waits on
 the client, since it is given no more than was read here.
@@ -63,7 +64,7 @@ class IncomingRequest:
             return CUT
         if head.length is not None:
             if head.length > self.max_body:
-                return CUT  # the app answers 413 from Content-Length, reading nothing
+                return BODY_TOO_LARGE  # not waited for, whatever the method
             return WHOLE if len(self.data) - head.end >= head.length else None
         return self._chunked()
 

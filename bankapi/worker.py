@@ -14,8 +14,8 @@ worker's event loop (the one that accepts) reads every request itself, non-block
   header it cannot read), which gunicorn would answer with an HTML page.
 - Only a whole request reaches a thread, and its parser is given exactly the bytes read
   (incoming.py says when they are whole): a thread never waits on a client. A body
-  over the app's MAX_CONTENT_LENGTH is not waited for: the app answers 413 from
-  Content-Length and the connection closes.
+  over the app's MAX_CONTENT_LENGTH is not waited for: the loop answers 413 and the
+  connection closes.
 - The paths chaos never touches (bankapi.ALWAYS_ANSWERED: /admin, /health, /metrics)
   run on RESERVED_THREADS threads of their own, so they never queue behind requests
   held in slow faults or slow requests of the bank's own.
@@ -57,7 +57,7 @@ REASONS = {400: "Bad Request", 408: "Request Timeout", 413: "Content Too Large",
            414: "URI Too Long", 431: "Request Header Fields Too Large"}
 MESSAGES = {400: "the chunked body's framing is broken (RFC 9112 7.1)",
             408: f"the request did not arrive whole within {READ_DEADLINE_S:g} s",
-            413: "the chunked body is over the size limit",
+            413: "the body is over the size limit",
             431: "the request line and headers are too large"}
 REFUSED = {HEAD_TOO_LARGE: 431, BODY_TOO_LARGE: 413, BAD_CHUNKS: 400}  # answered by the loop
 E = http.errors  # gunicorn's parser errors that are the client's, and their statuses

@@ -32,7 +32,8 @@ def outcome(data: bytes, max_body: int = 100) -> str | None:
     # whole, and over the limit: refused, never handed to the app cut at the limit
     (CHUNKED + b"40\r\n" + b"a" * 64 + b"\r\n40\r\n" + b"a" * 64 + b"\r\n0\r\n\r\n",
      BODY_TOO_LARGE),
-    (POST.replace(b"5", b"101"), CUT),            # announced over the limit: not waited for
+    (POST.replace(b"5", b"101"), BODY_TOO_LARGE),  # announced over the limit: not waited for
+    (GET.replace(b"\r\n\r\n", b"\r\nContent-Length: 101\r\n\r\n"), BODY_TOO_LARGE),
     (POST.replace(b"5", b"x5"), CUT),
     (POST.replace(b"\r\n\r\n", b"\r\nContent-Length: 5\r\n\r\n"), CUT),
     (CHUNKED.replace(b"\r\n\r\n", b"\r\nContent-Length: 5\r\n\r\n"), CUT),

@@ -264,3 +264,11 @@ def test_what_gunicorns_parser_refuses_is_answered_in_the_envelope(served_bank, 
     assert status == expected and headers["content-type"] == "application/json"
     error = json.loads(body)["error"]
     assert error["request_id"] == headers["x-request-id"]
+
+
+@pytest.mark.database_incidental
+def test_a_get_announcing_a_body_over_the_limit_is_413_too(served_bank):
+    with _raw(served_bank, b"GET /health HTTP/1.1\r\nHost: x\r\nContent-Length: 100000\r\n\r\n"
+              ) as sock:
+        status, _, body = _answer(_read_all(sock))
+    assert status == 413 and json.loads(body)["error"]["code"] == "payload_too_large"
