@@ -12,6 +12,9 @@ import re
 
 from apiflask import Schema
 
+from chaos.middleware import covers
+
+from .. import ALWAYS_ANSWERED
 from . import schemas
 from .inputs import STORABLE_TEXT
 
@@ -24,10 +27,18 @@ COMMON_ERRORS = {
     400: "bad input, the field named: a parameter or body field that fails its rule, "
          "malformed or too deeply nested JSON, text with NUL or an unpaired surrogate",
     401: "no valid bearer token for this operation",
+    408: "the request did not arrive whole within 10 s (the server's read deadline)",
     413: "the body is larger than the server takes (64 KiB by default)",
+    414: "the request line is longer than the server reads (4094 bytes)",
     415: "a body that is not JSON (Content-Type: application/json)",
+    431: "the headers are larger than the server reads",
     503: "the database is unavailable; nothing was written, retry (Retry-After)",
 }
+SERVER_BOUNDS = (408, 413, 414, 431)  # the server's own refusals, before any view (worker.py)
+# What a chaos rule's error fault may answer on any path chaos touches (all but
+# ALWAYS_ANSWERED): the banksim runs a team rehearses are exactly when a client meets these.
+INJECTED = {status: f"injected by a chaos rule (an error fault with status {status})"
+            for status in (429, 500, 502, 503, 504)}
 WITH_BODY = {"post", "put", "patch"}
 ADMIN_PREFIX = "/admin/"  # admin.py's and the chaos admin API's bearer check
 ADMIN_SCHEME = "AdminToken"
@@ -66,7 +77,8 @@ def complete_spec(spec: dict, idempotent: set[tuple[str, str]],
                     "schema": {"type": "string", "minLength": 1, "maxLength": 255}})
             if path.startswith(ADMIN_PREFIX):
                 operation["security"] = [{ADMIN_SCHEME: []}]
-            document_errors(operation, method, (path, method) not in no_database)
+            document_errors(operation, method, (path, method) not in no_database,
+                            faultable=not covers(ALWAYS_ANSWERED, path))
     spec.setdefault("components", {}).setdefault("securitySchemes", {})[ADMIN_SCHEME] = {
         "type": "http", "scheme": "bearer",
         "description": "the server's BANKSIM_ADMIN_TOKEN, for every /admin operation"}
@@ -77,21 +89,24 @@ def complete_spec(spec: dict, idempotent: set[tuple[str, str]],
     return spec
 
 
-def document_errors(operation: dict, method: str, uses_database: bool) -> None:
+def document_errors(operation: dict, method: str, uses_database: bool,
+                    faultable: bool = True) -> None:
     """Add the COMMON_ERRORS that apply to an operation to those its view declares: any
-    request may carry a bad query or path value (400); a request with a body may be too
-    large or not JSON (413, 415); a secured one may lack its token (401); whatever reads
-    the database may find it unavailable (503)."""
-    statuses = [400]
+    request may carry a bad query or path value (400) or break the server's bounds (408,
+    413, 414, 431); a request with a body may not be JSON (415); a secured one may lack
+    its token (401); whatever reads the database may find it unavailable (503); and a
+    `faultable` one may get what a chaos rule injects (INJECTED)."""
+    statuses = [400, *SERVER_BOUNDS]
     if method in WITH_BODY:
-        statuses += [413, 415]
+        statuses.append(415)
     if operation.get("security"):
         statuses.append(401)
     if uses_database:
         statuses.append(503)
     responses = operation.setdefault("responses", {})
-    for status in statuses:
-        responses.setdefault(str(status), {"description": COMMON_ERRORS[status],
+    described = {**(INJECTED if faultable else {}), **{s: COMMON_ERRORS[s] for s in statuses}}
+    for status, description in sorted(described.items()):
+        responses.setdefault(str(status), {"description": description,
                                            "content": {"application/json": {
                                                "schema": ERROR_REF}}})
     for status in ("429", "503"):

@@ -38,6 +38,18 @@ def test_every_operation_documents_the_errors_the_app_can_give_it(spec):
     assert schemas["HTTPError"] == schemas["ValidationError"]  # the one error envelope
 
 
+def test_every_operation_documents_the_server_bounds_and_what_chaos_can_inject(spec):
+    exempt = ("/admin", "/health", "/metrics")
+    for path, method, operation in _operations(spec):
+        statuses = set(operation["responses"])
+        assert {"408", "413", "414", "431"} <= statuses, (path, method)
+        injected = {"429", "500", "502", "503", "504"}
+        if path.startswith(exempt):  # chaos never touches these
+            assert not {"429", "500", "502", "504"} & statuses, (path, method)
+        else:
+            assert injected <= statuses, (path, method)
+
+
 def test_admin_operations_declare_the_admin_token(spec):
     assert spec["components"]["securitySchemes"]["AdminToken"]["scheme"] == "bearer"
     admin = [(path, operation) for path, _m, operation in _operations(spec)
