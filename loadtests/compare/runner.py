@@ -45,17 +45,25 @@ def run_comparison(plan: Plan, console: Console | None = None) -> int:
                     if codes[run.path] >= 128:
                         raise Interrupted(codes[run.path] - 128)
             finally:  # the bar's last frame stays on screen (and in a log): no time left
-                progress.update(task, status=f"{len(codes)} of {len(runs)} runs done")
+                progress.update(task, status=f"{_done(codes)} of {len(runs)} runs done")
     except Interrupted as exc:
         left = [run.path for run in runs if run.path not in codes]
-        console.print(f"[bold red]comparison stopped by {exc}[/] after {len(codes)} of "
-                      f"{len(runs)} runs; not run: {', '.join(left) or 'none'}. "
+        stopped = [path for path, code in codes.items() if code >= 128]
+        cut = (f"; {', '.join(stopped)} stopped partway (its partial report counts as no "
+               f"report)" if stopped else "")
+        console.print(f"[bold red]comparison stopped by {exc}[/] after {_done(codes)} of "
+                      f"{len(runs)} runs{cut}; not run: {', '.join(left) or 'none'}. "
                       f"What was measured is in {(plan.out / 'compare.json').resolve()}",
                       highlight=False)
         write_outputs(plan, runs, codes, console)
         return 128 + exc.signum
     write_outputs(plan, runs, codes, console)
     return 0 if codes and all(code == 0 for code in codes.values()) else 1
+
+
+def _done(codes: dict) -> int:
+    """Runs that ran to their end (a signal's 128 + N is a run stopped partway)."""
+    return sum(code < 128 for code in codes.values())
 
 
 def _status(plan: Plan, run: Run, n: int, total: int, started: float,
@@ -96,7 +104,7 @@ def write_json(plan: Plan, runs: list[Run], codes: dict) -> dict:
     document = compare_document(plan.scenario, plan.seed, plan.repeat,
                                 _variants(plan, runs, codes))
     document["runs_planned"] = len(runs)
-    document["runs_done"] = len(codes)
+    document["runs_done"] = _done(codes)
     path = plan.out / "compare.json"
     path.write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
     return document

@@ -255,11 +255,13 @@ def test_a_comparison_writes_compare_json_and_html_and_exits_1_if_a_run_failed(
 
 
 def test_a_run_stopped_by_a_signal_stops_the_comparison_and_keeps_what_was_measured(
-        tmp_path, monkeypatch):
+        tmp_path, monkeypatch, capsys):
     monkeypatch.setattr(compare, "run_incident", fake_incident({"none": 0, "backoff": 130}))
     plan = Plan("bad-release", 42, 1, tmp_path,
                 parse_varies(["client_policy=none,backoff", "adoption=0.2,0.9"]))
     assert compare.run_comparison(plan) == 130
     document = json.loads((tmp_path / "compare.json").read_text())
-    assert (document["runs_done"], document["runs_planned"]) == (3, 4)
+    assert (document["runs_done"], document["runs_planned"]) == (2, 4)  # the 3rd was stopped
+    said = " ".join(capsys.readouterr().out.split())
+    assert "after 2 of 4 runs; " in said and "stopped partway" in said
     assert not (tmp_path / "v4-client_policy-backoff_adoption-0.9").exists()
