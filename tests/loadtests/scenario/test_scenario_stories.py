@@ -84,8 +84,11 @@ def test_android_sdk_crash_hurts_only_android_on_the_version(runs):
 def test_payments_outage_fails_money_movement_for_every_version(runs):
     report, journeys = run(runs, "payments-outage")
     by_version = money_outcomes(journeys)
-    # the phase is a journey's at its start: one begun just before the preset landed may pass
-    assert by_version and all(sum(oks) / len(oks) <= 0.25 for oks in by_version.values()), \
+    # the phase is a journey's at its start: one begun just before the preset landed may
+    # pass, so all of them are judged together and each version only on 5 or more
+    every = [ok for oks in by_version.values() for ok in oks]
+    assert every and sum(every) / len(every) <= 0.25, by_version
+    assert all(sum(oks) / len(oks) <= 0.25 for oks in by_version.values() if len(oks) >= 5), \
         by_version
     assert success(journeys, journey="view_transactions", phase="incident") >= 0.97
     assert success(journeys, journey="send_money", phase="baseline") >= 0.97
