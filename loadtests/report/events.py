@@ -56,9 +56,31 @@ def coerce_events(events: Iterable[dict | JourneyEvent]) -> list[JourneyEvent]:
 
 
 def load_events(path: str | Path) -> list[JourneyEvent]:
-    """Read a JSON Lines file of journey events; blank lines are skipped."""
-    with open(path, encoding="utf-8") as handle:
-        return coerce_events(json.loads(line) for line in handle if line.strip())
+    """The journey events of a JSON Lines file (`read_jsonl`)."""
+    return coerce_events(read_jsonl(path))
+
+
+def read_jsonl(path: str | Path) -> list[dict]:
+    """The lines of a JSON Lines file; a last line cut short (a process killed while
+    writing it) is left out, any other bad line is an error naming it."""
+    path = Path(path)
+    if not path.exists():
+        return []
+    lines = path.read_text(encoding="utf-8").splitlines()
+    rows = []
+    for number, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+        except ValueError:
+            if number == len(lines):
+                break
+            row = None
+        if not isinstance(row, dict):
+            raise ValueError(f"{path}, line {number}: not a JSON object")
+        rows.append(row)
+    return rows
 
 
 def version_key(version: str):

@@ -27,7 +27,8 @@ from loadtests.run.reconcile import reconcile
 from loadtests.run.database_guard import RunDatabase, RunRefused
 from loadtests.report import print_summary, write_report
 from loadtests.report.steps import steps_fail_the_run
-from loadtests.run.rundir import build, read_jsonl, write_run_json
+from loadtests.report.events import read_jsonl
+from loadtests.run.rundir import build, run_files, write_run_json
 from loadtests.scenario import Scenario, load, to_yaml
 from loadtests.run.server_load import server_load
 
@@ -214,11 +215,7 @@ def run_incident(s: IncidentSettings, console: Console | None = None) -> int:
     env = {**os.environ, "BANKSIM_ADMIN_TOKEN": token, "BANKSIM_SEED": str(s.seed),
            "BANKSIM_DATABASE_URL": database.url,
            "BANKSIM_URL": f"http://127.0.0.1:{port}", "BANKSIM_USERS": str(sc.users)}
-    files = {"journeys": out / "journeys.jsonl", "transfers": out / "transfers.jsonl",
-             "phases": out / "phases.json", "steps": out / "steps.json",
-             "scenario": out / "scenario.yaml", "csv": out / "locust",
-             "html": out / "locust.html", "sessions": out / "sessions.json",
-             "chaos": out / "chaos-rules.json"}
+    files = run_files(out)
     for name in ("journeys", "transfers", "steps", "phases", "chaos"):
         files[name].unlink(missing_ok=True)
     for stale in ("report.json", "report.html", "main-chart.png"):  # another run's

@@ -11,12 +11,20 @@ import json
 from pathlib import Path
 
 from loadtests.report import build_report
+from loadtests.report.events import read_jsonl
 from loadtests.scenario import Scenario, ScenarioError, load
 from loadtests.scenario.timeline import rules_as_run
 
+# Every file of a run directory, by what it holds: the one place their names are written.
 FILES = {"run": "run.json", "scenario": "scenario.yaml", "journeys": "journeys.jsonl",
-         "phases": "phases.json", "steps": "steps.json", "report": "report.json",
-         "chaos": "chaos-rules.json"}
+         "transfers": "transfers.jsonl", "phases": "phases.json", "steps": "steps.json",
+         "chaos": "chaos-rules.json", "sessions": "sessions.json", "report": "report.json",
+         "csv": "locust", "html": "locust.html"}  # csv: the prefix of Locust's CSV files
+
+
+def run_files(out: Path) -> dict[str, Path]:
+    """The paths of a run directory's files (FILES), by what they hold."""
+    return {name: out / file for name, file in FILES.items()}
 NOT_AUDITED = "the run ended before its ledger was audited"
 
 
@@ -120,28 +128,6 @@ def scenario_of(out: Path) -> Scenario:
         return load(str(path))
     except ScenarioError as exc:
         raise RunDirError("\n".join([exc.source, *exc.problems])) from None
-
-
-def read_jsonl(path: Path) -> list[dict]:
-    """The lines of a JSON Lines file; a last line cut short (a process killed while
-    writing it) is left out, any other bad line is an error naming it."""
-    if not path.exists():
-        return []
-    lines = path.read_text(encoding="utf-8").splitlines()
-    rows = []
-    for number, line in enumerate(lines, 1):
-        if not line.strip():
-            continue
-        try:
-            row = json.loads(line)
-        except ValueError:
-            if number == len(lines):
-                break
-            row = None
-        if not isinstance(row, dict):
-            raise RunDirError(f"{path}, line {number}: not a JSON object")
-        rows.append(row)
-    return rows
 
 
 def _read_json(path: Path, default):
