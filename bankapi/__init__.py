@@ -6,6 +6,7 @@ from apiflask import APIFlask
 
 from .config import Config
 from .database.db import db
+from .state import BankState
 
 # Never broken by chaos, and served on threads of their own (worker.py), so that a broken
 # or overloaded bank can always be repaired and observed.
@@ -14,6 +15,7 @@ ALWAYS_ANSWERED = ("/admin", "/health", "/metrics")
 
 class BankApp(APIFlask):
     SYNC_CACHE_MAX = 1000  # views, hooks and handlers: a few dozen; the cap is a backstop
+    state: BankState  # what the app holds while it runs (state.py), set by create_app
 
     def ensure_sync(self, func):
         """Flask asks this of every hook and view on every request (inspect's coroutine
@@ -48,10 +50,11 @@ def create_app(test_config: dict | None = None) -> APIFlask:
     if test_config:
         app.config.update(test_config)
 
+    app.state = BankState()
     db.init_app(app)
     from .domain import tokens
     from .web import errors, inputs, metrics, retention
-    app.extensions["banksim_tokens"] = tokens.TokenCache(app.config["TOKEN_CACHE_S"])
+    app.state.tokens = tokens.TokenCache(app.config["TOKEN_CACHE_S"])
     errors.init_app(app)
     inputs.init_app(app)
     retention.init_app(app)
@@ -89,7 +92,7 @@ def _install_chaos(app) -> None:
                    authorize=is_admin, error_body=injected_error_body,
                    exempt_prefixes=ALWAYS_ANSWERED, max_held=held,
                    engines=[db.engine_of(app)],
-                   version_label=app.extensions["banksim_versions"])
+                   version_label=app.state.versions)
 
 
 def chaos_engine(app):
@@ -128,6 +131,6 @@ def shutdown(app) -> None:
         app.extensions["chaos"].close()
         if app.extensions["chaos"].engine is not db.engine_of(app):
             app.extensions["chaos"].engine.dispose()
-    if app.extensions.get("banksim_access_log") is not None:
-        app.extensions["banksim_access_log"].close()
+    if app.state.access_log is not None:
+        app.state.access_log.close()
     db.engine_of(app).dispose()

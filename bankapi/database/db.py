@@ -47,20 +47,21 @@ class Database:
     """
 
     def init_app(self, app) -> None:
-        engine = app.extensions["banksim_db"] = make_engine(app.config["DATABASE_URL"])
-        app.extensions["banksim_db_reader"] = (
+        state = app.state
+        engine = state.engine = make_engine(app.config["DATABASE_URL"])
+        state.reader = (
             None if app.config["SINGLE_READ_TRANSACTION"] else reader(engine))
-        app.extensions["banksim_db_driver"] = (
+        state.driver = (
             engine if engine.dialect.name == "sqlite"
             and not app.config["SINGLE_READ_TRANSACTION"] else None)
-        app.extensions["banksim_writers"] = (
+        state.writers = (
             WriterQueue(sqlite_file(app.config["DATABASE_URL"]))
             if engine.dialect.name == "sqlite" else None)
         app.teardown_appcontext(self._close_session)
 
     @staticmethod
     def engine_of(app) -> Engine:
-        return app.extensions["banksim_db"]
+        return app.state.engine
 
     @property
     def engine(self) -> Engine:
@@ -79,7 +80,7 @@ class Database:
         `with db.reading() as connection: connection.execute(...).first()`. The statement
         goes through the engine's events like any other, so chaos's db_* faults act on it.
         With SINGLE_READ_TRANSACTION the request session's connection, in its transaction."""
-        engine = current_app.extensions["banksim_db_reader"]
+        engine = current_app.state.reader
         if engine is None:
             return nullcontext(self.session.connection())
         return engine.connect()
@@ -93,7 +94,7 @@ class Database:
         chaos layer marks the WSGI environ, and its faults act through the engine's
         events); and once more after the driver failed, so that SQLAlchemy reports the
         failure (503) or, on a fresh connection, answers."""
-        engine = current_app.extensions["banksim_db_driver"]
+        engine = current_app.state.driver
         if engine is not None and not (
                 has_request_context() and "chaos.database_fault" in request.environ):
             try:
@@ -109,7 +110,7 @@ class Database:
         SQLite it first waits its turn in the writers' queue (`bankapi/database/writers.py`)."""
         session = self.session
         session.rollback()  # leave any read snapshot before taking the write lock
-        writers = current_app.extensions["banksim_writers"]
+        writers = current_app.state.writers
         with writers.turn() if writers is not None else nullcontext():
             with session.begin():
                 session.connection(execution_options={IMMEDIATE: True})

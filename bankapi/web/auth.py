@@ -38,7 +38,7 @@ def verify_token(token: str):
 
 
 def token_cache() -> tokens.TokenCache:
-    return current_app.extensions["banksim_tokens"]
+    return current_app.state.tokens
 
 
 def current_user_id() -> str:

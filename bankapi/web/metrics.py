@@ -105,10 +105,10 @@ def method_label(value: str) -> str:
 
 
 def init_app(app) -> None:
-    """Record every request; `app.extensions["banksim_versions"]` labels app versions, and
-    with ACCESS_LOG (set by `serve`) `app.extensions["banksim_access_log"]` logs it."""
-    versions = app.extensions["banksim_versions"] = KnownVersions(db.engine_of(app))
-    access = app.extensions["banksim_access_log"] = (
+    """Record every request; `app.state.versions` labels app versions, and with
+    ACCESS_LOG (set by `serve`) `app.state.access_log` logs it."""
+    versions = app.state.versions = KnownVersions(db.engine_of(app))
+    access = app.state.access_log = (
         AccessLog() if app.config["ACCESS_LOG"] else None)
     app.before_request(_start_timer)
     app.after_request(partial(_record, versions=versions, access=access))

@@ -99,7 +99,7 @@ class Pruner:
 
 
 def init_app(app) -> None:
-    pruner = app.extensions["banksim_pruner"] = Pruner(app.config["PRUNE_INTERVAL_S"])
+    pruner = app.state.pruner = Pruner(app.config["PRUNE_INTERVAL_S"])
 
     @app.after_request
     def prune_after_responding(response):

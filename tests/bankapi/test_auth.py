@@ -61,13 +61,13 @@ def test_expired_token_is_refused(app, client, alice):
         row = db.session.get(Token, tokens.digest(alice.token))
         row.expires_at = row.expires_at.replace(year=2000)
         db.session.commit()
-    app.extensions["banksim_tokens"].clear()  # as a process that never saw the token
+    app.state.tokens.clear()  # as a process that never saw the token
     assert client.get("/me", headers=alice.headers).status_code == 401
 
 
 def test_a_token_revoked_elsewhere_is_refused_once_the_cache_time_is_up(app, client, alice):
     """Another worker's logout deletes the row; this process trusts its cache until then."""
-    cache = app.extensions["banksim_tokens"]
+    cache = app.state.tokens
     now = [0.0]
     cache.clock = lambda: now[0]
     cache.clear()

@@ -103,7 +103,7 @@ def expired_token(app, alice):
 
 
 def test_a_response_triggers_pruning_after_it_is_sent_once_due(app, client, expired_token):
-    pruner = app.extensions["banksim_pruner"]
+    pruner = app.state.pruner
     assert client.get("/health", buffered=True).status_code == 200
     assert _count(app, Token) == 1  # not due yet: nothing pruned
     pruner.clock = lambda: pruner._next  # the interval is up

@@ -109,7 +109,7 @@ def test_tokens_and_password_hashes_never_leave_the_bank(app, client, alice, bob
         hashes = list(db.session.scalars(select(User.password_hash)))
     secrets = [token, alice.token, bob.token, "correct horse", token.split(".", 1)[1],
                *hashes, *(h.rsplit("$", 1)[-1] for h in hashes)]
-    app.extensions["banksim_access_log"].flush()  # its lines, on stderr
+    app.state.access_log.flush()  # its lines, on stderr
     logged = [record.getMessage() for record in caplog.records]
     logged += capsys.readouterr().err.splitlines()
     assert any('"route": "/me"' in line for line in logged)  # the access log was captured
