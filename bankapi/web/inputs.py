@@ -115,6 +115,8 @@ def check_body() -> None:
         body = None
     if body is None:
         raise _refuse("body", "malformed JSON")
+    if not isinstance(body, dict):  # every operation takes an object
+        raise _refuse("body", "must be a JSON object")
     _walk_json(body, "")
 
 

@@ -55,11 +55,13 @@ def test_malformed_json(assert_nothing_written, app, alice):
     assert_nothing_written(app)
 
 
-def test_json_that_is_not_an_object(alice):
-    response = alice.post("/transfers", data=json.dumps([1, 2]), key="v",
+@pytest.mark.parametrize("body", [[1, 2], "x", 3, True])
+def test_json_that_is_not_an_object_names_the_body(alice, body):
+    response = alice.post("/transfers", data=json.dumps(body), key="v",
                           content_type="application/json")
     assert response.status_code == 400
     assert response.json["error"]["code"] == "validation_error"
+    assert response.json["error"]["field"] == "body"
 
 
 def test_wrong_content_type_is_415(assert_nothing_written, app, alice):
