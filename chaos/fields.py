@@ -22,12 +22,12 @@ class Number(fields.Float):
 
     def _deserialize(self, value, attr, data, **kwargs):
         if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise ValidationError("Not a valid number.")
+            raise self.make_error("invalid")
         return super()._deserialize(value, attr, data, **kwargs)
 
 
 class Flag(fields.Boolean):
     def _deserialize(self, value, attr, data, **kwargs):
         if not isinstance(value, bool):
-            raise ValidationError("Not a valid boolean.")
+            raise self.make_error("invalid")
         return value

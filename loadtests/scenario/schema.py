@@ -15,6 +15,7 @@ import functools
 import math
 import re
 
+from chaos import fields as strict
 from chaos.schemas import RuleSchema as BankRuleSchema
 from marshmallow import (RAISE, Schema, ValidationError, fields, validate, validates_schema)
 from packaging.version import Version
@@ -81,22 +82,16 @@ class _Parsed(fields.Field):
         return value
 
 
-class Number(fields.Float):
-    """A finite number as YAML writes one (never text or true/false)."""
+class Number(strict.Number):
+    """A finite number as YAML writes one (never text or true/false): chaos's rule field."""
 
-    def _deserialize(self, value, attr, data, **kwargs):
-        if isinstance(value, bool) or not isinstance(value, int | float):
-            raise ValidationError("not a number")
-        return super()._deserialize(value, attr, data, **kwargs)
+    default_error_messages = {"invalid": "not a number"}
 
 
-class Flag(fields.Boolean):
+class Flag(strict.Flag):
     """true or false, nothing else ("no" would read as true where the run tests it)."""
 
-    def _deserialize(self, value, attr, data, **kwargs):
-        if not isinstance(value, bool):
-            raise ValidationError("use true or false")
-        return value
+    default_error_messages = {"invalid": "use true or false"}
 
 
 class VersionField(fields.Field):
