@@ -6,7 +6,7 @@ import threading
 import uuid
 
 import pytest
-from sqlalchemy import create_engine, func, select, text
+from sqlalchemy import create_engine, func, inspect, select, text
 from werkzeug.serving import make_server
 
 from bankapi import create_app, init_database, shutdown
@@ -24,10 +24,14 @@ _emails = itertools.count(1)
 
 
 def _reset_postgres(url: str) -> None:
+    """The bank's tables, empty, and no other table: chaos's rules, kill switch and seed,
+    an earlier run's marker and the tiny chaos app's notes all start afresh."""
     engine = create_engine(url)
     with engine.begin() as conn:
-        ChaosBase.metadata.drop_all(conn)  # rules, kill switch and seed start afresh
-        conn.execute(text("DROP TABLE IF EXISTS banksim_incident_run"))  # an earlier run's
+        ChaosBase.metadata.drop_all(conn)
+        bank = {table.name for table in Base.metadata.sorted_tables}
+        for name in set(inspect(conn).get_table_names()) - bank:
+            conn.execute(text(f'DROP TABLE IF EXISTS "{name}" CASCADE'))
         Base.metadata.create_all(conn)
         names = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
         conn.execute(text(f"TRUNCATE {names} CASCADE"))
