@@ -11,7 +11,8 @@ row a run writes once its seed is in and again after its processes have stopped,
 row count of every other table then. The database is still that run's while every count
 holds; a customer registered, a rule added or a re-seed since changes one, and the next
 run refuses. A run killed outright (SIGKILL) leaves counts that no longer hold: refused too.
-Counts, not contents: the check errs on the side of refusing, never of deleting.
+Counts, not contents: a value edited in place in an earlier run's database leaves every
+count as it was and is not seen (docs/reference.md says so); anything added or removed is.
 """
 import json
 from contextlib import contextmanager
