@@ -168,12 +168,7 @@ class BufferedThreadWorker(gthread.ThreadWorker):
     def refuse(self, conn, status: int) -> None:
         head = conn.incoming.head
         request_id = head.request_id if head and REQUEST_ID.match(head.request_id) else ""
-        request_id = request_id or new_request_id()
-        body = error_body(status, MESSAGES[status], request_id)
-        send_quietly(conn.sock, (
-            f"HTTP/1.1 {status} {REASONS[status]}\r\nContent-Type: application/json\r\n"
-            f"Content-Length: {len(body)}\r\nConnection: close\r\n"
-            f"X-Request-Id: {request_id}\r\n\r\n").encode() + body)
+        send_quietly(conn.sock, refusal(status, MESSAGES[status], request_id))
         self.close(conn)
 
     def handle_error(self, req, client, addr, exc):
@@ -183,12 +178,7 @@ class BufferedThreadWorker(gthread.ThreadWorker):
         if status is None:
             return super().handle_error(req, client, addr, exc)
         self.log.warning("Invalid request from ip=%s: %s", (addr or ("",))[0], exc)
-        body = error_body(status, f"the request could not be read: {exc}"[:300],
-                          request_id := new_request_id())
-        send_quietly(client, (
-            f"HTTP/1.1 {status} {REASONS[status]}\r\nContent-Type: application/json\r\n"
-            f"Content-Length: {len(body)}\r\nConnection: close\r\n"
-            f"X-Request-Id: {request_id}\r\n\r\n").encode() + body)
+        send_quietly(client, refusal(status, f"the request could not be read: {exc}"[:300]))
 
     def stop_reading(self, conn) -> None:
         if conn in self.reading:
@@ -303,6 +293,16 @@ class BufferedThreadWorker(gthread.ThreadWorker):
             self.await_request(conn, conn.parser.unreader.take_buffered())
         elif not conn.closed:
             self.close(conn)
+
+
+def refusal(status: int, message: str, request_id: str = "") -> bytes:
+    """A whole answer, in the bank's envelope, that the server gives before any view runs
+    (the connection closes after it); a new request id unless the client's is given."""
+    request_id = request_id or new_request_id()
+    body = error_body(status, message, request_id)
+    return (f"HTTP/1.1 {status} {REASONS[status]}\r\nContent-Type: application/json\r\n"
+            f"Content-Length: {len(body)}\r\nConnection: close\r\n"
+            f"X-Request-Id: {request_id}\r\n\r\n").encode() + body
 
 
 def send_quietly(sock, data: bytes) -> None:
