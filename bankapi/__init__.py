@@ -60,10 +60,10 @@ def create_app(test_config: dict | None = None) -> APIFlask:
     retention.init_app(app)
     metrics.init_app(app)
 
-    from .web import (accounts, admin, auth, budgets, health, notifications, payments,
-                   releases, transactions, transfers)
+    from .web import (accounts, admin, admin_webhooks, auth, budgets, health, notifications,
+                      payments, releases, transactions, transfers, webhooks)
     for module in (auth, accounts, transactions, transfers, payments, budgets,
-                   notifications, releases, admin, health):
+                   notifications, releases, webhooks, admin, admin_webhooks, health):
         app.register_blueprint(module.bp)
     from .web.idempotency import idempotent_operations
     from .web.openapi import complete_spec, marked_operations
@@ -79,6 +79,7 @@ def _install_chaos(app) -> None:
     import chaos
     from chaos.store import ChaosStore
 
+    from .domain.outbox import EVENT_TYPES
     from .domain.tokens import user_id_hint
     from .presets import PRESETS
     from .web.admin import is_admin
@@ -92,7 +93,10 @@ def _install_chaos(app) -> None:
                    authorize=is_admin, error_body=injected_error_body,
                    exempt_prefixes=ALWAYS_ANSWERED, max_held=held,
                    engines=[db.engine_of(app)],
-                   version_label=app.state.versions)
+                   version_label=app.state.versions, event_types=EVENT_TYPES)
+    engine = app.extensions["chaos.middleware"].engine
+    app.state.delivery_chaos = lambda job: engine.plan_delivery(
+        job.type, job.user_id, job.event_id, job.attempts)
 
 
 def chaos_engine(app):
@@ -125,8 +129,10 @@ def init_database(app) -> None:
 
 
 def shutdown(app) -> None:
-    """Stop the chaos flusher, write the access log's last lines and close pooled
+    """Stop the webhook dispatcher and the chaos flusher, write the access log's last lines and close pooled
     connections (CLI commands, tests)."""
+    if app.state.dispatcher is not None:
+        app.state.dispatcher.stop()
     if "chaos" in app.extensions:
         app.extensions["chaos"].close()
         if app.extensions["chaos"].engine is not db.engine_of(app):

@@ -83,6 +83,9 @@ def serve(host, port, workers, threads, dev):
                        f"database {app.config['DATABASE_URL']}")
             if dev:
                 signal.signal(signal.SIGTERM, _exit_on_sigterm)  # so the directory goes too
+                from .webhooks import dispatcher
+                app.config["WEBHOOK_DISPATCH"] = True
+                dispatcher.start(app)  # stopped by shutdown() when serving ends
                 app.run(host=host, port=port, threaded=True)
                 return
         from .server import GunicornServer

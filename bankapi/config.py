@@ -46,6 +46,13 @@ class Config:
         # process (0: never).
         self.IDEMPOTENCY_TTL_S = int(env.get("BANKSIM_IDEMPOTENCY_TTL_S", "86400"))
         self.PRUNE_INTERVAL_S = float(env.get("BANKSIM_PRUNE_INTERVAL_S", "60"))
+        # Webhooks (docs/bank.md, "Webhooks"): a delivery not answered 2xx by this many seconds
+        # after its event is `failed`; each attempt's deadline; how often an idle dispatcher
+        # looks for due deliveries. `serve` runs a dispatcher in each worker (WEBHOOK_DISPATCH).
+        self.WEBHOOK_GIVE_UP_S = float(env.get("BANKSIM_WEBHOOK_GIVE_UP_S", "300"))
+        self.WEBHOOK_TIMEOUT_S = float(env.get("BANKSIM_WEBHOOK_TIMEOUT_S", "5"))
+        self.WEBHOOK_POLL_S = float(env.get("BANKSIM_WEBHOOK_POLL_S", "0.2"))
+        self.WEBHOOK_DISPATCH = False
         # TEACHING MODE, never in production: the ledger's concurrency protection is off
         # (check-then-act), so concurrent requests overdraw and duplicate. docs/bank.md, "Money".
         self.UNSAFE_LEDGER = env.get("BANKSIM_UNSAFE_LEDGER", "0") in ("1", "true", "yes")

@@ -184,3 +184,50 @@ class LoginThrottle(Base):
     failures: Mapped[int] = mapped_column(Integer, default=0)
     last_failure_at: Mapped[datetime] = mapped_column(DateTime, index=True)  # for pruning
     locked_until: Mapped[datetime | None] = mapped_column(DateTime)
+
+
+class Webhook(Base):
+    """A URL that receives a customer's events (user_id NULL: an admin's, every customer's).
+    The secret signs each delivery; it is shown once, when the webhook is created."""
+    __tablename__ = "webhooks"
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    user_id: Mapped[str | None] = mapped_column(ForeignKey("users.id"), index=True)
+    url: Mapped[str] = mapped_column(String(2048))
+    events: Mapped[str] = mapped_column(String(200))  # event types, comma separated
+    secret: Mapped[str] = mapped_column(String(80))
+    created: Mapped[datetime] = mapped_column(DateTime)
+
+
+class WebhookEvent(Base):
+    """The outbox: one row per event, written in the transaction of the movement that
+    caused it. `sequence` counts an account's events from 1 (unique per account)."""
+    __tablename__ = "webhook_events"
+    __table_args__ = (UniqueConstraint("account_id", "sequence"),)
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    type: Mapped[str] = mapped_column(String(32))
+    user_id: Mapped[str] = mapped_column(String(40), index=True)
+    account_id: Mapped[str] = mapped_column(String(40))
+    sequence: Mapped[int] = mapped_column(BigInteger)
+    data: Mapped[str] = mapped_column(Text)  # JSON
+    created: Mapped[datetime] = mapped_column(DateTime, index=True)
+
+
+class WebhookDelivery(Base):
+    """One event on its way to one webhook: pending until delivered or given up (failed).
+    A dispatcher claims a due row by setting `lease_until`; no other claims it before then."""
+    __tablename__ = "webhook_deliveries"
+    __table_args__ = (UniqueConstraint("webhook_id", "event_id"),
+                      Index("ix_webhook_deliveries_due", "state", "next_attempt_at"))
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    webhook_id: Mapped[str] = mapped_column(String(40), index=True)
+    event_id: Mapped[str] = mapped_column(String(40))
+    state: Mapped[str] = mapped_column(String(16))  # pending, delivered, failed
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_status: Mapped[int | None] = mapped_column(Integer)
+    last_error: Mapped[str | None] = mapped_column(String(200))
+    next_attempt_at: Mapped[datetime] = mapped_column(DateTime)
+    lease_until: Mapped[datetime | None] = mapped_column(DateTime)
+    held: Mapped[bool] = mapped_column(Boolean, default=False)  # a delay or reorder was applied
+    delivered_at: Mapped[datetime | None] = mapped_column(DateTime)
+    latency_ms: Mapped[float | None] = mapped_column(Float)  # event created -> delivered
+    created: Mapped[datetime] = mapped_column(DateTime)

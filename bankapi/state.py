@@ -7,6 +7,7 @@ module global.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -17,6 +18,7 @@ if TYPE_CHECKING:
     from .domain.tokens import TokenCache
     from .web.metrics import KnownVersions
     from .web.retention import Pruner
+    from .webhooks.dispatcher import Dispatcher
 
 
 @dataclass
@@ -29,3 +31,5 @@ class BankState:
     versions: KnownVersions | None = None  # the app versions metrics may name
     access_log: AccessLog | None = None    # the JSON access log, when `serve` asks for one
     pruner: Pruner | None = None        # when this process last pruned expired rows
+    dispatcher: Dispatcher | None = None  # this process's webhook dispatcher, under `serve`
+    delivery_chaos: Callable | None = None  # Job -> plan, when chaos is installed

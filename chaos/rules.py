@@ -39,20 +39,26 @@ def too_many_rules(limit: int) -> HTTPError:
                      extra_data={"code": "too_many_rules"})
 
 
-def load_rule(data) -> dict:
-    """Validate a rule as sent by a client; return its normalised editable fields."""
+def load_rule(data, event_types=None) -> dict:
+    """Validate a rule as sent by a client; return its normalised editable fields.
+    `event_types`: the host's event types (None: any), which `match.events` must name."""
     if not isinstance(data, dict):
         raise invalid("body", "a rule is a JSON object")
     try:
         rule = _schema.load({k: v for k, v in data.items() if k not in READ_ONLY})
     except ValidationError as exc:
         raise invalid(*first_error(exc.messages)) from None
+    unknown = sorted(set(rule.get("match", {}).get("events", ())) - set(
+        event_types if event_types is not None else rule.get("match", {}).get("events", ())))
+    if unknown:
+        raise invalid("match.events", f"unknown event type {unknown[0][:64]!r}; one of "
+                                       f"{', '.join(sorted(event_types))}")
     rule.setdefault("name", f"{rule['fault']['type']} rule")
     rule.setdefault("ttl_s", None)
     return rule
 
 
-def patched(current: dict, patch) -> dict:
+def patched(current: dict, patch, event_types=None) -> dict:
     """The rule `current` with `patch` applied (`match` merged, other fields replaced)."""
     if not isinstance(patch, dict):
         raise invalid("body", "a patch is a JSON object")
@@ -65,7 +71,7 @@ def patched(current: dict, patch) -> dict:
             merged["match"] = {k: v for k, v in match.items() if v is not None}
         else:
             merged[name] = value
-    return load_rule(merged)
+    return load_rule(merged, event_types)
 
 
 def to_dict(row: ChaosRule) -> dict:

@@ -62,6 +62,8 @@ class MatchSchema(Schema):
     cohort = String(validate=Length(1, 64), metadata={
         "description": "rules with the same cohort name pick the same users"})
     users = List(String(validate=Length(1, 64)), validate=Length(min=1))
+    events = List(String(validate=Length(1, 64)), validate=Length(1, 20), metadata={
+        "description": "event types a delivery fault (webhook_*) acts on; absent = any"})
 
     @pre_load
     def normalise_case(self, data, **_kwargs):
@@ -208,6 +210,22 @@ class RuleSchema(Schema):
         if not isinstance(data, dict):
             return data
         return {"match": {}, "pattern": {"type": "steady"}, **data}
+
+    @validates_schema
+    def delivery_faults_match_deliveries(self, data, **_kwargs):
+        """A delivery fault matches deliveries (events, users, cohort); a request fault
+        requests: a match field of the other kind would never match anything."""
+        fault = FAULTS.get((data.get("fault") or {}).get("type"))
+        match = data.get("match") or {}
+        if getattr(fault, "for_delivery", False):
+            for name in ("app_version", "platform", "path", "methods"):
+                if name in match:
+                    raise ValidationError({name: ["a delivery fault matches deliveries: "
+                                                  "use events, users, cohort_percent"]},
+                                          "match")
+        elif "events" in match:
+            raise ValidationError({"events": ["only a delivery fault (webhook_*) matches "
+                                              "events"]}, "match")
 
     @validates_schema
     def database_faults_act_before(self, data, **_kwargs):

@@ -24,7 +24,7 @@ from ..clock import utcnow
 from ..database.driver import DriverQuery
 from ..ids import new_id
 from ..models import Account, LedgerEntry, Payment, Transfer, User
-from . import budgeting
+from . import budgeting, outbox
 from .errors import Declined, Invalid, NotFound, Unprocessable
 from .funds import LOCKED, FundsGuard
 from . import notifications as texts
@@ -123,6 +123,7 @@ def topup(session: Session, user_id: str, account_id: str, amount: int) -> dict:
                      _leg(external, -amount, account.currency, "topup", "Top-up", account.id),
                      _leg(account.id, amount, account.currency, "topup", "Top-up", external))
     notify(connection, note(user_id, texts.topped_up(amount)))
+    outbox.announce(connection, user_id, entry, account.balance)
     return entry
 
 
@@ -161,9 +162,9 @@ def transfer(session: Session, user_id: str, from_account_id: str, amount: int, 
         raise _insufficient(source)
     now, movement = utcnow(), new_id("tfr")
     text = reference or "Transfer"
-    _post(connection, movement, now,
-          _leg(source.id, -amount, currency, "transfer_out", text, target.id),
-          _leg(target.id, amount, currency, "transfer_in", text, source.id))
+    sent, received = _post(connection, movement, now,
+                           _leg(source.id, -amount, currency, "transfer_out", text, target.id),
+                           _leg(target.id, amount, currency, "transfer_in", text, source.id))
     row = {"id": movement, "user_id": user_id, "from_account_id": source.id,
            "to_account_id": target.id, "amount": amount, "currency": currency,
            "reference": reference, "status": "completed", "created": now}
@@ -171,6 +172,8 @@ def transfer(session: Session, user_id: str, from_account_id: str, amount: int, 
     notify(connection,
            note(user_id, texts.money_sent(amount, text)),
            note(target.user_id, texts.money_received(amount, text)))
+    outbox.announce(connection, user_id, sent, source.balance)
+    outbox.announce(connection, target.user_id, received, target.balance)
     return row
 
 
@@ -186,17 +189,18 @@ def pay(session: Session, user_id: str, account_id: str, amount: int, merchant: 
         raise _insufficient(account)
     now, movement = utcnow(), new_id("pay")
     merchants, currency = system_account_id("merchants", account.currency), account.currency
-    _post(connection, movement, now,
-          _leg(account.id, -amount, currency, "card_payment", merchant, merchants,
-               category=category, merchant=merchant),
-          _leg(merchants, amount, currency, "card_payment", merchant, account.id,
-               category=category, merchant=merchant))
+    paid, _ = _post(connection, movement, now,
+                    _leg(account.id, -amount, currency, "card_payment", merchant, merchants,
+                         category=category, merchant=merchant),
+                    _leg(merchants, amount, currency, "card_payment", merchant, account.id,
+                         category=category, merchant=merchant))
     row = {"id": movement, "user_id": user_id, "account_id": account.id, "amount": amount,
            "currency": currency, "merchant": merchant, "category": category,
            "status": "completed", "created": now}
     connection.execute(PAYMENT, row)
     notify(connection, note(user_id, texts.card_payment(amount, merchant)))
     budgeting.record_spend(connection, user_id, category, amount, now)
+    outbox.announce(connection, user_id, paid, account.balance)
     return row
 
 
