@@ -149,9 +149,8 @@ class RuleSet:
     def for_version(self, app_version: str | None) -> tuple[CompiledRule, ...]:
         candidates = self._by_version.get(app_version)
         if candidates is None:
-            candidates = tuple(rule for rule in self.rules if not rule.for_delivery
-                               and rule.matcher.specifier is None
-                               or rule.matcher.version_matches(app_version))
+            candidates = tuple(rule for rule in self.rules if not rule.for_delivery and (
+                rule.matcher.specifier is None or rule.matcher.version_matches(app_version)))
             if len(self._by_version) < MAX_CACHED_VERSIONS:
                 self._by_version[app_version] = candidates
         return candidates
