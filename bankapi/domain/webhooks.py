@@ -19,7 +19,6 @@ from .errors import NotFound, Unprocessable
 from .outbox import EVENT_TYPES
 
 MAX_PER_OWNER = 10
-MAX_LISTED = 1000  # deliveries listed, newest first
 HOOKS, DELIVERIES, EVENTS = Webhook.__table__, WebhookDelivery.__table__, WebhookEvent.__table__
 PUBLIC = (HOOKS.c.id, HOOKS.c.url, HOOKS.c.events, HOOKS.c.created)
 
@@ -72,15 +71,16 @@ def remove(session: Session, user_id: str | None, webhook_id: str) -> None:
     connection.execute(delete(HOOKS).where(HOOKS.c.id == webhook_id))
 
 
-def deliveries(connection: Connection, user_id: str | None, webhook_id: str) -> list[dict]:
-    """What happened to each event sent (or still to send) to the webhook, newest first."""
+def deliveries(connection: Connection, user_id: str | None, webhook_id: str,
+               limit: int = 100) -> list[dict]:
+    """What happened to the newest `limit` events sent (or to send) to the webhook."""
     _check_owner(connection, user_id, webhook_id)
     rows = connection.execute(
         select(DELIVERIES, EVENTS.c.type, EVENTS.c.account_id, EVENTS.c.sequence,
                EVENTS.c.data, EVENTS.c.created.label("event_created"))
         .join(EVENTS, EVENTS.c.id == DELIVERIES.c.event_id)
         .where(DELIVERIES.c.webhook_id == webhook_id)
-        .order_by(DELIVERIES.c.id.desc()).limit(MAX_LISTED))
+        .order_by(DELIVERIES.c.id.desc()).limit(limit))
     return [{"event_id": row.event_id, "type": row.type, "account_id": row.account_id,
              "sequence": row.sequence,
              "transaction_id": json.loads(row.data).get("transaction_id"),

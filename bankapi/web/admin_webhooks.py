@@ -9,7 +9,7 @@ from ..models import LedgerEntry
 from .admin import is_admin
 from .errors import api_error
 from .pagination import page
-from .webhook_schemas import (DeliveriesOut, LedgerOut, LedgerQuery, WebhookCreatedOut,
+from .webhook_schemas import (DeliveriesOut, DeliveriesQuery, LedgerOut, LedgerQuery, WebhookCreatedOut,
                               WebhookIn, WebhookPath, WebhooksOut)
 
 bp = APIBlueprint("admin_webhooks", __name__, tag="Admin")
@@ -52,11 +52,13 @@ def delete_webhook(webhook_id, path_data):
 
 @bp.get("/admin/webhooks/<webhook_id>/deliveries")
 @bp.input(WebhookPath, location="path")
+@bp.input(DeliveriesQuery, location="query")
 @bp.output(DeliveriesOut)
 @bp.doc(responses=[404])
-def list_deliveries(webhook_id, path_data):
+def list_deliveries(webhook_id, path_data, query_data):
     """Each event sent (or to send) to an admin webhook, newest first."""
-    return {"deliveries": webhooks.deliveries(db.session.connection(), None, webhook_id)}
+    return {"deliveries": webhooks.deliveries(db.session.connection(), None, webhook_id,
+                                              query_data["limit"])}
 
 
 @bp.get("/admin/ledger")

@@ -24,6 +24,11 @@ class WebhookPath(Schema):
     webhook_id = String(validate=Length(1, 64))
 
 
+class DeliveriesQuery(Schema):
+    limit = Integer(load_default=100, validate=Range(min=1, max=100_000),
+                    metadata={"description": "the newest this many"})
+
+
 class WebhookOut(Out):
     id = String(metadata={"example": "whk_3kq9w2x7a1b2c3d4"})
     url = String()

@@ -4,7 +4,7 @@ from apiflask import APIBlueprint
 from ..database.db import db
 from ..domain import webhooks
 from .auth import current_user_id, token_auth
-from .webhook_schemas import (DeliveriesOut, WebhookCreatedOut, WebhookIn, WebhookPath,
+from .webhook_schemas import (DeliveriesOut, DeliveriesQuery, WebhookCreatedOut, WebhookIn, WebhookPath,
                               WebhooksOut)
 
 bp = APIBlueprint("webhooks", __name__, tag="Webhooks")
@@ -45,9 +45,10 @@ def delete_webhook(webhook_id, path_data):
 @bp.get("/webhooks/<webhook_id>/deliveries")
 @bp.auth_required(token_auth)
 @bp.input(WebhookPath, location="path")
+@bp.input(DeliveriesQuery, location="query")
 @bp.output(DeliveriesOut)
 @bp.doc(responses=[404])
-def list_deliveries(webhook_id, path_data):
+def list_deliveries(webhook_id, path_data, query_data):
     """Each event sent (or to send) to the webhook: attempts, last answer, state, latency."""
     return {"deliveries": webhooks.deliveries(db.session.connection(), current_user_id(),
-                                              webhook_id)}
+                                              webhook_id, query_data["limit"])}

@@ -24,6 +24,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 from loadtests.run.admin import AdminClient, AdminError
 from loadtests.run.children import Children, Interrupted, StopSignals
 from loadtests.run.reconcile import reconcile
+from loadtests.run.webhook_watch import WebhookWatch
 from loadtests.run.database_guard import RunDatabase, RunRefused
 from loadtests.report import print_summary, write_report
 from loadtests.report.steps import steps_fail_the_run
@@ -216,7 +217,8 @@ def run_incident(s: IncidentSettings, console: Console | None = None) -> int:
            "BANKSIM_DATABASE_URL": database.url,
            "BANKSIM_URL": f"http://127.0.0.1:{port}", "BANKSIM_USERS": str(sc.users)}
     files = run_files(out)
-    for name in ("journeys", "transfers", "steps", "phases", "chaos"):
+    for name in ("journeys", "transfers", "steps", "phases", "chaos", "webhooks",
+                 "webhook_events"):
         files[name].unlink(missing_ok=True)
     for stale in ("report.json", "report.html", "main-chart.png"):  # another run's
         (out / stale).unlink(missing_ok=True)
@@ -277,6 +279,9 @@ def _replay(sc: Scenario, s: IncidentSettings, env: dict, port: int, files: dict
     admin = AdminClient(bank.url, env["BANKSIM_ADMIN_TOKEN"], timeout_s=60)
     admin("DELETE", "/admin/chaos/rules")
     admin("POST", "/admin/chaos/enable")
+    watch = WebhookWatch(admin, files["webhook_events"]) if sc.webhooks else None
+    if watch is not None:
+        children.on_stop(watch.stop)
     console.print(f"bank up at {bank.url}; running {sc.name} for {sc.duration_s:g} s "
                   f"with client policy {sc.client_policy}")
     with open(out / "locust.log", "w") as locust_log:
@@ -291,6 +296,8 @@ def _replay(sc: Scenario, s: IncidentSettings, env: dict, port: int, files: dict
                       f"(requests the phones had given up on): it was overloaded[/]")
     save_chaos_rules(admin, files["chaos"], console)
     try:
+        if watch is not None:
+            watch.finish(files["webhooks"])
         server = server_load(admin, requests.get(bank.url + "/metrics", timeout=60).text,
                              sc.duration_s)
         audit = admin("GET", "/admin/audit")
@@ -338,7 +345,8 @@ def _report(sc: Scenario, s: IncidentSettings, integrity: dict, server: dict,
     missed = never_reached(report, next(iter(sc.incident_versions()), None), int(sc.duration_s))
     if missed:
         console.print(f"[bold red]{missed}[/]", highlight=False)
-    passed = integrity["ok"] and all(t["passed"] for t in report["thresholds"])
+    passed = (integrity["ok"] and all(t["passed"] for t in report["thresholds"])
+              and report.get("webhooks", {}).get("integrity", {}).get("ok", True))
     return 0 if passed and not steps_fail_the_run(report) else 1
 
 

@@ -19,6 +19,7 @@ from loadtests.scenario.timeline import rules_as_run
 FILES = {"run": "run.json", "scenario": "scenario.yaml", "journeys": "journeys.jsonl",
          "transfers": "transfers.jsonl", "phases": "phases.json", "steps": "steps.json",
          "chaos": "chaos-rules.json", "sessions": "sessions.json", "report": "report.json",
+         "webhooks": "webhooks.json", "webhook_events": "webhook-events.jsonl",
          "csv": "locust", "html": "locust.html"}  # csv: the prefix of Locust's CSV files
 
 
@@ -82,6 +83,9 @@ def _build(out: Path, integrity: dict, server: dict, stopped_by: str | None, par
     report = build_report(events, phases, meta, integrity, thresholds, slo=sc.slo,
                           p95_ms=sc.p95_ms)
     report["server"] = server
+    webhooks = _read_json(out / FILES["webhooks"], None)
+    if webhooks is not None:
+        report["webhooks"] = webhooks
     return report
 
 

@@ -123,6 +123,10 @@ class Scenario:
     def halt_on_alert(self) -> bool:
         return bool(self.definition.get("halt_on_alert"))
 
+    @property
+    def webhooks(self) -> bool:
+        return bool(self.definition.get("webhooks"))
+
     def steps(self, duration_s: float | None = None) -> list[TimelineStep]:
         duration_s = self.duration_s if duration_s is None else duration_s
         return [TimelineStep(i, at_seconds(step["at"], duration_s), step.get("phase"),

@@ -240,6 +240,7 @@ class ScenarioSchema(_Strict):
     timeline = fields.List(fields.Nested(StepSchema), required=True)
     thresholds = fields.List(ThresholdField())
     halt_on_alert = Flag()
+    webhooks = Flag()  # a receiver for the customers' webhooks, checked against the ledger
 
     @validates_schema(skip_on_field_errors=False)
     def consistent(self, data, **_kw):
