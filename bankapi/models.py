@@ -227,7 +227,7 @@ class WebhookDelivery(Base):
     last_error: Mapped[str | None] = mapped_column(String(200))
     next_attempt_at: Mapped[datetime] = mapped_column(DateTime)
     lease_until: Mapped[datetime | None] = mapped_column(DateTime)
-    held: Mapped[bool] = mapped_column(Boolean, default=False)  # a delay or reorder was applied
+    held: Mapped[bool] = mapped_column(Boolean, default=False)  # the next attempt follows a hold
     delivered_at: Mapped[datetime | None] = mapped_column(DateTime)
     latency_ms: Mapped[float | None] = mapped_column(Float)  # event created -> delivered
     created: Mapped[datetime] = mapped_column(DateTime)

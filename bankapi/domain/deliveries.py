@@ -67,7 +67,8 @@ def claim(session: Session, now: datetime, lease_s: float, limit: int) -> list[J
 
 
 def postpone(session: Session, job: Job, now: datetime, seconds: float) -> None:
-    """Hold the delivery back (a delay or reorder fault) once; not an attempt."""
+    """Hold the delivery back (a delay or reorder fault); not an attempt. `held` marks
+    the next attempt as the one after a hold (its outcome clears the mark)."""
     session.connection().execute(
         update(D).where(D.c.id == job.delivery_id).values(
             held=True, lease_until=None, next_attempt_at=now + timedelta(seconds=seconds)))
@@ -91,7 +92,7 @@ def attempt_failed(session: Session, job: Job, now: datetime, status: int | None
     session.connection().execute(
         update(D).where(D.c.id == job.delivery_id).values(
             state=state, attempts=tries, last_status=status, last_error=error[:200],
-            lease_until=None,
+            lease_until=None, held=False,
             next_attempt_at=min(now + timedelta(seconds=backoff), deadline)))
     return state
 

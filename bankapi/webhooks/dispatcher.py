@@ -4,9 +4,9 @@ Every `poll_s` it claims due deliveries (`domain.deliveries.claim`: a lease, so 
 several gunicorn workers one attempt per delivery is in flight) and sends each on a
 small pool of threads. Before sending it asks the delivery chaos the host installed
 (`app.state.delivery_chaos`, None without chaos) for a plan: hold the delivery back
-(`webhook_delay`, `webhook_reorder`: once, then it is sent whatever the next answer
-says), drop this attempt (`webhook_drop`: it counts as a failed attempt and is retried),
-or send it several times (`webhook_duplicate`). The state changes are short write
+(`webhook_delay`, `webhook_reorder`; the attempt that follows a hold is made as it is),
+drop this attempt (`webhook_drop`: it counts as a failed attempt and is retried), or send
+it several times (`webhook_duplicate`). The state changes are short write
 transactions of their own, never held open across the network.
 
 What can go wrong: a process that dies mid-attempt leaves its lease to expire (the
@@ -85,8 +85,10 @@ class Dispatcher:
         return len(jobs)
 
     def plan(self, job: Job) -> Plan:
+        """Chaos's plan for this attempt; none for the attempt right after a hold (it has
+        had its fault: the hold)."""
         decide = self.app.state.delivery_chaos
-        return Plan() if decide is None else decide(job)
+        return Plan() if decide is None or job.held else decide(job)
 
     def deliver(self, job: Job) -> None:
         try:
@@ -97,7 +99,7 @@ class Dispatcher:
 
     def _deliver(self, job: Job) -> None:
         plan = self.plan(job)
-        if plan.delay_s > 0 and not job.held:
+        if plan.delay_s > 0:
             return self._write(deliveries.postpone, job, utcnow(), plan.delay_s)
         if plan.drop:
             return self._write(deliveries.attempt_failed, job, utcnow(), None,
