@@ -129,8 +129,8 @@ def init_database(app) -> None:
 
 
 def shutdown(app) -> None:
-    """Stop the webhook dispatcher and the chaos flusher, write the access log's last lines and close pooled
-    connections (CLI commands, tests)."""
+    """Stop the webhook dispatcher and the chaos flusher, write the access log's last lines
+    and close pooled connections (CLI commands, tests)."""
     if app.state.dispatcher is not None:
         app.state.dispatcher.stop()
     if "chaos" in app.extensions:

@@ -1,9 +1,9 @@
 """The `banksim` command: each part lends its own commands, and this group collects them.
 
 `bankapi` lends serve, audit and release; `seed` lends seed; `chaos` its chaos group;
-`loadtests` scenarios, webhooks (the reference receiver), and incident, loadtest, compare and report, which need the [load] extra
-(Locust, matplotlib). Without it they are still listed, and say how to install it instead
-of failing on an import deep inside a run.
+`loadtests` scenarios, webhooks (the reference receiver), and incident, loadtest, compare
+and report, which need the [load] extra (Locust, matplotlib). Without it they are still
+listed, and say how to install it instead of failing on an import deep inside a run.
 """
 import importlib.util
 

@@ -9,8 +9,8 @@ from ..models import LedgerEntry
 from .admin import is_admin
 from .errors import api_error
 from .pagination import page
-from .webhook_schemas import (DeliveriesOut, DeliveriesQuery, LedgerOut, LedgerQuery, WebhookCreatedOut,
-                              WebhookIn, WebhookPath, WebhooksOut)
+from .webhook_schemas import (DeliveriesOut, DeliveriesQuery, LedgerOut, LedgerQuery,
+                              WebhookCreatedOut, WebhookIn, WebhookPath, WebhooksOut)
 
 bp = APIBlueprint("admin_webhooks", __name__, tag="Admin")
 

@@ -4,8 +4,8 @@ from apiflask import APIBlueprint
 from ..database.db import db
 from ..domain import webhooks
 from .auth import current_user_id, token_auth
-from .webhook_schemas import (DeliveriesOut, DeliveriesQuery, WebhookCreatedOut, WebhookIn, WebhookPath,
-                              WebhooksOut)
+from .webhook_schemas import (DeliveriesOut, DeliveriesQuery, WebhookCreatedOut, WebhookIn,
+                              WebhookPath, WebhooksOut)
 
 bp = APIBlueprint("webhooks", __name__, tag="Webhooks")
 

@@ -1,1 +1,1 @@
-"""Webhook delivery: the signed POST (`sender.py`) and the dispatcher that runs it (`dispatcher.py`)."""
+"""Webhook delivery: the signed POST (`sender.py`) and the dispatcher that sends it."""

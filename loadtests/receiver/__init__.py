@@ -1,1 +1,1 @@
-"""The reference webhook receiver (`banksim webhooks listen`) and what its view says about the ledger."""
+"""The reference webhook receiver (`banksim webhooks listen`) and its view against the ledger."""

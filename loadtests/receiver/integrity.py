@@ -1,4 +1,4 @@
-"""The report's `webhooks` block: what the bank emitted, what the receiver got, and whether they agree.
+"""The report's `webhooks` block: what the bank emitted, what the receiver got, whether they agree.
 
 The integrity check is the receiver's view against the ledger, not against the outbox
 (which is written with the ledger, so it would agree by construction): every customer
