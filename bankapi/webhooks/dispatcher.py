@@ -16,7 +16,7 @@ is logged and tried again at the next poll.
 import json
 import logging
 import threading
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 
 from ..clock import rfc3339, utcnow
@@ -26,7 +26,6 @@ from ..domain.deliveries import Job
 from . import sender
 
 log = logging.getLogger("banksim")
-BATCH = 32
 
 
 @dataclass(frozen=True)
@@ -49,7 +48,8 @@ class Dispatcher:
         self.timeout_s = self.config["WEBHOOK_TIMEOUT_S"]
         self.give_up_s = self.config["WEBHOOK_GIVE_UP_S"]
         self.poll_s = self.config["WEBHOOK_POLL_S"]
-        self.lease_s = self.timeout_s * 4 + 10  # outlives an attempt and its duplicates
+        # outlives an attempt with the most duplicates a webhook_duplicate fault asks (10)
+        self.lease_s = self.timeout_s * 10 + 10
         self.pool = ThreadPoolExecutor(threads, thread_name_prefix="webhook")
         self.threads = threads
         self._stop = threading.Event()
@@ -76,12 +76,16 @@ class Dispatcher:
                 self._stop.wait(self.poll_s)
 
     def run_once(self) -> int:
-        """Claim what is due and send it; how many deliveries were handled."""
+        """Claim as many due deliveries as there are threads (so each is sent as soon as it
+        is claimed, well within its lease), send them, and record the outcomes that are in
+        at once in one transaction; how many deliveries were handled."""
         with self.app.app_context():
             with db.write() as session:
-                jobs = deliveries.claim(session, utcnow(), self.lease_s, BATCH)
-        for _ in self.pool.map(self.deliver, jobs):
-            pass
+                jobs = deliveries.claim(session, utcnow(), self.lease_s, self.threads)
+        pending = {self.pool.submit(self.deliver, job) for job in jobs}
+        while pending:
+            done, pending = wait(pending, return_when=FIRST_COMPLETED)
+            self._write([future.result() for future in done])
         return len(jobs)
 
     def plan(self, job: Job) -> Plan:
@@ -90,20 +94,23 @@ class Dispatcher:
         decide = self.app.state.delivery_chaos
         return Plan() if decide is None or job.held else decide(job)
 
-    def deliver(self, job: Job) -> None:
+    def deliver(self, job: Job) -> tuple | None:
+        """The attempt; its outcome as (state change, arguments), None on a bug (the lease
+        expires and the delivery is tried again)."""
         try:
-            self._deliver(job)
-        except Exception:  # noqa: BLE001 - the lease expires and it is tried again
+            return self._deliver(job)
+        except Exception:  # noqa: BLE001
             log.warning("webhooks: delivery %s failed unexpectedly", job.delivery_id,
                         exc_info=True)
+            return None
 
-    def _deliver(self, job: Job) -> None:
+    def _deliver(self, job: Job) -> tuple:
         plan = self.plan(job)
         if plan.delay_s > 0:
-            return self._write(deliveries.postpone, job, utcnow(), plan.delay_s)
+            return deliveries.postpone, job, utcnow(), plan.delay_s
         if plan.drop:
-            return self._write(deliveries.attempt_failed, job, utcnow(), None,
-                               "dropped (chaos webhook_drop)", 1, self.give_up_s)
+            return (deliveries.attempt_failed, job, utcnow(), None,
+                    "dropped (chaos webhook_drop)", 1, self.give_up_s)
         body, statuses = body_of(job), []
         for _ in range(max(plan.copies, 1)):
             headers = {"Content-Type": "application/json", "User-Agent": "banksim-webhooks",
@@ -111,15 +118,19 @@ class Dispatcher:
             statuses.append(sender.post(job.url, body, headers, self.timeout_s))
         good = [status for status, error in statuses if not error]
         if good:
-            return self._write(deliveries.delivered, job, utcnow(), good[0], len(statuses))
+            return deliveries.delivered, job, utcnow(), good[0], len(statuses)
         status, error = statuses[-1]
-        self._write(deliveries.attempt_failed, job, utcnow(), status, error, len(statuses),
-                    self.give_up_s)
+        return (deliveries.attempt_failed, job, utcnow(), status, error, len(statuses),
+                self.give_up_s)
 
-    def _write(self, change, *args) -> None:
+    def _write(self, outcomes: list) -> None:
+        outcomes = [outcome for outcome in outcomes if outcome is not None]
+        if not outcomes:
+            return
         with self.app.app_context():
             with db.write() as session:
-                change(session, *args)
+                for change, *args in outcomes:
+                    change(session, *args)
 
 
 def start(app) -> Dispatcher | None:
