@@ -16,6 +16,7 @@ is logged and tried again at the next poll.
 import json
 import logging
 import threading
+import time
 from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 
@@ -26,6 +27,7 @@ from ..domain.deliveries import Job
 from . import sender
 
 log = logging.getLogger("banksim")
+WARN_EVERY_S = 30.0
 
 
 @dataclass(frozen=True)
@@ -66,11 +68,14 @@ class Dispatcher:
         self.pool.shutdown(wait=True, cancel_futures=True)
 
     def _run(self) -> None:
+        warned_at = -WARN_EVERY_S
         while not self._stop.is_set():
             try:
                 sent = self.run_once()
             except Exception:  # noqa: BLE001 - a bad poll must never end the dispatcher
-                log.warning("webhooks: dispatcher poll failed", exc_info=True)
+                if time.monotonic() - warned_at >= WARN_EVERY_S:  # not every poll
+                    warned_at = time.monotonic()
+                    log.warning("webhooks: dispatcher poll failed", exc_info=True)
                 sent = 0
             if not sent:
                 self._stop.wait(self.poll_s)

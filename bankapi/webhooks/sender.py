@@ -71,14 +71,20 @@ def post(url: str, body: bytes, headers: dict, timeout_s: float) -> tuple[int | 
         answer.read(MAX_ANSWER_BYTES)
         status = answer.status
     except (OSError, http.client.HTTPException, ValueError) as error:
-        return None, f"{type(error).__name__}: {error}"[:200] or "connection failed"
+        status = None
+        failure = f"{type(error).__name__}: {error}"[:200]
+    else:
+        failure = "" if 200 <= status < 300 else f"answered {status}"
     finally:
         deadline.cancel()
         connection.close()
-    return status, "" if 200 <= status < 300 else f"answered {status}"
+    if getattr(connection, "cut_off", False):  # what arrived before the cut is not an answer
+        return None, f"no complete answer within {timeout_s:g} s"
+    return status, failure
 
 
 def _shut(connection) -> None:
+    connection.cut_off = True
     sock = connection.sock
     if sock is not None:
         try:

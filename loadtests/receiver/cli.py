@@ -32,8 +32,13 @@ def listen(host, port, secret, out):
     200 (so the bank stops retrying) and counts as a duplicate. Stops on Ctrl-C or
     SIGTERM and prints its counts as JSON."""
     try:
-        server = ReceiverServer(Receiver(secret, out), host, port).start()
+        receiver = Receiver(secret, out)
     except OSError as error:
+        raise click.ClickException(f"cannot write {out}: {error.strerror or error}") from None
+    try:
+        server = ReceiverServer(receiver, host, port).start()
+    except OSError as error:
+        receiver.close()
         raise click.ClickException(f"cannot listen on {host}:{port}: "
                                    f"{error.strerror or error}") from None
     stop = threading.Event()

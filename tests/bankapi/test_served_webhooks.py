@@ -101,3 +101,20 @@ def test_the_receiver_refuses_bad_and_stale_signatures(tmp_path):
         counts = stop(receiver)
     assert counts["bad_signatures"] == 3 and counts["accepted"] == 1
     assert counts["duplicates"] == 1
+
+
+def test_the_receiver_bounds_bodies_and_names_an_unwritable_file(tmp_path):
+    result = subprocess.run([sys.executable, "-m", "banksim", "webhooks", "listen", "--port",
+                             "0", "--secret", "s", "--out", str(tmp_path / "no" / "x.jsonl")],
+                            capture_output=True, text=True, timeout=30)
+    assert result.returncode == 1 and "cannot write" in result.stderr, result.stderr
+    port = free_port()
+    receiver = listen(port, "whsec_test", tmp_path / "events.jsonl")
+    try:
+        url = f"http://127.0.0.1:{port}/"
+        assert requests.post(url, data=b"x" * (64 * 1024 + 1)).status_code == 413
+        assert requests.post(url, data=b"[" * 5000, headers={
+            "Banksim-Signature": "t=1,v1=00"}).status_code == 400
+    finally:
+        counts = stop(receiver)
+    assert counts["accepted"] == 0

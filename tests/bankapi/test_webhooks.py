@@ -212,3 +212,71 @@ def test_admin_webhook_receives_every_customers_events(app, client, admin_header
     listed = client.get(f"/admin/webhooks/{created.json['id']}/deliveries",
                         headers=admin_headers).json["deliveries"]
     assert {d["state"] for d in listed} == {"delivered"}
+
+
+def _hostile_receiver(behaviour):
+    """A TCP server that reads the request and then does `behaviour(connection)`."""
+    import socket
+    import threading
+    listener = socket.create_server(("127.0.0.1", 0))
+    stop = threading.Event()
+
+    def serve():
+        listener.settimeout(0.2)
+        while not stop.is_set():
+            try:
+                connection, _ = listener.accept()
+            except OSError:
+                continue
+            connection.recv(65536)
+            threading.Thread(target=behaviour, args=(connection, stop), daemon=True).start()
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+
+    def close():
+        stop.set()
+        thread.join(timeout=5)
+        listener.close()
+    return f"http://127.0.0.1:{listener.getsockname()[1]}/", close
+
+
+def _silent(connection, stop):
+    stop.wait(30)  # never answers
+    connection.close()
+
+
+def _trickle(connection, stop):
+    try:
+        connection.sendall(b"HTTP/1.1 200 OK\r\n")
+        while not stop.wait(0.1):
+            connection.sendall(b"X-Slow: a\r\n")  # headers, a line at a time, for ever
+    except OSError:
+        pass
+    connection.close()
+
+
+def _huge(connection, stop):
+    try:
+        connection.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 100000000\r\n\r\n")
+        while not stop.is_set():
+            connection.sendall(b"x" * 65536)
+    except OSError:
+        pass
+    connection.close()
+
+
+@pytest.mark.parametrize("app", [{"WEBHOOK_TIMEOUT_S": 0.5, "WEBHOOK_GIVE_UP_S": 0.2}],
+                         indirect=True)
+@pytest.mark.parametrize("behaviour, state", [(_silent, "failed"), (_trickle, "failed"),
+                                              (_huge, "delivered")])
+def test_a_hostile_receiver_holds_a_delivery_no_longer_than_its_deadline(
+        app, alice, behaviour, state):
+    url, close = _hostile_receiver(behaviour)
+    try:
+        hook = register(alice, url).json["id"]
+        pay(alice)
+        drain(app, lambda: deliveries(alice, hook)[0]["state"] != "pending", timeout_s=10)
+    finally:
+        close()
+    (delivery,) = deliveries(alice, hook)
+    assert delivery["state"] == state, delivery  # a huge answer: 200, its body left unread
