@@ -34,14 +34,22 @@ def partial_failing_report() -> dict:
                         p95_ms=1500)
 
 
+def nothing_ran_report() -> dict:
+    """A run stopped before any journey: every chart says so instead of drawing nothing."""
+    meta = {"scenario": "bad-release", "seed": 42, "users": 0, "duration_s": 20.0,
+            "client_policy": "backoff", "stopped_by": "SIGTERM"}
+    return build_report([], [], meta, {}, ["journeys>=1"])
+
+
 def write_report_page(report: dict, out: Path) -> Path:
     out.mkdir(parents=True, exist_ok=True)
     return write_html(report, out / "report.html")
 
 
-def write_compare_page(out: Path, repeat: int = 2) -> Path:
+def write_compare_page(out: Path, repeat: int = 2, stopped: bool = False) -> Path:
     """compare.html of client_policy=none vs backoff, `repeat` runs each: each run a report.json
-    and journeys.jsonl from a stream (backoff's retries rescue most of 4.2.0's journeys)."""
+    and journeys.jsonl from a stream (backoff's retries rescue most of 4.2.0's journeys).
+    `stopped`: the comparison was stopped before backoff's runs wrote anything."""
     variants = []
     for policy, failure_rate in (("none", 0.5), ("backoff", 0.12)):
         runs = []
@@ -52,10 +60,12 @@ def write_compare_page(out: Path, repeat: int = 2) -> Path:
                                   stream.meta(client_policy=policy, seed=42 + j), INTEGRITY, [])
             run = out / f"client_policy={policy}" / f"run-{j + 1}"
             run.mkdir(parents=True, exist_ok=True)
+            runs.append(str(run.relative_to(out)))
+            if stopped and policy == "backoff":
+                continue
             (run / "report.json").write_text(json.dumps(report), encoding="utf-8")
             (run / "journeys.jsonl").write_text(
                 "".join(json.dumps(event) + "\n" for event in stream.events), encoding="utf-8")
-            runs.append(str(run.relative_to(out)))
         variants.append(summarise_variant(out, {"client_policy": policy}, runs))
     document = compare_document("bad-release", 42, repeat, variants)
     document["runs_planned"] = document["runs_done"] = repeat * len(variants)

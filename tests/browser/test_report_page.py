@@ -3,9 +3,11 @@ for nothing, and says what happened and whether the run passed in the first scre
 import pytest
 
 from tests.browser.chromium import below_the_fold, block_network, charts, undrawn
-from tests.browser.pages import incident_report, partial_failing_report, write_report_page
+from tests.browser.pages import (incident_report, nothing_ran_report, partial_failing_report,
+                                 write_report_page)
 
-REPORTS = {"incident": incident_report, "partial-and-failing": partial_failing_report}
+REPORTS = {"incident": incident_report, "partial-and-failing": partial_failing_report,
+           "nothing-ran": nothing_ran_report}
 CHARTS = 4  # success over time, latency, who was hurt, retries
 
 
