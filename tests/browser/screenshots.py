@@ -65,8 +65,11 @@ def main(argv: list[str] | None = None) -> int:
     if executable() is None:
         print(MISSING, file=sys.stderr)
         return 1
+    try:
+        args.out.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        parser.error(f"--out {args.out}: {error.strerror or error}")
     from playwright.sync_api import sync_playwright
-    args.out.mkdir(parents=True, exist_ok=True)
     try:
         with StopSignals(), tempfile.TemporaryDirectory(prefix="banksim-shots-") as work, \
                 sync_playwright() as playwright:
