@@ -21,7 +21,7 @@ import requests
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
-from loadtests.run.admin import AdminClient, AdminError
+from chaos.client import AdminClient, AdminError
 from loadtests.run.children import Children, Interrupted, StopSignals
 from loadtests.run.reconcile import reconcile
 from loadtests.run.database_guard import RunDatabase, RunRefused
