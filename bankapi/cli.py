@@ -170,8 +170,8 @@ def release():
 
 def _admin_api():
     from chaos.client import AdminClient
-    return AdminClient(os.environ.get("BANKSIM_URL", "http://127.0.0.1:8000"),
-                       os.environ.get("BANKSIM_ADMIN_TOKEN", ""), prefix="/admin")
+    from banksim import environment
+    return AdminClient(environment.url(), environment.admin_token(), prefix="/admin")
 
 
 def _rollout(release: dict) -> str:

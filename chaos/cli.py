@@ -11,13 +11,15 @@ from rich.console import Console
 from .client import AdminClient
 from rich.table import Column, Table
 
+from banksim import environment
+
 console = Console()
 
 
 @click.group()
-@click.option("--url", envvar="BANKSIM_URL", default="http://127.0.0.1:8000", show_default=True,
+@click.option("--url", envvar=environment.URL, default=environment.DEFAULT_URL, show_default=True,
               help="banksim server (env BANKSIM_URL)")
-@click.option("--token", envvar="BANKSIM_ADMIN_TOKEN", default="",
+@click.option("--token", envvar=environment.ADMIN_TOKEN, default="",
               help="admin token (env BANKSIM_ADMIN_TOKEN)")
 @click.pass_context
 def chaos(ctx, url, token):

@@ -36,7 +36,9 @@ RULES = {
 # and flags) are checked offline as the bank checks them
 # (chaos is a library that knows no bank; its own row governs what it imports)
 ALLOWED = {
-    "loadtests": {"chaos.schemas", "chaos.fields", "chaos.client"},
+    # banksim/environment.py: the shared environment variables and their defaults, a leaf
+    **{part: {"banksim.environment"} for part in ("bankapi", "chaos", "seed")},
+    "loadtests": {"chaos.schemas", "chaos.fields", "chaos.client", "banksim.environment"},
 }
 
 
@@ -146,6 +148,11 @@ def test_an_allowed_module_lets_nothing_else_of_its_package_through(tmp_path, mo
     monkeypatch.setattr(sys.modules[__name__], "ROOT", tmp_path)
     assert _violations("loadtests", RULES["loadtests"], ALLOWED["loadtests"]) == [
         "loadtests.bad imports chaos", "loadtests.bad imports chaos.store"]
+
+
+def test_the_shared_environment_module_is_a_leaf():
+    ours = {name.split(".")[0] for name in _imports(ROOT / "banksim" / "environment.py")}
+    assert ours & set(PACKAGES) == set()
 
 
 @pytest.mark.parametrize("package", PACKAGES)

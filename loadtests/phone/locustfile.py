@@ -47,6 +47,8 @@ from loadtests.phone.retry import POLICIES, policy_named
 from loadtests.scenario import NONE, ScenarioError, builtin_names, load
 from loadtests.phone.versions import choose_baseline_version, choose_platform
 
+from banksim import environment
+
 log = logging.getLogger(__name__)
 coordinator: RunCoordinator | None = None
 saved_sessions: list[dict] = []  # from --sessions: entry k is user{k+1}'s
@@ -62,11 +64,13 @@ def add_arguments(parser):
                        help="the app's retry policy (default: the scenario's): none, naive "
                             "(3 immediate retries), backoff (4 retries, capped exponential "
                             "backoff, full jitter)")
-    parser.add_argument("--seeded-users", type=int, env_var="BANKSIM_USERS", default=100,
+    parser.add_argument("--seeded-users", type=int, env_var=environment.USERS,
+                        default=environment.DEFAULT_USERS,
                        help="how many user{n}@example.com customers `banksim seed` created")
     parser.add_argument("--customer-password", default=journeys.PASSWORD,
                        help="password of the seeded customers")
-    parser.add_argument("--seed", type=int, env_var="BANKSIM_SEED", default=42,
+    parser.add_argument("--seed", type=int, env_var=environment.SEED,
+                        default=environment.DEFAULT_SEED,
                        help="seed of every simulated phone's random streams")
     parser.add_argument("--adoption", type=float, default=None,
                        help="chance that an app open installs a newer release (default: "
@@ -79,7 +83,7 @@ def add_arguments(parser):
                        help="longest pause between journeys, seconds (default: the scenario's)")
     parser.add_argument("--scenario-duration", type=float, default=0,
                        help="seconds the timeline spans (default: --run-time)")
-    parser.add_argument("--admin-token", env_var="BANKSIM_ADMIN_TOKEN", default="",
+    parser.add_argument("--admin-token", env_var=environment.ADMIN_TOKEN, default="",
                        is_secret=True, help="bearer token for /admin (the timeline needs it); "
                                             "prefer the environment variable, since `ps` "
                                             "shows a command line to every local user")
