@@ -70,7 +70,7 @@ def _seed(engine, users, months, seed_, reset, skip_if_seeded, password_hash,
 
 
 def _sign_in(engine, users: int, ttl_s: int, path: Path) -> None:
-    from .sessions import issue_sessions, write_sessions_file
+    from .device_sessions import issue_sessions, write_sessions_file
     issued = issue_sessions(engine, users, ttl_s)
     try:
         write_sessions_file(path, issued)
