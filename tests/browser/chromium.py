@@ -33,11 +33,14 @@ class Recorder:
     requests: list[str] = field(default_factory=list)
 
     def attach(self, page) -> "Recorder":
-        page.on("console", lambda message: message.type == "error"
-                and self.errors.append(f"console: {message.text} ({message.location})"))
+        page.on("console", self._console)
         page.on("pageerror", lambda error: self.errors.append(f"uncaught: {error}"))
         page.on("request", lambda request: self.requests.append(request.url))
         return self
+
+    def _console(self, message) -> None:
+        if message.type == "error":
+            self.errors.append(f"console: {message.text} ({message.location})")
 
     def leaving(self, prefix: str) -> list[str]:
         """Requested URLs that do not start with `prefix` (data: URIs are not requests)."""

@@ -7,6 +7,7 @@ from tests.helpers.journey_streams import make_stream, slow_release
 
 from loadtests.compare.html import write_compare_html
 from loadtests.compare.metrics import compare_document, summarise_variant
+from loadtests.compare.plan import slug
 from loadtests.report import build_report, write_html
 
 INTEGRITY = {"ok": True, "ledger_balanced": True, "negative_balances": 0,
@@ -51,14 +52,14 @@ def write_compare_page(out: Path, repeat: int = 2, stopped: bool = False) -> Pat
     and journeys.jsonl from a stream (backoff's retries rescue most of 4.2.0's journeys).
     `stopped`: the comparison was stopped before backoff's runs wrote anything."""
     variants = []
-    for policy, failure_rate in (("none", 0.5), ("backoff", 0.12)):
+    for index, (policy, failure_rate) in enumerate((("none", 0.5), ("backoff", 0.12))):
         runs = []
         for j in range(repeat):
             stream = make_stream(users=20, duration_s=60, seed=42 + j,
                                  bad_failure_rate=failure_rate)
             report = build_report(stream.events, stream.phases,
                                   stream.meta(client_policy=policy, seed=42 + j), INTEGRITY, [])
-            run = out / f"client_policy={policy}" / f"run-{j + 1}"
+            run = out / slug(index, {"client_policy": policy}) / f"seed-{42 + j}"
             run.mkdir(parents=True, exist_ok=True)
             runs.append(str(run.relative_to(out)))
             if stopped and policy == "backoff":
@@ -68,5 +69,6 @@ def write_compare_page(out: Path, repeat: int = 2, stopped: bool = False) -> Pat
                 "".join(json.dumps(event) + "\n" for event in stream.events), encoding="utf-8")
         variants.append(summarise_variant(out, {"client_policy": policy}, runs))
     document = compare_document("bad-release", 42, repeat, variants)
-    document["runs_planned"] = document["runs_done"] = repeat * len(variants)
+    document["runs_planned"] = repeat * len(variants)
+    document["runs_done"] = repeat * (len(variants) - stopped)
     return write_compare_html(document, out / "compare.html")
