@@ -118,3 +118,39 @@ def test_the_receiver_bounds_bodies_and_names_an_unwritable_file(tmp_path):
     finally:
         counts = stop(receiver)
     assert counts["accepted"] == 0
+
+
+def test_delivery_chaos_shows_in_chaos_events_and_metrics(served_bank, tmp_path):
+    from tests.conftest import ADMIN_TOKEN
+    admin = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
+    me, port = customer(served_bank), free_port()
+    rule = requests.post(f"{served_bank}/admin/chaos/rules", headers=admin, json={
+        "fault": {"type": "webhook_duplicate", "times": 2},
+        "match": {"events": ["transaction.created"]}})
+    assert rule.status_code == 201, rule.text
+    hook = requests.post(f"{served_bank}/webhooks", json={"url": f"http://127.0.0.1:{port}/"},
+                         headers=me["headers"]).json()
+    receiver = listen(port, hook["secret"], tmp_path / "events.jsonl")
+    try:
+        paid = requests.post(f"{served_bank}/payments", json={
+            "account_id": me["account"], "amount": 1_00, "merchant": "Tesco",
+            "category": "groceries"}, headers={**me["headers"], "Idempotency-Key": "dup"})
+        assert paid.status_code == 201
+        deadline = time.monotonic() + 30
+        url = f"{served_bank}/webhooks/{hook['id']}/deliveries"
+        while requests.get(url, headers=me["headers"]).json()["deliveries"][0]["state"] \
+                != "delivered":
+            assert time.monotonic() < deadline
+            time.sleep(0.2)
+    finally:
+        counts = stop(receiver)
+        requests.delete(f"{served_bank}/admin/chaos/rules", headers=admin)
+    assert counts["accepted"] == 1 and counts["duplicates"] == 1
+    env = {"BANKSIM_URL": served_bank, "BANKSIM_ADMIN_TOKEN": ADMIN_TOKEN, "PATH": ""}
+    shown = subprocess.run([sys.executable, "-m", "banksim", "chaos", "events"], env=env,
+                           capture_output=True, text=True, timeout=30)
+    assert shown.returncode == 0, shown.stderr
+    assert "webhook_duplicate" in shown.stdout
+    assert "webhook transaction.created" in " ".join(shown.stdout.split())
+    metrics = requests.get(f"{served_bank}/metrics").text
+    assert 'fault="webhook_duplicate"' in metrics
