@@ -44,7 +44,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from .faults import Fault, build_fault
 from .holding import Holds
 from .matching import Matcher
-from .metrics import GenericVersionLabel, VersionLabel, count_injection
+from .metrics import GenericVersionLabel, VersionLabel, count_injection, record_rules
 
 log = logging.getLogger("chaos")
 _SEP = "\x1f"
@@ -242,7 +242,8 @@ class RuleEngine:
             if drawn / 2**64 >= rule.probability:
                 continue
             recorder.injected(rule.id, _event(rule, request))
-            count_injection(rule.id, rule.fault_type, self.version_label(request.app_version))
+            count_injection(rule.id, rule.fault_type, rule.phase,
+                            self.version_label(request.app_version))
             return Decision(rule.id, rule.fault, rule.phase, random.Random(drawn))
         return None
 
@@ -275,6 +276,8 @@ class RuleEngine:
             moved = self.store.revision() != self.rules.revision
             if moved:
                 self.rules = self._compile(self.store.snapshot())
+                record_rules(len(self.rules.rules) if self.rules.enabled else 0,
+                             self.rules.revision)
         except SQLAlchemyError as exc:
             self._retry_at = started + self.refresh_s
             self._warn("chaos: cannot read rules, keeping the last ones: %s", exc)

@@ -198,7 +198,8 @@ class RunCoordinator:
             write_phases(self.options.steps_out, {
                 "steps": self.driver.records if self.driver else [],
                 "chaos_rules": self.driver.chaos_rules if self.driver else [],
-                "halted_at_s": self.halter.halted_at_s if self.halter else None})
+                "halted_at_s": self.halter.halted_at_s if self.halter else None,
+                "run_started_at": self.run_started_at})  # epoch s: t_s 0, for alert times
         log.info("banksim: recorded %d journeys, %d transfer intents",
                  self.sink.counts["journeys"], self.sink.counts["transfers"])
         if self.is_master:

@@ -87,6 +87,19 @@ SLO ({{ r.slo_p95_ms|ms }}),{% endif %} during the incident or recovery phases.<
 <td class="{{ 'fail' if c.breached else 'pass' }}">{{ 'breached' if c.breached else 'met' }}</td></tr>
 {% endfor %}</table>{% endif %}
 
+{% if r.alerts %}<h2 id="prometheus-alerts">Prometheus alerts</h2>
+<table><tr><th>alert</th><th>labels</th><th>fired</th><th>first fired at</th><th>after the incident started</th>
+<th>after banksim's detector</th><th>resolved at</th><th>firing for</th></tr>
+{% for a in r.alerts %}<tr><td>{{ a.name }}</td><td>{% for k, v in a.labels|dictsort %}{{ k }}={{ v }}{% if not loop.last %}, {% endif %}{% endfor %}</td>
+<td>{{ 'yes' if a.fired else 'no' }}</td><td>{{ a.first_fired_at_s|seconds }}</td>
+<td>{{ a.since_incident_s|seconds }}</td><td>{{ a.since_detector_s|seconds }}</td>
+<td>{{ a.resolved_at_s|seconds if a.resolved_at_s is not none else ('still firing at the end' if a.fired else '–') }}</td>
+<td>{{ a.firing_s|seconds }}</td></tr>
+{% endfor %}</table>
+<p class="muted">What a real Prometheus, scraping the bank every second with the alert rules given to
+<code>--prometheus</code>, alerted during the run (the bars along the bottom of the first chart); times
+in seconds since the run started. A negative time after banksim's detector: Prometheus was faster.</p>{% endif %}
+
 <h2>App versions</h2>
 <table><tr><th>app version</th><th>users</th><th>journeys</th><th>failed</th><th>success rate</th>
 <th>users hurt</th></tr>
@@ -203,6 +216,7 @@ def _environment() -> Environment:
     env.filters["ms"] = milliseconds
     env.filters["pct1"] = percent
     env.filters["secs"] = secs
+    env.filters["seconds"] = seconds
     return env
 
 

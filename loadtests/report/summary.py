@@ -7,6 +7,7 @@ from rich.rule import Rule
 from rich.table import Table
 
 from .aggregate import success_by_version_and_phase
+from .alerts import alert_lines
 from .events import phase_key, sorted_versions
 from .fmt import percent, seconds, secs, span
 from .headline import headline
@@ -115,6 +116,11 @@ def print_summary(report: dict, console: Console | None = None) -> None:
         + (f", {incident['users_slowed']} with journeys over the latency SLO"
            if incident.get("users_slowed") is not None else ""),
         highlight=False)
+
+    alerts = alert_lines(report.get("alerts") or [])
+    if alerts:
+        console.print("prometheus alerts:\n" + "\n".join(f"  {escape(line)}" for line in alerts),
+                      highlight=False)
 
     integrity = report.get("integrity") or {}
     if integrity:

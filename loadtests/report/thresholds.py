@@ -20,8 +20,13 @@ Run metrics (no filter allowed): every field of the report's `incident` block
 `integrity` block (lost_acknowledged_transfers, duplicate_transfers, ledger_balanced, ...;
 booleans count as 1 for true and 0 for false).
 
+Alert metric (a run with `--prometheus`): `alert[NAME]` is the seconds from the incident's
+start until the Prometheus alert NAME was firing (report.json's `alerts`); the limit may
+end in `s`. An alert that never fired from the incident's start on has no value: FAIL.
+
 Examples:
 
+    alert[BankVersionErrorBudgetBurn]<=60s
     success_rate[app_version=4.1.*,phase=incident]>=0.99
     p95_ms[journey=send_money]<2500
     time_to_detect_s<=30
@@ -52,6 +57,9 @@ INTEGRITY_METRICS = ("ok", "ledger_balanced", "negative_balances", "duplicate_tr
                      "acknowledged_transfers",
                      "unknown_outcome_transfers", "unknown_outcome_applied")
 
+_ALERT = re.compile(r"""^\s*alert\s*\[\s*(?P<name>[A-Za-z_:][A-Za-z0-9_:]*)\s*\]\s*
+                        (?P<op><=|>=|==|<|>)\s*(?P<number>[0-9]+(?:\.[0-9]+)?)\s*s?\s*$""",
+                    re.VERBOSE)
 _EXPRESSION = re.compile(r"""^\s*(?P<metric>[A-Za-z_][A-Za-z0-9_]*)\s*
                              (?:\[(?P<filters>[^\]]*)\])?\s*
                              (?P<op><=|>=|==|<|>)\s*
@@ -89,6 +97,13 @@ def parse_threshold(text: str, run_metrics: tuple[str, ...] | None = None) -> Th
     by default the incident and integrity fields listed in the module docstring.
     """
     known = run_metrics if run_metrics is not None else INCIDENT_METRICS + INTEGRITY_METRICS
+    if re.match(r"\s*alert\s*\[", text or ""):  # a run metric named by the alert
+        alert = _ALERT.match(text)                # (`alert_values` in report/alerts.py)
+        if not alert or not math.isfinite(float(alert["number"])):
+            raise ValueError(f"threshold {text!r} is not alert[NAME]OP SECONDS, e.g. "
+                             f"'alert[BankVersionErrorBudgetBurn]<=60s'")
+        return Threshold(text.strip(), f"alert[{alert['name']}]", (), alert["op"],
+                         float(alert["number"]))
     match = _EXPRESSION.match(text or "")
     if not match:
         raise ValueError(f"threshold {text!r} is not METRIC[key=glob,...]OP NUMBER, "

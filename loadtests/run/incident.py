@@ -22,7 +22,9 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
 from loadtests.run.admin import AdminClient, AdminError
+from loadtests.run.alert_rules import AlertRules
 from loadtests.run.children import Children, Interrupted, StopSignals
+from loadtests.run.prometheus import PrometheusRun
 from loadtests.run.reconcile import reconcile
 from loadtests.run.database_guard import RunDatabase, RunRefused
 from loadtests.report import print_summary, write_report
@@ -60,6 +62,7 @@ class IncidentSettings:
     allow_failed_steps: bool = False  # a timeline step the bank refused does not fail the run
     reset_database: bool = False  # reset a database that holds someone else's data
     port: int | None = None  # the bank's port on 127.0.0.1 (None: a free one)
+    prometheus: AlertRules | None = None  # run Prometheus with these rules (checked)
 
     def scenario_of(self) -> Scenario:
         """The scenario as run; raises ScenarioError listing every problem."""
@@ -216,7 +219,8 @@ def run_incident(s: IncidentSettings, console: Console | None = None) -> int:
            "BANKSIM_DATABASE_URL": database.url,
            "BANKSIM_URL": f"http://127.0.0.1:{port}", "BANKSIM_USERS": str(sc.users)}
     files = run_files(out)
-    for name in ("journeys", "transfers", "steps", "phases", "chaos"):
+    for name in ("journeys", "transfers", "steps", "phases", "chaos", "alerts",
+                 "prometheus_log"):
         files[name].unlink(missing_ok=True)
     for stale in ("report.json", "report.html", "main-chart.png"):  # another run's
         (out / stale).unlink(missing_ok=True)
@@ -225,12 +229,15 @@ def run_incident(s: IncidentSettings, console: Console | None = None) -> int:
     children, signals = Children(), StopSignals()
     with signals:
         try:
+            alerting = PrometheusRun(s.prometheus) if s.prometheus else None
             try:
                 integrity, server = _replay(sc, s, env, port, files, children, console,
-                                            database)
+                                            database, alerting)
             finally:
                 signals.shield()  # a signal now waits until everything has stopped
                 children.stop_all()
+                if alerting:
+                    alerting.close()  # its data directory
                 database.mark_again()
                 if not s.database_url:
                     checkpoint_sqlite(out / "bank.db")
@@ -262,7 +269,8 @@ def _stopped(s: IncidentSettings, exc: Interrupted, console) -> int:
 
 
 def _replay(sc: Scenario, s: IncidentSettings, env: dict, port: int, files: dict,
-            children: Children, console, database: RunDatabase) -> tuple[dict, dict]:
+            children: Children, console, database: RunDatabase,
+            alerting: PrometheusRun | None = None) -> tuple[dict, dict]:
     """Seed, serve, run Locust; the integrity block and the bank's side of the load
     (`server_load`, read before the bank stops); the caller stops the children."""
     out = s.out_dir
@@ -277,8 +285,12 @@ def _replay(sc: Scenario, s: IncidentSettings, env: dict, port: int, files: dict
     admin = AdminClient(bank.url, env["BANKSIM_ADMIN_TOKEN"], timeout_s=60)
     admin("DELETE", "/admin/chaos/rules")
     admin("POST", "/admin/chaos/enable")
+    if alerting:
+        alerting.start(children, port, free_port(), files["prometheus_log"])
+        console.print(f"prometheus at {alerting.url}: {alerting.rules.describe()}")
     console.print(f"bank up at {bank.url}; running {sc.name} for {sc.duration_s:g} s "
                   f"with client policy {sc.client_policy}")
+    locust_started = time.time()
     with open(out / "locust.log", "w") as locust_log:
         process = children.start(_locust_command(sc, s.seed, bank.url, files), env=env,
                                  stdout=locust_log, stderr=subprocess.STDOUT)
@@ -290,6 +302,8 @@ def _replay(sc: Scenario, s: IncidentSettings, env: dict, port: int, files: dict
         console.print(f"[yellow]the bank was still busy {drained:g} s after Locust stopped "
                       f"(requests the phones had given up on): it was overloaded[/]")
     save_chaos_rules(admin, files["chaos"], console)
+    if alerting:
+        alerting.record(files, locust_started, console)
     try:
         server = server_load(admin, requests.get(bank.url + "/metrics", timeout=60).text,
                              sc.duration_s)

@@ -2,7 +2,8 @@
 
 `banksim incident` writes its raw files into the report directory as it goes: run.json
 (the seed and the command line's thresholds), scenario.yaml (the scenario as run),
-journeys.jsonl, and Locust's phases.json and steps.json when it stops. The report is built
+journeys.jsonl, and Locust's phases.json and steps.json when it stops (and with
+`--prometheus` alerts.json, what the alert rules did, and prometheus.log). The report is built
 from them at the end of a run (`build`, with the audit), from whatever is there when a
 signal stops a run (`build` with `stopped_by`: a partial report, which never passes), and
 again at any later time by `banksim report DIR` (`rebuild`).
@@ -19,7 +20,8 @@ from loadtests.scenario.timeline import rules_as_run
 FILES = {"run": "run.json", "scenario": "scenario.yaml", "journeys": "journeys.jsonl",
          "transfers": "transfers.jsonl", "phases": "phases.json", "steps": "steps.json",
          "chaos": "chaos-rules.json", "sessions": "sessions.json", "report": "report.json",
-         "csv": "locust", "html": "locust.html"}  # csv: the prefix of Locust's CSV files
+         "csv": "locust", "html": "locust.html",  # csv: the prefix of Locust's CSV files
+         "alerts": "alerts.json", "prometheus_log": "prometheus.log"}
 
 
 def run_files(out: Path) -> dict[str, Path]:
@@ -76,7 +78,8 @@ def _build(out: Path, integrity: dict, server: dict, stopped_by: str | None, par
             "stopped_by": stopped_by, "partial": partial,
             "chaos_rules": rules_as_run(steps.get("chaos_rules") or [],
                                         _read_json(out / FILES["chaos"], {}).get("rules") or []),
-            "allow_failed_steps": bool(started.get("allow_failed_steps"))}
+            "allow_failed_steps": bool(started.get("allow_failed_steps")),
+            "alerts": _read_json(out / FILES["alerts"], None)}
     thresholds = list(dict.fromkeys(  # each once: a rebuild may list them all in `started`
         [*sc.thresholds, *started.get("thresholds", []), *reach_thresholds(version)]))
     report = build_report(events, phases, meta, integrity, thresholds, slo=sc.slo,
