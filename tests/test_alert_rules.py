@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from loadtests.run.alert_rules import MIN_RANGE_S, speed_up, speed_up_expression
+from loadtests.run.alert_rules import speed_up, speed_up_expression
 
 ROOT = Path(__file__).resolve().parent.parent
 RULES, RULE_TESTS = ROOT / "deploy" / "alerts.yml", ROOT / "deploy" / "alerts_test.yml"

@@ -286,8 +286,7 @@ def _replay(sc: Scenario, s: IncidentSettings, env: dict, port: int, files: dict
     admin("DELETE", "/admin/chaos/rules")
     admin("POST", "/admin/chaos/enable")
     if alerting:
-        alerting.start(children, port, free_port(), files["prometheus_log"])
-        console.print(f"prometheus at {alerting.url}: {alerting.rules.describe()}")
+        alerting.start(children, port, free_port(), files["prometheus_log"], console)
     console.print(f"bank up at {bank.url}; running {sc.name} for {sc.duration_s:g} s "
                   f"with client policy {sc.client_policy}")
     locust_started = time.time()

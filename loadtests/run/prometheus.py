@@ -35,7 +35,8 @@ class PrometheusRun:
         self.process: subprocess.Popen | None = None
         self.started_at = time.time()
 
-    def start(self, children: Children, bank_port: int, port: int, log_path: Path) -> None:
+    def start(self, children: Children, bank_port: int, port: int, log_path: Path,
+              console) -> None:
         """Start Prometheus scraping the bank on `bank_port`; RuntimeError (naming its log)
         when it exits or is not ready within READY_TIMEOUT_S."""
         prometheus, _ = binaries()
@@ -61,6 +62,9 @@ class PrometheusRun:
                                    f"see {log_path}")
             try:
                 if requests.get(self.url + "/-/ready", timeout=1).ok:
+                    console.print(f"prometheus at {self.url} with {self.rules.describe()} "
+                                  f"(data in {self.directory}, removed at the end)",
+                                  highlight=False)
                     return
             except requests.RequestException:
                 pass
