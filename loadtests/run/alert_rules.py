@@ -57,8 +57,11 @@ def binaries() -> tuple[str, str]:
 
 def check(promtool: str, path: Path, what: str) -> None:
     """`promtool check rules path`; RunRefused with promtool's own words when it rejects it."""
-    result = subprocess.run([promtool, "check", "rules", str(path)], capture_output=True,
-                            text=True, timeout=60)
+    try:
+        result = subprocess.run([promtool, "check", "rules", str(path)], capture_output=True,
+                                encoding="utf-8", errors="replace", timeout=60)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        raise RunRefused(f"{what}: promtool could not check it ({exc})") from None
     if result.returncode != 0:
         said = (result.stderr.strip() or result.stdout.strip())[-3000:]
         raise RunRefused(f"{what}: promtool rejects it:\n{said}")
@@ -77,8 +80,12 @@ def prepare(files: list[Path] | None, speedup: float = 1.0) -> AlertRules:
                 " (they come with a checkout of banksim, not with an installed package): "
                 "give --alert-rules FILE")))
         check(promtool, path, what)
-        names += [rule["alert"] for group in _groups(path) for rule in group.get("rules") or ()
-                  if isinstance(rule, dict) and "alert" in rule]
+        try:
+            names += [rule["alert"] for group in _groups(path)
+                      for rule in group.get("rules") or () if "alert" in rule]
+        except (ValueError, yaml.YAMLError, TypeError, AttributeError) as exc:
+            raise RunRefused(f"{what}: promtool accepts it, but it cannot be read as "
+                             f"YAML here ({exc})") from None
     return AlertRules(paths, speedup, tuple(dict.fromkeys(names)))
 
 

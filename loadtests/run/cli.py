@@ -263,14 +263,15 @@ def compare(scenario, varies, repeat, users, duration, seed, out, workers, prome
                 out=out or Path("reports") / f"compare-{stamp}", varies=parsed,
                 base={"users": users, "duration_s": duration, "workers": workers,
                       "database_url": os.environ.get("BANKSIM_DATABASE_URL"), "port": port,
-                      "reset_database": reset_database,
-                      "prometheus": alerting_of(prometheus, alert_rules, alert_speedup)})
+                      "reset_database": reset_database})
     try:
-        for run in plan.runs()[:len(plan.variants())]:  # every variant is a valid scenario
-            plan.settings(run).scenario_of()
+        scenarios = [plan.settings(run).scenario_of()  # every variant is a valid scenario
+                     for run in plan.runs()[:len(plan.variants())]]
     except ScenarioError as exc:
         raise click.BadParameter(
             "\n".join([exc.source, *exc.problems]), param_hint="--scenario") from None
+    plan.base["prometheus"] = alerting_of(prometheus, alert_rules, alert_speedup,
+                                          scenarios[0].thresholds)
     try:  # every run resets the one database: refused, none starts
         if plan.base["database_url"]:
             RunDatabase(plan.base["database_url"]).check(reset_database)
