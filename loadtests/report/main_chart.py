@@ -201,7 +201,8 @@ def _prometheus_alerts(ax, report: dict) -> list:
                           if k != "severity")
         ax.text(start, y + ALERT_ROW / 3, f" {alert['name']}" + (f" {labels}" if labels else ""),
                 transform=ax.get_xaxis_transform(), fontsize=7, va="bottom",
-                zorder=SLO_ZORDER)
+                zorder=SLO_ZORDER, bbox={"facecolor": "white", "edgecolor": "none",
+                                         "alpha": 0.7, "pad": 0.5})
     if not fired:
         return []
     return [Line2D([], [], color=ALERT_COLOUR, linewidth=5,

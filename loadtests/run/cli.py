@@ -57,8 +57,8 @@ def alerting_of(prometheus: bool, files: tuple, speedup: float | None, threshold
     file, the binaries or an `alert[NAME]` threshold cannot work, before anything starts."""
     from loadtests.report import parse_threshold
     from loadtests.run.alert_rules import prepare
-    wanted = {t.metric[6:-1] for t in map(parse_threshold, thresholds)
-              if t.metric.startswith("alert[")}
+    wanted = {t.metric.removeprefix("alert[").removesuffix("]")
+              for t in map(parse_threshold, thresholds) if t.metric.startswith("alert[")}
     if not (prometheus or files or speedup):
         if wanted:
             raise click.BadParameter(f"alert[{sorted(wanted)[0]}] needs --prometheus",
