@@ -67,4 +67,15 @@ def applied_revision(app) -> int | None:
     return middleware.engine.rules.revision if middleware else None
 
 
-__all__ = ["ChaosMiddleware", "ChaosStore", "Preset", "applied_revision", "init_app"]
+def header_faults_on(app) -> bool | None:
+    """Whether this process lets allowed callers choose faults (X-Banksim-Fault) now: the
+    setting on and the kill switch too (None: chaos not installed)."""
+    middleware = app.extensions.get("chaos.middleware")
+    if middleware is None:
+        return None
+    rules = middleware.engine.current()
+    return rules.enabled and rules.callers.on
+
+
+__all__ = ["ChaosMiddleware", "ChaosStore", "Preset", "applied_revision", "header_faults_on",
+           "init_app"]
