@@ -133,7 +133,7 @@ class RuleSet:
     seed: int
     rules: tuple[CompiledRule, ...]
     by_id: dict = field(default_factory=dict, compare=False, repr=False)
-    callers: header_faults.CallerFaults = header_faults.OFF  # the caller-chosen fault setting, read with the rules
+    callers: header_faults.CallerFaults = header_faults.OFF  # read with the rules
     # app version -> the rules whose specifier admits it; most requests then skip every
     # rule aimed at another version. Rebuilt with the RuleSet; bounded like metrics labels.
     _by_version: dict = field(default_factory=dict, compare=False, repr=False)

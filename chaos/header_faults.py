@@ -1,4 +1,4 @@
-"""Faults a caller asks for: the `X-Banksim-Fault` header, read into faults or a reason to ignore it.
+"""Faults a caller asks for: the `X-Banksim-Fault` header, read into faults or why it is ignored.
 
     X-Banksim-Fault: latency=800ms
     X-Banksim-Fault: latency=2s; bandwidth=2048

@@ -193,3 +193,17 @@ def test_exempt_paths_ignore_the_header(client, allow):
     before = ignored(client, "exempt_path")
     assert client.get("/health", headers={**LAB, "X-Banksim-Fault": "error=503"}).status_code == 200
     assert ignored(client, "exempt_path") == before + 1
+
+
+def test_the_openapi_document_offers_the_fault_header_where_chaos_acts(client):
+    paths = client.get("/openapi.json").json["paths"]
+
+    def headers(path, method):
+        return {p["name"] for p in paths[path][method].get("parameters", [])
+                if p["in"] == "header"}
+    assert "X-Banksim-Fault" in headers("/accounts", "get")
+    assert "X-Banksim-Fault" in headers("/transfers", "post")
+    assert "X-Banksim-Fault" not in headers("/health", "get")
+    assert "X-Banksim-Fault" not in headers("/admin/chaos/settings", "put")
+    settings = client.get("/openapi.json").json["components"]["schemas"]["Settings"]
+    assert set(settings["properties"]) == {"header_faults", "allow"}
