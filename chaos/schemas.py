@@ -70,15 +70,16 @@ class MatchSchema(Schema):
     users = List(String(validate=Length(1, 64)), validate=Length(1, MAX_LISTED))
     devices = List(String(validate=Length(1, 64)), validate=Length(1, MAX_LISTED), metadata={
         "description": "X-Device-Id values"})
-    headers = Dict(keys=String(metadata={"pattern": HEADER_NAME.pattern}),
-                   values=String(validate=Length(1, 200)),
-                   validate=Length(1, MAX_MATCH_HEADERS), metadata={
+    headers = Dict(keys=String(), values=String(validate=Length(1, 200)), metadata={
+                       "minProperties": 1, "maxProperties": MAX_MATCH_HEADERS,
                        "description": "header name -> the exact value the request must carry; "
                                       "names from the host's allow-list only",
                        "example": {"X-Network": "cellular"}})
 
     @validates_schema
     def header_names(self, data, **_kwargs):
+        if "headers" in data and not 1 <= len(data["headers"]) <= MAX_MATCH_HEADERS:
+            raise ValidationError(f"1 to {MAX_MATCH_HEADERS} headers", "headers")
         for name in data.get("headers", {}):
             if not HEADER_NAME.match(name):
                 raise ValidationError(f"{name[:64]!r} is not a header name", "headers")
@@ -154,10 +155,11 @@ def _rule_variants(rule: dict, faults: list[dict], below_app: set[str]) -> dict:
         {**rule, "properties": {**rule["properties"], "fault": {"oneOf": above}}}]}
 
 
-def document_faults(spec: dict) -> dict:
+def document_faults(spec: dict, match_headers: tuple[str, ...] = ()) -> dict:
     """Spell out in an OpenAPI document (an apiflask spec processor step) the rules these
     schemas check in code, where apispec sees only their fields:
 
+    - the header names `match.headers` may use: the host's `match_headers` (any case);
     - each fault type's settings: FaultSchema validates them in code, so apispec sees only
       `type`. Each type becomes one `oneOf` branch with its own required settings (one per
       shape when its Settings has SHAPES, e.g. latency's fixed, uniform, lognormal);
@@ -185,6 +187,15 @@ def document_faults(spec: dict) -> dict:
                 branch["required"] += list(needs)
             variants.append(branch)
     schemas = spec.get("components", {}).get("schemas", {})
+    allowed = [name for name in match_headers
+               if HEADER_NAME.match(name) and name.lower() not in NEVER_MATCHED]
+    for name in ("MatchSchema", "MatchPatch"):
+        headers = schemas.get(name, {}).get("properties", {}).get("headers")
+        if headers is not None:  # each letter in either case: JSON Schema has no (?i)
+            caseless = "|".join("".join(f"[{c.upper()}{c.lower()}]" if c.isalpha() else c
+                                        for c in header) for header in allowed)
+            headers["propertyNames"] = ({"pattern": f"^({caseless})$"} if allowed
+                                        else {"enum": []})
     if "FaultSchema" in schemas:
         schemas["FaultSchema"] = {"description": FaultSchema.__doc__, "oneOf": variants}
     if "PatternSchema" in schemas:

@@ -98,7 +98,9 @@ def complete_spec(spec: dict, idempotent: set[tuple[str, str]],
         "description": "the server's BANKSIM_ADMIN_TOKEN, for every /admin operation"}
     _one_of(spec)
     from chaos.schemas import document_faults
-    spec = document_faults(spec)
+
+    from ..presets import MATCH_HEADERS
+    spec = document_faults(spec, MATCH_HEADERS)
     _storable_strings(spec)
     return spec
 
