@@ -279,9 +279,8 @@ class RuleEngine:
             self.store.recorder.injected(header_faults.RULE_ID, _event(
                 header_faults.RULE_ID, kind, "before", request))
             count_injection(header_faults.RULE_ID, kind, label)
-        faults = tuple(fault for _kind, fault in asked.faults)
-        fault = faults[0] if len(faults) == 1 else header_faults.ChainedFaults(faults)
-        return Decision(header_faults.RULE_ID, fault, "before", random.Random(drawn))
+        chain = header_faults.ChainedFaults(tuple(fault for _kind, fault in asked.faults))
+        return Decision(header_faults.RULE_ID, chain, "before", random.Random(drawn))
 
     def _wait_for_rules(self, since: float, changes: int) -> None:
         """Make the rules in hand ones confirmed by a read that started at `since` or later

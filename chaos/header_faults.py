@@ -26,6 +26,7 @@ ENVIRON_KEY = "HTTP_X_BANKSIM_FAULT"
 RULE_ID = "header"  # what events, metrics and X-Chaos-Rule name a caller-chosen fault by
 MAX_LENGTH = 200
 MAX_FAULTS = 4
+MAX_HOLD_S = 60.0  # what one request's faults may wait in all: one latency fault's cap
 # fault type -> the one setting its header value gives (None: the type takes no value)
 SETTING = {"latency": "ms", "error": "status", "reset": None, "timeout": "hang_ms",
            "malformed": "mode", "bandwidth": "bytes_per_s", "cut": "after_bytes"}
@@ -114,9 +115,10 @@ def _settings(kind: str, text: str | None) -> dict:
 
 
 class ChainedFaults(Fault):
-    """Several faults on one request, in the order asked: each one's `forward()` hands the
-    request to the next (latency then bandwidth: a late and slow answer). A fault that
-    answers itself (error, reset) ends the chain there."""
+    """The faults a header asked for, in order: each one's `forward()` hands the request to
+    the next (latency then error: a late error). A fault that answers itself (error, reset)
+    ends the chain there. All of them share one budget of waiting, MAX_HOLD_S, as a single
+    latency fault has: four slow items never hold a thread four times as long."""
 
     type = RULE_ID
     Settings = None
@@ -125,22 +127,28 @@ class ChainedFaults(Fault):
         self.faults = faults
 
     def inject(self, exchange: Exchange):
-        return _Link(exchange, self.faults).forward_to_next()
+        return _Link(exchange, self.faults, [MAX_HOLD_S]).forward_to_next()
 
 
 class _Link:
-    """The exchange as the next fault in a chain sees it: the same, but `forward()`
-    goes through the faults after it before it reaches the app."""
+    """The exchange as the next fault in a chain sees it: the same, but `forward()` goes
+    through the faults after it before it reaches the app, and `hold()` draws on the
+    chain's budget (a hold cut by it counts as cut short: the fault ends now)."""
 
-    def __init__(self, exchange, rest: tuple[Fault, ...]):
-        self._exchange, self._rest = exchange, rest
+    def __init__(self, exchange, rest: tuple[Fault, ...], budget: list[float]):
+        self._exchange, self._rest, self._budget = exchange, rest, budget
 
     def __getattr__(self, name):
         return getattr(self._exchange, name)
 
+    def hold(self, seconds: float) -> bool:
+        allowed = max(min(seconds, self._budget[0]), 0.0)
+        self._budget[0] -= allowed
+        return self._exchange.hold(allowed) and allowed >= seconds
+
     def forward_to_next(self):
         first, *rest = self._rest
-        return first.inject(_Link(self._exchange, tuple(rest)))
+        return first.inject(_Link(self._exchange, tuple(rest), self._budget))
 
     def forward(self):
         return self.forward_to_next() if self._rest else self._exchange.forward()
