@@ -38,8 +38,7 @@ from .clock import now
 from .engine import MAX_HELD, RequestInfo, RuleEngine
 from .faults import BufferedResponse, ErrorBody, Exchange, generic_error_body
 from .header_faults import ENVIRON_KEY
-from .metrics import count_header_ignored
-from .metrics import VersionLabel
+from .metrics import VersionLabel, count_header_ignored
 
 ADMIN_PREFIX = "/admin/chaos"  # the admin API's own prefix: never broken by its own rules
 REQUEST_ID = re.compile(r"^[\w.:-]{1,128}$")
