@@ -167,9 +167,15 @@ def worst_window(threshold: Threshold, events: list[JourneyEvent],
     the run is shorter than one window, or no window holds enough journeys)."""
     matching = [e for e in events if threshold.matches(e)]
     end = end_s if end_s is not None else max([0.0, *(e.finished_s for e in matching)])
-    values = [journey_metric(threshold.metric, inside) for inside in
+    values = [_in_window(threshold.metric, inside) for inside in
               windows.windows(matching, threshold.window_s, end, threshold.metric)]
     return windows.worst(values, threshold.op, threshold.limit)
+
+
+def _in_window(metric: str, events: list[JourneyEvent]) -> float | None:
+    """A metric over one window: an empty one counts 0 journeys (and has no rate)."""
+    return journey_metric(metric, events) if events else (
+        0.0 if metric in windows.COUNTS else None)
 
 
 def value_now(threshold: Threshold, events: list[JourneyEvent], now_s: float) -> float | None:
@@ -177,7 +183,7 @@ def value_now(threshold: Threshold, events: list[JourneyEvent], now_s: float) ->
     view, live); None when that window is too thin to judge."""
     inside = windows.ending_at([e for e in events if threshold.matches(e)],
                                threshold.window_s, now_s, threshold.metric)
-    return None if inside is None else journey_metric(threshold.metric, inside)
+    return None if inside is None else _in_window(threshold.metric, inside)
 
 
 def run_metric(value) -> float | None:
