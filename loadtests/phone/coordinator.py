@@ -182,6 +182,8 @@ class RunCoordinator:
         elapsed = round(self.seconds_since_start(), 3)
         if self.options.phases_out:
             phases = self.phases or [Phase("baseline", 0.0, elapsed)]
+            if self.guard is not None and self.guard.aborted_by:  # none after the last begun
+                phases = self.guard.phases_begun(phases, self.phase)
             write_phases(self.options.phases_out,
                          [{**p.as_dict(), "end_s": min(p.end_s, elapsed)}
                           for p in phases if p.start_s <= elapsed])

@@ -71,6 +71,13 @@ class RunGuard:
                 "preflight": self.preflight, "aborted_by": self.aborted_by,
                 "halted_at_s": self.halted_at_s}
 
+    @staticmethod
+    def phases_begun(phases: list, current: str) -> list:
+        """The planned phases up to the one running when the load stopped (an aborted run
+        may stop just as the timeline reaches a step, whose phase then never began)."""
+        last = max((i for i, p in enumerate(phases) if p.name == current), default=0)
+        return phases[:last + 1]
+
     def _halt(self, name: str) -> str:
         versions = self.scenario.incident_versions()
         if not versions:
