@@ -22,7 +22,7 @@ from .events import JourneyEvent
 
 MIN_JOURNEYS = 5
 COUNTS = ("journeys", "failed_journeys")
-MAX_WINDOW_S = 86400.0
+MIN_WINDOW_S, MAX_WINDOW_S = 1.0, 86400.0  # a journey takes a second or so: no shorter
 _WINDOW = re.compile(r"^(\d+(?:\.\d+)?)\s*(s|m)?$")
 
 
@@ -32,8 +32,8 @@ def parse_window(text: str) -> float:
     if not match:
         raise ValueError("use seconds, e.g. window=30s (or 2m)")
     seconds = float(match[1]) * (60 if match[2] == "m" else 1)
-    if not 0 < seconds <= MAX_WINDOW_S:
-        raise ValueError("a window lasts more than 0 s and at most a day")
+    if not MIN_WINDOW_S <= seconds <= MAX_WINDOW_S:
+        raise ValueError("a window lasts from 1 s to a day")
     return seconds
 
 

@@ -21,7 +21,7 @@ from marshmallow import (RAISE, Schema, ValidationError, fields, validate, valid
 from packaging.version import Version
 
 from loadtests.report.thresholds import parse_threshold
-from loadtests.scenario.stop_schema import GuardrailSchema, stop_problems
+from loadtests.scenario.stop_schema import MAX_GUARDRAILS, GuardrailSchema, stop_problems
 
 PLATFORMS = ("ios", "android", "web")
 TARGETS = ("ios", "android", "all")  # what a release is published for
@@ -241,7 +241,8 @@ class ScenarioSchema(_Strict):
     timeline = fields.List(fields.Nested(StepSchema), required=True)
     thresholds = fields.List(ThresholdField())
     halt_on_alert = Flag()
-    guardrails = fields.List(fields.Nested(GuardrailSchema))
+    guardrails = fields.List(fields.Nested(GuardrailSchema), validate=validate.Length(
+        max=MAX_GUARDRAILS, error="at most {max} guardrails: each is judged every second"))
     preflight = Flag()
 
     @validates_schema(skip_on_field_errors=False)

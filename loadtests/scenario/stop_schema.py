@@ -13,6 +13,8 @@ from loadtests.report.thresholds import parse_threshold
 from loadtests.report.guardrails import parse_when
 from loadtests.scenario.guardrails import ACTIONS
 
+MAX_GUARDRAILS = 20
+
 
 def injects(chaos: dict | None) -> bool:
     """Whether a step's `chaos:` can start faults (a preset, rules, or the switch back on)."""

@@ -30,7 +30,9 @@ def test_parses_a_window_among_the_filters(text, window_s, filters):
 
 
 @pytest.mark.parametrize("text, reason", [
-    ("success_rate[window=0s]>=0.9", "more than 0 s"),
+    ("success_rate[window=0s]>=0.9", "from 1 s to a day"),
+    ("success_rate[window=0.5s]>=0.9", "from 1 s to a day"),
+    ("success_rate[window=2d]>=0.9", "use seconds"),
     ("success_rate[window=fast]>=0.9", "use seconds"),
     ("success_rate[window=5s,window=9s]>=0.9", "given twice"),
     ("time_to_detect_s[window=5s]<=3", "takes no filter"),

@@ -54,6 +54,11 @@ def test_good_guardrails_and_a_windowed_threshold_validate(tmp_path):
     ("guardrails: [{when: alert, then: halt_rollout}]",
      "guardrails[0].then: halt_rollout halts the release the step that starts `incident`"),
     ("preflight: yes", "preflight: use true or false"),
+    ("guardrails: [" + ", ".join(["{when: alert, then: chaos_off}"] * 21) + "]",
+     "guardrails: at most 20 guardrails"),
+    ("guardrails: [{when: \"success_rate[window=0.2s]<0.8\", then: abort_run}]",
+     "guardrails[0].when: threshold 'success_rate[window=0.2s]<0.8': window '0.2s': "
+     "a window lasts from 1 s to a day"),
 ])
 def test_validate_names_the_path_of_a_bad_guardrail(tmp_path, body, line):
     result = validate(tmp_path, body + "\n")
