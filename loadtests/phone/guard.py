@@ -54,7 +54,7 @@ class RunGuard:
         """The preflight (module docstring): False stops the run before the first fault."""
         self.flush_workers()  # every journey finished so far, from every worker
         self.preflight = preflight(self.journeys or [], self.clock(), self.scenario.slo,
-                                   self.scenario.p95_ms)
+                                   self.scenario.p95_ms, since_s=self.scenario.arrival_s)
         self.journeys = None
         if self.preflight["ok"] is False:
             log.error("preflight: the bank missed its SLO before any fault was injected (%s); "

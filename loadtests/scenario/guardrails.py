@@ -136,19 +136,23 @@ def armed_at(phases: list, first_chaos_s: float | None) -> float:
     return next((t for t in (incident, first_chaos_s) if t is not None), 0.0)
 
 
-def preflight(journeys: list[dict], now_s: float, slo: float, p95_ms: float | None) -> dict:
-    """`{ok, success_rate, p95_ms, journeys, at_s, reason}` over the journeys finished by
-    `now_s`; ok is None (not judged, the chaos goes on) when fewer than MIN_JOURNEYS
-    finished: too few to say the bank was failing."""
-    finished = [e for e in coerce_events(journeys) if e.finished_s <= now_s]
+def preflight(journeys: list[dict], now_s: float, slo: float, p95_ms: float | None,
+              since_s: float = 0.0) -> dict:
+    """`{ok, success_rate, p95_ms, journeys, at_s, reason}` over the baseline's steady
+    state: the journeys that started at or after `since_s` (when every phone had opened
+    the app: the first opens, with their sign-ins, are a warm-up, not the steady state)
+    and finished by `now_s`. ok is None (not judged, the chaos goes on) when fewer than
+    MIN_JOURNEYS did: too few to say the bank was failing."""
+    finished = [e for e in coerce_events(journeys) if e.t_s >= since_s and e.finished_s <= now_s]
     rate = round(sum(e.ok for e in finished) / len(finished), 6) if finished else None
     p95 = percentile([e.duration_ms for e in finished], 95)
     result = {"ok": None, "success_rate": rate, "p95_ms": None if p95 is None else round(p95, 1),
               "journeys": len(finished), "at_s": round(now_s, 3), "reason": None}
     if len(finished) < MIN_JOURNEYS:
-        result["reason"] = (f"only {len(finished)} journeys finished before the first fault: "
-                            "too few to check the baseline (start the chaos later, or run "
-                            "more users)")
+        after = f" after the phones' arrivals ended at {since_s:g} s" if since_s else ""
+        result["reason"] = (f"only {len(finished)} journeys finished{after} before the first "
+                            "fault: too few to check the baseline (start the chaos later, "
+                            "or run more users)")
         return result
     missed = []
     if rate < slo:

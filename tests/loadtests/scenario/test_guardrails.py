@@ -125,6 +125,15 @@ def test_preflight_fails_a_baseline_under_the_slo_and_names_why():
     assert good["ok"] is True and good["reason"] is None
 
 
+def test_preflight_judges_the_steady_state_after_the_phones_arrived():
+    warm_up = failing_journeys(0, 5, bad=True)  # the first opens and sign-ins
+    steady = failing_journeys(5, 10, bad=False)
+    assert preflight(warm_up + steady, 10.5, 0.99, None, since_s=5)["ok"] is True
+    assert preflight(warm_up + steady, 10.5, 0.99, None)["ok"] is False
+    early = preflight(warm_up, 5, 0.99, None, since_s=5)
+    assert early["ok"] is None and "after the phones' arrivals ended at 5 s" in early["reason"]
+
+
 def test_preflight_with_too_few_journeys_is_not_judged_and_says_so():
     result = preflight(failing_journeys(0, 1, bad=True)[:3], 5, 0.99, None)
     assert result["ok"] is None and "only 3 journeys finished" in result["reason"]
