@@ -24,7 +24,7 @@ import gevent
 from gevent.event import AsyncResult
 from locust.runners import MasterRunner, WorkerRunner
 
-from loadtests.run.admin import AdminClient
+from chaos.client import AdminClient
 from loadtests.phone.guard import RunGuard
 from loadtests.phone.journal import EventBuffer, JsonLinesSink, write_phases
 from loadtests.scenario import Scenario
@@ -153,7 +153,11 @@ class RunCoordinator:
         self.set_phase(self.phases[0].name)
         if not (scenario["timeline"] or scenario["releases"] or scenario.guardrails):
             return
-        admin = AdminClient(self.environment.host, self.options.admin_token)
+        if not self.options.admin_token:
+            raise ValueError("the timeline needs the admin token (--admin-token or "
+                             "BANKSIM_ADMIN_TOKEN)")
+        admin = AdminClient(self.environment.host, self.options.admin_token,
+                            url_from="--host", token_from="--admin-token or BANKSIM_ADMIN_TOKEN")
         self.driver = TimelineDriver(scenario, admin, self.set_phase, duration_s=duration)
         self.guard = RunGuard(self.environment, scenario, self.driver, self.phases, duration,
                               self.seconds_since_start, self._flush_for_guard)

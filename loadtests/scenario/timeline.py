@@ -24,7 +24,7 @@ import time
 from dataclasses import asdict, dataclass
 from urllib.parse import quote
 
-from loadtests.run.admin import AdminError
+from chaos.client import AdminError
 from loadtests.scenario.loader import Scenario, TimelineStep
 from loadtests.scenario.stop_schema import injects
 

@@ -15,7 +15,7 @@ import requests
 from tests.helpers.halt_streams import failing_journeys
 
 from loadtests.report.detector import DetectorSettings
-from loadtests.run.admin import AdminClient
+from chaos.client import AdminClient
 from loadtests.run.incident import BankProcess, free_port
 from loadtests.scenario.guardrails import Actions, Guardrails
 from loadtests.scenario.loader import check
