@@ -114,9 +114,10 @@ def preflight_headline(report: dict) -> str | None:
 def fired_clauses(report: dict) -> list[str]:
     """One clause per guardrail that fired, for the end of the headline."""
     clauses = []
+    halted = (report.get("incident") or {}).get("halted_at_s") is not None
     for row in report.get("guardrails") or ():
-        if row.get("fired_at_s") is None:
-            continue
+        if row.get("fired_at_s") is None or (halted and row["then"] == "halt_rollout"):
+            continue  # (the headline says when the rollout was halted already)
         text = (f"guardrail {row['when']} fired at {seconds(row['fired_at_s'])} "
                 f"({row['then']}: {row.get('effect')})")
         if row.get("recovered_after_s") is not None:
