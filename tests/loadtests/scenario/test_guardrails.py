@@ -137,3 +137,38 @@ def test_preflight_judges_the_steady_state_after_the_phones_arrived():
 def test_preflight_with_too_few_journeys_is_not_judged_and_says_so():
     result = preflight(failing_journeys(0, 1, bad=True)[:3], 5, 0.99, None)
     assert result["ok"] is None and "only 3 journeys finished" in result["reason"]
+
+
+def test_after_chaos_off_the_timeline_starts_no_fault_again_and_a_failed_preflight_stops_it():
+    from loadtests.scenario.loader import check
+    from loadtests.scenario.timeline import TimelineDriver
+    calls = []
+
+    def admin(method, path, body=None):
+        calls.append(f"{method} {path}")
+        return {"rules": []}
+    scenario = check({"name": "twice", "duration": "60s", "timeline": [
+        {"at": "10s", "phase": "incident", "chaos": {"preset": "bad-release"}},
+        {"at": "20s", "chaos": {"on": True}}, {"at": "30s", "chaos": {"clear": True}}]}, "t")
+    driver = TimelineDriver(scenario, admin, lambda phase: None, clock=lambda: 0.0,
+                            sleep=lambda s: None)
+    driver.run()
+    assert calls[-1] == "DELETE /admin/chaos/rules"
+    calls.clear()
+    driver = TimelineDriver(scenario, admin, lambda phase: None, clock=lambda: 0.0)
+    driver.started_at = 0.0
+    driver.apply(driver.steps[0])
+    assert driver.chaos_off("guardrails[0]").startswith("chaos switched off")
+    driver.apply(driver.steps[1])
+    driver.apply(driver.steps[2])
+    assert calls == ["POST /admin/chaos/presets/bad-release", "POST /admin/chaos/disable",
+                     "GET /admin/chaos/rules", "DELETE /admin/chaos/rules"]
+    assert driver.records[2]["calls"][0]["note"] == "chaos was switched off by guardrails[0]"
+    calls.clear()
+    phases = []
+    driver = TimelineDriver(scenario, admin, phases.append, clock=lambda: 0.0,
+                            sleep=lambda s: None, before_chaos=lambda: False)
+    driver.run()
+    assert calls == ["POST /admin/releases"]  # the setup's release; no fault at all
+    assert phases == [] and driver.stopped  # and no incident phase
+    assert [r["outcome"] for r in driver.records] == ["ok", "skipped"]
