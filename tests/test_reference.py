@@ -79,7 +79,16 @@ def test_every_report_key_is_documented():
                                                "removed_at_s": None}],
                                            "alerts": {"rules": [], "firing": [{
                                                "name": "A", "labels": {},
-                                               "intervals": [[12.0, None]]}]}},
+                                               "intervals": [[12.0, None]]}]},
+                                           "guardrails": [{
+                                               "when": "alert", "then": "chaos_off",
+                                               "fired_at_s": 12.0, "value": 0.5,
+                                               "effect": "chaos switched off"}],
+                                           "preflight": {
+                                               "ok": True, "success_rate": 1.0,
+                                               "p95_ms": 100.0, "journeys": 100,
+                                               "at_s": 10.0, "reason": None},
+                                           "aborted_by": None},
                           integrity, ["success_rate>0"], p95_ms=500)
     keys = set(report)
     for value in report.values():

@@ -162,10 +162,15 @@ def incident(scenario, users, duration, seed, client_policy, out, thresholds, sl
         think_s=parse_think(think) if think else None, allow_failed_steps=allow_failed_steps,
         port=port, reset_database=reset_database)
     try:
-        settings.scenario_of()
+        run_s = settings.scenario_of().duration_s
     except ScenarioError as exc:
         raise click.BadParameter(
             "\n".join([exc.source, *exc.problems]), param_hint="--scenario") from None
+    for expression in thresholds:
+        window = parse_threshold(expression).window_s
+        if window is not None and window > run_s:
+            raise click.BadParameter(f"{expression!r}: a window of {window:g} s is longer than "
+                                     f"the run's {run_s:g} s", param_hint="--threshold")
     settings.prometheus = alerting_of(prometheus, alert_rules, alert_speedup,
                                       [*thresholds, *settings.scenario_of().thresholds])
     try:

@@ -29,6 +29,7 @@ from loadtests.run.prometheus import PrometheusRun
 from loadtests.run.reconcile import reconcile
 from loadtests.run.database_guard import RunDatabase, RunRefused
 from loadtests.report import print_summary, write_report
+from loadtests.report.guardrails import reasons as stop_reasons
 from loadtests.report.steps import steps_fail_the_run
 from loadtests.report.events import read_jsonl
 from loadtests.run.rundir import build, run_files, write_run_json
@@ -204,8 +205,9 @@ class JournalTail:
 
 def run_incident(s: IncidentSettings, console: Console | None = None) -> int:
     """Run the scenario end to end; return the exit code (0 ok, 1 integrity, threshold, a
-    timeline step the bank refused (unless allowed) or a run that never reached its
-    incident, 128 + N when signal N stopped it)."""
+    timeline step the bank refused (unless allowed), a run that never reached its
+    incident, a guardrail that aborted it or a failed preflight, 128 + N when signal N
+    stopped it)."""
     console = console or Console()
     sc = s.scenario_of()  # a bad scenario stops here, before anything starts
     out = s.out_dir
@@ -349,11 +351,13 @@ def _report(sc: Scenario, s: IncidentSettings, integrity: dict, server: dict,
     write_report(report, out)
     print_summary(report, console=console)
     console.print(f"report: {(out / 'report.html').resolve()}")
-    missed = never_reached(report, next(iter(sc.incident_versions()), None), int(sc.duration_s))
+    missed = None if report.get("aborted_by") else never_reached(
+        report, next(iter(sc.incident_versions()), None), int(sc.duration_s))
     if missed:
         console.print(f"[bold red]{missed}[/]", highlight=False)
     passed = integrity["ok"] and all(t["passed"] for t in report["thresholds"])
-    return 0 if passed and not steps_fail_the_run(report) else 1
+    stopped = stop_reasons(report)  # a guardrail aborted the run, or the preflight failed
+    return 0 if passed and not steps_fail_the_run(report) and not stopped else 1
 
 
 def never_reached(report: dict, version: str | None, duration_s: int) -> str | None:

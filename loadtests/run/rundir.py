@@ -68,7 +68,8 @@ def _build(out: Path, integrity: dict, server: dict, stopped_by: str | None, par
     steps = _read_json(out / FILES["steps"], {"steps": [], "halted_at_s": None})
     events = read_jsonl(out / FILES["journeys"])
     duration = int(sc.duration_s)
-    if partial:
+    aborted_by = steps.get("aborted_by")  # a guardrail or the preflight stopped the load
+    if partial or aborted_by:
         duration = max([0.0, *(p["end_s"] for p in phases), *(e["t_s"] for e in events)])
     version = next(iter(sc.incident_versions()), None)
     meta = {"scenario": sc.name, "seed": started.get("seed"), "users": sc.users,
@@ -79,9 +80,12 @@ def _build(out: Path, integrity: dict, server: dict, stopped_by: str | None, par
             "chaos_rules": rules_as_run(steps.get("chaos_rules") or [],
                                         _read_json(out / FILES["chaos"], {}).get("rules") or []),
             "allow_failed_steps": bool(started.get("allow_failed_steps")),
-            "alerts": _read_json(out / FILES["alerts"], None)}
+            "alerts": _read_json(out / FILES["alerts"], None),
+            "guardrails": steps.get("guardrails") or [], "preflight": steps.get("preflight"),
+            "aborted_by": aborted_by}
+    reach = [] if aborted_by else reach_thresholds(version)  # it stopped early, and says why
     thresholds = list(dict.fromkeys(  # each once: a rebuild may list them all in `started`
-        [*sc.thresholds, *started.get("thresholds", []), *reach_thresholds(version)]))
+        [*sc.thresholds, *started.get("thresholds", []), *reach]))
     report = build_report(events, phases, meta, integrity, thresholds, slo=sc.slo,
                           p95_ms=sc.p95_ms)
     report["server"] = server
