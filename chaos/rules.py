@@ -14,10 +14,11 @@ from marshmallow import ValidationError
 from .clock import rfc3339
 from .faults.base import first_error
 from .models import ChaosRule
-from .schemas import READ_ONLY, RuleSchema
+from .schemas import READ_ONLY, RuleSchema, Settings
 
 EDITABLE = ("name", "enabled", "match", "fault", "phase", "probability", "pattern", "ttl_s")
 _schema = RuleSchema()
+_settings = Settings()
 
 
 def new_rule_id() -> str:
@@ -39,15 +40,21 @@ def too_many_rules(limit: int) -> HTTPError:
                      extra_data={"code": "too_many_rules"})
 
 
-def load_rule(data, event_types=None) -> dict:
+def load_rule(data, header_names: frozenset[str] = frozenset(), event_types=None) -> dict:
     """Validate a rule as sent by a client; return its normalised editable fields.
-    `event_types`: the host's event types (None: any), which `match.events` must name."""
+    `header_names` (lower case) are the headers the host lets `match.headers` name;
+    `event_types` the host's event types (None: any), which `match.events` must name."""
     if not isinstance(data, dict):
         raise invalid("body", "a rule is a JSON object")
     try:
         rule = _schema.load({k: v for k, v in data.items() if k not in READ_ONLY})
     except ValidationError as exc:
         raise invalid(*first_error(exc.messages)) from None
+    for name in rule.get("match", {}).get("headers", {}):
+        if name.lower() not in header_names:
+            allowed = ", ".join(sorted(header_names)) or "none"
+            raise invalid("match.headers", f"{name[:64]} is not a header this server lets "
+                                           f"rules match on (allowed: {allowed})")
     unknown = sorted(set(rule.get("match", {}).get("events", ())) - set(
         event_types if event_types is not None else rule.get("match", {}).get("events", ())))
     if unknown:
@@ -58,7 +65,18 @@ def load_rule(data, event_types=None) -> dict:
     return rule
 
 
-def patched(current: dict, patch, event_types=None) -> dict:
+def load_settings(data) -> dict:
+    """Validate `PUT /admin/chaos/settings`; return the whole settings."""
+    if not isinstance(data, dict):
+        raise invalid("body", "the settings are a JSON object")
+    try:
+        return _settings.load(data)
+    except ValidationError as exc:
+        raise invalid(*first_error(exc.messages)) from None
+
+
+def patched(current: dict, patch, header_names: frozenset[str] = frozenset(),
+            event_types=None) -> dict:
     """The rule `current` with `patch` applied (`match` merged, other fields replaced)."""
     if not isinstance(patch, dict):
         raise invalid("body", "a patch is a JSON object")
@@ -71,7 +89,7 @@ def patched(current: dict, patch, event_types=None) -> dict:
             merged["match"] = {k: v for k, v in match.items() if v is not None}
         else:
             merged[name] = value
-    return load_rule(merged, event_types)
+    return load_rule(merged, header_names, event_types)
 
 
 def to_dict(row: ChaosRule) -> dict:
