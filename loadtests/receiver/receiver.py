@@ -8,8 +8,9 @@
   in `duplicates`; only the first copy is *effective*.
 - Re-order: events carry a per-account `sequence`. An arrival lower than the highest one
   already arrived for its account counts as `out_of_order`. Events are written in
-  sequence order per account: one that leaves a gap waits up to `hold_s` for the earlier
-  ones (a gap may also be events that nobody subscribed to; then it is written anyway).
+  sequence order per account: one that leaves a gap (or, the first of its account, is not
+  sequence 1) waits up to `hold_s` for the earlier ones (a gap may also be events that
+  nobody subscribed to; then it is written anyway).
 - Record: every effective event is one JSON line `{received_at, event}` in `out`.
 """
 import hashlib
@@ -103,8 +104,8 @@ class Receiver:
             first = min(waiting)
             last = self._written.get(account)
             received, event = waiting[first]
-            if not (everything or last is None or first <= last + 1
-                    or now - received >= self.hold_s):
+            in_turn = first == 1 if last is None else first <= last + 1
+            if not (everything or in_turn or now - received >= self.hold_s):
                 return
             del waiting[first]
             self._written[account] = max(first, last or first)
