@@ -31,4 +31,5 @@ def health():
     with db.reading() as connection:
         connection.execute(SELECT_1)
     return {"status": "ok", "version": app_version(), "worker": os.getpid(),
-            "chaos_revision": chaos.applied_revision(current_app)}
+            "chaos_revision": chaos.applied_revision(current_app),
+            "test_clock": current_app.state.clock is not None}

@@ -3,6 +3,7 @@ from apiflask import APIBlueprint
 
 from .auth import current_user_id, token_auth
 from ..database.db import db
+from ..domain import status_history
 from .errors import api_error
 from ..models import Account, LedgerEntry
 from .schemas import TransactionOut
@@ -19,4 +20,4 @@ def get_transaction(tx_id):
     owner = entry and db.session.get(Account, entry.account_id).user_id
     if owner != current_user_id():
         raise api_error(404, "not_found", f"no transaction {tx_id}", "tx_id")
-    return entry
+    return status_history.with_history(db.session.connection(), [entry])[0]
