@@ -1,13 +1,20 @@
-"""Card payments to merchants."""
+"""Card payments to merchants: made pending, read back as they settle."""
 from apiflask import APIBlueprint
 from flask import current_app
+from sqlalchemy import bindparam, select
 
+from ..database.db import db
 from ..domain import ledger, magic
+from ..domain.errors import NotFound
+from ..models import Payment
 from .auth import current_user_id, token_auth
 from .idempotency import idempotent, needs_idempotency_key
 from .schemas import PaymentIn, PaymentOut
 
 bp = APIBlueprint("payments", __name__, tag="Money movement")
+PAYMENTS = Payment.__table__
+ONE = select(PAYMENTS).where(PAYMENTS.c.id == bindparam("payment_id"),
+                             PAYMENTS.c.user_id == bindparam("user_id"))
 payment_out = PaymentOut()  # one instance: a new one deep-copies its fields, ~80 us
 
 
@@ -27,3 +34,17 @@ def create_payment(json_data):
                              **json_data)
         return 201, payment_out.dump(payment), payment["id"]
     return idempotent("payment", run)
+
+
+@bp.get("/payments/<payment_id>")
+@bp.auth_required(token_auth)
+@bp.output(PaymentOut)
+@bp.doc(responses=[404])
+def get_payment(payment_id):
+    """One of the user's card payments, in its current status."""
+    with db.reading() as connection:
+        row = connection.execute(ONE, {"payment_id": payment_id,
+                                       "user_id": current_user_id()}).first()
+    if row is None:
+        raise NotFound(f"no payment {payment_id}", "payment_id")
+    return row
