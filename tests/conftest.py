@@ -136,6 +136,10 @@ class Customer:
     def balance(self, account_id=None):
         return self.get(f"/accounts/{account_id or self.account_id}/balance").json["balance"]
 
+    def available(self, account_id=None):
+        """The balance less pending card payments' holds: what the account may spend."""
+        return self.get(f"/accounts/{account_id or self.account_id}/balance").json["available"]
+
 
 @pytest.fixture
 def make_customer(client):
