@@ -14,7 +14,9 @@ from ..models import Account, IdempotencyKey, LedgerEntry, MonthlySpend, Payment
 
 EXAMPLES = 5
 UNSPENT = ("declined", "returned")  # card payments that no longer count as spending
-CARD_STEPS = ("card_payment", "card_settlement", "card_release", "card_return")
+# a card payment's later steps; seeded history has none (its daily card movements hold many
+# card_payment entries under one id, and the authorisation is one INSERT by construction)
+CARD_STEPS = ("card_settlement", "card_release", "card_return")
 
 
 def _count_and_examples(session, query, *keys) -> tuple[int, list[tuple]]:
@@ -140,14 +142,14 @@ def _holds_account_matches_pending(session):
 
 
 def _each_step_once(session):
-    """A payment's authorisation, settlement, release and return each happened at most
-    once: two legs each (two settlements of one payment would be four)."""
+    """A payment's settlement, release and return each happened at most once: two legs
+    each (two settlements of one payment would be four)."""
     bad = (select(LedgerEntry.movement_id, LedgerEntry.kind)
            .where(LedgerEntry.kind.in_(CARD_STEPS))
            .group_by(LedgerEntry.movement_id, LedgerEntry.kind).having(func.count() > 2))
     count, rows = _count_and_examples(session, bad, "movement_id", "kind")
     return count, [f"{movement} {kind}" for movement, kind in rows], \
-        "each card payment's steps happened once"
+        "each card payment's later steps happened once"
 
 
 CHECKS = {
