@@ -29,7 +29,10 @@ def _app(create: bool = True, config: dict | None = None):
     from .database.db import db
     from .database.engines import (DatabaseUnavailable, explained_database_errors, has_bank,
                                    sqlite_file)
-    url = Config().DATABASE_URL
+    try:
+        url = Config().DATABASE_URL
+    except ValueError as error:  # a setting that is not a number, or out of range
+        raise click.ClickException(str(error)) from None
     try:
         with explained_database_errors(url):
             path = sqlite_file(url)

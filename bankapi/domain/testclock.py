@@ -23,6 +23,7 @@ from ..models import BankClock
 from .errors import Invalid, NotFound
 
 MAX_ADVANCE_S = 400 * 86400  # one call moves at most this far (a little over a year)
+MAX_OFFSET_S = 100 * 365 * 86400  # in all: far enough for any test, far from year 9999
 ROW = 1
 READ = select(BankClock.__table__.c.offset_s).where(BankClock.__table__.c.id == ROW)
 
@@ -52,8 +53,12 @@ def advance(session: Session, seconds: int) -> dict:
     table = BankClock.__table__
     stmt = dialect_insert(session, BankClock).values(id=ROW, offset_s=seconds)
     offset = session.execute(stmt.on_conflict_do_update(
-        index_elements=["id"], set_={"offset_s": table.c.offset_s + seconds})
-        .returning(table.c.offset_s)).scalar_one()
+        index_elements=["id"], set_={"offset_s": table.c.offset_s + seconds},
+        where=table.c.offset_s + seconds <= MAX_OFFSET_S)
+        .returning(table.c.offset_s)).scalar_one_or_none()
+    if offset is None:
+        raise Invalid(f"the bank's clock runs at most {MAX_OFFSET_S // (365 * 86400)} years "
+                      "ahead of real time; this advance would pass that", "seconds")
     return status(int(offset))
 
 

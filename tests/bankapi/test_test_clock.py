@@ -110,3 +110,16 @@ def test_tokens_expire_on_the_banks_time(client, admin_headers, alice):
     assert alice.get("/accounts").status_code == 200
     advance(client, admin_headers, 3601)
     assert alice.get("/accounts").status_code == 401
+
+
+@pytest.mark.parametrize("app", ON, indirect=True)
+def test_the_clock_stops_a_century_ahead(client, admin_headers):
+    """Advances within the per-call limit still add up; past 100 years in all it refuses
+    (else the bank's time would one day overflow year 9999)."""
+    steps = testclock.MAX_OFFSET_S // testclock.MAX_ADVANCE_S
+    for _ in range(steps):
+        assert advance(client, admin_headers, testclock.MAX_ADVANCE_S).status_code == 200
+    refused = advance(client, admin_headers, testclock.MAX_ADVANCE_S)
+    assert refused.status_code == 400 and refused.json["error"]["field"] == "seconds"
+    assert clock(client, admin_headers)["offset_s"] == steps * testclock.MAX_ADVANCE_S
+    assert client.get("/health").status_code == 200
