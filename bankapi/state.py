@@ -18,7 +18,7 @@ if TYPE_CHECKING:
     from .domain.tokens import TokenCache
     from .settler import Settler
     from .web.metrics import KnownVersions
-    from .web.retention import Pruner
+    from .domain.retention import Pruner
 
 
 @dataclass

@@ -3,9 +3,7 @@ from apiflask import APIBlueprint
 
 from .auth import current_user_id, token_auth
 from ..database.db import db
-from ..domain import status_history
-from .errors import api_error
-from ..models import Account, LedgerEntry
+from ..domain import ledger, status_history
 from .schemas import TransactionOut
 
 bp = APIBlueprint("transactions", __name__, tag="Transactions")
@@ -16,8 +14,5 @@ bp = APIBlueprint("transactions", __name__, tag="Transactions")
 @bp.output(TransactionOut)
 def get_transaction(tx_id):
     """One of the user's transactions."""
-    entry = db.session.get(LedgerEntry, tx_id)
-    owner = entry and db.session.get(Account, entry.account_id).user_id
-    if owner != current_user_id():
-        raise api_error(404, "not_found", f"no transaction {tx_id}", "tx_id")
+    entry = ledger.transaction(db.session, current_user_id(), tx_id)
     return status_history.with_history(db.session.connection(), [entry])[0]
