@@ -15,7 +15,8 @@ DECLINE, SLOW, TIMEOUT = "magic:decline", "magic:slow", "magic:timeout"
 RETURN = re.compile(r"^magic:return:(R[0-9]{2})$")  # ACH return codes, R01 insufficient funds
 SLOW_FACTOR = 10          # `magic:slow` settles after this many settlement delays
 MERCHANT_HANG_S = 30.0    # `magic:timeout`: how long the merchant takes to answer
-PATTERN = r"^(?!magic:)|^magic:(decline|slow|timeout|return:R[0-9]{2})$"  # what is accepted
+# What a reference may be: anything that does not start with `magic:`, or a magic value.
+PATTERN = r"^(?!magic:)[\s\S]*$|^magic:(decline|slow|timeout|return:R[0-9]{2})$"
 
 
 class Plan(NamedTuple):

@@ -252,3 +252,21 @@ def test_the_audit_finds_a_payment_settled_twice(app, alice):
         result = run_audit(db.session)
     assert not result["checks"]["each_step_once"]["ok"]
     assert not result["checks"]["holds_account_matches_pending"]["ok"]
+
+
+@pytest.mark.parametrize("reference", ["Lunch with Ada", "", "magic", "my magic:decline",
+                                       "line one\nline two"])
+def test_an_ordinary_reference_settles_normally(app, alice, reference):
+    answer = pay(alice, reference=reference)
+    assert answer.status_code == 201, answer.json
+    assert answer.json["reference"] == reference
+    with app.app_context():
+        assert db.session.get(Payment, answer.json["id"]).outcome == "settled"
+
+
+def test_another_users_payment_looks_like_none(alice, bob):
+    payment_id = pay(alice).json["id"]
+    for who, status in ((bob, 404), (alice, 200)):
+        response = who.get(f"/payments/{payment_id}")
+        assert response.status_code == status
+    assert bob.get(f"/payments/{payment_id}").json["error"]["field"] == "payment_id"
