@@ -214,7 +214,7 @@ def pay(session: Session, user_id: str, account_id: str, amount: int, merchant: 
            "outcome": plan.outcome, "return_code": None,
            "due_at": now + timedelta(seconds=settle_after_s * plan.delay_factor)}
     connection.execute(PAYMENT, row)
-    status_history.begin(connection, movement, "pending", now)
+    status_history.record(connection, movement, "pending", now)
     notify(connection, note(user_id, texts.card_payment(amount, merchant)))
     budgeting.record_spend(connection, user_id, category, amount, now)
     return row

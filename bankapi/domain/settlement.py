@@ -77,7 +77,8 @@ def change_status(connection: Connection, payment: Row, new: str, now: datetime)
     """The one place a movement's status changes: claim it, move the money, mark its
     entries, record the step and tell the customer. False (and nothing written) when the
     payment is no longer in the status `payment` was read in."""
-    assert new in STATUSES
+    if new not in STATUSES:
+        raise ValueError(f"no payment status {new!r}")
     returns_later = new == "settled" and payment.outcome == "returned"
     code = _planned_code(payment) if new == "returned" else None
     next_due = now + (payment.due_at - payment.created) if returns_later else None

@@ -15,13 +15,9 @@ OF_MOVEMENTS = (select(CHANGES.c.movement_id, CHANGES.c.status, CHANGES.c.at)
                 .order_by(CHANGES.c.movement_id, CHANGES.c.id))
 
 
-def begin(connection: Connection, movement_id: str, status: str, at: datetime) -> None:
-    """The first step of a movement that changes status later (a card payment)."""
-    connection.execute(INSERT, {"movement_id": movement_id, "status": status, "at": at})
-
-
 def record(connection: Connection, movement_id: str, status: str, at: datetime) -> None:
-    """A later step; only `settlement.change_status` calls it."""
+    """A step of a movement that changes status: its first (`ledger.pay`) or a later one
+    (only `settlement.change_status` writes those)."""
     connection.execute(INSERT, {"movement_id": movement_id, "status": status, "at": at})
 
 
