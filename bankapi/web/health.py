@@ -1,4 +1,5 @@
-"""Liveness (never touched by chaos), and which process answered with which chaos rules."""
+"""Liveness (never touched by chaos), and which process answered with which chaos rules
+(and whether it lets allowed callers choose faults)."""
 import os
 from functools import cache
 from importlib.metadata import PackageNotFoundError, version
@@ -32,4 +33,5 @@ def health():
         connection.execute(SELECT_1)
     return {"status": "ok", "version": app_version(), "worker": os.getpid(),
             "chaos_revision": chaos.applied_revision(current_app),
+            "chaos_header_faults": chaos.header_faults_on(current_app),
             "test_clock": current_app.state.clock is not None}
