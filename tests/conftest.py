@@ -188,7 +188,7 @@ def served(tmp_path_factory):
     """`banksim serve` (2 workers) as the README runs it: only the documented
     BANKSIM_DATABASE_URL and BANKSIM_ADMIN_TOKEN set; SQLite or BANKSIM_TEST_DATABASE_URL.
     Its `url`, and its `log_path` (what it wrote on stdout and stderr)."""
-    from loadtests.run.incident import BankProcess, free_port
+    from loadtests.run.bank import BankProcess, free_port
     workdir = tmp_path_factory.mktemp("served")
     url = PG_URL or f"sqlite:///{workdir / 'bank.db'}"
     if PG_URL:

@@ -12,7 +12,7 @@ import requests
 
 from tests.conftest import ADMIN_TOKEN, PG_URL, _reset_postgres
 from tests.helpers.loadrun import BANKSIM
-from loadtests.run.incident import free_port
+from loadtests.run.bank import free_port
 
 ADMIN = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
 
