@@ -35,7 +35,8 @@ class GunicornServer(BaseApplication):
         from . import create_app
         from .webhooks import dispatcher
         app = create_app({"SERVER_THREADS": self.options["threads"],  # chaos keeps some free
-                          "ACCESS_LOG": self.access_log, "WEBHOOK_DISPATCH": True})
+                          "ACCESS_LOG": self.access_log, "WEBHOOK_DISPATCH": True,
+                          "SETTLEMENT_WORKER": True})  # each worker settles (settler.py)
         dispatcher.start(app)  # in the worker: load() runs after the fork
         return app
 

@@ -61,15 +61,16 @@ def record(connection: Connection, type_: str, *, user_id: str, account_id: str,
     return event_id
 
 
-def transaction_data(entry: dict, balance_after: int, status: str = "completed") -> dict:
-    """The payload of transaction.created (and, with its new status, transaction.updated)
-    for a ledger entry (`ledger._post`'s dict)."""
+def transaction_data(entry: dict, balance_after: int, status: str | None = None) -> dict:
+    """The payload of transaction.created (and, with its new `status`, transaction.updated)
+    for a ledger entry (`ledger.post_movement`'s dict; its own status by default)."""
     return {"transaction_id": entry["id"], "movement_id": entry["movement_id"],
             "amount": entry["amount"], "currency": entry["currency"], "kind": entry["kind"],
             "description": entry["description"], "category": entry["category"],
             "merchant": entry["merchant"],
             "counterparty_account_id": entry["counterparty_account_id"],
-            "status": status, "balance_after": balance_after,
+            "status": status or entry.get("status", "completed"),
+            "balance_after": balance_after,
             "created": rfc3339(entry["created"])}
 
 
