@@ -134,7 +134,7 @@ def topup(session: Session, user_id: str, account_id: str, amount: int) -> dict:
                      leg(external, -amount, account.currency, "topup", "Top-up", account.id),
                      leg(account.id, amount, account.currency, "topup", "Top-up", external))
     notify(connection, note(user_id, texts.topped_up(amount)))
-    outbox.announce(connection, user_id, entry, account.balance)
+    outbox.announce(connection, user_id, entry, account.available)
     return entry
 
 
@@ -184,8 +184,8 @@ def transfer(session: Session, user_id: str, from_account_id: str, amount: int, 
     notify(connection,
            note(user_id, texts.money_sent(amount, text)),
            note(target.user_id, texts.money_received(amount, text)))
-    outbox.announce(connection, user_id, sent, source.balance)
-    outbox.announce(connection, target.user_id, received, target.balance)
+    outbox.announce(connection, user_id, sent, source.available)
+    outbox.announce(connection, target.user_id, received, target.available)
     return row
 
 
@@ -221,7 +221,7 @@ def pay(session: Session, user_id: str, account_id: str, amount: int, merchant: 
     status_history.record(connection, movement, "pending", now)
     notify(connection, note(user_id, texts.card_payment(amount, merchant)))
     budgeting.record_spend(connection, user_id, category, amount, now)
-    outbox.announce(connection, user_id, paid, account.balance)
+    outbox.announce(connection, user_id, paid, account.available)
     return row
 
 

@@ -2,7 +2,7 @@
 
 `record` is the one way an event enters the outbox. Call it inside the write transaction
 of the movement (or status change) it announces, on that transaction's connection, with
-the account's row already locked (the ledger's `_lock` does; a status change should lock
+the account's row already locked (the ledger's `lock_accounts` does; a status change should lock
 the account the same way): then the event exists exactly when the change commits, and
 the account's `sequence` (max + 1, unique per account) cannot be taken twice.
 
