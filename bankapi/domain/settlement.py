@@ -25,7 +25,7 @@ from sqlalchemy.engine import Connection, Row
 from sqlalchemy.orm import Session
 
 from ..models import LedgerEntry, Payment
-from . import budgeting, ledger, magic, status_history
+from . import budgeting, ledger, magic, outbox, status_history
 from . import notifications as texts
 from .notifications import note, notify
 
@@ -37,6 +37,9 @@ DUE = (select(PAYMENTS.c.id).where(PAYMENTS.c.due_at <= bindparam("now"))
 # in `change_status` is what guarantees one step; this only spares the wait).
 ONE = (select(PAYMENTS).where(PAYMENTS.c.id == bindparam("payment_id"))
        .with_for_update(skip_locked=True))
+PAID_ENTRY = select(ENTRIES).where(ENTRIES.c.movement_id == bindparam("payment_id"),
+                                   ENTRIES.c.account_id == bindparam("account_id"),
+                                   ENTRIES.c.kind == "card_payment")
 CLAIM = (update(PAYMENTS).where(PAYMENTS.c.id == bindparam("payment_id"),
                                 PAYMENTS.c.status == bindparam("was"))
          .values(status=bindparam("new"), due_at=bindparam("next_due"),
@@ -86,8 +89,9 @@ def change_status(connection: Connection, payment: Row, new: str, now: datetime)
                                          "new": new, "next_due": next_due, "code": code})
     if claimed.rowcount != 1:
         return False
-    _move_money(connection, payment, new, now)
+    available, posted = _move_money(connection, payment, new, now)
     connection.execute(ENTRY_STATUS, {"payment_id": payment.id, "new": new})
+    _announce(connection, payment, new, available, posted)
     status_history.record(connection, payment.id, new, now)
     notify(connection, note(payment.user_id, _text(payment, new, code), now))
     if new in ("declined", "returned"):
@@ -101,10 +105,12 @@ def _planned_code(payment: Row) -> str:
     return magic.plan(payment.reference).return_code or "R01"
 
 
-def _move_money(connection: Connection, payment: Row, new: str, now: datetime) -> None:
+def _move_money(connection: Connection, payment: Row, new: str,
+                now: datetime) -> tuple[int, list[dict]]:
     """Post the step's movement under the payment's own movement id, customer row locked
-    first (the ledger's lock order: customers, then system accounts in id order)."""
-    ledger.lock_accounts(connection, payment.account_id)
+    first (the ledger's lock order: customers, then system accounts in id order); the
+    customer's available balance before it, and the entries posted."""
+    available = ledger.lock_accounts(connection, payment.account_id)[payment.account_id].available
     currency, customer = payment.currency, payment.account_id
     holds = ledger.system_account_id("holds", currency)
     merchants = ledger.system_account_id("merchants", currency)
@@ -117,7 +123,25 @@ def _move_money(connection: Connection, payment: Row, new: str, now: datetime) -
                         category=payment.category, merchant=payment.merchant))
     if new in ("settled", "declined"):
         connection.execute(ledger.HOLD, {"account": customer, "delta": -payment.amount})
-    ledger.post_movement(connection, payment.id, now, *legs)
+    return available, ledger.post_movement(connection, payment.id, now, *legs)
+
+
+def _announce(connection: Connection, payment: Row, new: str, available: int,
+              posted: list[dict]) -> None:
+    """The webhook events of a step, in its transaction (`outbox`): transaction.created
+    for money that came back to the customer (a release or a return), then
+    transaction.updated for the payment's own entry, with its new status."""
+    back = [{**entry, "status": new} for entry in posted
+            if entry["account_id"] == payment.account_id]  # stored with the step's status
+    for entry in back:
+        outbox.announce(connection, payment.user_id, entry, available)
+    after = available + sum(entry["amount"] for entry in back)
+    original = connection.execute(PAID_ENTRY, {"payment_id": payment.id,
+                                               "account_id": payment.account_id}).first()
+    if original is not None:
+        outbox.record(connection, outbox.UPDATED, user_id=payment.user_id,
+                      account_id=payment.account_id,
+                      data=outbox.transaction_data(original._asdict(), after, status=new))
 
 
 def _text(payment: Row, new: str, code: str | None) -> texts.Text:

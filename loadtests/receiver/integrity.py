@@ -3,11 +3,16 @@
 The integrity check is the receiver's view against the ledger, not against the outbox
 (which is written with the ledger, so it would agree by construction): every customer
 ledger entry (a movement's customer side) created while the webhook existed has exactly
-one *effective* (deduplicated) `transaction.created` event at the receiver, and the
-receiver holds no event the bank did not emit nor one about a transaction the ledger
-does not know.
+one *effective* (deduplicated) `transaction.created` event at the receiver; every card
+payment that moved on from pending has exactly one effective `transaction.updated` per step
+of its life (settled; declined; settled then returned); and the receiver holds no event
+the bank did not emit nor one about a transaction the ledger does not know.
 """
 from collections import Counter
+
+# The transaction.updated events a card payment's entry has had, by its status now.
+STEPS = {"settled": ("settled",), "declined": ("declined",),
+         "returned": ("settled", "returned")}
 
 
 def percentile(values: list[float], share: float) -> float | None:
@@ -27,12 +32,17 @@ def webhooks_block(counts: dict, received: dict, deliveries: list[dict],
     per_movement = Counter(event["data"].get("transaction_id") for event in received.values()
                            if event.get("type") == "transaction.created")
     entries = {entry["id"] for entry in ledger}
-    missing = sorted(entries - set(per_movement))
+    updates = Counter((event["data"].get("transaction_id"), event["data"].get("status"))
+                      for event in received.values() if event.get("type") == "transaction.updated")
+    steps = {(entry["id"], status) for entry in ledger if entry.get("kind") == "card_payment"
+             for status in STEPS.get(entry.get("status"), ())}
+    missing = sorted(entries - set(per_movement)) + sorted(steps - set(updates))
     unknown = sorted(event_id for event_id, event in received.items()
                      if event_id not in emitted_ids
                      or (event.get("type", "").startswith("transaction.")
                          and event["data"].get("transaction_id") not in entries))
-    most = max((per_movement[entry] for entry in entries), default=0)
+    most = max([*(per_movement[entry] for entry in entries),
+                *(updates[step] for step in steps)], default=0)
     return {
         "emitted": len(deliveries),
         "delivered": len(delivered),

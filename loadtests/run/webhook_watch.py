@@ -47,13 +47,25 @@ class WebhookWatch:
                 return rows
 
     def finish(self, path: Path, wait_s: float = WAIT_S) -> dict:
-        """Wait for the deliveries to settle, stop the receiver, write and return the block."""
+        """Wait for the deliveries to settle, stop the receiver, write and return the block.
+
+        Payments still settle after the phones stop, each step a new event: the check
+        needs a ledger that no longer moves, so it reads the ledger, waits until nothing
+        is pending, and reads it again, until two reads agree (or time is up)."""
         deadline = time.monotonic() + wait_s
-        deliveries = self.deliveries()
-        while any(d["state"] == "pending" for d in deliveries) and time.monotonic() < deadline:
-            time.sleep(0.5)
-            deliveries = self.deliveries()
         ledger = self.ledger()
+        while True:
+            deliveries = self.deliveries()
+            while (any(d["state"] == "pending" for d in deliveries)
+                   and time.monotonic() < deadline):
+                time.sleep(0.5)
+                deliveries = self.deliveries()
+            again = self.ledger()
+            if _moves(again) == _moves(ledger) or time.monotonic() >= deadline:
+                ledger = again
+                break
+            ledger = again
+            time.sleep(0.5)
         self.stop()
         receiver = self.server.receiver
         block = webhooks_block(receiver.summary(), receiver.events, deliveries, ledger)
@@ -62,3 +74,8 @@ class WebhookWatch:
 
     def stop(self) -> None:
         self.server.stop()
+
+
+def _moves(ledger: list[dict]) -> set[tuple[str, str]]:
+    """What a settlement step changes: the entries and their statuses."""
+    return {(entry["id"], entry.get("status")) for entry in ledger}

@@ -1,6 +1,7 @@
 """A card payment's life: pending with a hold, then settled, declined or returned, with the
 balances, the holds account, the history, the notifications and the audit right at each
 step; magic references; one settlement however many processes try."""
+import json
 import threading
 
 import pytest
@@ -270,3 +271,40 @@ def test_another_users_payment_looks_like_none(alice, bob):
         response = who.get(f"/payments/{payment_id}")
         assert response.status_code == status
     assert bob.get(f"/payments/{payment_id}").json["error"]["field"] == "payment_id"
+
+
+def _events(app, account_id) -> list[tuple[str, str, str]]:
+    from bankapi.models import WebhookEvent
+    with app.app_context():
+        rows = db.session.scalars(select(WebhookEvent).where(
+            WebhookEvent.account_id == account_id).order_by(WebhookEvent.sequence)).all()
+    return [(row.type, json.loads(row.data)["kind"], json.loads(row.data)["status"])
+            for row in rows if row.type.startswith("transaction.")]
+
+
+@pytest.mark.parametrize("app", ON_THE_CLOCK, indirect=True)
+def test_every_step_tells_the_webhooks_in_its_own_transaction(app, client, admin_headers,
+                                                              alice):
+    """A step writes transaction.updated for the payment (its new status) and, when money
+    comes back, transaction.created for that entry, in order on the account's sequence."""
+    hook = alice.client.post("/webhooks", json={"url": "http://127.0.0.1:9/"},
+                             headers=alice.headers)
+    assert hook.status_code == 201, hook.json
+    pay(alice, key="plain")
+    pay(alice, key="declined", reference="magic:decline")
+    pay(alice, key="returned", reference="magic:return:R01")
+    advance(client, admin_headers, 6)
+    assert settle(app) == 3
+    advance(client, admin_headers, 6)
+    assert settle(app) == 1  # the return
+    events = _events(app, alice.account_id)
+    assert events[:3] == [("transaction.created", "card_payment", "pending")] * 3
+    steps = events[3:]
+    assert sorted(steps) == sorted([
+        ("transaction.updated", "card_payment", "settled"),
+        ("transaction.updated", "card_payment", "settled"),
+        ("transaction.created", "card_release", "declined"),
+        ("transaction.updated", "card_payment", "declined"),
+        ("transaction.created", "card_return", "returned"),
+        ("transaction.updated", "card_payment", "returned")])
+    assert audit_ok(app)
