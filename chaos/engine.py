@@ -11,9 +11,13 @@ rule that matches *and fires* wins:
    counts `matched`;
 3. pattern: a burst rule is active only in its "on" windows, counted from the
    rule's creation time so every process agrees on the windows;
+   A rule whose fault is sticky (offline) asks first whether the device is in a window
+   it opened (chaos/windows.py): inside it, the rule fires and 3 and 4 are skipped;
+   past it, the rule passes for this cycle;
 4. probability: with an X-Request-Id the draw is a hash of (seed, rule, user
    else device, request id), so the same requests fail in every run with the
    same seed; without one it comes from a generator seeded with (seed, rule).
+   A sticky rule that fires opens the device's window.
 
 Hashes are BLAKE2b, never Python's `hash()` (randomised per process).
 
@@ -45,6 +49,7 @@ from .faults import Fault, build_fault
 from .holding import Holds
 from .matching import Matcher
 from .metrics import GenericVersionLabel, VersionLabel, count_injection
+from .windows import DeviceWindows
 
 log = logging.getLogger("chaos")
 _SEP = "\x1f"
@@ -104,6 +109,7 @@ class CompiledRule:
         pattern = json.loads(rule.pattern or "{}")
         self.on_s = pattern.get("on_s") if pattern.get("type") == "burst" else None
         self.off_s = pattern.get("off_s", 0)
+        self.sticky_s = getattr(self.fault, "sticky_s", None)  # see windows.py
         self.created_s = rule.created_s
         self.expires_s = self.created_s + rule.ttl_s if rule.ttl_s else None
         self.generator = generator
@@ -112,6 +118,12 @@ class CompiledRule:
         if self.on_s is None:
             return True
         return (now - self.created_s) % (self.on_s + self.off_s) < self.on_s
+
+    def cycle(self, now: float) -> int:
+        """Which burst cycle `now` is in (0 for a steady rule): a sticky window's key."""
+        if self.on_s is None:
+            return 0
+        return int((now - self.created_s) // (self.on_s + self.off_s))
 
     def draw(self, seed: int, request: RequestInfo) -> int:
         if request.request_id is not None:
@@ -167,6 +179,7 @@ class RuleEngine:
         self.version_label = version_label or GenericVersionLabel()
         self.rules = EMPTY
         self.holds = Holds(max_held, self._next_check_s)
+        self.windows = DeviceWindows(store)
         self._checked_at = -math.inf  # when the read behind `rules` started (monotonic)
         self._due = -math.inf  # _checked_at + refresh_s: due for a re-read from then on
         self._seen_changes = -1  # store.changes when that read started
@@ -198,6 +211,10 @@ class RuleEngine:
     def hold(self, rule_id: str, seconds: float) -> bool:
         """A slow fault's wait (see holding.py): False when it was cut short or refused."""
         return self.holds.hold(seconds, lambda: self.applies(rule_id, fresh=True))
+
+    def span(self, rule_id: str, seconds: float):
+        """A slot for a fault's many waits, `seconds` in all (see holding.py)."""
+        return self.holds.span(seconds, lambda: self.applies(rule_id, fresh=True))
 
     def applies(self, rule_id: str, fresh: bool = False) -> bool:
         """Whether rule `rule_id` is still in force (kill switch on, rule enabled, not
@@ -236,15 +253,30 @@ class RuleEngine:
             if not in_cohort(rules.seed, cohort, request.key, rule.matcher.cohort_percent):
                 continue
             recorder.matched(rule.id)
+            sticky = rule.sticky_s is not None and request.device_id is not None
+            if sticky:  # a device inside its window is hit whatever the bursts and draws say
+                until = self.windows.until(rule.id, request.device_id, rule.cycle(request.now))
+                if until is not None:
+                    if request.now >= until:
+                        continue  # its window in this cycle is over
+                    return self._fire(rule, request, rule.draw(rules.seed, request))
             if not rule.active(request.now):
                 continue
             drawn = rule.draw(rules.seed, request)
             if drawn / 2**64 >= rule.probability:
                 continue
-            recorder.injected(rule.id, _event(rule, request))
-            count_injection(rule.id, rule.fault_type, self.version_label(request.app_version))
-            return Decision(rule.id, rule.fault, rule.phase, random.Random(drawn))
+            if sticky and request.now >= self.windows.open(
+                    rule.id, request.device_id, rule.cycle(request.now), rule.sticky_s,
+                    request.now):
+                continue  # another process opened (and ended) it first
+            return self._fire(rule, request, drawn)
         return None
+
+    def _fire(self, rule: CompiledRule, request: RequestInfo, drawn: int) -> Decision:
+        recorder = self.store.recorder
+        recorder.injected(rule.id, _event(rule, request))
+        count_injection(rule.id, rule.fault_type, self.version_label(request.app_version))
+        return Decision(rule.id, rule.fault, rule.phase, random.Random(drawn))
 
     def _wait_for_rules(self, since: float, changes: int) -> None:
         """Make the rules in hand ones confirmed by a read that started at `since` or later

@@ -1,19 +1,22 @@
 """The fault types, one per module, and the registry that builds them from rule settings."""
+from .bandwidth import BandwidthFault
 from .base import (BufferedResponse, ErrorBody, Exchange, Fault, FaultSettingsError,
                    generic_error_body)
 from .db_disconnect import DbDisconnectFault
 from .db_error import DbErrorFault
+from .cut import CutFault
 from .db_latency import DbLatencyFault
 from .error import ErrorFault
 from .latency import LatencyFault
 from .malformed import MalformedFault
+from .offline import OfflineFault
 from .reset import ResetFault
 from .timeout import TimeoutFault
 
 FAULTS: dict[str, type[Fault]] = {cls.type: cls for cls in
                                   (LatencyFault, ErrorFault, ResetFault, TimeoutFault,
                                    MalformedFault, DbLatencyFault, DbErrorFault,
-                                   DbDisconnectFault)}
+                                   DbDisconnectFault, BandwidthFault, CutFault, OfflineFault)}
 
 
 def build_fault(spec: dict) -> Fault:
@@ -26,7 +29,7 @@ def build_fault(spec: dict) -> Fault:
     return FAULTS[kind].from_settings(settings)
 
 
-__all__ = ["FAULTS", "BufferedResponse", "DbDisconnectFault", "DbErrorFault", "DbLatencyFault",
+__all__ = ["FAULTS", "BandwidthFault", "BufferedResponse", "CutFault", "DbDisconnectFault", "DbErrorFault", "DbLatencyFault",
            "ErrorBody", "ErrorFault", "Exchange", "Fault",
-           "FaultSettingsError", "LatencyFault", "MalformedFault", "ResetFault",
+           "FaultSettingsError", "LatencyFault", "MalformedFault", "OfflineFault", "ResetFault",
            "TimeoutFault", "build_fault", "generic_error_body"]
