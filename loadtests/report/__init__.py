@@ -12,6 +12,7 @@ from .aggregate import (bad_versions, bucket_size_s, journey_rows, latency_rows,
                         platform_rows, policy_block, slo_checks, timeline_rows, users_affected,
                         users_slowed, version_rows)
 from .detector import Detection, DetectorSettings, detect
+from .failures import failure_rows, network_rows
 from .events import JourneyEvent, coerce_events, load_events, normalise_phases, phase_start
 from .headline import headline
 from .summary import print_summary, verdict
@@ -61,6 +62,8 @@ def build_report(events: Iterable[dict | JourneyEvent], phases: Iterable, meta: 
         "versions": version_rows(events, settings.p95_ms),
         "platforms": platform_rows(events, settings.p95_ms),
         "latency": latency_rows(events),
+        "failures": failure_rows(events),
+        "networks": network_rows(events),
         "timeline_bucket_s": bucket_s,
         "timeline": timeline_rows(events, bucket_s),
         "incident": incident,
