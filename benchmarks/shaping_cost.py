@@ -1,14 +1,20 @@
 """What a bandwidth-shaped answer costs the worker, against the same answer unshaped.
 
 `banksim serve` with one worker (8 threads) on a fresh SQLite bank; GET /openapi.json
-(about 120 kB) from 4 clients, in interleaved rounds: the answer as the app gives it, then
-the same answer under a `bandwidth` rule that dribbles it over about two seconds (eight
-chunks, seven waits between them). The worker's CPU seconds (from /proc) per answer, and
-their ratio: a shaped answer waits on a condition between chunks, so it should cost about
-what an unshaped one does, however long it takes. 4 clients: the worker holds at most 4
-slow answers at once (chaos's `max_held`); more would be answered unshaped.
+(about 120 kB) from 4 clients, in interleaved rounds of four variants: the answer as the
+app gives it (no rule applies); the same answer hit by a rule that does nothing to it (a
+`latency` of 0 ms: what any hit costs, the decision, its event and counters); held two
+seconds under a `latency` rule, then sent whole; and under a `bandwidth` rule that dribbles
+it over those two seconds (eight chunks, a wait before each). The worker's CPU seconds
+(from /proc) per answer, and their ratios. A dribbled body waits on a condition between
+chunks: it should cost what the latency-held answer costs (a spinning wait would cost
+seconds of CPU per answer); what both cost over the plain answer is the chaos layer's own
+work on a hit and the held time (the rule re-checks and the buffered counters every held
+request shares).
+4 clients: the worker holds at most 4 slow answers at once (chaos's `max_held`); more
+would not be held.
 
-    python -m benchmarks.shaping_cost            # about a minute
+    python -m benchmarks.shaping_cost            # about two minutes
     python -m benchmarks.shaping_cost --rounds 2 --answers 16
 """
 import argparse
@@ -77,32 +83,37 @@ def main(argv=None) -> None:
             signal.signal(sig, lambda *_: sys.exit(1))  # the finally below stops the bank
         try:
             worker = wait_healthy(url)
-            rule = requests.post(url + "/admin/chaos/rules", headers=admin, timeout=10, json={
-                "fault": {"type": "bandwidth", "bytes_per_s": RATE},
-                "match": {"path": "/openapi.json"}, "enabled": False}).json()["id"]
-            round_cpu(url, worker, CLIENTS)  # warm up: the document is built once
-            plain, shaped = [], []
+            size = len(requests.get(url + "/openapi.json", timeout=30).content)
+            faults = {"hit": {"type": "latency", "ms": 0},
+                      "latency": {"type": "latency", "ms": round(size / RATE * 1000)},
+                      "bandwidth": {"type": "bandwidth", "bytes_per_s": RATE}}
+            rules = {name: requests.post(url + "/admin/chaos/rules", headers=admin, json={
+                "fault": fault, "match": {"path": "/openapi.json"}, "enabled": False},
+                timeout=10).json()["id"] for name, fault in faults.items()}
+            round_cpu(url, worker, CLIENTS)  # warm up
+            rows: dict[str, list] = {"unshaped": [], **{name: [] for name in faults}}
             for _ in range(options.rounds):
-                for enabled, rows in ((False, plain), (True, shaped)):
-                    requests.patch(f"{url}/admin/chaos/rules/{rule}", headers=admin,
-                                   json={"enabled": enabled}, timeout=10)
+                for variant in rows:
+                    for name, rule in rules.items():
+                        requests.patch(f"{url}/admin/chaos/rules/{rule}", headers=admin,
+                                       json={"enabled": name == variant}, timeout=10)
                     time.sleep(1.2)  # every worker applies a change within a second
-                    rows.append(round_cpu(url, worker, options.answers))
+                    rows[variant].append(round_cpu(url, worker, options.answers))
         finally:
             os.killpg(bank.pid, signal.SIGTERM)
             bank.wait(30)
-    report(plain, shaped)
+    report(rows)
 
 
-def report(plain: list, shaped: list) -> None:
-    for name, rows in (("unshaped", plain), ("bandwidth", shaped)):
-        cpu_ms = statistics.median(r[0] for r in rows) * 1000
-        wall_s = statistics.median(r[1] for r in rows)
-        print(f"{name:>9}: worker CPU {cpu_ms:.2f} ms per answer (median of {len(rows)} "
-              f"rounds), {wall_s:.3f} s wall per answer from {CLIENTS} clients, "
-              f"{sum(r[2] for r in rows)} answers shaped")
-    ratio = statistics.median(r[0] for r in shaped) / statistics.median(r[0] for r in plain)
-    print(f"CPU per shaped answer / per unshaped answer: {ratio:.2f}")
+def report(rows: dict[str, list]) -> None:
+    cpu = {name: statistics.median(r[0] for r in runs) for name, runs in rows.items()}
+    for name, runs in rows.items():
+        print(f"{name:>9}: worker CPU {cpu[name] * 1000:.2f} ms per answer (median of "
+              f"{len(runs)} rounds), {statistics.median(r[1] for r in runs):.3f} s wall per "
+              f"answer from {CLIENTS} clients, {sum(r[2] for r in runs)} answers hit by a rule")
+    print(f"CPU per answer, bandwidth / latency-held: {cpu['bandwidth'] / cpu['latency']:.2f}; "
+          f"bandwidth / hit: {cpu['bandwidth'] / cpu['hit']:.2f}; "
+          f"bandwidth / unshaped: {cpu['bandwidth'] / cpu['unshaped']:.2f}")
 
 
 if __name__ == "__main__":

@@ -1,4 +1,4 @@
-"""Where slow faults (latency, timeout, db_latency, bandwidth) spend their time, and how many may at once.
+"""Where slow faults (latency, timeout, db_latency, bandwidth) wait, and how many may at once.
 
 A WSGI server has a fixed number of threads per process (banksim: 8 per gunicorn worker),
 and a held request keeps one the whole time. A host that gives its exempt paths no threads

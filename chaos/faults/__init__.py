@@ -16,7 +16,8 @@ from .timeout import TimeoutFault
 FAULTS: dict[str, type[Fault]] = {cls.type: cls for cls in
                                   (LatencyFault, ErrorFault, ResetFault, TimeoutFault,
                                    MalformedFault, DbLatencyFault, DbErrorFault,
-                                   DbDisconnectFault, BandwidthFault, CutFault, OfflineFault)}
+                                   DbDisconnectFault, BandwidthFault, CutFault,
+                                   OfflineFault)}
 
 
 def build_fault(spec: dict) -> Fault:
@@ -29,7 +30,7 @@ def build_fault(spec: dict) -> Fault:
     return FAULTS[kind].from_settings(settings)
 
 
-__all__ = ["FAULTS", "BandwidthFault", "BufferedResponse", "CutFault", "DbDisconnectFault", "DbErrorFault", "DbLatencyFault",
-           "ErrorBody", "ErrorFault", "Exchange", "Fault",
+__all__ = ["FAULTS", "BandwidthFault", "BufferedResponse", "CutFault", "DbDisconnectFault",
+           "DbErrorFault", "DbLatencyFault", "ErrorBody", "ErrorFault", "Exchange", "Fault",
            "FaultSettingsError", "LatencyFault", "MalformedFault", "OfflineFault", "ResetFault",
            "TimeoutFault", "build_fault", "generic_error_body"]
