@@ -13,7 +13,7 @@ retries show up as load on the server, not only as client retries. Two counters 
 A rule's phase is read from /admin/chaos/rules; a rule cleared during the run (the
 payments outage's) is no longer listed and counts as "before", chaos's default.
 """
-from loadtests.run.admin import AdminClient
+from chaos.client import AdminClient
 
 OPERATOR_ROUTES = ("/admin", "/metrics", "/health")
 NOT_AN_ERROR = ("latency",)
