@@ -126,7 +126,7 @@ def _sleep(seconds: float) -> bool:
 
 @contextmanager
 def _sleeping_span(_seconds: float) -> Iterator[Callable[[float], bool]]:
-    yield _sleep
+    yield lambda seconds: _sleep(max(seconds, 0.0))  # a wait already due is no wait
 
 
 def first_error(messages, prefix: str = "") -> tuple[str, str]:
