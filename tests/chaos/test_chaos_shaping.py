@@ -108,6 +108,21 @@ def test_cut_delivers_exactly_n_bytes_then_closes_a_keep_alive_connection(bank_s
         requests.get(bank.url + "/me", timeout=10).content  # noqa: B018
 
 
+def test_cut_after_the_handler_commits_the_write_and_loses_its_answer(bank_serve):
+    bank = bank_serve()
+    token = requests.post(bank.url + "/auth/register", timeout=30, json={
+        "email": "commuter@example.com", "password": "correct horse", "name": "Commuter"})
+    assert token.status_code == 201, token.text
+    me = {"Authorization": f"Bearer {token.json()['access_token']}"}
+    add_rule(bank, {"fault": {"type": "cut", "after_bytes": 10}, "phase": "after",
+                    "match": {"path": "/budgets/*", "methods": ["PUT"]}})
+    with pytest.raises(requests.exceptions.ChunkedEncodingError):
+        requests.put(bank.url + "/budgets/groceries", headers=me, json={"limit": 250},
+                     timeout=10).content  # noqa: B018
+    budgets = requests.get(bank.url + "/budgets", headers=me, timeout=10).json()["budgets"]
+    assert [(b["category"], b["limit"]) for b in budgets] == [("groceries", 250)]
+
+
 def test_offline_refuses_a_device_for_its_window_and_then_serves_it(bank_serve):
     bank = bank_serve()
     add_rule(bank, {"fault": {"type": "offline", "for_s": 3}, "match": {"path": "/me"}})
