@@ -116,9 +116,11 @@ def test_cut_after_the_handler_commits_the_write_and_loses_its_answer(bank_serve
     me = {"Authorization": f"Bearer {token.json()['access_token']}"}
     add_rule(bank, {"fault": {"type": "cut", "after_bytes": 10}, "phase": "after",
                     "match": {"path": "/budgets/*", "methods": ["PUT"]}})
+    answer = requests.put(bank.url + "/budgets/groceries", headers=me, json={"limit": 250},
+                          timeout=10, stream=True)
+    assert answer.status_code == 200 and "X-Chaos-Rule" in answer.headers
     with pytest.raises(requests.exceptions.ChunkedEncodingError):
-        requests.put(bank.url + "/budgets/groceries", headers=me, json={"limit": 250},
-                     timeout=10).content  # noqa: B018
+        answer.content  # noqa: B018 - the body is what is cut
     budgets = requests.get(bank.url + "/budgets", headers=me, timeout=10).json()["budgets"]
     assert [(b["category"], b["limit"]) for b in budgets] == [("groceries", 250)]
 
