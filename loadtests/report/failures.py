@@ -32,3 +32,21 @@ def network_rows(events) -> list[dict]:
         rows.append({"platform": platform, "network": network, "journeys": len(items),
                      "failed": failed, "success": round(1 - failed / len(items), 6)})
     return rows
+
+
+def failure_line(report: dict) -> str | None:
+    """"failed journeys by how: reset_before_answer 12, ...; by network: cellular 10, ..."
+    for the terminal summary; None when no failed journey says how it failed."""
+    rows = [row for row in report.get("failures") or () if row["failure"] != UNKNOWN]
+    if not rows:
+        return None
+    how, where = {}, {}
+    for row in rows:
+        how[row["failure"]] = how.get(row["failure"], 0) + row["journeys"]
+        where[row["network"]] = where.get(row["network"], 0) + row["journeys"]
+    return f"failed journeys by how: {_ranked(how)}; by network: {_ranked(where)}"
+
+
+def _ranked(counts: dict[str, int]) -> str:
+    return ", ".join(f"{name} {count}" for name, count in
+                     sorted(counts.items(), key=lambda item: (-item[1], item[0])))

@@ -8,6 +8,7 @@ from rich.table import Table
 
 from .aggregate import success_by_version_and_phase
 from .events import phase_key, sorted_versions
+from .failures import failure_line
 from .fmt import percent, seconds, secs, span
 from .headline import headline
 from .steps import print_warnings, steps_reason
@@ -115,6 +116,10 @@ def print_summary(report: dict, console: Console | None = None) -> None:
         + (f", {incident['users_slowed']} with journeys over the latency SLO"
            if incident.get("users_slowed") is not None else ""),
         highlight=False)
+
+    failures = failure_line(report)
+    if failures:
+        console.print(failures, highlight=False, markup=False)
 
     integrity = report.get("integrity") or {}
     if integrity:
