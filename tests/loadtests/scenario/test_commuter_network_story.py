@@ -30,6 +30,7 @@ def test_commuter_network_hurts_android_4_2_0_on_the_wire_and_loses_no_money(tmp
          "--users", "24", "--duration", "40s", "--think", "0.3-1.2", "--client-policy", "none",
          "--out", str(tmp_path)], capture_output=True, text=True, timeout=400)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    assert "failed journeys by how: " in result.stdout  # the summary's breakdown
     report = json.loads((tmp_path / "report.json").read_text())
     journeys = [json.loads(line) for line in (tmp_path / "journeys.jsonl").read_text().splitlines()]
     hurt = dict(platform="android", app_version="4.2.0", phase="incident")
