@@ -6,7 +6,11 @@ multiprocess mode (PROMETHEUS_MULTIPROC_DIR) sums the workers. The counter is cr
 on first use, never at import: prometheus_client fixes multiprocess mode when it is
 first imported, and the host must get to choose the directory before that.
 
-Labels stay bounded: rule ids come from the admin API and faults are the five types.
+`chaos_header_faults_ignored_total{reason}` counts X-Banksim-Fault headers that were
+ignored (the setting off, the caller not allowed, a value out of bounds...).
+
+Labels stay bounded: rule ids come from the admin API (and `header`, for caller-chosen
+faults), faults are the registered types, reasons are header_faults.REASONS.
 The app version label comes from a function the host hands the middleware (a bank
 knows its releases; chaos does not); without one, `GenericVersionLabel` keeps the
 first few plausible release numbers it sees and folds everything else into "other".
@@ -21,6 +25,7 @@ MAX_GENERIC_VERSIONS = 32
 VersionLabel = Callable[[str | None], str]
 
 _counter = None
+_ignored = None
 _counter_lock = threading.Lock()
 
 
@@ -54,3 +59,15 @@ def injections():
 
 def count_injection(rule_id: str, fault: str, app_version_label: str) -> None:
     injections().labels(rule_id, fault, app_version_label).inc()
+
+
+def count_header_ignored(reason: str) -> None:
+    """An X-Banksim-Fault header that was ignored, by why (header_faults.REASONS)."""
+    global _ignored
+    if _ignored is None:
+        with _counter_lock:
+            if _ignored is None:
+                from prometheus_client import Counter
+                _ignored = Counter("chaos_header_faults_ignored_total",
+                                   "X-Banksim-Fault headers ignored, by reason", ("reason",))
+    _ignored.labels(reason).inc()
