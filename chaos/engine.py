@@ -53,7 +53,8 @@ from . import header_faults
 from .faults import Fault, build_fault
 from .holding import Holds
 from .matching import Matcher
-from .metrics import GenericVersionLabel, VersionLabel, count_header_ignored, count_injection
+from .metrics import (GenericVersionLabel, VersionLabel, count_header_ignored, count_injection,
+                      record_rules)
 from .windows import DeviceWindows
 
 log = logging.getLogger("chaos")
@@ -290,7 +291,8 @@ class RuleEngine:
     def _fire(self, rule: CompiledRule, request: RequestInfo, drawn: int) -> Decision:
         recorder = self.store.recorder
         recorder.injected(rule.id, _event(rule.id, rule.fault_type, rule.phase, request))
-        count_injection(rule.id, rule.fault_type, self.version_label(request.app_version))
+        count_injection(rule.id, rule.fault_type, rule.phase,
+                        self.version_label(request.app_version))
         return Decision(rule.id, rule.fault, rule.phase, random.Random(drawn))
 
     def _caller_chosen(self, request: RequestInfo, rules: RuleSet) -> Decision | None:
@@ -310,7 +312,7 @@ class RuleEngine:
         for kind, _fault in asked.faults:
             self.store.recorder.injected(header_faults.RULE_ID, _event(
                 header_faults.RULE_ID, kind, "before", request))
-            count_injection(header_faults.RULE_ID, kind, label)
+            count_injection(header_faults.RULE_ID, kind, "before", label)
         chain = header_faults.ChainedFaults(tuple(fault for _kind, fault in asked.faults))
         return Decision(header_faults.RULE_ID, chain, "before", random.Random(drawn))
 
@@ -343,6 +345,8 @@ class RuleEngine:
             moved = self.store.revision() != self.rules.revision
             if moved:
                 self.rules = self._compile(self.store.snapshot())
+                record_rules(len(self.rules.rules) if self.rules.enabled else 0,
+                             self.rules.revision)
         except SQLAlchemyError as exc:
             self._retry_at = started + self.refresh_s
             self._warn("chaos: cannot read rules, keeping the last ones: %s", exc)

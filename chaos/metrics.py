@@ -1,10 +1,15 @@
-"""Prometheus counter of injected faults, with labels bounded whatever clients send.
+"""Prometheus metrics of the chaos layer, with labels bounded whatever clients send.
 
-`chaos_injections_total{rule, fault, app_version}` goes up once per fault the engine
-injects, in whichever process injected it; under gunicorn prometheus_client's
-multiprocess mode (PROMETHEUS_MULTIPROC_DIR) sums the workers. The counter is created
-on first use, never at import: prometheus_client fixes multiprocess mode when it is
-first imported, and the host must get to choose the directory before that.
+`chaos_injections_total{rule, fault, phase, app_version}` goes up once per fault the
+engine injects, in whichever process injected it; under gunicorn prometheus_client's
+multiprocess mode (PROMETHEUS_MULTIPROC_DIR) sums the workers. `phase` says whether the
+app saw the request (`after`) or not (`before`), so a host can count the requests it
+never answered itself. `chaos_active_rules` is the number of rules in force (0 while the
+kill switch is off), set by each process when it reloads the rules: the most recent
+value wins across processes, so an alert can say chaos was left on, and a dashboard
+can mark when the rules changed (`chaos_rules_revision`). The metrics are created on
+first use, never at import: prometheus_client fixes multiprocess mode when it is first
+imported, and the host must get to choose the directory before that.
 
 `chaos_header_faults_ignored_total{reason}` counts X-Banksim-Fault headers that were
 ignored (the setting off, the caller not allowed, a value out of bounds...).
@@ -25,6 +30,7 @@ MAX_GENERIC_VERSIONS = 32
 VersionLabel = Callable[[str | None], str]
 
 _counter = None
+_gauges = None
 _ignored = None
 _counter_lock = threading.Lock()
 
@@ -53,12 +59,33 @@ def injections():
                 from prometheus_client import Counter
                 _counter = Counter("chaos_injections_total",
                                    "Faults injected by the chaos layer",
-                                   ("rule", "fault", "app_version"))
+                                   ("rule", "fault", "phase", "app_version"))
     return _counter
 
 
-def count_injection(rule_id: str, fault: str, app_version_label: str) -> None:
-    injections().labels(rule_id, fault, app_version_label).inc()
+def count_injection(rule_id: str, fault: str, phase: str, app_version_label: str) -> None:
+    injections().labels(rule_id, fault, phase, app_version_label).inc()
+
+
+def rules_gauges():
+    """(active rules, revision) gauges, created by the first reload that sets them."""
+    global _gauges
+    if _gauges is None:
+        with _counter_lock:
+            if _gauges is None:
+                from prometheus_client import Gauge
+                _gauges = (Gauge("chaos_active_rules", "Chaos rules in force (0: kill switch off)",
+                                 multiprocess_mode="mostrecent"),
+                           Gauge("chaos_rules_revision", "Revision of the chaos rules in force",
+                                 multiprocess_mode="mostrecent"))
+    return _gauges
+
+
+def record_rules(active: int, revision: int | None) -> None:
+    """What a reload found: the rules in force and their revision."""
+    active_rules, rules_revision = rules_gauges()
+    active_rules.set(active)
+    rules_revision.set(revision or 0)
 
 
 def count_header_ignored(reason: str) -> None:

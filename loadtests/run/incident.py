@@ -23,10 +23,13 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
 from banksim import environment
 from chaos.client import AdminClient, AdminError
+from loadtests.run.alert_rules import AlertRules
 from loadtests.run.children import Children, Interrupted, StopSignals
+from loadtests.run.prometheus import PrometheusRun
 from loadtests.run.reconcile import reconcile
 from loadtests.run.database_guard import RunDatabase, RunRefused
 from loadtests.report import print_summary, write_report
+from loadtests.report.guardrails import reasons as stop_reasons
 from loadtests.report.steps import steps_fail_the_run
 from loadtests.report.events import read_jsonl
 from loadtests.run.rundir import build, run_files, write_run_json
@@ -61,6 +64,7 @@ class IncidentSettings:
     allow_failed_steps: bool = False  # a timeline step the bank refused does not fail the run
     reset_database: bool = False  # reset a database that holds someone else's data
     port: int | None = None  # the bank's port on 127.0.0.1 (None: a free one)
+    prometheus: AlertRules | None = None  # run Prometheus with these rules (checked)
 
     def scenario_of(self) -> Scenario:
         """The scenario as run; raises ScenarioError listing every problem."""
@@ -201,8 +205,9 @@ class JournalTail:
 
 def run_incident(s: IncidentSettings, console: Console | None = None) -> int:
     """Run the scenario end to end; return the exit code (0 ok, 1 integrity, threshold, a
-    timeline step the bank refused (unless allowed) or a run that never reached its
-    incident, 128 + N when signal N stopped it)."""
+    timeline step the bank refused (unless allowed), a run that never reached its
+    incident, a guardrail that aborted it or a failed preflight, 128 + N when signal N
+    stopped it)."""
     console = console or Console()
     sc = s.scenario_of()  # a bad scenario stops here, before anything starts
     out = s.out_dir
@@ -217,7 +222,8 @@ def run_incident(s: IncidentSettings, console: Console | None = None) -> int:
            environment.DATABASE_URL: database.url,
            environment.URL: f"http://127.0.0.1:{port}", environment.USERS: str(sc.users)}
     files = run_files(out)
-    for name in ("journeys", "transfers", "steps", "phases", "chaos"):
+    for name in ("journeys", "transfers", "steps", "phases", "chaos", "alerts",
+                 "prometheus_log"):
         files[name].unlink(missing_ok=True)
     for stale in ("report.json", "report.html", "main-chart.png"):  # another run's
         (out / stale).unlink(missing_ok=True)
@@ -226,12 +232,15 @@ def run_incident(s: IncidentSettings, console: Console | None = None) -> int:
     children, signals = Children(), StopSignals()
     with signals:
         try:
+            alerting = PrometheusRun(s.prometheus) if s.prometheus else None
             try:
                 integrity, server = _replay(sc, s, env, port, files, children, console,
-                                            database)
+                                            database, alerting)
             finally:
                 signals.shield()  # a signal now waits until everything has stopped
                 children.stop_all()
+                if alerting:
+                    alerting.close()  # its data directory
                 database.mark_again()
                 if not s.database_url:
                     checkpoint_sqlite(out / "bank.db")
@@ -263,7 +272,8 @@ def _stopped(s: IncidentSettings, exc: Interrupted, console) -> int:
 
 
 def _replay(sc: Scenario, s: IncidentSettings, env: dict, port: int, files: dict,
-            children: Children, console, database: RunDatabase) -> tuple[dict, dict]:
+            children: Children, console, database: RunDatabase,
+            alerting: PrometheusRun | None = None) -> tuple[dict, dict]:
     """Seed, serve, run Locust; the integrity block and the bank's side of the load
     (`server_load`, read before the bank stops); the caller stops the children."""
     out = s.out_dir
@@ -278,8 +288,11 @@ def _replay(sc: Scenario, s: IncidentSettings, env: dict, port: int, files: dict
     admin = AdminClient(bank.url, env[environment.ADMIN_TOKEN], timeout_s=60)
     admin("DELETE", "/admin/chaos/rules")
     admin("POST", "/admin/chaos/enable")
+    if alerting:
+        alerting.start(children, port, free_port(), files["prometheus_log"], console)
     console.print(f"bank up at {bank.url}; running {sc.name} for {sc.duration_s:g} s "
                   f"with client policy {sc.client_policy}")
+    locust_started = time.time()
     with open(out / "locust.log", "w") as locust_log:
         process = children.start(_locust_command(sc, s.seed, bank.url, files), env=env,
                                  stdout=locust_log, stderr=subprocess.STDOUT)
@@ -291,6 +304,8 @@ def _replay(sc: Scenario, s: IncidentSettings, env: dict, port: int, files: dict
         console.print(f"[yellow]the bank was still busy {drained:g} s after Locust stopped "
                       f"(requests the phones had given up on): it was overloaded[/]")
     save_chaos_rules(admin, files["chaos"], console)
+    if alerting:
+        alerting.record(files, locust_started, console)
     try:
         server = server_load(admin, requests.get(bank.url + "/metrics", timeout=60).text,
                              sc.duration_s)
@@ -336,11 +351,13 @@ def _report(sc: Scenario, s: IncidentSettings, integrity: dict, server: dict,
     write_report(report, out)
     print_summary(report, console=console)
     console.print(f"report: {(out / 'report.html').resolve()}")
-    missed = never_reached(report, next(iter(sc.incident_versions()), None), int(sc.duration_s))
+    missed = None if report.get("aborted_by") else never_reached(
+        report, next(iter(sc.incident_versions()), None), int(sc.duration_s))
     if missed:
         console.print(f"[bold red]{missed}[/]", highlight=False)
     passed = integrity["ok"] and all(t["passed"] for t in report["thresholds"])
-    return 0 if passed and not steps_fail_the_run(report) else 1
+    stopped = stop_reasons(report)  # a guardrail aborted the run, or the preflight failed
+    return 0 if passed and not steps_fail_the_run(report) and not stopped else 1
 
 
 def never_reached(report: dict, version: str | None, duration_s: int) -> str | None:
