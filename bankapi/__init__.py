@@ -55,21 +55,29 @@ def create_app(test_config: dict | None = None) -> APIFlask:
     from .domain import tokens
     from .web import errors, inputs, metrics, retention
     app.state.tokens = tokens.TokenCache(app.config["TOKEN_CACHE_S"])
+    if app.config["TEST_CLOCK"]:
+        from .domain.testclock import OffsetCache
+        app.state.clock = OffsetCache(app.state.engine, on_change=app.state.tokens.clear)
     errors.init_app(app)
     inputs.init_app(app)
     retention.init_app(app)
     metrics.init_app(app)
 
-    from .web import (accounts, admin, auth, budgets, health, notifications, payments,
-                   releases, transactions, transfers)
+    from .web import (accounts, admin, auth, budgets, clock, health, notifications, payments,
+                      releases, transactions, transfers)
+    clock.init_app(app)
     for module in (auth, accounts, transactions, transfers, payments, budgets,
-                   notifications, releases, admin, health):
+                   notifications, releases, admin, clock, health):
         app.register_blueprint(module.bp)
     from .web.idempotency import idempotent_operations
     from .web.openapi import complete_spec, marked_operations
     app.spec_processor(lambda spec: complete_spec(spec, idempotent_operations(app),
                                                   marked_operations(app, "without_database")))
     _install_chaos(app)
+    if app.config["SETTLEMENT_WORKER"]:
+        from .settler import Settler
+        app.state.settler = Settler(app)
+        app.state.settler.start()
     return app
 
 
@@ -125,8 +133,10 @@ def init_database(app) -> None:
 
 
 def shutdown(app) -> None:
-    """Stop the chaos flusher, write the access log's last lines and close pooled
-    connections (CLI commands, tests)."""
+    """Stop the settlement worker and the chaos flusher, write the access log's last lines
+    and close pooled connections (CLI commands, tests)."""
+    if app.state.settler is not None:
+        app.state.settler.stop()
     if "chaos" in app.extensions:
         app.extensions["chaos"].close()
         if app.extensions["chaos"].engine is not db.engine_of(app):

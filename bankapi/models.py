@@ -63,8 +63,17 @@ class Account(Base):
     type: Mapped[str] = mapped_column(String(16))
     name: Mapped[str] = mapped_column(String(100))
     currency: Mapped[str] = mapped_column(String(3))
+    # The ledger balance: the sum of the account's entries. A pending card payment's money
+    # has already left it for the holds account, so for a customer this is what the API
+    # calls `available`; `held` is the sum of its pending payments, and the API's
+    # `balance` (settled) is the two added up (`settled_balance`).
     balance: Mapped[int] = mapped_column(BigInteger, default=0)
+    held: Mapped[int] = mapped_column(BigInteger, default=0, server_default=text("0"))
     created: Mapped[datetime] = mapped_column(DateTime)
+
+    @property
+    def settled_balance(self) -> int:
+        return self.balance + (self.held or 0)
 
 
 class LedgerEntry(Base):
@@ -81,6 +90,19 @@ class LedgerEntry(Base):
     merchant: Mapped[str | None] = mapped_column(String(100))
     counterparty_account_id: Mapped[str | None] = mapped_column(String(40))
     created: Mapped[datetime] = mapped_column(DateTime)
+    # The movement's status as the customer sees it: `completed` for top-ups and transfers,
+    # a card payment's own status (pending, settled, declined, returned) on its entries.
+    status: Mapped[str] = mapped_column(String(16), default="completed",
+                                        server_default=text("'completed'"))
+
+
+class StatusChange(Base):
+    """One step of a movement's status history (`domain/settlement.change_status`)."""
+    __tablename__ = "status_changes"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    movement_id: Mapped[str] = mapped_column(String(40), index=True)
+    status: Mapped[str] = mapped_column(String(16))
+    at: Mapped[datetime] = mapped_column(DateTime)
 
 
 class Transfer(Base):
@@ -107,6 +129,20 @@ class Payment(Base):
     category: Mapped[str] = mapped_column(String(32))
     status: Mapped[str] = mapped_column(String(16))
     created: Mapped[datetime] = mapped_column(DateTime)
+    # Settlement (`domain/settlement.py`): the reference (magic values plan the outcome),
+    # the outcome planned at authorisation, the return code once returned, and when the
+    # next step is due on the bank's clock (NULL once the payment is final).
+    reference: Mapped[str] = mapped_column(String(140), default="", server_default=text("''"))
+    outcome: Mapped[str | None] = mapped_column(String(16))
+    return_code: Mapped[str | None] = mapped_column(String(8))
+    due_at: Mapped[datetime | None] = mapped_column(DateTime, index=True)
+
+
+class BankClock(Base):
+    """The test clock's offset, one row shared by every server process."""
+    __tablename__ = "bank_clock"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    offset_s: Mapped[int] = mapped_column(BigInteger, default=0)
 
 
 class IdempotencyKey(Base):

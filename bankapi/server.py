@@ -34,7 +34,8 @@ class GunicornServer(BaseApplication):
             return self.factory()
         from . import create_app
         return create_app({"SERVER_THREADS": self.options["threads"],  # chaos keeps some free
-                           "ACCESS_LOG": self.access_log})
+                           "ACCESS_LOG": self.access_log,
+                           "SETTLEMENT_WORKER": True})  # each worker settles (settler.py)
 
 
 def _child_exit(_server, worker):

@@ -14,7 +14,9 @@ if TYPE_CHECKING:
 
     from .accesslog import AccessLog
     from .database.writers import WriterQueue
+    from .domain.testclock import OffsetCache
     from .domain.tokens import TokenCache
+    from .settler import Settler
     from .web.metrics import KnownVersions
     from .domain.retention import Pruner
 
@@ -29,3 +31,5 @@ class BankState:
     versions: KnownVersions | None = None  # the app versions metrics may name
     access_log: AccessLog | None = None    # the JSON access log, when `serve` asks for one
     pruner: Pruner | None = None        # when this process last pruned expired rows
+    clock: OffsetCache | None = None    # the test clock's offset, when BANKSIM_TEST_CLOCK=1
+    settler: Settler | None = None      # the settlement worker, in `serve`'s processes

@@ -8,8 +8,6 @@ import contextlib
 import json
 import os
 import secrets
-import socket
-import sqlite3
 import subprocess
 import sys
 import time
@@ -24,10 +22,12 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 from banksim import environment
 from chaos.client import AdminClient, AdminError
 from loadtests.run.alert_rules import AlertRules
+from loadtests.run.bank import (BankProcess, check_port, checkpoint_sqlite, free_port,
+                                wait_until_drained)
 from loadtests.run.children import Children, Interrupted, StopSignals
 from loadtests.run.prometheus import PrometheusRun
 from loadtests.run.reconcile import reconcile
-from loadtests.run.database_guard import RunDatabase, RunRefused
+from loadtests.run.database_guard import RunDatabase
 from loadtests.report import print_summary, write_report
 from loadtests.report.guardrails import reasons as stop_reasons
 from loadtests.report.steps import steps_fail_the_run
@@ -37,7 +37,6 @@ from loadtests.scenario import Scenario, load, to_yaml
 from loadtests.run.server_load import server_load
 
 LOCUSTFILE = Path(__file__).parent.parent / "locustfile.py"  # what users give `locust -f`
-DRAIN_LIMIT_S = 300  # how long an overloaded bank may take to finish its queue after a run
 
 
 @dataclass
@@ -73,59 +72,6 @@ class IncidentSettings:
                                     "adoption": self.adoption, "think": self.think_s,
                                     "halt_on_alert": self.halt_on_alert,
                                     "rollout": self.rollout})
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def check_port(port: int) -> None:
-    """RunRefused when the bank could not listen on 127.0.0.1:`port` (binding as gunicorn
-    does, so a port a finished run just let go of is free again)."""
-    with socket.socket() as sock:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            sock.bind(("127.0.0.1", port))
-        except OSError as error:
-            raise RunRefused(f"--port {port}: the bank cannot listen on 127.0.0.1:{port} "
-                             f"({error.strerror or error}); pick another port, or leave "
-                             f"--port out for a free one") from None
-
-
-class BankProcess:
-    """`banksim serve` in a subprocess (its own process group), logging to a file.
-
-    A run hands in its `Children`, which stop the bank with everything else it started;
-    alone (tests, benchmarks) the bank has its own, and `stop()` ends it."""
-
-    def __init__(self, env: dict, port: int, workers: int, log_path: Path,
-                 children: Children | None = None, threads: int = 8):
-        self.url, self.log_path = f"http://127.0.0.1:{port}", log_path
-        self.children = children or Children()
-        with open(log_path, "w") as log:
-            self.process = self.children.start(
-                [sys.executable, "-m", "banksim", "serve", "--port", str(port),
-                 "--workers", str(workers), "--threads", str(threads)],
-                env=env, stdout=log, stderr=subprocess.STDOUT)
-
-    def stop(self) -> None:
-        self.children.stop_all([self.process])
-
-    def wait_healthy(self, timeout_s: float = 60) -> None:
-        deadline = time.monotonic() + timeout_s
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"the bank exited with {self.process.returncode}; "
-                                   f"see {self.log_path}")
-            try:
-                if requests.get(self.url + "/health", timeout=1).ok:
-                    return
-            except requests.RequestException:
-                pass
-            time.sleep(0.2)
-        raise RuntimeError(f"the bank did not become healthy in {timeout_s} s")
 
 
 def _run(children: Children, cmd: list[str], env: dict, what: str) -> None:
@@ -328,22 +274,6 @@ def save_chaos_rules(admin: AdminClient, path: Path, console) -> None:
                       f"{exc}[/]", highlight=False)
 
 
-def wait_until_drained(url: str, limit_s: float = DRAIN_LIMIT_S, clock=time.monotonic):
-    """Wait until /health answers within a second again, so the audit does not queue
-    behind the requests an overloaded bank still works through after the phones gave
-    up on them; None when it answered at once, else the seconds it took (or limit_s)."""
-    started = clock()
-    while clock() - started < limit_s:
-        try:
-            if requests.get(url + "/health", timeout=1).ok:
-                waited = clock() - started
-                return None if waited < 1 else round(waited, 1)
-        except requests.RequestException:
-            pass
-        time.sleep(1)
-    return limit_s
-
-
 def _report(sc: Scenario, s: IncidentSettings, integrity: dict, server: dict,
             console) -> int:
     out = s.out_dir
@@ -389,15 +319,3 @@ def _all_transfers(admin: AdminClient) -> list[dict]:
         cursor = page["next_cursor"]
         if not cursor:
             return transfers
-
-
-def checkpoint_sqlite(path: Path) -> None:
-    """Fold the bank's write-ahead log into bank.db, so the report directory holds one
-    database file (no multi-MB bank.db-wal); the last connection to close removes it."""
-    if not path.exists():
-        return
-    connection = sqlite3.connect(path)
-    try:
-        connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-    finally:
-        connection.close()
