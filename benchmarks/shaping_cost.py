@@ -31,7 +31,7 @@ from pathlib import Path
 import requests
 
 from benchmarks.proc import cpu_seconds
-from loadtests.run.incident import free_port
+from loadtests.run.bank import free_port
 
 TOKEN = "shaping-bench"
 RATE = 60_000  # bytes/s: 120 kB in about two seconds, in 15 kB chunks
