@@ -15,9 +15,13 @@ rule that matches *and fires* wins:
    counts `matched`;
 3. pattern: a burst rule is active only in its "on" windows, counted from the
    rule's creation time so every process agrees on the windows;
+   A rule whose fault is sticky (offline) asks first whether the device is in a window
+   it opened (chaos/windows.py): inside it, the rule fires and 3 and 4 are skipped;
+   past it, the rule passes for this cycle;
 4. probability: with an X-Request-Id the draw is a hash of (seed, rule, user
    else device, request id), so the same requests fail in every run with the
    same seed; without one it comes from a generator seeded with (seed, rule).
+   A sticky rule that fires opens the device's window.
 
 Hashes are BLAKE2b, never Python's `hash()` (randomised per process).
 
@@ -34,7 +38,6 @@ say what the kill switch is). "Confirmed at" is when the read *started*, so a
 reload in progress never counts as fresher than it is. A reload recompiles only
 the rules whose stored definition changed.
 """
-import hashlib
 import json
 import logging
 import math
@@ -45,34 +48,21 @@ from dataclasses import dataclass, field
 
 from sqlalchemy.exc import SQLAlchemyError
 
-from . import header_faults
+from . import deliveries, header_faults
 from .faults import DeliveryPlan, Fault, build_fault
 from .holding import Holds
 from .matching import Matcher
 from .metrics import (GenericVersionLabel, VersionLabel, count_header_ignored, count_injection,
                       record_rules)
+from .draws import clip as _clip, hash64, in_cohort
+from .windows import DeviceWindows
 
 log = logging.getLogger("chaos")
-_SEP = "\x1f"
 WARN_EVERY_S = 30.0
 MAX_CACHED_VERSIONS = 256
 MAX_CACHED_ROUTES, MAX_CACHED_PATH = 4096, 200
 WAIT_S = 1.0  # longest a request waits for a reload before going on with the last rules
 MAX_HELD = 4  # requests per process a slow fault may hold at once (see holding.py)
-
-
-def hash64(*parts) -> int:
-    text = _SEP.join("" if p is None else str(p) for p in parts)
-    return int.from_bytes(hashlib.blake2b(text.encode(), digest_size=8).digest(), "big")
-
-
-def in_cohort(seed: int, rule_id: str, key: str | None, percent: float) -> bool:
-    """Whether `key` (a user, else a device) is in the rule's sticky cohort."""
-    if percent >= 100:
-        return True
-    if key is None:
-        return False
-    return hash64(seed, rule_id, key) % 10_000 < round(percent * 100)
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,6 +103,7 @@ class CompiledRule:
         pattern = json.loads(rule.pattern or "{}")
         self.on_s = pattern.get("on_s") if pattern.get("type") == "burst" else None
         self.off_s = pattern.get("off_s", 0)
+        self.sticky_s = getattr(self.fault, "sticky_s", None)  # see windows.py
         self.created_s = rule.created_s
         self.expires_s = self.created_s + rule.ttl_s if rule.ttl_s else None
         self.generator = generator
@@ -121,6 +112,12 @@ class CompiledRule:
         if self.on_s is None:
             return True
         return (now - self.created_s) % (self.on_s + self.off_s) < self.on_s
+
+    def cycle(self, now: float) -> int:
+        """Which burst cycle `now` is in (0 for a steady rule): a sticky window's key."""
+        if self.on_s is None:
+            return 0
+        return int((now - self.created_s) // (self.on_s + self.off_s))
 
     def draw(self, seed: int, request: RequestInfo) -> int:
         if request.request_id is not None:
@@ -176,6 +173,7 @@ class RuleEngine:
         self.version_label = version_label or GenericVersionLabel()
         self.rules = EMPTY
         self.holds = Holds(max_held, self._next_check_s)
+        self.windows = DeviceWindows(store)
         self._checked_at = -math.inf  # when the read behind `rules` started (monotonic)
         self._due = -math.inf  # _checked_at + refresh_s: due for a re-read from then on
         self._seen_changes = -1  # store.changes when that read started
@@ -207,6 +205,10 @@ class RuleEngine:
     def hold(self, rule_id: str, seconds: float) -> bool:
         """A slow fault's wait (see holding.py): False when it was cut short or refused."""
         return self.holds.hold(seconds, lambda: self.applies(rule_id, fresh=True))
+
+    def span(self, rule_id: str, seconds: float):
+        """A slot for a fault's many waits, `seconds` in all (see holding.py)."""
+        return self.holds.span(seconds, lambda: self.applies(rule_id, fresh=True))
 
     def applies(self, rule_id: str, fresh: bool = False) -> bool:
         """Whether rule `rule_id` is still in force (kill switch on, rule enabled, not
@@ -252,48 +254,37 @@ class RuleEngine:
             if not in_cohort(rules.seed, cohort, request.key, rule.matcher.cohort_percent):
                 continue
             recorder.matched(rule.id)
+            sticky = rule.sticky_s is not None and request.device_id is not None
+            if sticky:  # a device inside its window is hit whatever the bursts and draws say
+                until = self.windows.until(rule.id, request.device_id, rule.cycle(request.now))
+                if until is not None:
+                    if request.now >= until:
+                        continue  # its window in this cycle is over
+                    return self._fire(rule, request, rule.draw(rules.seed, request))
             if not rule.active(request.now):
                 continue
             drawn = rule.draw(rules.seed, request)
             if drawn / 2**64 >= rule.probability:
                 continue
-            recorder.injected(rule.id, _event(rule.id, rule.fault_type, rule.phase, request))
-            count_injection(rule.id, rule.fault_type, rule.phase,
-                            self.version_label(request.app_version))
-            return Decision(rule.id, rule.fault, rule.phase, random.Random(drawn))
+            if sticky and request.now >= self.windows.open(
+                    rule.id, request.device_id, rule.cycle(request.now), rule.sticky_s,
+                    request.now):
+                continue  # another process opened (and ended) it first
+            return self._fire(rule, request, drawn)
         return None
 
     def plan_delivery(self, event_type: str, user_id: str | None, event_id: str,
                       attempt: int, now: float | None = None) -> DeliveryPlan:
-        """How to send one webhook delivery attempt: the first delivery rule that matches
-        (event type, user), has the user in its cohort, is in an on-window and fires
-        changes the plan. The draw is a hash of (seed, rule, user, event id, attempt), so
-        the same events are hit in every run with the same seed."""
-        rules, now = self.current(), time.time() if now is None else now
+        """How to send one webhook delivery attempt (`chaos.deliveries`)."""
+        return deliveries.plan(self.current(), self.store.recorder, event_type, user_id,
+                               event_id, attempt, time.time() if now is None else now)
+
+    def _fire(self, rule: CompiledRule, request: RequestInfo, drawn: int) -> Decision:
         recorder = self.store.recorder
-        for rule in rules.rules if rules.enabled else ():
-            if not rule.for_delivery:
-                continue
-            if rule.expires_s is not None and now >= rule.expires_s:
-                recorder.expired_seen()
-                continue
-            if not rule.matcher.matches_delivery(event_type, user_id):
-                continue
-            if not in_cohort(rules.seed, rule.matcher.cohort or rule.id, user_id,
-                             rule.matcher.cohort_percent):
-                continue
-            recorder.matched(rule.id)
-            if not rule.active(now):
-                continue
-            if hash64(rules.seed, rule.id, user_id, event_id, attempt) / 2**64 >= rule.probability:
-                continue
-            recorder.injected(rule.id, {
-                "at_s": now, "rule_id": rule.id, "fault": rule.fault_type, "phase": "delivery",
-                "method": "POST", "path": f"webhook {event_type}"[:500], "app_version": None,
-                "platform": None, "user_id": _clip(user_id, 64), "device_id": None})
-            count_injection(rule.id, rule.fault_type, "delivery", "other")
-            return rule.fault.plan(DeliveryPlan(rule_id=rule.id))
-        return DeliveryPlan()
+        recorder.injected(rule.id, _event(rule.id, rule.fault_type, rule.phase, request))
+        count_injection(rule.id, rule.fault_type, rule.phase,
+                        self.version_label(request.app_version))
+        return Decision(rule.id, rule.fault, rule.phase, random.Random(drawn))
 
     def _caller_chosen(self, request: RequestInfo, rules: RuleSet) -> Decision | None:
         """The faults X-Banksim-Fault asks for, when the setting is on (and the kill switch
@@ -389,10 +380,6 @@ def _event(rule_id: str, fault: str, phase: str, request: RequestInfo) -> dict:
             "phase": phase, "method": request.method, "path": request.path[:500],
             "app_version": _clip(request.app_version, 64), "platform": _clip(request.platform, 32),
             "user_id": _clip(request.user_id, 64), "device_id": _clip(request.device_id, 64)}
-
-
-def _clip(value: str | None, size: int) -> str | None:
-    return value[:size] if value is not None else None
 
 
 __all__ = ["Decision", "RequestInfo", "RuleEngine", "RuleSet", "hash64", "in_cohort"]

@@ -9,6 +9,7 @@ from rich.table import Table
 from .aggregate import success_by_version_and_phase
 from .alerts import alert_lines
 from .events import phase_key, sorted_versions
+from .failures import failure_line
 from .fmt import percent, seconds, secs, span
 from .guardrails import reasons as stop_reasons, summary_lines
 from .headline import headline
@@ -122,6 +123,10 @@ def print_summary(report: dict, console: Console | None = None) -> None:
         + (f", {incident['users_slowed']} with journeys over the latency SLO"
            if incident.get("users_slowed") is not None else ""),
         highlight=False)
+
+    failures = failure_line(report)
+    if failures:
+        console.print(failures, highlight=False, markup=False)
 
     for line in summary_lines(report):
         console.print(escape(line), highlight=False)

@@ -237,6 +237,8 @@ class ScenarioSchema(_Strict):
                             values=Number(validate=validate.Range(0, 1)),
                             validate=validate.Length(min=1))
     population = fields.List(fields.Nested(ShareSchema), validate=validate.Length(min=1))
+    wifi = fields.Dict(keys=fields.String(validate=validate.OneOf(PLATFORMS)),
+                       values=Number(validate=validate.Range(0, 1)))
     releases = fields.List(fields.Nested(ReleaseSchema))
     timeline = fields.List(fields.Nested(StepSchema), required=True)
     thresholds = fields.List(ThresholdField())
