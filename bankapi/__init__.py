@@ -102,8 +102,8 @@ def _install_chaos(app) -> None:
                    exempt_prefixes=ALWAYS_ANSWERED, max_held=held,
                    engines=[db.engine_of(app)], match_headers=MATCH_HEADERS,
                    version_label=app.state.versions, event_types=EVENT_TYPES)
-    engine = app.extensions["chaos.middleware"].engine
-    app.state.delivery_chaos = lambda job: engine.plan_delivery(
+    decider = app.extensions["chaos.middleware"].decider
+    app.state.delivery_chaos = lambda job: decider.plan_delivery(
         job.type, job.user_id, job.event_id, job.attempts)
 
 
