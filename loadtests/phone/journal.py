@@ -4,7 +4,13 @@ A journey event (consumed by `loadtests.report`):
 
     {"t_s": 12.3, "user": "user7@example.com", "journey": "send_money", "app_version": "4.2.0",
      "platform": "ios", "phase": "incident", "ok": false, "duration_ms": 812.4, "retries": 3,
-     "requests": 6, "error": "POST /transfers: connection error (ConnectionError)"}
+     "requests": 6, "error": "POST /transfers: connection error (ConnectionError)",
+     "wait_s": 0.0, "fast_failed": 0, "budget_denied": 0, "breaker_opened": 0}
+
+The last four are the client policy's doings during the journey (`mobile.MobileClient`):
+seconds slept before retries, calls the open circuit breaker failed without a request,
+retries the retry budget refused, times the breaker opened. Files written before they
+existed lack them; the report reads them as 0.
 
 A transfer intent (reconciled against the ledger by the orchestrator):
 
@@ -23,7 +29,9 @@ import os
 import threading
 
 JOURNEY_KEYS = ("t_s", "user", "journey", "app_version", "platform", "phase", "ok",
-                "duration_ms", "retries", "requests", "error")
+                "duration_ms", "retries", "requests", "error", "wait_s", "fast_failed",
+                "budget_denied", "breaker_opened")
+POLICY_KEYS = ("wait_s", "fast_failed", "budget_denied", "breaker_opened")  # optional on read
 TRANSFER_KEYS = ("intent", "idempotency_key", "from_email", "from_account_id", "to_email",
                  "to_account_id", "amount", "currency", "acked", "transfer_id", "status")
 PHASES = ("baseline", "incident", "recovery")
@@ -31,13 +39,16 @@ PHASES = ("baseline", "incident", "recovery")
 
 def journey_event(*, t_s: float, user: str, journey: str, app_version: str, platform: str,
                   phase: str, ok: bool, duration_ms: float, retries: int, requests: int,
-                  error: str | None) -> dict:
+                  error: str | None, wait_s: float = 0.0, fast_failed: int = 0,
+                  budget_denied: int = 0, breaker_opened: int = 0) -> dict:
     if phase not in PHASES:
         raise ValueError(f"unknown phase {phase!r}")
     return {"t_s": round(float(t_s), 3), "user": str(user), "journey": str(journey),
             "app_version": str(app_version), "platform": str(platform), "phase": phase,
             "ok": bool(ok), "duration_ms": round(float(duration_ms), 3), "retries": int(retries),
-            "requests": int(requests), "error": None if error is None else str(error)}
+            "requests": int(requests), "error": None if error is None else str(error),
+            "wait_s": round(float(wait_s), 3), "fast_failed": int(fast_failed),
+            "budget_denied": int(budget_denied), "breaker_opened": int(breaker_opened)}
 
 
 def transfer_intent(*, intent: str, idempotency_key: str, from_account_id: str, to_email: str,

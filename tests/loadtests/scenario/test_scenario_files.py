@@ -75,7 +75,7 @@ def test_an_at_past_the_overridden_duration_is_refused():
     ({"timeline": [{"at": "soon", "phase": "x"}]},
      'timeline[0].at: use seconds ("45s") or a share of the duration ("25%")'),
     ({"timeline": [{"at": "1s"}]},
-     "timeline[0]: a step needs phase, release, rollout or chaos"),
+     "timeline[0]: a step needs phase, release, rollout, chaos or load"),
     ({"population": [{"version": "4.1.3", "share": 0.5}]},
      "population: shares must add up to 1, not 0.5"),
     ({"platforms": {"ios": 0.5, "android": 0.3}}, "platforms: shares must add up to 1, not 0.8"),
