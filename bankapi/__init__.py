@@ -53,12 +53,13 @@ def create_app(test_config: dict | None = None) -> APIFlask:
     app.state = BankState()
     db.init_app(app)
     from .domain import tokens
-    from .web import errors, inputs, metrics, retention
+    from .web import capacity, errors, inputs, metrics, retention
     app.state.tokens = tokens.TokenCache(app.config["TOKEN_CACHE_S"])
     errors.init_app(app)
     inputs.init_app(app)
     retention.init_app(app)
     metrics.init_app(app)
+    capacity.init_app(app)  # after metrics: the hold is part of the request's duration
 
     from .web import (accounts, admin, auth, budgets, health, notifications, payments,
                    releases, transactions, transfers)

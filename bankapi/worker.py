@@ -41,7 +41,7 @@ from gunicorn.workers import gthread
 
 from chaos.middleware import covers, normal_path, path_prefixes
 
-from . import ALWAYS_ANSWERED
+from . import ALWAYS_ANSWERED, arrival
 from .incoming import BAD_CHUNKS, BODY_TOO_LARGE, CUT, HEAD_TOO_LARGE, WHOLE, IncomingRequest
 from .web.errors import REQUEST_ID, error_body, new_request_id
 
@@ -256,6 +256,7 @@ class BufferedThreadWorker(gthread.ThreadWorker):
     # -- threads ------------------------------------------------------------------------
 
     def enqueue_req(self, conn):
+        conn.arrived_at = time.monotonic()  # whole; what waits for a thread starts here
         pool = self.reserved_pool if getattr(conn, "reserved", False) else self.tpool
         future = pool.submit(self.handle, conn)
         future.add_done_callback(
@@ -266,6 +267,7 @@ class BufferedThreadWorker(gthread.ThreadWorker):
         if conn.parser is None:
             conn.parser = http.get_parser(self.cfg, conn.sock, conn.client)
         conn.initialized = True  # (gthread's init would wait for the socket itself)
+        arrival.mark(getattr(conn, "arrived_at", None))
         conn.parser.unreader = Replay(bytes(conn.incoming.data))
         conn.incoming = None
         return super().handle(conn)

@@ -12,18 +12,24 @@ Imported only by `locustfile.py` (it uses gevent). One `RunCoordinator` per proc
 - journey events and transfer intents: a worker buffers them and sends them to the
   master (`banksim_events`) every FLUSH_INTERVAL_S, when the master asks
   (`banksim_flush`, at test stop) and at its own test stop; the master or the local
-  runner appends them to the --journeys-out / --transfers-out files.
+  runner appends them to the --journeys-out / --transfers-out files;
+- the open load model's arrivals (`arrivals.py`): each process with phones (a worker, or
+  the local runner) draws its share of the scenario's rate (1 / the number of workers the
+  master's phase message counts) and hands each arrival to a free phone, or drops it; the
+  per-second tallies travel with the events and the master writes them to --load-out.
 """
 import collections
 import itertools
 import logging
 import time
 import uuid
+from random import Random
 
 import gevent
-from gevent.event import AsyncResult
+from gevent.event import AsyncResult, Event
 from locust.runners import MasterRunner, WorkerRunner
 
+from loadtests.phone.arrivals import ArrivalTally, FreePhones, PoissonSchedule
 from loadtests.run.admin import AdminClient
 from loadtests.scenario.halt import HaltOnAlert
 from loadtests.phone.journal import EventBuffer, JsonLinesSink, write_phases
@@ -36,6 +42,7 @@ FLUSH_INTERVAL_S = 2.0
 CLAIM_TIMEOUT_S = 10.0
 FLUSH_WAIT_S = 5.0
 ALERT_CHECK_S = 1.0
+SHARE_WAIT_S = 5.0  # how long a worker waits for the master to say how many workers share R
 
 
 class RunCoordinator:
@@ -59,6 +66,9 @@ class RunCoordinator:
         self.driver: TimelineDriver | None = None
         self.halter: HaltOnAlert | None = None
         self.journeys: list[dict] = []  # kept only while halt_on_alert watches them
+        self.open_model = scenario.load_model == "open"
+        self.free_phones, self.tally = FreePhones(), ArrivalTally()
+        self.workers: int | None = None if self.is_worker else 1
         self._register_messages()
 
     # -- messages -----------------------------------------------------------------------
@@ -78,6 +88,7 @@ class RunCoordinator:
         self._store(msg.data)
 
     def _store(self, batch: dict) -> None:
+        self.tally.merge(batch.get("arrivals"))
         self.sink.write(batch)
         if self.halter is not None and not self.halter.done:
             self.journeys.extend(batch.get("journeys") or ())
@@ -93,6 +104,7 @@ class RunCoordinator:
     def _on_phase(self, environment, msg, **_kw):
         self.phase = msg.data["phase"]
         self.run_started_at = msg.data["run_started_at"]
+        self.workers = msg.data.get("workers") or self.workers
 
     def _on_number(self, environment, msg, **_kw):
         waiting = self._claims.pop(msg.data["req"], None)
@@ -121,6 +133,35 @@ class RunCoordinator:
                         fallback)
             return fallback
 
+    def wait_for_arrival(self) -> None:
+        """Park the calling phone until an arrival picks it (open model)."""
+        waiter = Event()
+        self.free_phones.park(waiter)
+        try:
+            waiter.wait()
+        finally:
+            if not waiter.is_set():
+                self.free_phones.leave(waiter)
+
+    def _arrive_forever(self) -> None:
+        """The open model's arrivals in this process: its share of the scenario's rate."""
+        waited = 0.0
+        while self.workers is None and waited < SHARE_WAIT_S:
+            gevent.sleep(0.05)
+            waited += 0.05
+        share = 1 / (self.workers or 1)
+        index = getattr(self.runner, "worker_index", 0)
+        schedule = PoissonSchedule(self.scenario.rates(self._duration()),
+                                   Random(f"{self.options.seed}:arrivals:{index}"), share)
+        origin, t_s = time.monotonic() - self.seconds_since_start(), 0.0
+        while (t_s := schedule.next_after(t_s)) is not None:
+            gevent.sleep(max(0.0, origin + t_s - time.monotonic()))
+            self.tally.count(self.seconds_since_start(), self.free_phones.arrive())
+
+    def _duration(self) -> float:
+        return (self.options.scenario_duration or self.options.run_time
+                or self.scenario.duration_s)
+
     def seconds_since_start(self) -> float:
         return time.time() - self.run_started_at
 
@@ -145,8 +186,12 @@ class RunCoordinator:
         if self.is_worker:
             self.run_started_at = time.time()  # until the master's phase message says better
             self._spawn(self._flush_forever)
+            if self.open_model:
+                self._spawn(self._arrive_forever)
             return
         self.run_started_at, self._numbers = time.time(), itertools.count()
+        if self.open_model and not self.is_master:
+            self._spawn(self._arrive_forever)
         scenario = self.scenario
         duration = (self.options.scenario_duration or self.options.run_time
                     or scenario.duration_s)
@@ -171,7 +216,8 @@ class RunCoordinator:
         self.phase = name
         if self.is_master:
             self.runner.send_message("banksim_phase",
-                                     {"phase": name, "run_started_at": self.run_started_at})
+                                     {"phase": name, "run_started_at": self.run_started_at,
+                                      "workers": len(self.runner.clients.all) or None})
 
     def _watch_alerts(self) -> None:
         while not self.halter.done:
@@ -194,6 +240,11 @@ class RunCoordinator:
             write_phases(self.options.phases_out,
                          [{**p.as_dict(), "end_s": min(p.end_s, elapsed)}
                           for p in phases if p.start_s <= elapsed])
+        if self.options.load_out:
+            write_phases(self.options.load_out, {
+                "model": self.scenario.load_model, "rate": self.scenario.rate,
+                "rates": self.scenario.rates(self._duration()) if self.open_model else [],
+                "phones": self.options.num_users, "seconds": self.tally.rows()})
         if self.options.steps_out:
             write_phases(self.options.steps_out, {
                 "steps": self.driver.records if self.driver else [],
@@ -222,8 +273,8 @@ class RunCoordinator:
             self._send_batch()
 
     def _send_batch(self, always: bool = False) -> None:
-        batch = self.buffer.drain()
-        if always or batch["journeys"] or batch["transfers"]:
+        batch = {**self.buffer.drain(), "arrivals": self.tally.drain()}
+        if always or batch["journeys"] or batch["transfers"] or batch["arrivals"]:
             self.runner.send_message("banksim_events", batch)
 
     def _spawn(self, function, *args) -> None:

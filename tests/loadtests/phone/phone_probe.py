@@ -50,7 +50,7 @@ class ProbePhone(MobileCustomer):
             gevent.sleep(min(seconds, 0.05))  # the delay chosen is what the test reads
 
         client = MobileClient(self.client, device, POLICIES["backoff"], id_rng=Random(5),
-                              jitter_rng=Random(6), timeout_s=options.client_timeout,
+                              jitter_rng=Random(6), timeout_s=options.policy.timeout_s,
                               sleep=sleep)
         client.token = "tok_probe"
         outcomes = []
