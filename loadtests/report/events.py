@@ -52,7 +52,8 @@ class JourneyEvent:
                    phase=str(row["phase"]), ok=bool(row["ok"]),
                    duration_ms=float(row["duration_ms"]), retries=int(row["retries"]),
                    requests=int(row["requests"]), error=row.get("error"),
-                   wait_s=float(row.get("wait_s") or 0), fast_failed=int(row.get("fast_failed") or 0),
+                   wait_s=float(row.get("wait_s") or 0),
+                   fast_failed=int(row.get("fast_failed") or 0),
                    budget_denied=int(row.get("budget_denied") or 0),
                    breaker_opened=int(row.get("breaker_opened") or 0))
 

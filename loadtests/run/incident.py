@@ -45,11 +45,13 @@ class IncidentSettings:
     users: int | None = None
     duration_s: int | None = None
     seed: int = 42
-    client_policy: str | None = None
+    client_policy: str | None = None  # a built-in policy's name (the scenario's `client`)
+    load_model: str | None = None
+    rate: float | None = None
     out_dir: Path = Path("reports")
     thresholds: list[str] = field(default_factory=list)
     database_url: str | None = None
-    workers: int = 2
+    workers: int | None = None  # None: the scenario's bank.workers, else 2
     seed_months: int = 2
     slo: float | None = None
     adoption: float | None = None
@@ -67,7 +69,8 @@ class IncidentSettings:
                                     "client_policy": self.client_policy, "slo": self.slo,
                                     "adoption": self.adoption, "think": self.think_s,
                                     "halt_on_alert": self.halt_on_alert,
-                                    "rollout": self.rollout})
+                                    "rollout": self.rollout, "load_model": self.load_model,
+                                    "rate": self.rate})
 
 
 def free_port() -> int:
@@ -143,19 +146,23 @@ def _locust_command(sc: Scenario, seed: int, url: str, files: dict) -> list[str]
     process reads the same file with the command line's overrides in it)."""
     duration = int(sc.duration_s)
     return [sys.executable, "-m", "locust", "-f", str(LOCUSTFILE), "--headless",
-            "-u", str(sc.users), "-r", f"{spawn_rate(sc):g}", "-t", f"{duration}s",
+            "-u", str(sc.phones), "-r", f"{spawn_rate(sc):g}", "-t", f"{duration}s",
             "--stop-timeout", "10", "--host", url, "--only-summary",
             "--csv", str(files["csv"]), "--html", str(files["html"]),
             "--scenario", str(files["scenario"]), "--scenario-duration", str(duration),
             "--journeys-out", str(files["journeys"]), "--transfers-out", str(files["transfers"]),
             "--phases-out", str(files["phases"]), "--steps-out", str(files["steps"]),
+            "--load-out", str(files["load"]),
             "--seeded-users", str(sc.users), "--seed", str(seed),
             "--sessions", str(files["sessions"])]
 
 
 def spawn_rate(sc: Scenario) -> float:
     """Phones a second that open the app for the first time: all of them evenly over the
-    scenario's `arrivals.over` (0 s: Locust starts them all at once)."""
+    scenario's `arrivals.over` (0 s: Locust starts them all at once); the open model's
+    phones are all there at once, waiting for arrivals."""
+    if sc.load_model == "open":
+        return float(sc.phones)
     return round(sc.users / sc.arrival_s, 3) if sc.arrival_s > 0 else float(sc.users)
 
 
@@ -214,9 +221,10 @@ def run_incident(s: IncidentSettings, console: Console | None = None) -> int:
     token, port = new_admin_token(), s.port or free_port()
     env = {**os.environ, "BANKSIM_ADMIN_TOKEN": token, "BANKSIM_SEED": str(s.seed),
            "BANKSIM_DATABASE_URL": database.url,
-           "BANKSIM_URL": f"http://127.0.0.1:{port}", "BANKSIM_USERS": str(sc.users)}
+           "BANKSIM_URL": f"http://127.0.0.1:{port}", "BANKSIM_USERS": str(sc.users),
+           "BANKSIM_SERVICE_MS": f"{sc.bank.get('service_ms', 0):g}"}
     files = run_files(out)
-    for name in ("journeys", "transfers", "steps", "phases", "chaos"):
+    for name in ("journeys", "transfers", "steps", "phases", "chaos", "load"):
         files[name].unlink(missing_ok=True)
     for stale in ("report.json", "report.html", "main-chart.png"):  # another run's
         (out / stale).unlink(missing_ok=True)
@@ -272,7 +280,8 @@ def _replay(sc: Scenario, s: IncidentSettings, env: dict, port: int, files: dict
                     "--sessions-out", str(files["sessions"])],
          env, "banksim seed")
     database.mark()  # the database is this run's now: the next run may reset it
-    bank = BankProcess(env, port, s.workers, out / "server.log", children)
+    bank = BankProcess(env, port, s.workers or sc.bank.get("workers", 2), files["server_log"],
+                       children, threads=sc.bank.get("threads", 8))
     bank.wait_healthy()
     admin = AdminClient(bank.url, env["BANKSIM_ADMIN_TOKEN"], timeout_s=60)
     admin("DELETE", "/admin/chaos/rules")
@@ -292,7 +301,7 @@ def _replay(sc: Scenario, s: IncidentSettings, env: dict, port: int, files: dict
     save_chaos_rules(admin, files["chaos"], console)
     try:
         server = server_load(admin, requests.get(bank.url + "/metrics", timeout=60).text,
-                             sc.duration_s)
+                             sc.duration_s, files["server_log"], sc)
         audit = admin("GET", "/admin/audit")
         transfers = _all_transfers(admin)
     except (requests.RequestException, AdminError) as exc:
