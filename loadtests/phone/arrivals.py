@@ -8,9 +8,11 @@ so tests drive it with a seeded `Random` and plain objects.
   distributed run draws its share of the rate. The gaps are exponential, and at a rate
   change the draw starts again from the change (the process is memoryless, so this is
   exact).
-- `FreePhones`: the phones waiting for a journey. An arrival takes the one that has waited
-  longest; an arrival that finds none is DROPPED, never queued: a real user who cannot
-  open the app does not come back later in the same second.
+- `FreePhones`: the phones waiting for a journey. An arrival takes the one that became free
+  last (its app is still signed in and warm; phones that have not been needed stay cold,
+  as most of a bank's customers are at any moment); an arrival that finds none is
+  DROPPED, never queued: a user whose app cannot start a journey now does not get one
+  later on the same tap.
 - `ArrivalTally`: offered, started and dropped arrivals per second of the run, for the
   report's `load` block (a worker drains it to the master, who merges).
 """
@@ -92,8 +94,8 @@ class FreePhones:
             pass
 
     def arrive(self) -> bool:
-        """Hand an arrival to the longest-waiting free phone; False: none free (dropped)."""
+        """Hand an arrival to the free phone that became free last; False: none (dropped)."""
         if not self.idle:
             return False
-        self.idle.popleft().set()
+        self.idle.pop().set()
         return True

@@ -30,6 +30,8 @@ def load_block(load: dict | None, events: list, bucket_s: float, duration_s: flo
 
     if model == "open":
         for second in seconds:
+            if second["t_s"] >= duration_s:  # the phones' last moments after the run's end
+                continue
             row = row_of(second["t_s"])
             for key in ("offered", "started", "dropped"):
                 row[key] += second[key]
