@@ -36,6 +36,8 @@ def load_block(load: dict | None, events: list, bucket_s: float, duration_s: flo
             for key in ("offered", "started", "dropped"):
                 row[key] += second[key]
     for event in events:
+        if event.t_s >= duration_s:
+            continue
         row = row_of(event.t_s)
         row["succeeded"] += event.ok
         if model != "open":
