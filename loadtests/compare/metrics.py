@@ -26,6 +26,9 @@ HIGHER_IS_BETTER = {"success_rate", "bad_version_success_rate", "goodput_per_s"}
 UNMEASURED = {"time_to_detect_s": "never fired",
               "time_to_recover_s": "no recovery seen",
               "metastable_s": "did not recover"}
+# Metrics whose "not measured" outcome is worse than any value: never recovering is worse
+# than recovering late (an alert that never fired may be good news: not here)
+NEVER_IS_WORST = {"metastable_s"}
 
 
 def read_report(run_dir: Path) -> dict | None:
@@ -218,6 +221,10 @@ def verdict(metric: str, entries: list[tuple]) -> str | None:
                                            * (-1 if better == "higher" else 1)))
     head = f"{metric} ({better} is better): "
     figures = "; ".join(row.text(metric) for row in ranked)
+    if metric in NEVER_IS_WORST and _all_or_nothing(ranked):
+        worse = " and ".join(row.label for row in ranked if not row.n)
+        return (f"{head}{ranked[0].label} is clearly better: every one of its runs measured "
+                f"it, while {worse} {UNMEASURED[metric]} in any run ({figures})")
     if len({row.n for row in rows}) > 1 or any(row.n < row.runs for row in rows):
         counts = ", ".join(f"{row.label} in {row.n} of {row.runs}" for row in ranked)
         what = "measured" if metric not in UNMEASURED else "the run measured it"
@@ -236,6 +243,13 @@ def verdict(metric: str, entries: list[tuple]) -> str | None:
     tail = f"; {', '.join(clear)} clearly worse" if clear else ""
     return (f"{head}no clear difference between {best.label} and "
             f"{' and '.join(overlapping)}, the ranges overlap ({figures}){tail}")
+
+
+def _all_or_nothing(rows: list) -> bool:
+    """Each variant measured the metric in every one (>= 2) of its runs, or in none, and
+    both kinds are there: e.g. one recovered every time, the other never."""
+    return (all(row.runs >= 2 and row.n in (0, row.runs) for row in rows)
+            and any(row.n for row in rows) and any(not row.n for row in rows))
 
 
 class _Row:

@@ -67,3 +67,43 @@ def test_policy_counts_add_up_what_the_journeys_did():
     assert counts["retry_wait_s"] == 0.5 and counts["budget_denied"] == 1
     assert counts["fast_failed"] == 2 and counts["breaker_opened"] == 1
     assert counts["attempts_per_journey"] == 1.0
+
+
+def test_every_dynamics_key_is_documented_in_the_reference():
+    from pathlib import Path
+
+    from tests.test_reference import section, words
+    documented = words(section("report.json"))
+    load = dynamics.load_block(None, [journey(1, True)], 5, 10, "open", 1.0)
+    keys = (set(load) | set(load["timeline"][0]) | {"goodput", "phase", "succeeded_per_s"}
+            | set(dynamics.policy_counts([journey(1, True)])) | set(dynamics.client_block(
+                "breaker")) | {"trigger_ended_at_s", "metastable_s", "wasted_requests"})
+    assert keys - documented == set()
+    compare = Path(__file__).parents[2] / "docs" / "reference.md"
+    assert all(f"`{m}`" in compare.read_text() for m in (
+        "goodput_per_s", "dropped", "wasted_requests", "metastable_s"))
+
+
+def test_compare_varies_the_client_the_load_model_and_the_rate():
+    import pytest
+
+    from loadtests.compare.plan import parse_varies
+    assert parse_varies(["client=naive,budgeted", "load_model=closed,open", "rate=2,4.5"]) == {
+        "client": ["naive", "budgeted"], "load_model": ["closed", "open"], "rate": [2.0, 4.5]}
+    for bad, word in (("client=naive,aggressive", "client"), ("rate=0", "rate"),
+                      ("load_model=half", "load_model")):
+        with pytest.raises(ValueError, match=word):
+            parse_varies([bad])
+    with pytest.raises(ValueError, match="synonym"):
+        parse_varies(["client=naive,none", "client_policy=backoff,none"])
+
+
+def test_never_recovering_is_clearly_worse_than_recovering_every_time():
+    from loadtests.compare.metrics import verdict
+    recovered = {"mean": 7.3, "min": 0, "max": 20, "n": 3}
+    sentence = verdict("metastable_s", [("client=naive", None, 3),
+                                        ("client=budgeted", recovered, 3)])
+    assert sentence.startswith("metastable_s (lower is better): client=budgeted is clearly "
+                               "better") and "client=naive did not recover" in sentence
+    partly = {"mean": 7.3, "min": 0, "max": 20, "n": 2}
+    assert "no verdict" in verdict("metastable_s", [("a", None, 3), ("b", partly, 3)])

@@ -77,3 +77,33 @@ def test_open_model_keeps_its_rate_while_the_bank_is_slow_and_counts_drops(slow_
     journeys = [json.loads(line) for line in journeys_out.read_text().splitlines()]
     assert 0 < len(journeys) <= started
     assert not any(j["ok"] for j in journeys)
+
+
+def test_distributed_workers_each_start_their_share_of_the_rate(slow_server, tmp_path,
+                                                                processes):
+    from loadtests.run.incident import free_port
+    port, load_out = free_port(), tmp_path / "load.json"
+    master_log = tmp_path / "master.log"
+    from tests.helpers.loadrun import LOCUSTFILE
+    locustfile = [sys.executable, "-m", "locust", "-f", str(LOCUSTFILE)]
+    with open(master_log, "w") as log:
+        processes.append(subprocess.Popen(
+            [*locustfile, "--headless", "--master", "--master-bind-host", "127.0.0.1",
+             "--master-bind-port", str(port), "--expect-workers", "2", "-u", str(PHONES),
+             "-r", str(PHONES), "-t", f"{SECONDS}s", "--host", slow_server,
+             "--load-model", "open", "--rate", str(RATE), "--client", "none",
+             "--seeded-users", "10", "--load-out", str(load_out), "--only-summary"],
+            stdout=log, stderr=subprocess.STDOUT))
+    for _ in range(2):
+        processes.append(subprocess.Popen(
+            [*locustfile, "--worker", "--master-host", "127.0.0.1", "--master-port", str(port)],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+    for process in processes:
+        process.wait(timeout=90)
+    assert load_out.exists(), master_log.read_text()[-4000:]
+    seconds = json.loads(load_out.read_text())["seconds"]
+    ran_s = max(row["t_s"] for row in seconds) + 1
+    offered = sum(row["offered"] for row in seconds)
+    # the workers' arrivals reach the master, and together they make RATE, not 2 x RATE
+    assert ran_s >= 3 and RATE * ran_s * 0.5 < offered < RATE * ran_s * 1.5
+    assert sum(row["dropped"] for row in seconds) > 0
