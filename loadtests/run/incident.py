@@ -222,7 +222,8 @@ def run_incident(s: IncidentSettings, console: Console | None = None) -> int:
     env = {**os.environ, "BANKSIM_ADMIN_TOKEN": token, "BANKSIM_SEED": str(s.seed),
            "BANKSIM_DATABASE_URL": database.url,
            "BANKSIM_URL": f"http://127.0.0.1:{port}", "BANKSIM_USERS": str(sc.users),
-           "BANKSIM_SERVICE_MS": f"{sc.bank.get('service_ms', 0):g}"}
+           "BANKSIM_SERVICE_MS": f"{sc.bank.get('service_ms', 0):g}",
+           "BANKSIM_MAX_IN_FLIGHT": str(sc.bank.get("max_in_flight", 0))}
     files = run_files(out)
     for name in ("journeys", "transfers", "steps", "phases", "chaos", "load"):
         files[name].unlink(missing_ok=True)

@@ -9,8 +9,9 @@ and the dynamics keys grow without touching each other:
   `load: {rate: R}` changes the rate from then on.
 - `client`: a built-in policy's name, or a policy as data (`loadtests.phone.retry`);
   `client_policy` is its older synonym, for names only.
-- `bank: {workers, threads, service_ms}`: the bank's capacity as a property of the
-  scenario, not of the machine (every request holds its thread `service_ms` longer).
+- `bank: {workers, threads, service_ms, max_in_flight}`: the bank's capacity as a property
+  of the scenario, not of the machine (every request holds its thread `service_ms`
+  longer), and optional load shedding (at most `max_in_flight` requests per worker).
 """
 from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
 
@@ -115,6 +116,7 @@ class BankSchema(_Strict):
     workers = fields.Integer(strict=True, validate=validate.Range(1, 16))
     threads = fields.Integer(strict=True, validate=validate.Range(1, 64))
     service_ms = Number(validate=validate.Range(0, 10000))
+    max_in_flight = fields.Integer(strict=True, validate=validate.Range(0, 10000))
 
 
 def check_dynamics(errors: dict, data: dict) -> None:
