@@ -169,10 +169,9 @@ def release():
 
 
 def _admin_api():
-    from chaos.cli import AdminAPI
-    return AdminAPI(os.environ.get("BANKSIM_URL", "http://127.0.0.1:8000"),
-                    os.environ.get("BANKSIM_ADMIN_TOKEN", ""), prefix="/admin",
-                    token_from="BANKSIM_ADMIN_TOKEN", url_from="BANKSIM_URL")
+    from chaos.client import AdminClient
+    from banksim import environment
+    return AdminClient(environment.url(), environment.admin_token(), prefix="/admin")
 
 
 def _rollout(release: dict) -> str:

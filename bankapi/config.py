@@ -1,15 +1,17 @@
 """Configuration read from the environment (docs/reference.md); tests pass a dict instead."""
 import os
 
+from banksim import environment
+
 
 class Config:
     """Defaults for every setting; each BANKSIM_* variable overrides its field."""
 
     def __init__(self, environ=None):
         env = os.environ if environ is None else environ
-        self.DATABASE_URL = env.get("BANKSIM_DATABASE_URL", "sqlite:///banksim.db")
-        self.ADMIN_TOKEN = env.get("BANKSIM_ADMIN_TOKEN") or None
-        self.SEED = int(env.get("BANKSIM_SEED", "42"))
+        self.DATABASE_URL = env.get(environment.DATABASE_URL, environment.DEFAULT_DATABASE_URL)
+        self.ADMIN_TOKEN = env.get(environment.ADMIN_TOKEN) or None
+        self.SEED = int(env.get(environment.SEED, environment.DEFAULT_SEED))
         self.TOKEN_TTL_S = int(env.get("BANKSIM_TOKEN_TTL_S", "3600"))
         # A device session's refresh token lives this long, renewed by each refresh (30 days).
         self.REFRESH_TOKEN_TTL_S = int(env.get("BANKSIM_REFRESH_TOKEN_TTL_S", str(30 * 86400)))

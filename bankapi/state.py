@@ -16,7 +16,7 @@ if TYPE_CHECKING:
     from .database.writers import WriterQueue
     from .domain.tokens import TokenCache
     from .web.metrics import KnownVersions
-    from .web.retention import Pruner
+    from .domain.retention import Pruner
 
 
 @dataclass

@@ -4,95 +4,28 @@ Talks HTTP only (BANKSIM_URL, BANKSIM_ADMIN_TOKEN, or --url/--token), so it work
 against any process or host. Failures exit non-zero with the server's message.
 """
 import json
-import re
-from urllib.parse import urlsplit
 
 import click
-import requests
 from rich.console import Console
+
+from .client import AdminClient
 from rich.table import Column, Table
+
+from banksim import environment
 
 console = Console()
 
 
-class AdminAPI:
-    """A thin requests client that turns HTTP failures into click errors, each saying
-    what to change: the URL, the token, or the request."""
-
-    def __init__(self, url: str, token: str, prefix: str = "/admin/chaos",
-                 token_from: str = "BANKSIM_ADMIN_TOKEN or --token",
-                 url_from: str = "BANKSIM_URL or --url"):
-        self.url, self.token, self.prefix = url.rstrip("/"), token, prefix
-        self.token_from, self.url_from = token_from, url_from
-
-    def call(self, method: str, path: str, **kwargs):
-        scheme = urlsplit(self.url)
-        if scheme.scheme not in ("http", "https") or not scheme.netloc:
-            raise click.ClickException(
-                f"{self.url!r} ({self.url_from}) is not a server's URL: give it with its "
-                f"scheme, e.g. http://127.0.0.1:8000")
-        try:
-            response = requests.request(method, f"{self.url}{self.prefix}{path}", timeout=10,
-                                        headers={"Authorization": f"Bearer {self.token}"},
-                                        **kwargs)
-        except requests.RequestException as exc:
-            raise click.ClickException(f"cannot reach banksim at {self.url}: "
-                                       f"{_reason(exc)}") from None
-        body = _json(response)
-        if body is None:
-            raise click.ClickException(
-                f"{self.url} answered {response.status_code} with "
-                f"{_what(response)}, not banksim's JSON: is {self.url_from} the address "
-                f"of a banksim server?")
-        if response.status_code >= 400:
-            error = body.get("error", {}) if isinstance(body, dict) else {}
-            message = error.get("message") or response.reason
-            hint = ""
-            if response.status_code == 401:
-                given = (f"the admin token from {self.token_from} is not" if self.token
-                         else f"no admin token given: set {self.token_from} to")
-                hint = (f" ({given} the one the server was started with; `banksim serve` "
-                        "prints it when it chose one)")
-            raise click.ClickException(f"{response.status_code} "
-                                       f"{error.get('code', 'error')}: {message}{hint}")
-        return body
-
-
-def _json(response):
-    """The answer's JSON ({} for no body); None when it is something else (an HTML page
-    from a server that is not banksim)."""
-    if not response.content:
-        return {}
-    try:
-        return response.json()
-    except ValueError:
-        return None
-
-
-def _what(response) -> str:
-    kind = response.headers.get("Content-Type", "").split(";")[0].strip() or "no type"
-    title = re.search(r"<title>(.*?)</title>", response.text[:4000], re.I | re.S)
-    return f"a {kind} page" + (f" titled {title.group(1).strip()[:80]!r}" if title else "")
-
-
-def _reason(exc: requests.RequestException) -> str:
-    """Why the request failed, in words (requests' exception class names say little)."""
-    if isinstance(exc, requests.ConnectionError):
-        return "nothing answered there (is `banksim serve` running, on that port?)"
-    if isinstance(exc, requests.Timeout):
-        return "no answer within 10 s"
-    return type(exc).__name__
-
-
 @click.group()
-@click.option("--url", envvar="BANKSIM_URL", default="http://127.0.0.1:8000", show_default=True,
+@click.option("--url", envvar=environment.URL, default=environment.DEFAULT_URL, show_default=True,
               help="banksim server (env BANKSIM_URL)")
-@click.option("--token", envvar="BANKSIM_ADMIN_TOKEN", default="",
+@click.option("--token", envvar=environment.ADMIN_TOKEN, default="",
               help="admin token (env BANKSIM_ADMIN_TOKEN)")
 @click.pass_context
 def chaos(ctx, url, token):
     """Fault injection: show, switch, add and remove chaos rules."""
-    ctx.obj = AdminAPI(url, token)
+    ctx.obj = AdminClient(url, token, prefix="/admin/chaos", url_from="BANKSIM_URL or --url",
+                          token_from="BANKSIM_ADMIN_TOKEN or --token")
 
 
 @chaos.command()

@@ -6,13 +6,16 @@ import click
 from rich.console import Console
 from rich.progress import Progress
 
+from banksim import environment
+
 console = Console()
 
 
 @click.command()
 @click.option("--users", default=100, show_default=True, type=click.IntRange(1, 1_000_000))
 @click.option("--months", default=3, show_default=True, type=click.IntRange(1, 60))
-@click.option("--seed", "seed_", envvar="BANKSIM_SEED", default=42, show_default=True, type=int)
+@click.option("--seed", "seed_", envvar=environment.SEED, default=environment.DEFAULT_SEED,
+              show_default=True, type=int)
 @click.option("--reset", is_flag=True, help="drop the bank's data first")
 @click.option("--skip-if-seeded", is_flag=True,
               help="exit 0 without seeding when the database already has customers "
@@ -67,7 +70,7 @@ def _seed(engine, users, months, seed_, reset, skip_if_seeded, password_hash,
 
 
 def _sign_in(engine, users: int, ttl_s: int, path: Path) -> None:
-    from .sessions import issue_sessions, write_sessions_file
+    from .device_sessions import issue_sessions, write_sessions_file
     issued = issue_sessions(engine, users, ttl_s)
     try:
         write_sessions_file(path, issued)

@@ -36,7 +36,9 @@ RULES = {
 # and flags) are checked offline as the bank checks them
 # (chaos is a library that knows no bank; its own row governs what it imports)
 ALLOWED = {
-    "loadtests": {"chaos.schemas", "chaos.fields"},
+    # banksim/environment.py: the shared environment variables and their defaults, a leaf
+    **{part: {"banksim.environment"} for part in ("bankapi", "chaos", "seed")},
+    "loadtests": {"chaos.schemas", "chaos.fields", "chaos.client", "banksim.environment"},
 }
 
 
@@ -148,8 +150,68 @@ def test_an_allowed_module_lets_nothing_else_of_its_package_through(tmp_path, mo
         "loadtests.bad imports chaos", "loadtests.bad imports chaos.store"]
 
 
+def test_the_shared_environment_module_is_a_leaf():
+    ours = {name.split(".")[0] for name in _imports(ROOT / "banksim" / "environment.py")}
+    assert ours & set(PACKAGES) == set()
+
+
 @pytest.mark.parametrize("package", PACKAGES)
 def test_no_module_over_400_lines(package):
     long = {str(p.relative_to(ROOT)): n for p in _sources(package)
             if (n := len(p.read_text().splitlines())) > MAX_LINES}
     assert long == {}
+
+
+# The web layer's rule (docs/architecture.md, "One rule per layer"): web/ parses,
+# authenticates and calls the domain; every write is a domain function, every refusal of
+# a request that was understood is a domain exception, and `api_error` is left for the
+# protocol. These are the statuses a protocol error may have.
+PROTOCOL_STATUSES = {400, 401, 413, 415}
+WRITE_STATEMENTS = {"insert", "update", "delete", "dialect_insert", "insert_for"}
+SESSION_WRITES = {"add", "add_all", "delete", "merge", "bulk_save_objects"}
+
+
+def _web_rule_breaks(source: str, name: str) -> list[str]:
+    """Where a web module writes or refuses by itself, read off its syntax tree."""
+    found = []
+    for node in ast.walk(ast.parse(source, name)):
+        if isinstance(node, ast.ImportFrom) and (node.module or "").split(".")[0] in (
+                "sqlalchemy", "database", ""):
+            found += [f"{name}:{node.lineno} imports {a.name}" for a in node.names
+                      if a.name in WRITE_STATEMENTS]
+        if not isinstance(node, ast.Call):
+            continue
+        func = node.func
+        if isinstance(func, ast.Name) and func.id == "api_error":
+            status = node.args[0] if node.args else None
+            if not (isinstance(status, ast.Constant) and status.value in PROTOCOL_STATUSES):
+                found.append(f"{name}:{node.lineno} api_error({ast.unparse(status)}) is "
+                             "not a protocol error: raise a domain exception")
+        if (isinstance(func, ast.Attribute) and func.attr in SESSION_WRITES
+                and ast.unparse(func.value) in ("session", "db.session")):
+            found.append(f"{name}:{node.lineno} {ast.unparse(func)}: a write in web/")
+    return found
+
+
+def test_web_writes_and_refuses_only_through_the_domain():
+    breaks = []
+    for path in _sources("bankapi.web"):
+        if path.name == "errors.py":  # the one place that maps refusals to statuses
+            continue
+        breaks += _web_rule_breaks(path.read_text(), str(path.relative_to(ROOT)))
+    assert breaks == []
+
+
+def test_the_web_rule_can_catch_a_break():
+    source = ("from sqlalchemy import select, update\n"
+              "def view():\n"
+              "    raise api_error(404, 'not_found', 'no such thing')\n"
+              "def ok():\n"
+              "    raise api_error(400, 'validation_error', 'bad')\n"
+              "def write(session):\n"
+              "    session.add(object())\n"
+              "    {1}.add(2)\n")
+    assert _web_rule_breaks(source, "web/bad.py") == [
+        "web/bad.py:1 imports update",
+        "web/bad.py:3 api_error(404) is not a protocol error: raise a domain exception",
+        "web/bad.py:7 session.add: a write in web/"]

@@ -6,7 +6,7 @@ each card payment; `bankapi.domain.audit` recomputes it from the entries.
 from datetime import datetime
 from functools import cache
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import bindparam, delete, select
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
@@ -14,6 +14,7 @@ from ..clock import month_of
 from ..database.engines import dialect_insert, insert_for
 from ..ids import new_id
 from ..models import Budget, BudgetAlert, MonthlySpend
+from .errors import NotFound
 from .notifications import budget_crossed, note, notify
 
 # The spending categories a card payment and a budget name (docs/reference.md, HTTP API).
@@ -101,6 +102,14 @@ def set_budget(session: Session, user_id: str, category: str, limit: int,
         MonthlySpend.user_id == user_id, MonthlySpend.month == month_of(now),
         MonthlySpend.category == category)) or 0
     return budget_view(budget, spent)
+
+
+def delete_budget(session: Session, user_id: str, category: str) -> None:
+    """Remove the user's budget for a category; NotFound if there is none."""
+    gone = session.execute(delete(Budget).where(Budget.user_id == user_id,
+                                                Budget.category == category)).rowcount
+    if not gone:
+        raise NotFound(f"no budget for {category}", "category")
 
 
 def budget_view(budget: Budget, spent: int) -> dict:

@@ -232,3 +232,11 @@ def check_owner(connection: Connection, user_id: str, account_id: str, field: st
     """`owned_account` for a read that needs no Account object: one column, no lock."""
     _owned(connection.execute(OWNER, {"account_id": account_id}).first(), user_id,
            account_id, field)
+
+
+def transaction(session: Session, user_id: str, entry_id: str) -> LedgerEntry:
+    """One of the user's ledger entries; another user's looks like none."""
+    entry = session.get(LedgerEntry, entry_id)
+    if entry is None or session.get(Account, entry.account_id).user_id != user_id:
+        raise NotFound(f"no transaction {entry_id}", "tx_id")
+    return entry

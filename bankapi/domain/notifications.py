@@ -1,17 +1,21 @@
-"""Notifications: what each event tells the customer, and writing it in the event's transaction.
+"""Notifications: what each event tells the customer, writing it in the event's transaction,
+and the inbox's own writes (marking read).
 
 The texts live here alone: the ledger writes them as money moves, and the seeder writes
 the same texts into a seeded history. Each text function answers `(type, title, body)`.
 `note` makes a notification's row and `notify` inserts one or several in one statement
 (Core, on the transaction's connection: no ORM object to flush on the money path)."""
-from sqlalchemy import insert
-from sqlalchemy.engine import Connection
+from sqlalchemy import insert, update
+from sqlalchemy.engine import Connection, Row
+from sqlalchemy.orm import Session
 
 from ..clock import utcnow
 from ..ids import new_id
 from ..models import Notification
+from .errors import NotFound
 
-INSERT = insert(Notification.__table__)
+TABLE = Notification.__table__
+INSERT = insert(TABLE)
 Text = tuple[str, str, str]  # type, title, body
 
 
@@ -56,3 +60,21 @@ def note(user_id: str, text: Text, created=None) -> dict:
 
 def notify(connection: Connection, *notes: dict) -> None:
     connection.execute(INSERT, list(notes))
+
+
+def mark_read(session: Session, user_id: str, notification_id: str) -> Row:
+    """Mark one of the user's notifications read, in one UPDATE ... RETURNING; another
+    user's notification looks like no notification."""
+    row = session.execute(update(TABLE).where(
+        TABLE.c.id == notification_id, TABLE.c.user_id == user_id)
+        .values(read=True).returning(*TABLE.c)).first()
+    if row is None:
+        raise NotFound(f"no notification {notification_id}", "ntf_id")
+    return row
+
+
+def mark_all_read(session: Session, user_id: str) -> int:
+    """Mark every unread notification of the user read; how many were."""
+    return session.execute(update(TABLE).where(TABLE.c.user_id == user_id,
+                                               TABLE.c.read.is_(False))
+                           .values(read=True)).rowcount

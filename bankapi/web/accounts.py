@@ -3,19 +3,17 @@ from apiflask import APIBlueprint
 from flask import jsonify
 from sqlalchemy import select
 
-from ..domain import ledger
+from ..domain import customers, ledger
 from .auth import current_user_id, token_auth
-from ..clock import naive_utc, utcnow
+from ..clock import naive_utc
 from ..database.db import db
-from .idempotency import idempotent, needs_idempotency_key
-from ..ids import new_id
+from .idempotency import idempotent
 from ..models import Account, LedgerEntry
 from .pagination import page
 from .schemas import (AccountIn, AccountOut, AccountsOut, BalanceOut, TopupIn, TopupOut,
                       TransactionQuery, TransactionsOut)
 
 bp = APIBlueprint("accounts", __name__, tag="Accounts")
-topup_out = TopupOut()  # one instance: a new one deep-copies its fields
 
 
 def _mine(account_id: str) -> Account:
@@ -41,10 +39,7 @@ def list_accounts():
 def open_account(json_data):
     """Open a savings account."""
     with db.write() as session:
-        account = Account(id=new_id("acc"), user_id=current_user_id(), balance=0,
-                          currency="GBP", created=utcnow(), **json_data)
-        session.add(account)
-    return account
+        return customers.open_account(session, current_user_id(), **json_data)
 
 
 @bp.get("/accounts/<account_id>")
@@ -67,17 +62,15 @@ def get_balance(account_id):
 
 
 @bp.post("/accounts/<account_id>/topup")
-@needs_idempotency_key
 @bp.auth_required(token_auth)
 @bp.input(TopupIn)
 @bp.output(TopupOut, status_code=201)
 @bp.doc(responses=[400, 404, 409, 422])
-def topup(account_id, json_data):
+@idempotent("topup", TopupOut, movement_of=lambda answer: answer["transaction"]["movement_id"])
+def topup(session, _funds, account_id, json_data):  # money in: no funds to guard
     """Add money from outside the bank. Needs an Idempotency-Key."""
-    def run(session, _funds):  # money in: nothing to guard
-        entry = ledger.topup(session, current_user_id(), account_id, json_data["amount"])
-        return 201, topup_out.dump({"transaction": entry}), entry["movement_id"]
-    return idempotent("topup", run)
+    entry = ledger.topup(session, current_user_id(), account_id, json_data["amount"])
+    return {"transaction": entry}
 
 
 @bp.get("/accounts/<account_id>/transactions")

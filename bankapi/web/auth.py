@@ -8,12 +8,9 @@ from flask import current_app, g, request
 from sqlalchemy import bindparam, select
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from ..clock import utcnow
 from ..database.db import db
-from ..domain import device_sessions, throttle, tokens
-from ..database.engines import dialect_insert
-from ..ids import new_id
-from ..models import Account, User
+from ..domain import customers, device_sessions, throttle, tokens
+from ..models import User
 from .errors import api_error
 from .schemas import LoginIn, RefreshIn, RegisterIn, RegisterOut, TokenOut, UserOut
 
@@ -86,31 +83,9 @@ def register(json_data):
     email = json_data["email"].lower()
     password_hash = hash_password(json_data["password"])
     with db.write() as session:
-        user = _create_user(session, email, json_data["name"], password_hash)
-        if user is None:
-            raise api_error(409, "email_taken", "an account with this email exists", "email")
+        user = customers.register(session, email, json_data["name"], password_hash)
         body = _sign_in(session, user["id"])
     return {**body, "user": user}
-
-
-def _create_user(session, email: str, name: str, password_hash: str) -> dict | None:
-    """Insert the user and their current account; None if the email is taken.
-
-    INSERT ... ON CONFLICT DO NOTHING, not look-then-insert: two registrations of one
-    email racing on PostgreSQL would both miss the look and one would hit the unique
-    index (a 500); this way the loser simply inserts nothing."""
-    now = utcnow()
-    user = {"id": new_id("user"), "email": email, "name": name, "created": now}
-    inserted = session.execute(dialect_insert(session, User)
-                               .values(**user, password_hash=password_hash)
-                               .on_conflict_do_nothing(index_elements=["email"])
-                               .returning(User.id)).first()
-    if inserted is None:
-        return None
-    session.add(Account(id=new_id("acc"), user_id=user["id"], type="current",
-                        name="Current account", currency="GBP", balance=0, created=now))
-    session.flush()
-    return user
 
 
 @bp.post("/auth/login")

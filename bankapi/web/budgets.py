@@ -1,13 +1,10 @@
 """Monthly budgets per category and spending insights."""
 from apiflask import APIBlueprint
-from sqlalchemy import delete
 
 from ..domain import budgeting
 from .auth import current_user_id, token_auth
 from ..clock import month_of, utcnow
 from ..database.db import db
-from .errors import api_error
-from ..models import Budget
 from .schemas import BudgetIn, BudgetOut, BudgetsOut, CategoryPath, MonthQuery, SpendingOut
 
 bp = APIBlueprint("budgets", __name__, tag="Budgets")
@@ -43,10 +40,7 @@ def put_budget(category, json_data, path_data):
 def delete_budget(category, path_data):
     """Remove a category's budget."""
     with db.write() as session:
-        gone = session.execute(delete(Budget).where(Budget.user_id == current_user_id(),
-                                                    Budget.category == category)).rowcount
-    if not gone:
-        raise api_error(404, "not_found", f"no budget for {category}", "category")
+        budgeting.delete_budget(session, current_user_id(), category)
     return ""
 
 

@@ -1,10 +1,10 @@
 """The notification inbox."""
 from apiflask import APIBlueprint
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select
 
 from .auth import current_user_id, token_auth
 from ..database.db import db
-from .errors import api_error
+from ..domain import notifications
 from ..models import Notification
 from .pagination import page
 from .schemas import NotificationOut, NotificationQuery, NotificationsOut, UpdatedOut
@@ -35,14 +35,8 @@ def list_notifications(query_data):
 @bp.output(NotificationOut)
 def mark_read(ntf_id):
     """Mark one notification read."""
-    table = Notification.__table__
-    with db.write() as session:  # one UPDATE ... RETURNING: no ORM object, no flush
-        note = session.execute(update(table).where(
-            table.c.id == ntf_id, table.c.user_id == current_user_id())
-            .values(read=True).returning(*table.c)).first()
-    if note is None:  # another user's notification looks like no notification
-        raise api_error(404, "not_found", f"no notification {ntf_id}", "ntf_id")
-    return note
+    with db.write() as session:
+        return notifications.mark_read(session, current_user_id(), ntf_id)
 
 
 @bp.post("/notifications/read-all")
@@ -51,7 +45,4 @@ def mark_read(ntf_id):
 def mark_all_read():
     """Mark every notification read."""
     with db.write() as session:
-        updated = session.execute(update(Notification).where(
-            Notification.user_id == current_user_id(), Notification.read.is_(False))
-            .values(read=True)).rowcount
-    return {"updated": updated}
+        return {"updated": notifications.mark_all_read(session, current_user_id())}

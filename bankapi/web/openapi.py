@@ -62,7 +62,7 @@ def complete_spec(spec: dict, idempotent: set[tuple[str, str]],
                   no_database: set[tuple[str, str]] = frozenset()) -> dict:
     """What apiflask leaves out of /openapi.json, so the document says all the API does:
     bodies are required, and so is Idempotency-Key on the `idempotent` (path, method)
-    operations (the views marked `needs_idempotency_key`); every error status each
+    operations (the views made `idempotent`); every error status each
     operation can answer (`document_errors`); the admin token on /admin; what inputs.py
     refuses in every string; each schema's EXACTLY_ONE_OF and AT_LEAST_ONE_OF; the chaos
     schemas' rules (chaos.schemas.document_faults)."""

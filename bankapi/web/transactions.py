@@ -3,8 +3,7 @@ from apiflask import APIBlueprint
 
 from .auth import current_user_id, token_auth
 from ..database.db import db
-from .errors import api_error
-from ..models import Account, LedgerEntry
+from ..domain import ledger
 from .schemas import TransactionOut
 
 bp = APIBlueprint("transactions", __name__, tag="Transactions")
@@ -15,8 +14,4 @@ bp = APIBlueprint("transactions", __name__, tag="Transactions")
 @bp.output(TransactionOut)
 def get_transaction(tx_id):
     """One of the user's transactions."""
-    entry = db.session.get(LedgerEntry, tx_id)
-    owner = entry and db.session.get(Account, entry.account_id).user_id
-    if owner != current_user_id():
-        raise api_error(404, "not_found", f"no transaction {tx_id}", "tx_id")
-    return entry
+    return ledger.transaction(db.session, current_user_id(), tx_id)

@@ -29,8 +29,8 @@ import gevent
 from gevent.event import AsyncResult, Event
 from locust.runners import MasterRunner, WorkerRunner
 
+from chaos.client import AdminClient
 from loadtests.phone.arrivals import ArrivalTally, FreePhones, PoissonSchedule
-from loadtests.run.admin import AdminClient
 from loadtests.scenario.halt import HaltOnAlert
 from loadtests.phone.journal import EventBuffer, JsonLinesSink, write_phases
 from loadtests.report.detector import DetectorSettings
@@ -201,7 +201,11 @@ class RunCoordinator:
         self.set_phase(self.phases[0].name)
         if not (scenario["timeline"] or scenario["releases"]):
             return
-        admin = AdminClient(self.environment.host, self.options.admin_token)
+        if not self.options.admin_token:
+            raise ValueError("the timeline needs the admin token (--admin-token or "
+                             "BANKSIM_ADMIN_TOKEN)")
+        admin = AdminClient(self.environment.host, self.options.admin_token,
+                            url_from="--host", token_from="--admin-token or BANKSIM_ADMIN_TOKEN")
         self.driver = TimelineDriver(scenario, admin, self.set_phase, duration_s=duration)
         self._spawn(self.driver.run, time.monotonic())
         if scenario.halt_on_alert:

@@ -42,10 +42,12 @@ from loadtests.phone import journeys, webui
 from loadtests.phone.coordinator import RunCoordinator
 from loadtests.phone.journal import journey_event
 from loadtests.phone.mobile import Device, Journey, MobileClient, StepFailed
-from loadtests.phone.transport import PhoneSession
+from loadtests.phone.transport import PhoneTransport
 from loadtests.phone.retry import POLICIES, policy_of
 from loadtests.scenario import NONE, ScenarioError, builtin_names, load
 from loadtests.phone.versions import choose_baseline_version, choose_platform
+
+from banksim.environment import ADMIN_TOKEN, DEFAULT_SEED, DEFAULT_USERS, SEED, USERS
 
 log = logging.getLogger(__name__)
 coordinator: RunCoordinator | None = None
@@ -71,11 +73,13 @@ def add_arguments(parser):
     parser.add_argument("--rate", type=float, default=None,
                        help="the open model's journeys a second, over all workers (implies "
                             "--load-model open; default: the scenario's)")
-    parser.add_argument("--seeded-users", type=int, env_var="BANKSIM_USERS", default=100,
+    parser.add_argument("--seeded-users", type=int, env_var=USERS,
+                        default=DEFAULT_USERS,
                        help="how many user{n}@example.com customers `banksim seed` created")
     parser.add_argument("--customer-password", default=journeys.PASSWORD,
                        help="password of the seeded customers")
-    parser.add_argument("--seed", type=int, env_var="BANKSIM_SEED", default=42,
+    parser.add_argument("--seed", type=int, env_var=SEED,
+                        default=DEFAULT_SEED,
                        help="seed of every simulated phone's random streams")
     parser.add_argument("--adoption", type=float, default=None,
                        help="chance that an app open installs a newer release (default: "
@@ -89,7 +93,7 @@ def add_arguments(parser):
                        help="longest pause between journeys, seconds (default: the scenario's)")
     parser.add_argument("--scenario-duration", type=float, default=0,
                        help="seconds the timeline spans (default: --run-time)")
-    parser.add_argument("--admin-token", env_var="BANKSIM_ADMIN_TOKEN", default="",
+    parser.add_argument("--admin-token", env_var=ADMIN_TOKEN, default="",
                        is_secret=True, help="bearer token for /admin (the timeline needs it); "
                                             "prefer the environment variable, since `ps` "
                                             "shows a command line to every local user")
@@ -191,7 +195,7 @@ def _picked(kind: journeys.JourneyKind):
 class MobileCustomer(FastHttpUser):
     """A customer using the bank's app: opens it, looks around, moves money.
 
-    On FastHttpUser for its CPU per phone; `PhoneSession` keeps requests' behaviour (one
+    On FastHttpUser for its CPU per phone; `PhoneTransport` keeps requests' behaviour (one
     keep-alive connection, --client-timeout to connect and per read, no hidden resends).
     """
 
@@ -199,7 +203,7 @@ class MobileCustomer(FastHttpUser):
 
     def __init__(self, environment):
         super().__init__(environment)
-        self.client = PhoneSession(self, environment.parsed_options.policy.timeout_s)
+        self.client = PhoneTransport(self, environment.parsed_options.policy.timeout_s)
 
     def wait_time(self):
         if coordinator.open_model:  # the phone waits for an arrival instead (see _picked)

@@ -2,7 +2,7 @@
 
 No Locust import: `MobileClient` drives any session with Locust's `HttpSession.request`
 signature (`name=`, `catch_response=True`, a response with `success()`/`failure()`; the
-phones use FastHttpUser's, made to behave like requests by `phone_http.PhoneSession`),
+phones use FastHttpUser's, made to behave like requests by `transport.PhoneTransport`),
 so each attempt shows in Locust's statistics under its grouped name while the client
 decides, attempt by attempt, whether the answer is good, a business answer (422
 insufficient_funds is the bank saying no, not the bank failing), or worth a retry.

@@ -3,7 +3,7 @@ like the `requests` session the mobile users had before, for `mobile.MobileClien
 
 FastHttpUser costs a fraction of HttpUser's CPU per request (benchmarks/README.md, R5),
 but geventhttpclient differs from requests where the mobile client's judgement depends
-on it. `PhoneSession` closes each gap:
+on it. `PhoneTransport` closes each gap:
 
 - One try per request. geventhttpclient silently resends a GET or PUT (up to the pool's
   size + 1 times) when the connection is closed or reset after the request was sent; a
@@ -84,7 +84,7 @@ class OneTryClientPool(HTTPClientPool):
         return client
 
 
-class PhoneSession(FastHttpSession):
+class PhoneTransport(FastHttpSession):
     """FastHttpSession with requests' behaviour where the mobile client depends on it."""
 
     def __init__(self, user, timeout_s: float):
@@ -126,4 +126,4 @@ def _as_requests_error(error: BaseException, headers_came: bool) -> BaseExceptio
     return rex.ConnectionError(error)
 
 
-__all__ = ["OneTryClientPool", "PhoneSession"]
+__all__ = ["OneTryClientPool", "PhoneTransport"]

@@ -1,6 +1,5 @@
 """`banksim incident` and `banksim loadtest` (attached to the `banksim` command)."""
 import datetime
-import os
 import re
 import subprocess
 import sys
@@ -12,6 +11,8 @@ from loadtests.run.incident import LOCUSTFILE, IncidentSettings, check_port, run
 from loadtests.run.database_guard import RunDatabase, RunRefused
 from loadtests.phone.retry import POLICIES
 from loadtests.scenario import DEFAULT, ScenarioError
+
+from banksim import environment
 
 POLICY_NAMES = list(POLICIES)
 
@@ -80,7 +81,8 @@ def parse_think(value: str) -> tuple[float, float]:
               help="e.g. 180s or 3m; at least 10 s, and about 60 s before the incident "
                    "shows (users must open the app while the bad release is out) "
                    "[scenario's: 180s]")
-@click.option("--seed", envvar="BANKSIM_SEED", type=int, default=42, show_default=True)
+@click.option("--seed", envvar=environment.SEED, type=int, default=environment.DEFAULT_SEED,
+              show_default=True)
 @click.option("--client", "--client-policy", "client_policy", type=click.Choice(POLICY_NAMES),
               help="the app's client policy (timeout, retries, backoff, budget, breaker; "
                    "docs/scenarios.md) [scenario's: backoff]")
@@ -124,7 +126,7 @@ def incident(scenario, users, duration, seed, client_policy, load_model, rate, o
         scenario=scenario, users=users, duration_s=duration, seed=seed,
         client_policy=client_policy, load_model=load_model, rate=rate,
         out_dir=out or Path("reports") / stamp,
-        thresholds=list(thresholds), database_url=os.environ.get("BANKSIM_DATABASE_URL"),
+        thresholds=list(thresholds), database_url=environment.database_url(),
         slo=slo, workers=workers, adoption=adoption,
         think_s=parse_think(think) if think else None, allow_failed_steps=allow_failed_steps,
         port=port, reset_database=reset_database)
@@ -151,7 +153,7 @@ def loadtest(locust_args):
     if "--help" in args or "-h" in args:
         sys.exit(_loadtest_help())
     if not any(a == "--host" or a.startswith("--host=") or a == "-H" for a in args):
-        args += ["--host", os.environ.get("BANKSIM_URL", "http://127.0.0.1:8000")]
+        args += ["--host", environment.url()]
     command = [sys.executable, "-m", "locust", "-f", str(LOCUSTFILE), *args]
     sys.exit(subprocess.call(command))
 
@@ -206,7 +208,8 @@ def _loadtest_help() -> int:
               help="runs per variant, with seeds S, S+1, ... (the spread of each figure)")
 @click.option("--users", type=click.IntRange(1, 2000), help="[scenario's: 60]")
 @click.option("--duration", callback=duration_option, help="of each run [scenario's: 180s]")
-@click.option("--seed", envvar="BANKSIM_SEED", type=int, default=42, show_default=True)
+@click.option("--seed", envvar=environment.SEED, type=int, default=environment.DEFAULT_SEED,
+              show_default=True)
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path),
               help="directory for compare.json, compare.html and every run's report "
                    "[default: reports/compare-<timestamp>]")
@@ -228,7 +231,7 @@ def compare(scenario, varies, repeat, users, duration, seed, out, workers, port,
     plan = Plan(scenario=scenario, seed=seed, repeat=repeat,
                 out=out or Path("reports") / f"compare-{stamp}", varies=parsed,
                 base={"users": users, "duration_s": duration, "workers": workers,
-                      "database_url": os.environ.get("BANKSIM_DATABASE_URL"), "port": port,
+                      "database_url": environment.database_url(), "port": port,
                       "reset_database": reset_database})
     try:
         for run in plan.runs()[:len(plan.variants())]:  # every variant is a valid scenario

@@ -21,7 +21,8 @@ import requests
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
-from loadtests.run.admin import AdminClient, AdminError
+from banksim import environment
+from chaos.client import AdminClient, AdminError
 from loadtests.run.children import Children, Interrupted, StopSignals
 from loadtests.run.reconcile import reconcile
 from loadtests.run.database_guard import RunDatabase, RunRefused
@@ -219,9 +220,9 @@ def run_incident(s: IncidentSettings, console: Console | None = None) -> int:
         check_port(s.port)
     out.mkdir(parents=True, exist_ok=True)
     token, port = new_admin_token(), s.port or free_port()
-    env = {**os.environ, "BANKSIM_ADMIN_TOKEN": token, "BANKSIM_SEED": str(s.seed),
-           "BANKSIM_DATABASE_URL": database.url,
-           "BANKSIM_URL": f"http://127.0.0.1:{port}", "BANKSIM_USERS": str(sc.users),
+    env = {**os.environ, environment.ADMIN_TOKEN: token, environment.SEED: str(s.seed),
+           environment.DATABASE_URL: database.url,
+           environment.URL: f"http://127.0.0.1:{port}", environment.USERS: str(sc.users),
            "BANKSIM_SERVICE_MS": f"{sc.bank.get('service_ms', 0):g}",
            "BANKSIM_MAX_IN_FLIGHT": str(sc.bank.get("max_in_flight", 0))}
     files = run_files(out)
@@ -275,7 +276,7 @@ def _replay(sc: Scenario, s: IncidentSettings, env: dict, port: int, files: dict
     """Seed, serve, run Locust; the integrity block and the bank's side of the load
     (`server_load`, read before the bank stops); the caller stops the children."""
     out = s.out_dir
-    console.print(f"seeding {sc.users} customers into {env['BANKSIM_DATABASE_URL']} ...")
+    console.print(f"seeding {sc.users} customers into {env[environment.DATABASE_URL]} ...")
     _run(children, [sys.executable, "-m", "banksim", "seed", "--users", str(sc.users),
                     "--months", str(s.seed_months), "--seed", str(s.seed), "--reset",
                     "--sessions-out", str(files["sessions"])],
@@ -284,7 +285,7 @@ def _replay(sc: Scenario, s: IncidentSettings, env: dict, port: int, files: dict
     bank = BankProcess(env, port, s.workers or sc.bank.get("workers", 2), files["server_log"],
                        children, threads=sc.bank.get("threads", 8))
     bank.wait_healthy()
-    admin = AdminClient(bank.url, env["BANKSIM_ADMIN_TOKEN"], timeout_s=60)
+    admin = AdminClient(bank.url, env[environment.ADMIN_TOKEN], timeout_s=60)
     admin("DELETE", "/admin/chaos/rules")
     admin("POST", "/admin/chaos/enable")
     console.print(f"bank up at {bank.url}; running {sc.name} for {sc.duration_s:g} s "

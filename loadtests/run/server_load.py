@@ -20,9 +20,9 @@ client policy's timeout, so the phone had already given up on them.
 import json
 from pathlib import Path
 
+from chaos.client import AdminClient
 from loadtests.phone.retry import policy_of
 from loadtests.report.dynamics import wasted_requests
-from loadtests.run.admin import AdminClient
 
 OPERATOR_ROUTES = ("/admin", "/metrics", "/health")
 NOT_AN_ERROR = ("latency",)

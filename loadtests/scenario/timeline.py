@@ -18,7 +18,7 @@ import time
 from dataclasses import asdict, dataclass
 from urllib.parse import quote
 
-from loadtests.run.admin import AdminError
+from chaos.client import AdminError
 from loadtests.scenario.loader import Scenario, TimelineStep
 
 log = logging.getLogger(__name__)

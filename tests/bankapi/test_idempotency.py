@@ -7,7 +7,7 @@ import pytest
 from sqlalchemy import create_engine, func, select, text
 
 from bankapi.database.db import db
-from bankapi.web.idempotency import _advisory_lock_id
+from bankapi.domain.idempotency import advisory_lock_id
 from bankapi.models import LedgerEntry, Transfer
 
 PG_URL = os.environ.get("BANKSIM_TEST_DATABASE_URL")
@@ -78,7 +78,7 @@ def test_a_duplicate_while_the_first_still_runs_is_409_on_postgres(app, alice, b
     try:
         with engine.connect() as first, first.begin():
             first.execute(text("SELECT pg_advisory_xact_lock(:id)"),
-                          {"id": _advisory_lock_id(alice.id, "race")})
+                          {"id": advisory_lock_id(alice.id, "race")})
             duplicate = send(alice, bob, "race")
             assert duplicate.status_code == 409
             assert duplicate.json["error"]["code"] == "idempotency_conflict"

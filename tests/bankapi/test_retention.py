@@ -6,7 +6,7 @@ import pytest
 from sqlalchemy import func, select, update
 
 from bankapi.domain import tokens
-from bankapi.web import retention
+from bankapi.domain import retention
 from bankapi.clock import utcnow
 from bankapi.config import Config
 from bankapi.database.db import db

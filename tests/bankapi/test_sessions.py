@@ -11,7 +11,8 @@ from bankapi.clock import utcnow
 from bankapi.database.db import db
 from bankapi.domain import tokens
 from bankapi.models import DeviceSession, SpentRefreshToken, Token
-from bankapi.web import auth, retention
+from bankapi.domain import retention
+from bankapi.web import auth
 
 PASSWORD = "correct horse"
 

@@ -1,9 +1,14 @@
 """Helpers for the load-test suite: ports, subprocesses, seeding over HTTP, Locust's
 command line. A plain module (not conftest) so tests can import it by a unique name."""
+import contextlib
+import os
 import subprocess
 import sys
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+
+from loadtests.run.incident import BankProcess, free_port
 
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -27,6 +32,24 @@ def stop(process: subprocess.Popen) -> None:
 @dataclass
 class Bank:
     url: str
+
+
+@contextlib.contextmanager
+def seeded_bank(workdir: Path, chaos: bool = False) -> Iterator[Bank]:
+    """A bank on 127.0.0.1 (one gunicorn worker, SQLite in `workdir`) with SEEDED_USERS
+    customers user{n}@example.com / banksim, stopped on the way out. Chaos is off unless
+    asked for: runs without a timeline must be all green."""
+    env = {**os.environ, "BANKSIM_DATABASE_URL": f"sqlite:///{workdir / 'bank.db'}",
+           "BANKSIM_ADMIN_TOKEN": ADMIN_TOKEN, "BANKSIM_CHAOS": "1" if chaos else "0",
+           "BANKSIM_PASSWORD_HASH": "pbkdf2:sha256:1000"}
+    seed = [str(BANKSIM), "seed", "--users", str(SEEDED_USERS), "--months", "1"]
+    subprocess.run(seed, env=env, cwd=workdir, capture_output=True, timeout=120, check=True)
+    server = BankProcess(env, free_port(), 1, workdir / "serve.log")
+    try:
+        server.wait_healthy(30)
+        yield Bank(server.url)
+    finally:
+        server.stop()
 
 
 def locust_command(bank: Bank, *args: str) -> list[str]:

@@ -7,9 +7,7 @@ import subprocess
 
 import pytest
 
-from tests.helpers.loadrun import ADMIN_TOKEN, BANKSIM, SEEDED_USERS, Bank, still_running, stop
-
-from loadtests.run.incident import BankProcess, free_port
+from tests.helpers.loadrun import seeded_bank, still_running, stop
 
 
 @pytest.fixture(scope="module")
@@ -18,18 +16,8 @@ def bank(tmp_path_factory):
 
     Chaos is off (BANKSIM_CHAOS=0): these runs must be all green.
     """
-    workdir = tmp_path_factory.mktemp("bank")
-    env = {**os.environ, "BANKSIM_DATABASE_URL": f"sqlite:///{workdir / 'bank.db'}",
-           "BANKSIM_ADMIN_TOKEN": ADMIN_TOKEN, "BANKSIM_CHAOS": "0",
-           "BANKSIM_PASSWORD_HASH": "pbkdf2:sha256:1000"}
-    seed = [str(BANKSIM), "seed", "--users", str(SEEDED_USERS), "--months", "1"]
-    subprocess.run(seed, env=env, cwd=workdir, capture_output=True, timeout=120, check=True)
-    server = BankProcess(env, free_port(), 1, workdir / "serve.log")
-    try:
-        server.wait_healthy(30)
-        yield Bank(server.url)
-    finally:
-        server.stop()
+    with seeded_bank(tmp_path_factory.mktemp("bank")) as served:
+        yield served
 
 
 @pytest.fixture

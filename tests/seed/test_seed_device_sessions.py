@@ -13,7 +13,7 @@ import requests
 from bankapi.domain import device_sessions
 from bankapi.models import DeviceSession
 from loadtests.run.incident import BankProcess, free_port
-from seed.sessions import issue_sessions
+from seed.device_sessions import issue_sessions
 
 pytestmark = pytest.mark.slow
 
