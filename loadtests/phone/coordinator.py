@@ -15,7 +15,9 @@ Imported only by `locustfile.py` (it uses gevent). One `RunCoordinator` per proc
   runner appends them to the --journeys-out / --transfers-out files;
 - the open load model's arrivals (`arrivals.py`): each process with phones (a worker, or
   the local runner) draws its share of the scenario's rate (1 / the number of workers the
-  master's phase message counts) and hands each arrival to a free phone, or drops it; the
+  master's phase message counts; the message also carries the master's load model and
+  rates, so workers follow the master's --load-model and --rate) and hands each arrival
+  to a free phone, or drops it; the
   per-second tallies travel with the events and the master writes them to --load-out.
 """
 import collections
@@ -69,6 +71,9 @@ class RunCoordinator:
         self.open_model = scenario.load_model == "open"
         self.free_phones, self.tally = FreePhones(), ArrivalTally()
         self.workers: int | None = None if self.is_worker else 1
+        self.stopping, self._arrivals = False, None
+        self._rates: list | None = None  # the master's, on a worker
+        self._running = False
         self._register_messages()
 
     # -- messages -----------------------------------------------------------------------
@@ -105,6 +110,11 @@ class RunCoordinator:
         self.phase = msg.data["phase"]
         self.run_started_at = msg.data["run_started_at"]
         self.workers = msg.data.get("workers") or self.workers
+        load = msg.data.get("load") or {}
+        if load.get("model") == "open":  # the master's scenario decides, whatever ours said
+            self.open_model, self._rates = True, [tuple(change) for change in load["rates"]]
+            if self._running and self._arrivals is None:
+                self._start_arrivals()
 
     def _on_number(self, environment, msg, **_kw):
         waiting = self._claims.pop(msg.data["req"], None)
@@ -133,8 +143,11 @@ class RunCoordinator:
                         fallback)
             return fallback
 
-    def wait_for_arrival(self) -> None:
-        """Park the calling phone until an arrival picks it (open model)."""
+    def wait_for_arrival(self) -> bool:
+        """Park the calling phone until an arrival picks it (open model); False when the
+        run is stopping instead (the phone starts nothing)."""
+        if self.stopping:
+            return False
         waiter = Event()
         self.free_phones.park(waiter)
         try:
@@ -142,6 +155,16 @@ class RunCoordinator:
         finally:
             if not waiter.is_set():
                 self.free_phones.leave(waiter)
+        return not self.stopping
+
+    def test_stopping(self) -> None:
+        """No arrivals once the run stops: parked phones are let go at once (Locust would
+        otherwise wait --stop-timeout for phones that are only waiting)."""
+        self.stopping = True
+        if self._arrivals is not None:
+            self._arrivals.kill(block=False)
+        while self.free_phones.arrive():
+            pass
 
     def _arrive_forever(self) -> None:
         """The open model's arrivals in this process: its share of the scenario's rate."""
@@ -151,12 +174,18 @@ class RunCoordinator:
             waited += 0.05
         share = 1 / (self.workers or 1)
         index = getattr(self.runner, "worker_index", 0)
-        schedule = PoissonSchedule(self.scenario.rates(self._duration()),
+        schedule = PoissonSchedule(self._rates or self.scenario.rates(self._duration()),
                                    Random(f"{self.options.seed}:arrivals:{index}"), share)
         origin, t_s = time.monotonic() - self.seconds_since_start(), 0.0
         while (t_s := schedule.next_after(t_s)) is not None:
             gevent.sleep(max(0.0, origin + t_s - time.monotonic()))
             self.tally.count(self.seconds_since_start(), self.free_phones.arrive())
+
+    def _start_arrivals(self) -> None:
+        self.stopping, self._running = False, True
+        if self.open_model:
+            self._spawn(self._arrive_forever)
+            self._arrivals = self._greenlets[-1]
 
     def _duration(self) -> float:
         return (self.options.scenario_duration or self.options.run_time
@@ -186,12 +215,11 @@ class RunCoordinator:
         if self.is_worker:
             self.run_started_at = time.time()  # until the master's phase message says better
             self._spawn(self._flush_forever)
-            if self.open_model:
-                self._spawn(self._arrive_forever)
+            self._start_arrivals()
             return
         self.run_started_at, self._numbers = time.time(), itertools.count()
-        if self.open_model and not self.is_master:
-            self._spawn(self._arrive_forever)
+        if not self.is_master:
+            self._start_arrivals()
         scenario = self.scenario
         duration = (self.options.scenario_duration or self.options.run_time
                     or scenario.duration_s)
@@ -221,7 +249,9 @@ class RunCoordinator:
         if self.is_master:
             self.runner.send_message("banksim_phase",
                                      {"phase": name, "run_started_at": self.run_started_at,
-                                      "workers": len(self.runner.clients.all) or None})
+                                      "workers": len(self.runner.clients.all) or None,
+                                      "load": {"model": self.scenario.load_model,
+                                               "rates": self.scenario.rates(self._duration())}})
 
     def _watch_alerts(self) -> None:
         while not self.halter.done:
@@ -230,6 +260,7 @@ class RunCoordinator:
         self.journeys = []
 
     def test_stop(self) -> None:
+        self._running, self._arrivals = False, None
         for greenlet in self._greenlets:
             greenlet.kill(block=False)
         self._greenlets = []

@@ -43,7 +43,7 @@ from loadtests.phone.coordinator import RunCoordinator
 from loadtests.phone.journal import journey_event
 from loadtests.phone.mobile import Device, Journey, MobileClient, StepFailed
 from loadtests.phone.transport import PhoneTransport
-from loadtests.phone.retry import POLICIES, policy_of
+from loadtests.phone.retry import POLICIES, ClientPolicy, policy_of
 from loadtests.scenario import NONE, ScenarioError, builtin_names, load
 from loadtests.phone.versions import choose_baseline_version, choose_platform
 
@@ -51,6 +51,7 @@ from banksim.environment import ADMIN_TOKEN, DEFAULT_SEED, DEFAULT_USERS, SEED, 
 
 log = logging.getLogger(__name__)
 coordinator: RunCoordinator | None = None
+client_policy: ClientPolicy | None = None  # the scenario's `client`, with --client-timeout
 saved_sessions: list[dict] = []  # from --sessions: entry k is user{k+1}'s
 
 
@@ -129,8 +130,9 @@ def on_init(environment, **_kw):
         raise SystemExit("--seeded-users must be at least 2 (send_money needs a payee)")
     options.think_min, options.think_max = scenario.think_s
     options.client_policy = scenario.client_policy
-    try:
-        options.policy = policy_of(scenario.client, options.client_timeout)
+    global client_policy
+    try:  # kept here, not on the options: a master sends its options to its workers
+        client_policy = policy_of(scenario.client, options.client_timeout)
     except ValueError as exc:
         raise SystemExit(f"--client-policy: {exc}") from None
     if options.rate is not None and not options.rate > 0:
@@ -176,6 +178,11 @@ def on_test_start(environment, **_kw):
     coordinator.test_start()
 
 
+@events.test_stopping.add_listener
+def on_test_stopping(environment, **_kw):
+    coordinator.test_stopping()
+
+
 @events.test_stop.add_listener
 def on_test_stop(environment, **_kw):
     coordinator.test_stop()
@@ -185,8 +192,8 @@ def _picked(kind: journeys.JourneyKind):
     """Locust's task for one journey of the registry (in the open model, it starts when an
     arrival picks the phone)."""
     def run(user: "MobileCustomer") -> None:
-        if coordinator.open_model:
-            coordinator.wait_for_arrival()
+        if coordinator.open_model and not coordinator.wait_for_arrival():
+            return  # the run is stopping: no journey
         user.journey(kind.name, kind.steps)
     run.__name__ = kind.name
     return run
@@ -203,7 +210,7 @@ class MobileCustomer(FastHttpUser):
 
     def __init__(self, environment):
         super().__init__(environment)
-        self.client = PhoneTransport(self, environment.parsed_options.policy.timeout_s)
+        self.client = PhoneTransport(self, client_policy.timeout_s)
 
     def wait_time(self):
         if coordinator.open_model:  # the phone waits for an arrival instead (see _picked)
@@ -220,7 +227,7 @@ class MobileCustomer(FastHttpUser):
                         platform=choose_platform(self.rng, scenario.platforms),
                         app_version=choose_baseline_version(self.rng, scenario.population),
                         device_id=f"dev_{id_rng.getrandbits(64):016x}")
-        client = MobileClient(self.client, device, options.policy,
+        client = MobileClient(self.client, device, client_policy,
                               id_rng=id_rng, jitter_rng=Random(f"{options.seed}:{k}:jitter"))
         self.app = journeys.MobileApp(client, self.rng, seeded_users=options.seeded_users,
                                       adoption=scenario.adoption_of, run_tag=options.run_tag,
