@@ -4,9 +4,11 @@ closed model, as a ratio in one run.
 One bank (`banksim seed` + `banksim serve`, SQLite in a temporary directory), then Locust
 runs of loadtests/locustfile.py against it, interleaved: closed (each phone thinks 1-4 s
 between journeys), open (journeys arrive as a Poisson process at the rate the closed run
-just reached, on the same number of phones), closed, open, ... `--repeat` pairs. Every
-phone opens the app with a saved session (`banksim seed --sessions-out`), so neither model
-makes the bank hash passwords. In each run the Locust process's CPU time is read from /proc
+just reached, on the same number of phones), closed, open, ... `--repeat` pairs. Phones
+sign in with their password (a saved session's refresh token is single use: one run would
+spend it for the next); the closed model's phones do so during the ramp, the open model's
+when an arrival first picks them, which is early too, as it picks the phones that were busy
+last. In each run the Locust process's CPU time is read from /proc
 over a steady window after the ramp, and the journeys that started in that window are
 counted from its journeys.jsonl (their `t_s`, from the run's start: when Locust first
 wrote phases.json). The figure is CPU milliseconds per journey started; the ratio is open /
@@ -38,7 +40,7 @@ def started_between(journeys: Path, from_s: float, to_s: float) -> int:
 
 
 def one_run(url: str, phones: int, model: str, rate: float, ramp_s: int, steady_s: int,
-            users: int, sessions: Path) -> dict:
+            users: int) -> dict:
     """One Locust process: CPU ms per journey started over the steady window."""
     work = Path(tempfile.mkdtemp(prefix=f"r13-{model}-"))
     journeys, phases = work / "journeys.jsonl", work / "phases.json"
@@ -47,7 +49,7 @@ def one_run(url: str, phones: int, model: str, rate: float, ramp_s: int, steady_
            "-t", f"{ramp_s + steady_s + 10}s", "--seeded-users", str(users),
            "--think-min", str(THINK[0]), "--think-max", str(THINK[1]),
            "--journeys-out", str(journeys), "--phases-out", str(phases),
-           "--sessions", str(sessions), "--only-summary", "--loglevel", "WARNING"]
+           "--only-summary", "--loglevel", "WARNING"]
     if model == "open":
         cmd += ["--load-model", "open", "--rate", f"{rate:.3f}"]
     locust = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -78,22 +80,20 @@ def main(argv=None) -> int:
     work = Path(tempfile.mkdtemp(prefix="r13-bank-"))
     env = {**os.environ, "BANKSIM_DATABASE_URL": f"sqlite:///{work / 'bank.db'}",
            "BANKSIM_ADMIN_TOKEN": "r13", "BANKSIM_ACCESS_LOG": "0"}
-    sessions = work / "sessions.json"
     subprocess.run([sys.executable, "-m", "banksim", "seed", "--users", str(args.phones),
-                    "--months", "1", "--reset", "--sessions-out", str(sessions)],
-                   env=env, check=True, capture_output=True)
+                    "--months", "1", "--reset"], env=env, check=True, capture_output=True)
     bank = BankProcess(env, free_port(), 2, work / "server.log")
     try:
         bank.wait_healthy()
         runs = []
         for _ in range(args.repeat):
             closed = one_run(bank.url, args.phones, "closed", 0, args.ramp, args.steady,
-                             args.phones, sessions)
+                             args.phones)
             runs.append(closed)
             print(f"  closed: {closed['cpu_ms_per_journey']:.2f} ms CPU per journey, "
                   f"{closed['journeys_per_s']:.1f} journeys/s", flush=True)
             opened = one_run(bank.url, args.phones, "open", closed["journeys_per_s"],
-                             args.ramp, args.steady, args.phones, sessions)
+                             args.ramp, args.steady, args.phones)
             runs.append(opened)
             print(f"  open:   {opened['cpu_ms_per_journey']:.2f} ms CPU per journey, "
                   f"{opened['journeys_per_s']:.1f} journeys/s", flush=True)
