@@ -81,7 +81,7 @@ def _install_chaos(app) -> None:
     from chaos.store import ChaosStore
 
     from .domain.tokens import user_id_hint
-    from .presets import PRESETS
+    from .presets import MATCH_HEADERS, PRESETS
     from .web.admin import is_admin
     from .web.errors import injected_error_body
     store = ChaosStore(chaos_engine(app), seed=app.config["SEED"],
@@ -92,7 +92,7 @@ def _install_chaos(app) -> None:
     chaos.init_app(app, store, identify=user_id_hint, presets=PRESETS.values(),
                    authorize=is_admin, error_body=injected_error_body,
                    exempt_prefixes=ALWAYS_ANSWERED, max_held=held,
-                   engines=[db.engine_of(app)],
+                   engines=[db.engine_of(app)], match_headers=MATCH_HEADERS,
                    version_label=app.state.versions)
 
 

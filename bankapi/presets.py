@@ -4,9 +4,13 @@ The bank hands them to the chaos layer (`chaos.init_app(..., presets=PRESETS)`),
 knows nothing of app versions or payments itself. A preset is only data: applying one
 adds its rules (validated like any other), replacing those it added before. The rules of
 `bad-release` share one named cohort, so the same 40% of 4.2.0 users suffer every one of
-its faults.
+its faults. The bank also names the headers rules may match on (`MATCH_HEADERS`).
 """
 from chaos import Preset
+
+# The request headers a rule's `match.headers` may name. X-Network is what the simulated
+# phones say about their link (wifi or cellular), so a rule can break one kind of network.
+MATCH_HEADERS = ("X-Network",)
 
 
 def _burst(on_s: float, off_s: float) -> dict:

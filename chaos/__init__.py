@@ -5,14 +5,17 @@
     chaos.init_app(app, store, identify=lambda environ: user_id_or_none,
                    presets=[Preset(...)], authorize=lambda request: ...,
                    error_body=lambda status, request_id: b"...",
-                   exempt_prefixes=("/health",), engines=[app_engine])
+                   exempt_prefixes=("/health",), engines=[app_engine],
+                   match_headers=("X-Network",))
 
 `chaos` imports nothing from the app it wraps and knows nothing of its story: the host
 hands in who the user is (`identify`), its presets, who may use the admin API
 (`authorize`), what its error answers look like (`error_body`) and which paths must
 never be broken (`exempt_prefixes`; chaos's own /admin/chaos always is) and the
 SQLAlchemy engines its requests use (`engines`: where db_latency, db_error and
-db_disconnect act; chaos's own queries are never faulted, even on the same engine).
+db_disconnect act; chaos's own queries are never faulted, even on the same engine) and
+which request headers a rule's `match.headers` may name (`match_headers`; Authorization,
+Cookie and Proxy-Authorization never, even when listed).
 docs/reference.md (Chaos rules) has the rule format.
 """
 from collections.abc import Callable, Iterable
@@ -35,7 +38,7 @@ class Preset:
 def init_app(app, store: ChaosStore, identify: Identify | None = None, *,
              presets: Iterable[Preset] = (), authorize: Callable | None = None,
              error_body: ErrorBody | None = None, exempt_prefixes: Iterable[str] = (),
-             engines: Iterable = (), **options) -> None:
+             engines: Iterable = (), match_headers: Iterable[str] = (), **options) -> None:
     """Wrap `app.wsgi_app` in the middleware and register the admin blueprint.
 
     `authorize(request) -> bool` guards the admin API (None: open, for tests and
@@ -46,6 +49,7 @@ def init_app(app, store: ChaosStore, identify: Identify | None = None, *,
     from . import database
     from .admin import bp
     database.hook(engines)
+    store.allow_match_headers(match_headers)
     app.extensions["chaos"] = store
     app.extensions["chaos.presets"] = {preset.name: preset for preset in presets}
     app.extensions["chaos.authorize"] = authorize
@@ -63,4 +67,15 @@ def applied_revision(app) -> int | None:
     return middleware.engine.rules.revision if middleware else None
 
 
-__all__ = ["ChaosMiddleware", "ChaosStore", "Preset", "applied_revision", "init_app"]
+def header_faults_on(app) -> bool | None:
+    """Whether this process lets allowed callers choose faults (X-Banksim-Fault) now: the
+    setting on and the kill switch too (None: chaos not installed)."""
+    middleware = app.extensions.get("chaos.middleware")
+    if middleware is None:
+        return None
+    rules = middleware.engine.current()
+    return rules.enabled and rules.callers.on
+
+
+__all__ = ["ChaosMiddleware", "ChaosStore", "Preset", "applied_revision", "header_faults_on",
+           "init_app"]

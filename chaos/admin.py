@@ -1,4 +1,4 @@
-"""The chaos admin API (/admin/chaos): kill switch, rules, presets, events.
+"""The chaos admin API (/admin/chaos): kill switch, rules, presets, events, settings.
 
 Who may use it is the host's call: `chaos.init_app(..., authorize=...)` hands in a
 check of the request, and a request it refuses is 401 (rendered by the host's own
@@ -49,6 +49,22 @@ def enable():
 def disable():
     """Kill switch: no fault is injected until enabled again (the rules are kept)."""
     return store().set_enabled(False)
+
+
+@bp.get("/settings")
+@bp.output(schemas.Settings)
+def settings():
+    """Whether callers may choose faults (X-Banksim-Fault), and which devices and users."""
+    return store().settings()
+
+
+@bp.put("/settings")
+@bp.input(schemas.Settings, validation=False, arg_name="values")
+@bp.output(schemas.Settings)
+@bp.doc(responses=[400])
+def put_settings(values):
+    """Replace the caller-chosen fault setting (off by default; 400 names the bad field)."""
+    return store().set_settings(values)
 
 
 @bp.get("/rules")

@@ -35,7 +35,45 @@ def status(api):
     body = api.call("GET", "")
     state = "[green]on[/]" if body["enabled"] else "[yellow]off (kill switch)[/]"
     console.print(f"chaos {state}, seed {body['seed']}, revision {body['revision']}")
+    console.print(_header_faults_line(body.get("settings") or {}))
     print_rules(body["rules"])
+
+
+def _header_faults_line(settings: dict) -> str:
+    allow = settings.get("allow") or {}
+    if not settings.get("header_faults"):
+        return "header faults off (X-Banksim-Fault is ignored)"
+    who = [f"device {device}" for device in allow.get("devices", [])]
+    who += [f"user {user}" for user in allow.get("users", [])]
+    return f"header faults [green]on[/] for {', '.join(who) or 'nobody yet'}"
+
+
+@chaos.command("header-faults")
+@click.argument("state", type=click.Choice(["on", "off"]))
+@click.option("--device", "devices", multiple=True, metavar="ID",
+              help="allow this X-Device-Id (repeat for more); added to those already allowed")
+@click.option("--user", "users", multiple=True, metavar="ID",
+              help="allow this user id (repeat for more)")
+@click.pass_obj
+def header_faults(api, state, devices, users):
+    """Let allowed devices and users ask for faults with X-Banksim-Fault (on), or stop it
+    and forget who was allowed (off)."""
+    if state == "off":
+        if devices or users:
+            raise click.UsageError("`off` forgets every allowed device and user; "
+                                   "it takes no --device or --user")
+        settings = {"header_faults": False, "allow": {"devices": [], "users": []}}
+    else:
+        allow = api.call("GET", "/settings")["allow"]
+        settings = {"header_faults": True, "allow": {
+            "devices": _added(allow["devices"], devices), "users": _added(allow["users"], users)}}
+    console.print(_header_faults_line(api.call("PUT", "/settings", json=settings)))
+    if state == "on":
+        _warn_if_switched_off(api)
+
+
+def _added(known: list, more) -> list:
+    return known + [item for item in dict.fromkeys(more) if item not in known]
 
 
 @chaos.command()
@@ -200,6 +238,10 @@ def _target(match: dict) -> str:
         parts.append(f"{match['cohort_percent']:g}% of users{name}")
     if match.get("users"):
         parts.append(f"{len(match['users'])} user(s)")
+    if match.get("devices"):
+        parts.append(f"{len(match['devices'])} device(s)")
+    for name, value in (match.get("headers") or {}).items():
+        parts.append(f"{name}: {value}")
     return "\n".join(parts)
 
 

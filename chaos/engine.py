@@ -3,7 +3,11 @@
 For each request, the enabled rules are tried in creation order and the first
 rule that matches *and fires* wins:
 
-1. match block (methods, platform, path, users, app version) - `Matcher`;
+0. a caller-chosen fault (`X-Banksim-Fault`, see header_faults.py), when the setting is
+   on and the request's device or user is allow-listed: it wins over every rule, is
+   recorded as rule `header`, and a header that does not qualify is counted and ignored
+   (the rules below then decide as if it were absent);
+1. match block (methods, platform, path, users, devices, headers, app version) - `Matcher`;
 2. cohort: a sticky share of users, `bucket(seed, cohort, user else device) <
    cohort_percent`, where cohort is the rule's `match.cohort` name (rules that
    share a name share their users) or else the rule id; a request with neither user
@@ -41,10 +45,12 @@ from dataclasses import dataclass, field
 
 from sqlalchemy.exc import SQLAlchemyError
 
+from . import header_faults
 from .faults import Fault, build_fault
 from .holding import Holds
 from .matching import Matcher
-from .metrics import GenericVersionLabel, VersionLabel, count_injection
+from .metrics import (GenericVersionLabel, VersionLabel, count_header_ignored, count_injection,
+                      record_rules)
 
 log = logging.getLogger("chaos")
 _SEP = "\x1f"
@@ -79,6 +85,8 @@ class RequestInfo:
     device_id: str | None
     request_id: str | None  # as the client sent it; None when it sent none
     now: float  # epoch seconds
+    headers: dict = field(default_factory=dict)  # the host's allow-listed headers, lower-cased
+    asked: str | None = None  # X-Banksim-Fault as sent
 
     @property
     def key(self) -> str | None:
@@ -126,6 +134,7 @@ class RuleSet:
     seed: int
     rules: tuple[CompiledRule, ...]
     by_id: dict = field(default_factory=dict, compare=False, repr=False)
+    callers: header_faults.CallerFaults = header_faults.OFF  # read with the rules
     # app version -> the rules whose specifier admits it; most requests then skip every
     # rule aimed at another version. Rebuilt with the RuleSet; bounded like metrics labels.
     _by_version: dict = field(default_factory=dict, compare=False, repr=False)
@@ -203,6 +212,8 @@ class RuleEngine:
         """Whether rule `rule_id` is still in force (kill switch on, rule enabled, not
         expired); `fresh`: by rules read within the last `refresh_s` (a hold's re-check)."""
         rules = self.current(self.refresh_s if fresh else None)
+        if rule_id == header_faults.RULE_ID:
+            return rules.enabled and rules.callers.on
         rule = rules.by_id.get(rule_id) if rules.enabled else None
         return rule is not None and (rule.expires_s is None or time.time() < rule.expires_s)
 
@@ -222,6 +233,10 @@ class RuleEngine:
 
     def decide(self, request: RequestInfo, rules: RuleSet | None = None) -> Decision | None:
         rules = rules or self.current()
+        if request.asked is not None:
+            chosen = self._caller_chosen(request, rules)
+            if chosen is not None:
+                return chosen
         if not rules.enabled:
             return None
         recorder = self.store.recorder
@@ -230,7 +245,8 @@ class RuleEngine:
                 recorder.expired_seen()
                 continue
             if not rule.matcher.matches(request.method, request.path, request.app_version,
-                                        request.platform, request.user_id):
+                                        request.platform, request.user_id, request.device_id,
+                                        request.headers):
                 continue
             cohort = rule.matcher.cohort or rule.id
             if not in_cohort(rules.seed, cohort, request.key, rule.matcher.cohort_percent):
@@ -241,10 +257,32 @@ class RuleEngine:
             drawn = rule.draw(rules.seed, request)
             if drawn / 2**64 >= rule.probability:
                 continue
-            recorder.injected(rule.id, _event(rule, request))
-            count_injection(rule.id, rule.fault_type, self.version_label(request.app_version))
+            recorder.injected(rule.id, _event(rule.id, rule.fault_type, rule.phase, request))
+            count_injection(rule.id, rule.fault_type, rule.phase,
+                            self.version_label(request.app_version))
             return Decision(rule.id, rule.fault, rule.phase, random.Random(drawn))
         return None
+
+    def _caller_chosen(self, request: RequestInfo, rules: RuleSet) -> Decision | None:
+        """The faults X-Banksim-Fault asks for, when the setting is on (and the kill switch
+        too) and the request's device or user is allowed; else None, the reason counted."""
+        if not (rules.enabled and rules.callers.on):
+            return _ignored("off")
+        callers = rules.callers  # None is in neither set
+        if request.device_id not in callers.devices and request.user_id not in callers.users:
+            return _ignored("not_allowed")
+        asked = header_faults.parse(request.asked)
+        if asked.reason is not None:
+            return _ignored(asked.reason)
+        drawn = (hash64(rules.seed, header_faults.RULE_ID, request.key, request.request_id)
+                 if request.request_id is not None else random.getrandbits(64))
+        label = self.version_label(request.app_version)
+        for kind, _fault in asked.faults:
+            self.store.recorder.injected(header_faults.RULE_ID, _event(
+                header_faults.RULE_ID, kind, "before", request))
+            count_injection(header_faults.RULE_ID, kind, "before", label)
+        chain = header_faults.ChainedFaults(tuple(fault for _kind, fault in asked.faults))
+        return Decision(header_faults.RULE_ID, chain, "before", random.Random(drawn))
 
     def _wait_for_rules(self, since: float, changes: int) -> None:
         """Make the rules in hand ones confirmed by a read that started at `since` or later
@@ -275,6 +313,8 @@ class RuleEngine:
             moved = self.store.revision() != self.rules.revision
             if moved:
                 self.rules = self._compile(self.store.snapshot())
+                record_rules(len(self.rules.rules) if self.rules.enabled else 0,
+                             self.rules.revision)
         except SQLAlchemyError as exc:
             self._retry_at = started + self.refresh_s
             self._warn("chaos: cannot read rules, keeping the last ones: %s", exc)
@@ -303,12 +343,18 @@ class RuleEngine:
         self._generators, self._compiled = generators, compiled
         rules = tuple(compiled.values())
         return RuleSet(snapshot.revision, snapshot.enabled, snapshot.seed, rules,
-                       {rule.id: rule for rule in rules})
+                       {rule.id: rule for rule in rules},
+                       header_faults.CallerFaults.from_settings(snapshot.settings))
 
 
-def _event(rule: CompiledRule, request: RequestInfo) -> dict:
-    return {"at_s": request.now, "rule_id": rule.id, "fault": rule.fault_type,
-            "phase": rule.phase, "method": request.method, "path": request.path[:500],
+def _ignored(reason: str) -> None:
+    count_header_ignored(reason)
+    return None
+
+
+def _event(rule_id: str, fault: str, phase: str, request: RequestInfo) -> dict:
+    return {"at_s": request.now, "rule_id": rule_id, "fault": fault,
+            "phase": phase, "method": request.method, "path": request.path[:500],
             "app_version": _clip(request.app_version, 64), "platform": _clip(request.platform, 32),
             "user_id": _clip(request.user_id, 64), "device_id": _clip(request.device_id, 64)}
 

@@ -10,6 +10,11 @@ Path globs follow `fnmatch`: `*` also crosses `/`, so `/accounts/*` matches
 over-long one included: `packaging` raises a plain ValueError past Python's 4,300-digit
 int conversion limit) matches only rules that do not name `app_version`. Cohorts are not decided
 here: that needs the seed, and lives in the engine.
+
+`devices` are X-Device-Id values; `headers` pairs a header name (compared without regard to
+case, as HTTP does) with a value it must equal exactly. Which header names a rule may
+name is the host's allow-list (checked when the rule is saved, see rules.py); the request
+brings only those headers (`RequestInfo.headers`, lower-cased names).
 """
 import fnmatch
 import re
@@ -27,6 +32,9 @@ class Matcher:
         self.platforms = _lowered(match.get("platform"))
         self.methods = frozenset(match["methods"]) if match.get("methods") else None
         self.users = frozenset(match["users"]) if match.get("users") else None
+        self.devices = frozenset(match["devices"]) if match.get("devices") else None
+        self.headers = tuple((name.lower(), value)
+                             for name, value in (match.get("headers") or {}).items())
         glob = match.get("path")
         self.path = re.compile(fnmatch.translate(glob)).match if glob else None
         self.cohort_percent = float(match.get("cohort_percent", 100))
@@ -34,7 +42,8 @@ class Matcher:
         self._versions: dict[str | None, bool] = {}
 
     def matches(self, method: str, path: str, app_version: str | None, platform: str | None,
-                user_id: str | None) -> bool:
+                user_id: str | None, device_id: str | None = None,
+                headers: dict[str, str] | None = None) -> bool:
         if self.methods is not None and method not in self.methods:
             return False
         if self.platforms is not None and (platform or "").lower() not in self.platforms:
@@ -42,6 +51,11 @@ class Matcher:
         if self.path is not None and not self.path(path):
             return False
         if self.users is not None and user_id not in self.users:
+            return False
+        if self.devices is not None and device_id not in self.devices:
+            return False
+        if self.headers and not all((headers or {}).get(name) == value
+                                    for name, value in self.headers):
             return False
         return self.specifier is None or self.version_matches(app_version)
 

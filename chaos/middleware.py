@@ -16,8 +16,11 @@ at once; keep it below the server's threads per process, so that the rest always
 serve the exempt paths (see holding.py).
 
 The request is described from the client headers X-App-Version, X-Platform,
-X-Device-Id and X-Request-Id, and from `identify(environ)`, which the host app
-supplies to name the user without a database query (None when unknown).
+X-Device-Id and X-Request-Id, the headers the host lets rules match on
+(`store.match_headers`) and X-Banksim-Fault (a caller-chosen fault, see header_faults.py),
+and from `identify(environ)`, which the host app supplies to name the user without a
+database query (None when unknown). A request carrying X-Banksim-Fault is always looked
+at, so that one the engine does not apply (chaos off included) is counted as ignored.
 `version_label(app_version)` bounds the app_version label of chaos_injections_total
 (the host knows which versions exist; see chaos/metrics.py for the default).
 `error_body(status, request_id)` is the body of an injected error answer, in the
@@ -34,7 +37,8 @@ from collections.abc import Callable
 from .clock import now
 from .engine import MAX_HELD, RequestInfo, RuleEngine
 from .faults import BufferedResponse, ErrorBody, Exchange, generic_error_body
-from .metrics import VersionLabel
+from .header_faults import ENVIRON_KEY
+from .metrics import VersionLabel, count_header_ignored
 
 ADMIN_PREFIX = "/admin/chaos"  # the admin API's own prefix: never broken by its own rules
 REQUEST_ID = re.compile(r"^[\w.:-]{1,128}$")
@@ -60,10 +64,13 @@ class ChaosMiddleware:
 
     def __call__(self, environ, start_response):
         rules = self.engine.current()
-        if not rules.enabled or not rules.rules:
+        asked = ENVIRON_KEY in environ
+        if not asked and (not rules.enabled or not rules.rules):
             return self.app(environ, start_response)
         path = router_path(environ)
         if self.exempt(path):
+            if asked:
+                count_header_ignored("exempt_path")
             return self.app(environ, start_response)
         request = self.describe(environ, path)
         decision = self.engine.decide(request, rules)
@@ -91,7 +98,17 @@ class ChaosMiddleware:
                            user_id=self.identify(environ),
                            device_id=environ.get("HTTP_X_DEVICE_ID") or None,
                            request_id=environ.get("HTTP_X_REQUEST_ID") or None,
-                           now=now())
+                           now=now(), headers=self.match_headers(environ),
+                           asked=environ.get(ENVIRON_KEY))
+
+    def match_headers(self, environ) -> dict[str, str]:
+        """The request's headers that rules may match on (the host's list), lower-cased."""
+        found = {}
+        for name in self.store.match_headers:
+            value = environ.get("HTTP_" + name.upper().replace("-", "_"))
+            if value is not None:
+                found[name] = value
+        return found
 
 
 def router_path(environ) -> str:

@@ -68,3 +68,14 @@ class ChaosEvent(Base):
     platform: Mapped[str | None] = mapped_column(String(32), nullable=True)
     user_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
     device_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+
+
+class ChaosSettings(Base):
+    """One row: whether callers may choose faults (X-Banksim-Fault) and who may. A table of
+    its own so that `create_all` adds it to a database made by an older banksim."""
+
+    __tablename__ = "chaos_settings"
+
+    id: Mapped[int] = mapped_column(primary_key=True)  # always 1
+    header_faults: Mapped[bool] = mapped_column(Boolean, default=False)
+    allow: Mapped[dict[str, Any]] = mapped_column(JSON)  # {"devices": [...], "users": [...]}

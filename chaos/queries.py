@@ -13,7 +13,7 @@ from typing import NamedTuple
 from sqlalchemy import Text, cast, delete, func, insert, select, update
 from sqlalchemy.orm import Session
 
-from .models import ChaosEvent, ChaosPresetRule, ChaosRule, ChaosState
+from .models import ChaosEvent, ChaosPresetRule, ChaosRule, ChaosSettings, ChaosState
 
 STATE_ID = 1
 UNSTORABLE = re.compile("[\x00\ud800-\udfff]")  # PostgreSQL refuses NUL; UTF-8 surrogates
@@ -46,6 +46,25 @@ def revision(session: Session) -> int | None:
 def set_enabled(session: Session, enabled: bool) -> None:
     session.execute(update(ChaosState).where(ChaosState.id == STATE_ID)
                     .values(enabled=enabled))
+
+
+OFF = {"header_faults": False, "allow": {"devices": [], "users": []}}
+
+
+def settings(session: Session) -> dict:
+    """The caller-chosen fault setting (off, nobody allowed, until an admin sets it)."""
+    row = session.get(ChaosSettings, STATE_ID)
+    if row is None:
+        return OFF
+    return {"header_faults": row.header_faults, "allow": row.allow}
+
+
+def set_settings(session: Session, values: dict) -> None:
+    row = session.get(ChaosSettings, STATE_ID)
+    if row is None:
+        session.add(ChaosSettings(id=STATE_ID, **values))
+    else:
+        row.header_faults, row.allow = values["header_faults"], values["allow"]
 
 
 def rules(session: Session) -> list[ChaosRule]:

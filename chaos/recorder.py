@@ -41,6 +41,7 @@ class Recorder:
             self._counts.setdefault(rule_id, [0, 0])[0] += 1
 
     def injected(self, rule_id: str, event: dict) -> None:
+        self._ensure_thread()  # a caller-chosen fault is injected without a match first
         with self._lock:
             self._counts.setdefault(rule_id, [0, 0])[1] += 1
             self._events.append(event)

@@ -14,10 +14,11 @@ from marshmallow import ValidationError
 from .clock import rfc3339
 from .faults.base import first_error
 from .models import ChaosRule
-from .schemas import READ_ONLY, RuleSchema
+from .schemas import READ_ONLY, RuleSchema, Settings
 
 EDITABLE = ("name", "enabled", "match", "fault", "phase", "probability", "pattern", "ttl_s")
 _schema = RuleSchema()
+_settings = Settings()
 
 
 def new_rule_id() -> str:
@@ -39,20 +40,36 @@ def too_many_rules(limit: int) -> HTTPError:
                      extra_data={"code": "too_many_rules"})
 
 
-def load_rule(data) -> dict:
-    """Validate a rule as sent by a client; return its normalised editable fields."""
+def load_rule(data, header_names: frozenset[str] = frozenset()) -> dict:
+    """Validate a rule as sent by a client; return its normalised editable fields.
+    `header_names` (lower case) are the headers the host lets `match.headers` name."""
     if not isinstance(data, dict):
         raise invalid("body", "a rule is a JSON object")
     try:
         rule = _schema.load({k: v for k, v in data.items() if k not in READ_ONLY})
     except ValidationError as exc:
         raise invalid(*first_error(exc.messages)) from None
+    for name in rule.get("match", {}).get("headers", {}):
+        if name.lower() not in header_names:
+            allowed = ", ".join(sorted(header_names)) or "none"
+            raise invalid("match.headers", f"{name[:64]} is not a header this server lets "
+                                           f"rules match on (allowed: {allowed})")
     rule.setdefault("name", f"{rule['fault']['type']} rule")
     rule.setdefault("ttl_s", None)
     return rule
 
 
-def patched(current: dict, patch) -> dict:
+def load_settings(data) -> dict:
+    """Validate `PUT /admin/chaos/settings`; return the whole settings."""
+    if not isinstance(data, dict):
+        raise invalid("body", "the settings are a JSON object")
+    try:
+        return _settings.load(data)
+    except ValidationError as exc:
+        raise invalid(*first_error(exc.messages)) from None
+
+
+def patched(current: dict, patch, header_names: frozenset[str] = frozenset()) -> dict:
     """The rule `current` with `patch` applied (`match` merged, other fields replaced)."""
     if not isinstance(patch, dict):
         raise invalid("body", "a patch is a JSON object")
@@ -65,7 +82,7 @@ def patched(current: dict, patch) -> dict:
             merged["match"] = {k: v for k, v in match.items() if v is not None}
         else:
             merged[name] = value
-    return load_rule(merged)
+    return load_rule(merged, header_names)
 
 
 def to_dict(row: ChaosRule) -> dict:

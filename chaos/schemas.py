@@ -9,7 +9,7 @@ import copy
 import re
 
 from apiflask import Schema
-from apiflask.fields import Boolean, Integer, List, Nested, String
+from apiflask.fields import Boolean, Dict, Integer, List, Nested, String
 from apiflask.validators import Length, OneOf, Range, Regexp
 from marshmallow import (INCLUDE, ValidationError, post_dump, post_load, pre_load,
                          validates_schema)
@@ -50,6 +50,12 @@ class _Specifier(Regexp):
 
 
 _specifier = _Specifier(SPECIFIER_SET)
+MAX_LISTED = 1000  # users and devices a rule or the header-fault allow-list may name
+MAX_MATCH_HEADERS = 8
+# Header names no rule may key on, whatever the host declares: they carry credentials.
+NEVER_MATCHED = frozenset({"authorization", "cookie", "proxy-authorization"})
+HEADER_NAME = re.compile(r"^[A-Za-z0-9-]{1,64}$")
+
 _glob = Regexp(r"^[/*]", error="a path glob starts with / or *")
 
 
@@ -61,7 +67,25 @@ class MatchSchema(Schema):
     cohort_percent = Number(load_default=100.0, validate=Range(0, 100))
     cohort = String(validate=Length(1, 64), metadata={
         "description": "rules with the same cohort name pick the same users"})
-    users = List(String(validate=Length(1, 64)), validate=Length(min=1))
+    users = List(String(validate=Length(1, 64)), validate=Length(1, MAX_LISTED))
+    devices = List(String(validate=Length(1, 64)), validate=Length(1, MAX_LISTED), metadata={
+        "description": "X-Device-Id values"})
+    headers = Dict(keys=String(), values=String(validate=Length(1, 200)), metadata={
+                       "minProperties": 1, "maxProperties": MAX_MATCH_HEADERS,
+                       "description": "header name -> the exact value the request must carry; "
+                                      "names from the host's allow-list only",
+                       "example": {"X-Network": "cellular"}})
+
+    @validates_schema
+    def header_names(self, data, **_kwargs):
+        if "headers" in data and not 1 <= len(data["headers"]) <= MAX_MATCH_HEADERS:
+            raise ValidationError(f"1 to {MAX_MATCH_HEADERS} headers", "headers")
+        for name in data.get("headers", {}):
+            if not HEADER_NAME.match(name):
+                raise ValidationError(f"{name[:64]!r} is not a header name", "headers")
+            if name.lower() in NEVER_MATCHED:
+                raise ValidationError(f"a rule cannot match on {name} (it carries "
+                                      "credentials)", "headers")
 
     @pre_load
     def normalise_case(self, data, **_kwargs):
@@ -131,10 +155,11 @@ def _rule_variants(rule: dict, faults: list[dict], below_app: set[str]) -> dict:
         {**rule, "properties": {**rule["properties"], "fault": {"oneOf": above}}}]}
 
 
-def document_faults(spec: dict) -> dict:
+def document_faults(spec: dict, match_headers: tuple[str, ...] = ()) -> dict:
     """Spell out in an OpenAPI document (an apiflask spec processor step) the rules these
     schemas check in code, where apispec sees only their fields:
 
+    - the header names `match.headers` may use: the host's `match_headers` (any case);
     - each fault type's settings: FaultSchema validates them in code, so apispec sees only
       `type`. Each type becomes one `oneOf` branch with its own required settings (one per
       shape when its Settings has SHAPES, e.g. latency's fixed, uniform, lognormal);
@@ -162,6 +187,15 @@ def document_faults(spec: dict) -> dict:
                 branch["required"] += list(needs)
             variants.append(branch)
     schemas = spec.get("components", {}).get("schemas", {})
+    allowed = [name for name in match_headers
+               if HEADER_NAME.match(name) and name.lower() not in NEVER_MATCHED]
+    for name in ("MatchSchema", "MatchPatch"):
+        headers = schemas.get(name, {}).get("properties", {}).get("headers")
+        if headers is not None:  # each letter in either case: JSON Schema has no (?i)
+            caseless = "|".join("".join(f"[{c.upper()}{c.lower()}]" if c.isalpha() else c
+                                        for c in header) for header in allowed)
+            headers["propertyNames"] = ({"pattern": f"^({caseless})$"} if allowed
+                                        else {"enum": []})
     if "FaultSchema" in schemas:
         schemas["FaultSchema"] = {"description": FaultSchema.__doc__, "oneOf": variants}
     if "PatternSchema" in schemas:
@@ -221,10 +255,26 @@ class RuleList(Schema):
     rules = List(Nested(RuleSchema))
 
 
+class AllowList(Schema):
+    devices = List(String(validate=Length(1, 64)), load_default=list,
+                   validate=Length(max=MAX_LISTED), metadata={"description": "X-Device-Id values"})
+    users = List(String(validate=Length(1, 64)), load_default=list,
+                 validate=Length(max=MAX_LISTED))
+
+
+class Settings(Schema):
+    """Caller-chosen faults: with `header_faults` on, a request from an allowed device or
+    user may ask for a fault with the X-Banksim-Fault header."""
+
+    header_faults = Flag(required=True)
+    allow = Nested(AllowList, load_default=lambda: {"devices": [], "users": []})
+
+
 class ChaosStatus(Schema):
     enabled = Boolean()
     seed = Integer()
     revision = Integer()
+    settings = Nested(Settings)
     rules = List(Nested(RuleSchema))
 
 

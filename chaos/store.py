@@ -9,7 +9,7 @@ It also owns this process's `Recorder` (buffered counters and events), so that
 admin reads can flush it and show up-to-date numbers.
 """
 import itertools
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from contextlib import contextmanager
 from dataclasses import dataclass
 
@@ -21,6 +21,7 @@ from . import database, queries, rules
 from .clock import now, rfc3339
 from .models import Base, ChaosEvent
 from .recorder import Recorder
+from .schemas import NEVER_MATCHED
 
 
 MAX_RULES = 1000
@@ -34,6 +35,7 @@ class Snapshot:
     enabled: bool
     seed: int
     rules: tuple[queries.RuleDefinition, ...]
+    settings: dict = None  # queries.settings: the caller-chosen fault setting
 
 
 def _add_missing_columns(engine: Engine) -> None:
@@ -46,13 +48,20 @@ def _add_missing_columns(engine: Engine) -> None:
 
 class ChaosStore:
     def __init__(self, engine: Engine, seed: int = 42, flush_interval_s: float = 0.5,
-                 events_kept: int = 1000, max_rules: int = MAX_RULES):
+                 events_kept: int = 1000, max_rules: int = MAX_RULES,
+                 match_headers: Iterable[str] = ()):
         self.engine, self.seed, self.events_kept = engine, seed, events_kept
         self.max_rules = max_rules
+        self.allow_match_headers(match_headers)
         self.recorder = Recorder(self._write_records, flush_interval_s, events_kept)
         self._changes = itertools.count(1)
         self.changes = 0  # moves on every change made through this object
         self._listeners: list[Callable[[], None]] = []
+
+    def allow_match_headers(self, names: Iterable[str]) -> None:
+        """The request headers a rule's `match.headers` may name (the host's allow-list,
+        lower-cased); credentials (schemas.NEVER_MATCHED) never, even when listed."""
+        self.match_headers = frozenset(name.lower() for name in names) - NEVER_MATCHED
 
     def on_change(self, listener: Callable[[], None]) -> None:
         """Call `listener()` after each change this store commits (the rule engine wakes
@@ -97,7 +106,19 @@ class ChaosStore:
         with self.transaction() as session:
             state = queries.state(session)
             return {"enabled": state.enabled, "seed": state.seed, "revision": state.revision,
+                    "settings": queries.settings(session),
                     "rules": [rules.to_dict(row) for row in queries.rules(session)]}
+
+    def settings(self) -> dict:
+        with self.transaction() as session:
+            return queries.settings(session)
+
+    def set_settings(self, raw) -> dict:
+        """Replace the caller-chosen fault setting (validated first)."""
+        values = rules.load_settings(raw)
+        with self.changing() as session:
+            queries.set_settings(session, values)
+        return self.settings()
 
     def set_enabled(self, enabled: bool) -> dict:
         with self.changing() as session:
@@ -117,13 +138,13 @@ class ChaosStore:
 
     def add_rules(self, raw_rules: list) -> list[dict]:
         """Validate every rule first, then add them all in one transaction (or none)."""
-        loaded = [rules.load_rule(raw) for raw in raw_rules]
+        loaded = [rules.load_rule(raw, self.match_headers) for raw in raw_rules]
         with self.changing() as session:
             return [rules.to_dict(row) for row in self._insert(session, loaded)]
 
     def apply_preset(self, name: str, raw_rules: list) -> list[dict]:
         """Add a preset's rules, replacing those an earlier application of it added."""
-        loaded = [rules.load_rule(raw) for raw in raw_rules]
+        loaded = [rules.load_rule(raw, self.match_headers) for raw in raw_rules]
         with self.changing() as session:
             queries.delete_rules(session, queries.preset_rule_ids(session, name))
             rows = self._insert(session, loaded)
@@ -146,7 +167,7 @@ class ChaosStore:
         self.flush()
         with self.changing() as session:
             row = self._row(session, rule_id)
-            fields = rules.patched(rules.to_dict(row), patch)
+            fields = rules.patched(rules.to_dict(row), patch, self.match_headers)
             return rules.to_dict(queries.update_rule(session, row, fields))
 
     def delete_rule(self, rule_id: str) -> None:
@@ -179,7 +200,8 @@ class ChaosStore:
             if state is None:
                 return None
             definitions = tuple(queries.enabled_definitions(session))
-            return Snapshot(state.revision, state.enabled, state.seed, definitions)
+            return Snapshot(state.revision, state.enabled, state.seed, definitions,
+                            queries.settings(session))
 
     def purge_expired(self) -> None:
         """Delete rules whose ttl_s has run out."""

@@ -147,14 +147,33 @@ def exported_metrics(client, alice, bob, admin_headers) -> set[str]:
 
 def test_the_dashboard_queries_only_metrics_the_bank_exports(client, alice, bob,
                                                              admin_headers):
+    """Panels and annotations alike; besides the bank's metrics, only the series
+    Prometheus itself keeps for the shipped rules' alerts (ALERTS)."""
     exported = exported_metrics(client, alice, bob, admin_headers)
     dashboard = json.loads((ROOT / "deploy" / "grafana" / "dashboards" / "banksim.json")
                            .read_text())
-    queried = {name for panel in dashboard["panels"] for target in panel["targets"]
-               for name in METRIC.findall(target["expr"])}
+    expressions = [target["expr"] for panel in dashboard["panels"]
+                   for target in panel["targets"]]
+    annotations = [a["expr"] for a in dashboard["annotations"]["list"]]
+    queried = {name for expr in expressions + annotations for name in METRIC.findall(expr)}
     assert {"http_requests_total", "http_request_duration_seconds_bucket",
-            "chaos_injections_total"} <= queried
-    assert queried <= exported, queried - exported
+            "chaos_injections_total", "ALERTS"} <= queried
+    assert queried - {"ALERTS"} <= exported, queried - exported
+
+
+def test_the_dashboard_marks_releases_and_chaos_changes_and_shows_firing_alerts():
+    dashboard = json.loads((ROOT / "deploy" / "grafana" / "dashboards" / "banksim.json")
+                           .read_text())
+    annotations = " ".join(a["expr"] for a in dashboard["annotations"]["list"] if a["enable"])
+    assert "banksim_release_published_timestamp_seconds" in annotations
+    assert "chaos_rules_revision" in annotations
+    assert any('ALERTS{alertstate="firing"}' in target["expr"]
+               for panel in dashboard["panels"] for target in panel["targets"])
+
+
+def test_prometheus_loads_the_shipped_alert_rules():
+    config = yaml.safe_load((ROOT / "deploy" / "prometheus.yml").read_text())
+    assert config["rule_files"] == [container_path("prometheus", "./deploy/alerts.yml")]
 
 
 def test_the_image_copies_every_package_the_project_installs():

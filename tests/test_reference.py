@@ -76,7 +76,19 @@ def test_every_report_key_is_documented():
                                                "id": "rule_1", "name": "r",
                                                "step": "timeline[0]", "preset": None,
                                                "matched": 3, "injected": 1,
-                                               "removed_at_s": None}]},
+                                               "removed_at_s": None}],
+                                           "alerts": {"rules": [], "firing": [{
+                                               "name": "A", "labels": {},
+                                               "intervals": [[12.0, None]]}]},
+                                           "guardrails": [{
+                                               "when": "alert", "then": "chaos_off",
+                                               "fired_at_s": 12.0, "value": 0.5,
+                                               "effect": "chaos switched off"}],
+                                           "preflight": {
+                                               "ok": True, "success_rate": 1.0,
+                                               "p95_ms": 100.0, "journeys": 100,
+                                               "at_s": 10.0, "reason": None},
+                                           "aborted_by": None},
                           integrity, ["success_rate>0"], p95_ms=500)
     keys = set(report)
     for value in report.values():
@@ -85,6 +97,6 @@ def test_every_report_key_is_documented():
             if isinstance(row, dict):
                 keys |= set(row)
     keys |= set(report["policy"]["overall"]) | set(report["detector"]["alerts"][0])
-    keys |= set(report["timeline_steps"][0]["calls"][0])
+    keys |= set(report["timeline_steps"][0]["calls"][0]) | set(report["alerts"][0])
     keys -= set(report["policy"]["by_phase"])  # phase names, listed in `phases`
     assert keys - words(section("report.json")) == set()

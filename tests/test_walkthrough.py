@@ -1,4 +1,5 @@
-"""The walkthrough of docs/bank.md and docs/chaos.md, run the way a newcomer runs it.
+"""The walkthrough of docs/bank.md and docs/chaos.md, and the device lab of
+docs/device-lab.md, each run the way a newcomer runs it.
 
 Every ```bash block preceded by `<!-- walkthrough -->` is pasted, in page order, into one
 bash (`set -euo pipefail`, so any failing command fails the test) in an empty directory,
@@ -17,11 +18,12 @@ import pytest
 
 DOCS = Path(__file__).parent.parent / "docs"
 PAGES = (DOCS / "bank.md", DOCS / "chaos.md")  # one shell, in this order
+DEVICE_LAB = (DOCS / "device-lab.md",)  # a shell of its own
 MARKER = re.compile(r"<!-- walkthrough -->\s*```bash\n(.*?)```", re.S)
 
 
-def walkthrough_blocks() -> list[str]:
-    return [block for page in PAGES for block in MARKER.findall(page.read_text())]
+def walkthrough_blocks(pages=PAGES) -> list[str]:
+    return [block for page in pages for block in MARKER.findall(page.read_text())]
 
 
 def test_the_walkthrough_has_the_bank_and_chaos_blocks():
@@ -37,7 +39,32 @@ def test_the_walkthrough_has_the_bank_and_chaos_blocks():
 
 @pytest.mark.slow
 def test_the_walkthrough_runs_top_to_bottom(tmp_path):
-    script = "set -euo pipefail\n" + "\n".join(walkthrough_blocks())
+    output = run_blocks(walkthrough_blocks(), tmp_path)
+    assert '"status":"completed"' in output.replace(" ", "")  # the transfer went through
+    assert "added 3 rule(s) from preset bad-release" in output
+    assert re.search(r"disabled rule_\w+ \(slow iOS balance\)", output)
+
+
+@pytest.mark.slow
+def test_the_device_lab_breaks_only_the_allowed_device(tmp_path):
+    output = run_blocks(walkthrough_blocks(DEVICE_LAB), tmp_path)
+    assert "header faults on for device my-phone" in output
+    assert '"chaos_header_faults":true' in output.replace(" ", "")
+    for line in ("my-phone asks for latency=800ms: 200", "my-phone asks for error=503: 503",
+                 "my-phone asks for latency=1s; error=502: 502",
+                 "my-phone asks for reset: no answer (connection reset)",
+                 "other-phone asks for error=503: 200", "my-phone asks for latency=10h: 200",
+                 "my-phone on cellular: 503", "my-phone on wifi: 200"):
+        assert line in output, line
+    assert re.search(r'chaos_header_faults_ignored_total\{reason="not_allowed"\} 1\.0', output)
+    assert re.search(r'chaos_header_faults_ignored_total\{reason="invalid_value"\} 1\.0', output)
+    assert re.search(r"header.*\berror\b.*GET /app/releases/latest.*my-phone", output)
+    assert "header faults off" in output and "000 in" not in output
+
+
+def run_blocks(blocks: list[str], tmp_path: Path) -> str:
+    """The blocks in one bash in `tmp_path`, on a free port; fails the test unless exit 0."""
+    script = "set -euo pipefail\n" + "\n".join(blocks)
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
@@ -59,9 +86,7 @@ def test_the_walkthrough_runs_top_to_bottom(tmp_path):
         except ProcessLookupError:
             pass
     assert process.returncode == 0, f"{output}\n--- serve.log tail:\n{_tail(tmp_path)}"
-    assert '"status":"completed"' in output.replace(" ", "")  # the transfer went through
-    assert "added 3 rule(s) from preset bad-release" in output
-    assert re.search(r"disabled rule_\w+ \(slow iOS balance\)", output)
+    return output
 
 
 def _tail(directory: Path) -> str:

@@ -1,4 +1,5 @@
-"""Liveness (never touched by chaos), and which process answered with which chaos rules."""
+"""Liveness (never touched by chaos), and which process answered with which chaos rules
+(and whether it lets allowed callers choose faults)."""
 import os
 from functools import cache
 from importlib.metadata import PackageNotFoundError, version
@@ -31,4 +32,5 @@ def health():
     with db.reading() as connection:
         connection.execute(SELECT_1)
     return {"status": "ok", "version": app_version(), "worker": os.getpid(),
-            "chaos_revision": chaos.applied_revision(current_app)}
+            "chaos_revision": chaos.applied_revision(current_app),
+            "chaos_header_faults": chaos.header_faults_on(current_app)}

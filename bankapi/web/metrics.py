@@ -10,7 +10,12 @@ Label values are bounded by what the server knows, whatever clients send
 published releases (`KnownVersions`); anything else is "other". As a last bound, a
 process records at most MAX_SERIES label sets; later new combinations share one
 all-"other" set, so /metrics stays under 1 MB.
+
+`banksim_release_published_timestamp_seconds{app_version}` tells when each of those
+releases was last published (from the same read), so a dashboard can mark releases on
+its graphs and an alert can be read against the release that caused it.
 """
+import datetime
 import logging
 import os
 import threading
@@ -18,9 +23,10 @@ import time
 from functools import partial
 
 from apiflask import APIBlueprint
-from flask import Response, g, request
+from flask import Response, current_app, g, request
 from prometheus_client import (CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram,
                                generate_latest, multiprocess)
+from prometheus_client.core import GaugeMetricFamily
 from sqlalchemy import func, select
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -72,6 +78,7 @@ class KnownVersions:
     def __init__(self, engine, refresh_s: float = VERSIONS_REFRESH_S, cap: int = MAX_VERSIONS):
         self.engine, self.refresh_s, self.cap = engine, refresh_s, cap
         self.known: frozenset[str] = frozenset()
+        self.published: dict[str, float] = {}  # version -> when last published (epoch s)
         self._due = 0.0
         self._lock = threading.Lock()
 
@@ -85,15 +92,40 @@ class KnownVersions:
             return  # another thread is reading; the current set is a few seconds old at most
         try:
             self._due = time.monotonic() + self.refresh_s
-            newest = (select(Release.version).group_by(Release.version)
-                      .order_by(func.max(Release.released_at).desc()).limit(self.cap))
+            last = func.max(Release.released_at)
+            newest = (select(Release.version, last).group_by(Release.version)
+                      .order_by(last.desc()).limit(self.cap))
             with self.engine.connect() as connection:
-                self.known = frozenset(connection.scalars(newest))
+                rows = connection.execute(newest).all()
+            self.published = {version: _epoch(at) for version, at in rows if at is not None}
+            self.known = frozenset(version for version, _ in rows)
         except SQLAlchemyError as exc:
             log.warning("metrics: cannot read releases, keeping %d known versions: %s",
                         len(self.known), exc)
         finally:
             self._lock.release()
+
+
+def _epoch(moment) -> float:
+    """A stored (naive UTC) time as epoch seconds; SQLite may hand back text."""
+    if isinstance(moment, str):
+        moment = datetime.datetime.fromisoformat(moment)
+    return moment.replace(tzinfo=datetime.timezone.utc).timestamp()
+
+
+class ReleaseCollector:
+    """`banksim_release_published_timestamp_seconds`, from this process's KnownVersions."""
+
+    def __init__(self, versions: KnownVersions):
+        self.versions = versions
+
+    def collect(self):
+        family = GaugeMetricFamily("banksim_release_published_timestamp_seconds",
+                                   "When each app version that is a label was last published",
+                                   labels=("app_version",))
+        for version, at in sorted(self.versions.published.items()):
+            family.add_metric((version,), at)
+        yield family
 
 
 def platform_label(value: str | None) -> str:
@@ -164,4 +196,7 @@ def metrics():
         multiprocess.MultiProcessCollector(registry)
     else:
         from prometheus_client import REGISTRY as registry
-    return Response(generate_latest(registry), mimetype=CONTENT_TYPE_LATEST)
+    releases = CollectorRegistry(auto_describe=False)
+    releases.register(ReleaseCollector(current_app.state.versions))
+    return Response(generate_latest(registry) + generate_latest(releases),
+                    mimetype=CONTENT_TYPE_LATEST)

@@ -39,6 +39,16 @@ SERVER_BOUNDS = (408, 413, 414, 431)  # the server's own refusals, before any vi
 # ALWAYS_ANSWERED): the banksim runs a team rehearses are exactly when a client meets these.
 INJECTED = {status: f"injected by a chaos rule (an error fault with status {status})"
             for status in (429, 500, 502, 503, 504)}
+# The header a caller may ask for faults with (chaos/header_faults.py): on every path chaos
+# touches, applied only while an admin allows the caller, else ignored (never refused).
+FAULT_HEADER = {
+    "in": "header", "name": "X-Banksim-Fault", "required": False,
+    "description": "faults this request asks for, e.g. `latency=800ms` or `latency=1s; error=503`"
+                   " (docs/reference.md, Caller-chosen faults): applied only while "
+                   "PUT /admin/chaos/settings allows the caller's X-Device-Id or user, "
+                   "answered then as the fault makes it (X-Chaos-Rule: header); otherwise "
+                   "ignored, never refused",
+    "schema": {"type": "string"}, "example": "latency=800ms"}
 WITH_BODY = {"post", "put", "patch"}
 ADMIN_PREFIX = "/admin/"  # admin.py's and the chaos admin API's bearer check
 ADMIN_SCHEME = "AdminToken"
@@ -62,10 +72,10 @@ def complete_spec(spec: dict, idempotent: set[tuple[str, str]],
                   no_database: set[tuple[str, str]] = frozenset()) -> dict:
     """What apiflask leaves out of /openapi.json, so the document says all the API does:
     bodies are required, and so is Idempotency-Key on the `idempotent` (path, method)
-    operations (the views made `idempotent`); every error status each
-    operation can answer (`document_errors`); the admin token on /admin; what inputs.py
-    refuses in every string; each schema's EXACTLY_ONE_OF and AT_LEAST_ONE_OF; the chaos
-    schemas' rules (chaos.schemas.document_faults)."""
+    operations (the views made `idempotent`); every error status each operation can
+    answer (`document_errors`) and, where chaos acts, X-Banksim-Fault; the admin token on
+    /admin; what inputs.py refuses in every string; each schema's EXACTLY_ONE_OF and
+    AT_LEAST_ONE_OF; the chaos schemas' rules (chaos.schemas.document_faults)."""
     for path, operations in spec.get("paths", {}).items():
         for method, operation in operations.items():
             if "requestBody" in operation:
@@ -77,14 +87,19 @@ def complete_spec(spec: dict, idempotent: set[tuple[str, str]],
                     "schema": {"type": "string", "minLength": 1, "maxLength": 255}})
             if path.startswith(ADMIN_PREFIX):
                 operation["security"] = [{ADMIN_SCHEME: []}]
+            faultable = not covers(ALWAYS_ANSWERED, path)
             document_errors(operation, method, (path, method) not in no_database,
-                            faultable=not covers(ALWAYS_ANSWERED, path))
+                            faultable=faultable)
+            if faultable:
+                operation.setdefault("parameters", []).append(dict(FAULT_HEADER))
     spec.setdefault("components", {}).setdefault("securitySchemes", {})[ADMIN_SCHEME] = {
         "type": "http", "scheme": "bearer",
         "description": "the server's BANKSIM_ADMIN_TOKEN, for every /admin operation"}
     _one_of(spec)
     from chaos.schemas import document_faults
-    spec = document_faults(spec)
+
+    from ..presets import MATCH_HEADERS
+    spec = document_faults(spec, MATCH_HEADERS)
     _storable_strings(spec)
     return spec
 

@@ -320,6 +320,9 @@ class HealthOut(Out):
     worker = Integer(metadata={"description": "process id of the server process that answered"})
     chaos_revision = Integer(allow_none=True, metadata={
         "description": "chaos rules revision this process applies (null: chaos off)"})
+    chaos_header_faults = Boolean(allow_none=True, metadata={
+        "description": "whether this process applies X-Banksim-Fault from allowed devices "
+                       "and users now (the setting and chaos both on; null: chaos off)"})
 
 
 class AuditOut(Out):

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from loadtests.report.aggregate import AFFECTED_PHASES, percentile
 from loadtests.report.events import load_events
+from loadtests.report.guardrails import reasons as stop_reasons
 from loadtests.scenario import Scenario
 
 METRICS = ("success_rate", "bad_version_success_rate", "bad_version_users", "users_affected",
@@ -121,12 +122,15 @@ def _p95(path: Path) -> float | None:
 
 
 def run_passed(run_dir: Path) -> tuple[bool, bool]:
-    """(integrity ok, every threshold passed) of one run; a run without a report fails."""
+    """(integrity ok, every threshold passed) of one run; a run without a report fails,
+    and so does one a guardrail aborted or whose preflight failed (it has no verdict on
+    the thresholds it never reached)."""
     report = read_report(run_dir)
     if report is None:
         return False, False
     integrity = (report.get("integrity") or {}).get("ok") is True
-    return integrity, all(t["passed"] for t in report.get("thresholds") or ())
+    stopped = bool(stop_reasons(report))
+    return integrity, all(t["passed"] for t in report.get("thresholds") or ()) and not stopped
 
 
 def spread(values: list) -> dict | None:

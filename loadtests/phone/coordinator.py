@@ -6,9 +6,9 @@ Imported only by `locustfile.py` (it uses gevent). One `RunCoordinator` per proc
   asks for the next number with a `banksim_claim` message and waits for the answer;
 - the phase and the run's start time: set by the master's timeline and broadcast to
   workers (`banksim_phase`), so each journey carries the phase at its start;
-- the scenario's timeline: played by the master (or the local runner), which also runs
-  the alert detector live on the journeys it collects when the scenario says
-  `halt_on_alert` (loadtests/scenario/halt.py);
+- the scenario's timeline: played by the master (or the local runner), which also
+  watches the scenario's guardrails and runs its preflight check live, on the journeys
+  it collects (`guard.py`);
 - journey events and transfer intents: a worker buffers them and sends them to the
   master (`banksim_events`) every FLUSH_INTERVAL_S, when the master asks
   (`banksim_flush`, at test stop) and at its own test stop; the master or the local
@@ -33,9 +33,8 @@ from locust.runners import MasterRunner, WorkerRunner
 
 from chaos.client import AdminClient
 from loadtests.phone.arrivals import ArrivalTally, FreePhones, PoissonSchedule
-from loadtests.scenario.halt import HaltOnAlert
+from loadtests.phone.guard import RunGuard
 from loadtests.phone.journal import EventBuffer, JsonLinesSink, write_phases
-from loadtests.report.detector import DetectorSettings
 from loadtests.scenario import Scenario
 from loadtests.scenario.timeline import Phase, TimelineDriver, phases_for
 
@@ -43,7 +42,6 @@ log = logging.getLogger(__name__)
 FLUSH_INTERVAL_S = 2.0
 CLAIM_TIMEOUT_S = 10.0
 FLUSH_WAIT_S = 5.0
-ALERT_CHECK_S = 1.0
 SHARE_WAIT_S = 5.0  # how long a worker waits for the master to say how many workers share R
 
 
@@ -66,8 +64,7 @@ class RunCoordinator:
         self.journeys_by_worker: collections.Counter[str] = collections.Counter()
         self._greenlets: list[gevent.Greenlet] = []
         self.driver: TimelineDriver | None = None
-        self.halter: HaltOnAlert | None = None
-        self.journeys: list[dict] = []  # kept only while halt_on_alert watches them
+        self.guard: RunGuard | None = None
         self.open_model = scenario.load_model == "open"
         self.free_phones, self.tally = FreePhones(), ArrivalTally()
         self.workers: int | None = None if self.is_worker else 1
@@ -95,8 +92,8 @@ class RunCoordinator:
     def _store(self, batch: dict) -> None:
         self.tally.merge(batch.get("arrivals"))
         self.sink.write(batch)
-        if self.halter is not None and not self.halter.done:
-            self.journeys.extend(batch.get("journeys") or ())
+        if self.guard is not None:
+            self.guard.feed(batch.get("journeys") or [])
 
     def _on_claim(self, environment, msg, **_kw):
         self.runner.send_message("banksim_number",
@@ -227,7 +224,7 @@ class RunCoordinator:
         if self.options.phases_out:
             write_phases(self.options.phases_out, [p.as_dict() for p in self.phases])
         self.set_phase(self.phases[0].name)
-        if not (scenario["timeline"] or scenario["releases"]):
+        if not (scenario["timeline"] or scenario["releases"] or scenario.guardrails):
             return
         if not self.options.admin_token:
             raise ValueError("the timeline needs the admin token (--admin-token or "
@@ -235,14 +232,10 @@ class RunCoordinator:
         admin = AdminClient(self.environment.host, self.options.admin_token,
                             url_from="--host", token_from="--admin-token or BANKSIM_ADMIN_TOKEN")
         self.driver = TimelineDriver(scenario, admin, self.set_phase, duration_s=duration)
+        self.guard = RunGuard(self.environment, scenario, self.driver, self.phases, duration,
+                              self.seconds_since_start, self._flush_for_guard)
         self._spawn(self.driver.run, time.monotonic())
-        if scenario.halt_on_alert:
-            incident = next((p.start_s for p in self.phases if p.name == "incident"), None)
-            settings = DetectorSettings.for_run(duration, slo=scenario.slo,
-                                                p95_ms=scenario.p95_ms)
-            self.halter = HaltOnAlert(scenario.incident_versions(), incident, settings,
-                                      self.driver)
-            self._spawn(self._watch_alerts)
+        self._spawn(self.guard.watch)
 
     def set_phase(self, name: str) -> None:
         self.phase = name
@@ -253,11 +246,9 @@ class RunCoordinator:
                                       "load": {"model": self.scenario.load_model,
                                                "rates": self.scenario.rates(self._duration())}})
 
-    def _watch_alerts(self) -> None:
-        while not self.halter.done:
-            gevent.sleep(ALERT_CHECK_S)
-            self.halter.check(self.journeys, self.seconds_since_start())
-        self.journeys = []
+    def _flush_for_guard(self) -> None:
+        if self.is_master:
+            self._collect_from_workers()
 
     def test_stop(self) -> None:
         self._running, self._arrivals = False, None
@@ -272,6 +263,8 @@ class RunCoordinator:
         elapsed = round(self.seconds_since_start(), 3)
         if self.options.phases_out:
             phases = self.phases or [Phase("baseline", 0.0, elapsed)]
+            if self.guard is not None and self.guard.aborted_by:  # none after the last begun
+                phases = self.guard.phases_begun(phases, self.phase)
             write_phases(self.options.phases_out,
                          [{**p.as_dict(), "end_s": min(p.end_s, elapsed)}
                           for p in phases if p.start_s <= elapsed])
@@ -284,7 +277,8 @@ class RunCoordinator:
             write_phases(self.options.steps_out, {
                 "steps": self.driver.records if self.driver else [],
                 "chaos_rules": self.driver.chaos_rules if self.driver else [],
-                "halted_at_s": self.halter.halted_at_s if self.halter else None})
+                **(self.guard.record() if self.guard else {"halted_at_s": None}),
+                "run_started_at": self.run_started_at})  # epoch s: t_s 0, for alert times
         log.info("banksim: recorded %d journeys, %d transfer intents",
                  self.sink.counts["journeys"], self.sink.counts["transfers"])
         if self.is_master:

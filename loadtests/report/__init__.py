@@ -11,8 +11,10 @@ from pathlib import Path
 from .aggregate import (bad_versions, bucket_size_s, journey_rows, latency_rows,
                         platform_rows, policy_block, slo_checks, timeline_rows, users_affected,
                         users_slowed, version_rows)
+from .alerts import alert_entries, alert_values
 from .detector import Detection, DetectorSettings, detect
 from .events import JourneyEvent, coerce_events, load_events, normalise_phases, phase_start
+from .guardrails import guardrail_rows
 from .headline import headline
 from .summary import print_summary, verdict
 from .thresholds import INCIDENT_METRICS, INTEGRITY_METRICS, evaluate, parse_threshold
@@ -30,7 +32,10 @@ def build_report(events: Iterable[dict | JourneyEvent], phases: Iterable, meta: 
     `meta` gives scenario, seed, users, duration_s and client_policy, and from a scenario
     run scenario_definition, timeline_steps (what each step did), halted_at_s,
     incident_versions (published by the step that starts `incident`), chaos_rules (each
-    rule the timeline created, with its counters) and allow_failed_steps; `integrity` is
+    rule the timeline created, with its counters), allow_failed_steps, the stop
+    conditions: guardrails (as the run recorded them), preflight and aborted_by (the
+    guardrail, or the preflight check, that stopped the load), and, from a run with
+    Prometheus, alerts (alerts.json: `loadtests.report.alerts`); `integrity` is
     passed through as is. `p95_ms` adds the latency SLO. Raises ValueError for a
     threshold that does not parse.
     """
@@ -70,9 +75,15 @@ def build_report(events: Iterable[dict | JourneyEvent], phases: Iterable, meta: 
         "timeline_steps": meta.get("timeline_steps") or [],
         "allow_failed_steps": bool(meta.get("allow_failed_steps")),
         "chaos_rules": meta.get("chaos_rules") or [],
+        "guardrails": guardrail_rows(meta.get("guardrails") or [], events, settings, duration_s),
+        "preflight": meta.get("preflight"),
+        "aborted_by": meta.get("aborted_by"),
         "integrity": integrity,
+        "alerts": alert_entries(meta.get("alerts"), incident),
     }
-    report["thresholds"] = evaluate(parsed, events, {**integrity, **incident})
+    report["thresholds"] = evaluate(parsed, events, {**integrity, **incident,
+                                                     **alert_values(report["alerts"])},
+                                    duration_s)
     report["headline"] = headline(report)
     return report
 

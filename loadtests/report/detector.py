@@ -125,8 +125,10 @@ class _Windows:
 
 
 def detect(events: list[JourneyEvent], settings: DetectorSettings,
-           incident_start_s: float | None = None, end_s: float | None = None) -> Detection:
-    """Run the alert rule over the whole run (see the module docstring)."""
+           incident_start_s: float | None = None, end_s: float | None = None,
+           objectives: tuple[str, ...] = ("success", "latency")) -> Detection:
+    """Run the alert rule over the whole run (see the module docstring); `objectives`
+    narrows it to one SLO (a guardrail on the success or the latency alert alone)."""
     windows = _Windows(events, settings.p95_ms)
     last = max([end_s or 0.0, *windows.times[-1:]])
     times = [round(k * settings.step_s, 3) for k in range(1, int(last / settings.step_s) + 2)]
@@ -135,8 +137,9 @@ def detect(events: list[JourneyEvent], settings: DetectorSettings,
         n_long, f_long, s_long = windows.counts(t, settings.long_window_s)
         n_short, f_short, s_short = windows.counts(t, settings.short_window_s)
         enough = min(n_long, n_short) >= settings.min_journeys
-        budgets = (("success", f_long, f_short, settings.error_budget),
-                   ("latency", s_long, s_short, settings.latency_budget))
+        budgets = tuple(b for b in (("success", f_long, f_short, settings.error_budget),
+                                    ("latency", s_long, s_short, settings.latency_budget))
+                        if b[0] in objectives)
         firing = [name for name, bad_long, bad_short, budget in budgets
                   if enough and _burn(bad_long, n_long, budget) > settings.burn_rate
                   and _burn(bad_short, n_short, budget) > settings.burn_rate]

@@ -9,14 +9,17 @@ rollout stopped. Nothing here knows version numbers, so any scenario reads right
 """
 from .events import phase_start
 from .fmt import milliseconds, percent, seconds
+from .guardrails import fired_clauses, preflight_headline
 
 
 def headline(report: dict) -> str:
     """One sentence for the top of the page and the terminal."""
     phases = report.get("phases") or []
     incident = report.get("incident") or {}
+    if preflight_headline(report):
+        return preflight_headline(report)
     if phase_start(phases, "incident") is None:
-        return _no_incident(report)
+        return _sentence([_no_incident(report).rstrip("."), *fired_clauses(report)])
     bad = incident.get("bad_versions") or []
     if bad:
         clauses = [_hurt(report, version) for version in bad]
@@ -25,6 +28,7 @@ def headline(report: dict) -> str:
         clauses = [_unhurt(report)]
     clauses.append(_timings(report))
     clauses.append(_halted(report))
+    clauses.extend(fired_clauses(report))
     return _sentence(clauses)
 
 

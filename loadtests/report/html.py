@@ -9,6 +9,7 @@ from . import charts
 from .fmt import milliseconds, percent, seconds, secs
 from .headline import headline
 from .main_chart import MIN_BUCKET_JOURNEYS
+from .guardrails import summary_lines
 from .steps import failed_steps, idle_rules
 from .summary import partial_note, verdict
 
@@ -40,6 +41,8 @@ PAGE = """<!DOCTYPE html>
 {% for reason in reasons %} {{ reason }}{% if not loop.last %};{% endif %}{% endfor %}</p>
 {% if failed_steps %}<div class="alarm" id="failed-steps"><b>{{ failed_steps|length }} call{{ 's' if failed_steps|length > 1 }} of the timeline failed: the incident did not run as the scenario says{{ ' (allowed by --allow-failed-steps)' if r.allow_failed_steps }}.</b>
 <ul>{% for line in failed_steps %}<li>{{ line }}</li>{% endfor %}</ul></div>{% endif %}
+{% if stop_lines %}<div class="{{ 'alarm' if r.aborted_by else 'warn' }}" id="guardrails"><b>Guardrails and preflight</b>
+<ul>{% for line in stop_lines %}<li>{{ line }}</li>{% endfor %}</ul></div>{% endif %}
 {% if idle_rules %}<div class="warn" id="idle-rules"><b>Chaos rules that did nothing</b> (see <a href="#chaos-rules">chaos rules</a>):
 <ul>{% for line in idle_rules %}<li>{{ line }}</li>{% endfor %}</ul></div>{% endif %}
 <p class="muted">seed {{ r.seed }} &middot; {{ r.users }} users &middot; {{ r.duration_s|secs }} s
@@ -86,6 +89,19 @@ SLO ({{ r.slo_p95_ms|ms }}),{% endif %} during the incident or recovery phases.<
 <td>{% if c.objective == 'success' %}&ge; {{ c.limit|pct1 }}{% else %}p95 &le; {{ c.limit|ms }}{% endif %}</td>
 <td class="{{ 'fail' if c.breached else 'pass' }}">{{ 'breached' if c.breached else 'met' }}</td></tr>
 {% endfor %}</table>{% endif %}
+
+{% if r.alerts %}<h2 id="prometheus-alerts">Prometheus alerts</h2>
+<table><tr><th>alert</th><th>labels</th><th>fired</th><th>first fired at</th><th>after the incident started</th>
+<th>after banksim's detector</th><th>resolved at</th><th>firing for</th></tr>
+{% for a in r.alerts %}<tr><td>{{ a.name }}</td><td>{% for k, v in a.labels|dictsort %}{{ k }}={{ v }}{% if not loop.last %}, {% endif %}{% endfor %}</td>
+<td>{{ 'yes' if a.fired else 'no' }}</td><td>{{ a.first_fired_at_s|seconds }}</td>
+<td>{{ a.since_incident_s|seconds }}</td><td>{{ a.since_detector_s|seconds }}</td>
+<td>{{ a.resolved_at_s|seconds if a.resolved_at_s is not none else ('still firing at the end' if a.fired else '–') }}</td>
+<td>{{ a.firing_s|seconds }}</td></tr>
+{% endfor %}</table>
+<p class="muted">What a real Prometheus, scraping the bank every second with the alert rules given to
+<code>--prometheus</code>, alerted during the run (the bars along the bottom of the first chart); times
+in seconds since the run started. A negative time after banksim's detector: Prometheus was faster.</p>{% endif %}
 
 <h2>App versions</h2>
 <table><tr><th>app version</th><th>users</th><th>journeys</th><th>failed</th><th>success rate</th>
@@ -203,6 +219,7 @@ def _environment() -> Environment:
     env.filters["ms"] = milliseconds
     env.filters["pct1"] = percent
     env.filters["secs"] = secs
+    env.filters["seconds"] = seconds
     return env
 
 
@@ -230,7 +247,8 @@ def render_html(report: dict) -> str:
                        if key != "users_slowed" or incident.get(key) is not None],
         partial_note=partial_note(report),
         policy_rows=policy_rows, integrity_rows=integrity_rows, min_bucket=MIN_BUCKET_JOURNEYS,
-        failed_steps=failed_steps(report), idle_rules=idle_rules(report))
+        failed_steps=failed_steps(report), idle_rules=idle_rules(report),
+        stop_lines=summary_lines(report))
 
 
 def write_html(report: dict, path: str | Path) -> Path:

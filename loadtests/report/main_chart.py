@@ -86,7 +86,7 @@ def success_over_time_figure(report: dict, figure: Figure) -> None:
     styles = version_styles(report)
     drawn = {v: _version(ax, v, series[v], styles[v], biggest) for v in series}
     handles = [drawn[v] for v in styles if v in drawn] + _monitoring(ax, report) + \
-        _marks(ax, report)
+        _marks(ax, report) + _prometheus_alerts(ax, report)
     lowest = min(rate for points in series.values() for _, rate, _ in points)
     last = max(x for points in series.values() for x, _, _ in points)
     ax.set_xlim(0, max(report["duration_s"], last))
@@ -181,3 +181,29 @@ def _marks(ax, report: dict) -> list:
             ax.text(incident[key], 0.02, f" {text}", transform=ax.get_xaxis_transform(),
                     fontsize=8, rotation=90, va="bottom", ha="right")
     return handles
+
+
+ALERT_COLOUR, ALERT_ROW = "#CC79A7", 0.045  # Okabe-Ito reddish purple; a bar's height (axes)
+
+
+def _prometheus_alerts(ax, report: dict) -> list:
+    """Each Prometheus alert that fired (`--prometheus`) as a bar along the bottom of the
+    chart while it was firing, named where it starts; nothing without such alerts."""
+    fired = [a for a in report.get("alerts") or () if a["fired"]]
+    end = report.get("duration_s") or 0
+    for row, alert in enumerate(fired):
+        start = alert["first_fired_at_s"]
+        stop = alert["resolved_at_s"] if alert["resolved_at_s"] is not None else end
+        y = 0.1 + row * ALERT_ROW
+        ax.plot([start, max(stop, start)], [y, y], color=ALERT_COLOUR, linewidth=5,
+                solid_capstyle="butt", transform=ax.get_xaxis_transform(), zorder=SLO_ZORDER)
+        labels = ",".join(str(v) for k, v in sorted(alert["labels"].items())
+                          if k != "severity")
+        ax.text(start, y + ALERT_ROW / 3, f" {alert['name']}" + (f" {labels}" if labels else ""),
+                transform=ax.get_xaxis_transform(), fontsize=7, va="bottom",
+                zorder=SLO_ZORDER, bbox={"facecolor": "white", "edgecolor": "none",
+                                         "alpha": 0.7, "pad": 0.5})
+    if not fired:
+        return []
+    return [Line2D([], [], color=ALERT_COLOUR, linewidth=5,
+                   label="Prometheus alert firing (named at its start)")]

@@ -7,8 +7,10 @@ from rich.rule import Rule
 from rich.table import Table
 
 from .aggregate import success_by_version_and_phase
+from .alerts import alert_lines
 from .events import phase_key, sorted_versions
 from .fmt import percent, seconds, secs, span
+from .guardrails import reasons as stop_reasons, summary_lines
 from .headline import headline
 from .steps import print_warnings, steps_reason
 
@@ -33,6 +35,7 @@ def verdict(report: dict) -> tuple[bool, list[str]]:
     if failed:
         plural = "s" * (len(failed) != 1)
         reasons.append(f"{len(failed)} threshold{plural} failed: {', '.join(failed)}")
+    reasons.extend(stop_reasons(report))  # a guardrail aborted it, or the preflight failed
     steps = steps_reason(report)  # the incident did not run as written
     if steps and not report.get("allow_failed_steps"):
         reasons.append(steps)
@@ -115,6 +118,13 @@ def print_summary(report: dict, console: Console | None = None) -> None:
         + (f", {incident['users_slowed']} with journeys over the latency SLO"
            if incident.get("users_slowed") is not None else ""),
         highlight=False)
+
+    for line in summary_lines(report):
+        console.print(escape(line), highlight=False)
+    alerts = alert_lines(report.get("alerts") or [])
+    if alerts:
+        console.print("prometheus alerts:\n" + "\n".join(f"  {escape(line)}" for line in alerts),
+                      highlight=False)
 
     integrity = report.get("integrity") or {}
     if integrity:

@@ -39,6 +39,46 @@ RESET_DATABASE = click.option(
     help="let the run reset BANKSIM_DATABASE_URL although it holds data no earlier run left "
          "there (without it such a database is refused; an empty one, or an earlier run's, "
          "is reset anyway)")
+PROMETHEUS = click.option(
+    "--prometheus", is_flag=True,
+    help="run a real Prometheus (the `prometheus` binary on PATH, Debian's prometheus "
+         "package) on 127.0.0.1 scraping the bank every second with the shipped alert rules "
+         "(deploy/alerts.yml); report.json gains `alerts`")
+ALERT_RULES = click.option(
+    "--alert-rules", multiple=True, metavar="FILE",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="your own Prometheus rules file instead of the shipped ones; promtool must accept "
+         "it (implies --prometheus; repeatable)")
+ALERT_SPEEDUP = click.option(
+    "--alert-speedup", type=click.FloatRange(1, 100_000), metavar="N",
+    help="divide every window, offset and `for:` of the rules by N for a short run, e.g. 60: "
+         "an hour's window becomes a minute (implies --prometheus) [default: 1]")
+
+
+def alerting_of(prometheus: bool, files: tuple, speedup: float | None, thresholds=()):
+    """The checked alert rules of a run (None without Prometheus); exits 2 when a rules
+    file, the binaries or an `alert[NAME]` threshold cannot work, before anything starts."""
+    from loadtests.report import parse_threshold
+    from loadtests.run.alert_rules import prepare
+    wanted = {t.metric.removeprefix("alert[").removesuffix("]")
+              for t in map(parse_threshold, thresholds) if t.metric.startswith("alert[")}
+    if not (prometheus or files or speedup):
+        if wanted:
+            raise click.BadParameter(f"alert[{sorted(wanted)[0]}] needs --prometheus",
+                                     param_hint="--threshold")
+        return None
+    try:
+        rules = prepare(list(files), speedup or 1.0)
+    except RunRefused as exc:
+        refused(exc)
+    unknown = sorted(wanted - set(rules.alert_names))
+    if unknown:
+        raise click.BadParameter(
+            f"no alerting rule {unknown[0]!r} in {rules.describe()}; its alerts: "
+            f"{', '.join(rules.alert_names) or 'none'}", param_hint="--threshold")
+    return rules
+
+
 PORT = click.option("--port", type=click.IntRange(1, 65535),
                     help="the bank's port on 127.0.0.1 [default: a free one]")
 
@@ -110,10 +150,14 @@ def parse_think(value: str) -> tuple[float, float]:
 @click.option("--allow-failed-steps", is_flag=True,
               help="a timeline step the bank refuses (its incident not injected as written) "
                    "is reported but does not fail the run")
+@PROMETHEUS
+@ALERT_RULES
+@ALERT_SPEEDUP
 @PORT
 @RESET_DATABASE
 def incident(scenario, users, duration, seed, client_policy, load_model, rate, out, thresholds,
-             slo, workers, adoption, think, allow_failed_steps, port, reset_database):
+             slo, workers, adoption, think, allow_failed_steps, prometheus, alert_rules,
+             alert_speedup, port, reset_database):
     """Replay an incident scenario against a fresh bank and report what users lived through."""
     from loadtests.report import parse_threshold
     for expression in thresholds:
@@ -131,10 +175,17 @@ def incident(scenario, users, duration, seed, client_policy, load_model, rate, o
         think_s=parse_think(think) if think else None, allow_failed_steps=allow_failed_steps,
         port=port, reset_database=reset_database)
     try:
-        settings.scenario_of()
+        run_s = settings.scenario_of().duration_s
     except ScenarioError as exc:
         raise click.BadParameter(
             "\n".join([exc.source, *exc.problems]), param_hint="--scenario") from None
+    for expression in thresholds:
+        window = parse_threshold(expression).window_s
+        if window is not None and window > run_s:
+            raise click.BadParameter(f"{expression!r}: a window of {window:g} s is longer than "
+                                     f"the run's {run_s:g} s", param_hint="--threshold")
+    settings.prometheus = alerting_of(prometheus, alert_rules, alert_speedup,
+                                      [*thresholds, *settings.scenario_of().thresholds])
     try:
         code = run_incident(settings, console=output_console())
     except RunRefused as exc:
@@ -216,10 +267,13 @@ def _loadtest_help() -> int:
 @click.option("--workers", type=click.IntRange(1, 16),
               help="gunicorn workers for the bank [default: the scenario's bank.workers, "
                    "else 2]")
+@PROMETHEUS
+@ALERT_RULES
+@ALERT_SPEEDUP
 @PORT
 @RESET_DATABASE
-def compare(scenario, varies, repeat, users, duration, seed, out, workers, port,
-            reset_database):
+def compare(scenario, varies, repeat, users, duration, seed, out, workers, prometheus,
+            alert_rules, alert_speedup, port, reset_database):
     """Run a scenario under several choices, one run after another, and compare them."""
     from loadtests.compare import run_comparison
     from loadtests.compare.plan import Plan, parse_varies
@@ -234,11 +288,13 @@ def compare(scenario, varies, repeat, users, duration, seed, out, workers, port,
                       "database_url": environment.database_url(), "port": port,
                       "reset_database": reset_database})
     try:
-        for run in plan.runs()[:len(plan.variants())]:  # every variant is a valid scenario
-            plan.settings(run).scenario_of()
+        scenarios = [plan.settings(run).scenario_of()  # every variant is a valid scenario
+                     for run in plan.runs()[:len(plan.variants())]]
     except ScenarioError as exc:
         raise click.BadParameter(
             "\n".join([exc.source, *exc.problems]), param_hint="--scenario") from None
+    plan.base["prometheus"] = alerting_of(prometheus, alert_rules, alert_speedup,
+                                          scenarios[0].thresholds)
     try:  # every run resets the one database: refused, none starts
         if plan.base["database_url"]:
             RunDatabase(plan.base["database_url"]).check(reset_database)

@@ -19,14 +19,17 @@ from urllib.parse import urlencode
 
 import requests
 from rich.console import Console
-from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
 from banksim import environment
 from chaos.client import AdminClient, AdminError
+from loadtests.run.alert_rules import AlertRules
 from loadtests.run.children import Children, Interrupted, StopSignals
+from loadtests.run.progress import JournalTail, watch as _watch  # noqa: F401 - JournalTail: tests
+from loadtests.run.prometheus import PrometheusRun
 from loadtests.run.reconcile import reconcile
 from loadtests.run.database_guard import RunDatabase, RunRefused
 from loadtests.report import print_summary, write_report
+from loadtests.report.guardrails import reasons as stop_reasons
 from loadtests.report.steps import steps_fail_the_run
 from loadtests.report.events import read_jsonl
 from loadtests.run.rundir import build, run_files, write_run_json
@@ -63,6 +66,7 @@ class IncidentSettings:
     allow_failed_steps: bool = False  # a timeline step the bank refused does not fail the run
     reset_database: bool = False  # reset a database that holds someone else's data
     port: int | None = None  # the bank's port on 127.0.0.1 (None: a free one)
+    prometheus: AlertRules | None = None  # run Prometheus with these rules (checked)
 
     def scenario_of(self) -> Scenario:
         """The scenario as run; raises ScenarioError listing every problem."""
@@ -167,49 +171,11 @@ def spawn_rate(sc: Scenario) -> float:
     return round(sc.users / sc.arrival_s, 3) if sc.arrival_s > 0 else float(sc.users)
 
 
-def _watch(process: subprocess.Popen, sc: Scenario, journeys: Path, console,
-           label: str | None = None) -> None:
-    """A progress bar for the run, with the journeys finished and failed so far."""
-    columns = (TextColumn("[bold]{task.description}"), BarColumn(),
-               TextColumn("{task.fields[status]}"), TimeRemainingColumn())
-    with Progress(*columns, console=console, transient=True) as progress:
-        task = progress.add_task(label or f"{sc.name}, {sc.users} users", total=sc.duration_s,
-                                 status="starting")
-        started, tail = time.monotonic(), JournalTail(journeys)
-        while process.poll() is None:
-            tail.read_new()
-            progress.update(task, completed=min(time.monotonic() - started, sc.duration_s),
-                            status=f"{tail.journeys} journeys, {tail.failed} failed")
-            time.sleep(1)
-
-
-class JournalTail:
-    """Counts the journeys Locust appends to journeys.jsonl, reading only what is new (a
-    thousand phones write a few hundred lines a second: re-reading it all every second
-    would cost the runner more CPU than it has)."""
-
-    def __init__(self, path: Path):
-        self.path, self.offset, self.journeys, self.failed = path, 0, 0, 0
-
-    def read_new(self) -> None:
-        try:
-            with open(self.path, "rb") as handle:
-                handle.seek(self.offset)
-                chunk = handle.read()
-        except FileNotFoundError:
-            return
-        complete = chunk[:chunk.rfind(b"\n") + 1]  # a line being written waits a second
-        self.offset += len(complete)
-        for line in complete.splitlines():
-            if line.strip():
-                self.journeys += 1
-                self.failed += not json.loads(line)["ok"]
-
-
 def run_incident(s: IncidentSettings, console: Console | None = None) -> int:
     """Run the scenario end to end; return the exit code (0 ok, 1 integrity, threshold, a
-    timeline step the bank refused (unless allowed) or a run that never reached its
-    incident, 128 + N when signal N stopped it)."""
+    timeline step the bank refused (unless allowed), a run that never reached its
+    incident, a guardrail that aborted it or a failed preflight, 128 + N when signal N
+    stopped it)."""
     console = console or Console()
     sc = s.scenario_of()  # a bad scenario stops here, before anything starts
     out = s.out_dir
@@ -226,7 +192,8 @@ def run_incident(s: IncidentSettings, console: Console | None = None) -> int:
            "BANKSIM_SERVICE_MS": f"{sc.bank.get('service_ms', 0):g}",
            "BANKSIM_MAX_IN_FLIGHT": str(sc.bank.get("max_in_flight", 0))}
     files = run_files(out)
-    for name in ("journeys", "transfers", "steps", "phases", "chaos", "load"):
+    for name in ("journeys", "transfers", "steps", "phases", "chaos", "alerts",
+                 "prometheus_log", "load"):
         files[name].unlink(missing_ok=True)
     for stale in ("report.json", "report.html", "main-chart.png"):  # another run's
         (out / stale).unlink(missing_ok=True)
@@ -235,12 +202,15 @@ def run_incident(s: IncidentSettings, console: Console | None = None) -> int:
     children, signals = Children(), StopSignals()
     with signals:
         try:
+            alerting = PrometheusRun(s.prometheus) if s.prometheus else None
             try:
                 integrity, server = _replay(sc, s, env, port, files, children, console,
-                                            database)
+                                            database, alerting)
             finally:
                 signals.shield()  # a signal now waits until everything has stopped
                 children.stop_all()
+                if alerting:
+                    alerting.close()  # its data directory
                 database.mark_again()
                 if not s.database_url:
                     checkpoint_sqlite(out / "bank.db")
@@ -272,7 +242,8 @@ def _stopped(s: IncidentSettings, exc: Interrupted, console) -> int:
 
 
 def _replay(sc: Scenario, s: IncidentSettings, env: dict, port: int, files: dict,
-            children: Children, console, database: RunDatabase) -> tuple[dict, dict]:
+            children: Children, console, database: RunDatabase,
+            alerting: PrometheusRun | None = None) -> tuple[dict, dict]:
     """Seed, serve, run Locust; the integrity block and the bank's side of the load
     (`server_load`, read before the bank stops); the caller stops the children."""
     out = s.out_dir
@@ -288,8 +259,11 @@ def _replay(sc: Scenario, s: IncidentSettings, env: dict, port: int, files: dict
     admin = AdminClient(bank.url, env[environment.ADMIN_TOKEN], timeout_s=60)
     admin("DELETE", "/admin/chaos/rules")
     admin("POST", "/admin/chaos/enable")
+    if alerting:
+        alerting.start(children, port, free_port(), files["prometheus_log"], console)
     console.print(f"bank up at {bank.url}; running {sc.name} for {sc.duration_s:g} s "
                   f"with client policy {sc.client_policy}")
+    locust_started = time.time()
     with open(out / "locust.log", "w") as locust_log:
         process = children.start(_locust_command(sc, s.seed, bank.url, files), env=env,
                                  stdout=locust_log, stderr=subprocess.STDOUT)
@@ -301,6 +275,8 @@ def _replay(sc: Scenario, s: IncidentSettings, env: dict, port: int, files: dict
         console.print(f"[yellow]the bank was still busy {drained:g} s after Locust stopped "
                       f"(requests the phones had given up on): it was overloaded[/]")
     save_chaos_rules(admin, files["chaos"], console)
+    if alerting:
+        alerting.record(files, locust_started, console)
     try:
         server = server_load(admin, requests.get(bank.url + "/metrics", timeout=60).text,
                              sc.duration_s, files["server_log"], sc)
@@ -346,11 +322,13 @@ def _report(sc: Scenario, s: IncidentSettings, integrity: dict, server: dict,
     write_report(report, out)
     print_summary(report, console=console)
     console.print(f"report: {(out / 'report.html').resolve()}")
-    missed = never_reached(report, next(iter(sc.incident_versions()), None), int(sc.duration_s))
+    missed = None if report.get("aborted_by") else never_reached(
+        report, next(iter(sc.incident_versions()), None), int(sc.duration_s))
     if missed:
         console.print(f"[bold red]{missed}[/]", highlight=False)
     passed = integrity["ok"] and all(t["passed"] for t in report["thresholds"])
-    return 0 if passed and not steps_fail_the_run(report) else 1
+    stopped = stop_reasons(report)  # a guardrail aborted the run, or the preflight failed
+    return 0 if passed and not steps_fail_the_run(report) and not stopped else 1
 
 
 def never_reached(report: dict, version: str | None, duration_s: int) -> str | None:

@@ -2,7 +2,8 @@
 
 `banksim incident` writes its raw files into the report directory as it goes: run.json
 (the seed and the command line's thresholds), scenario.yaml (the scenario as run),
-journeys.jsonl, and Locust's phases.json and steps.json when it stops. The report is built
+journeys.jsonl, and Locust's phases.json and steps.json when it stops (and with
+`--prometheus` alerts.json, what the alert rules did, and prometheus.log). The report is built
 from them at the end of a run (`build`, with the audit), from whatever is there when a
 signal stops a run (`build` with `stopped_by`: a partial report, which never passes), and
 again at any later time by `banksim report DIR` (`rebuild`).
@@ -20,8 +21,9 @@ from loadtests.scenario.timeline import rules_as_run
 FILES = {"run": "run.json", "scenario": "scenario.yaml", "journeys": "journeys.jsonl",
          "transfers": "transfers.jsonl", "phases": "phases.json", "steps": "steps.json",
          "chaos": "chaos-rules.json", "sessions": "sessions.json", "report": "report.json",
-         "load": "load.json", "server_log": "server.log",
-         "csv": "locust", "html": "locust.html"}  # csv: the prefix of Locust's CSV files
+         "csv": "locust", "html": "locust.html",  # csv: the prefix of Locust's CSV files
+         "alerts": "alerts.json", "prometheus_log": "prometheus.log",
+         "load": "load.json", "server_log": "server.log"}
 
 
 def run_files(out: Path) -> dict[str, Path]:
@@ -68,7 +70,8 @@ def _build(out: Path, integrity: dict, server: dict, stopped_by: str | None, par
     steps = _read_json(out / FILES["steps"], {"steps": [], "halted_at_s": None})
     events = read_jsonl(out / FILES["journeys"])
     duration = int(sc.duration_s)
-    if partial:
+    aborted_by = steps.get("aborted_by")  # a guardrail or the preflight stopped the load
+    if partial or aborted_by:
         duration = max([0.0, *(p["end_s"] for p in phases), *(e["t_s"] for e in events)])
     version = next(iter(sc.incident_versions()), None)
     meta = {"scenario": sc.name, "seed": started.get("seed"), "users": sc.users,
@@ -78,9 +81,13 @@ def _build(out: Path, integrity: dict, server: dict, stopped_by: str | None, par
             "stopped_by": stopped_by, "partial": partial,
             "chaos_rules": rules_as_run(steps.get("chaos_rules") or [],
                                         _read_json(out / FILES["chaos"], {}).get("rules") or []),
-            "allow_failed_steps": bool(started.get("allow_failed_steps"))}
+            "allow_failed_steps": bool(started.get("allow_failed_steps")),
+            "alerts": _read_json(out / FILES["alerts"], None),
+            "guardrails": steps.get("guardrails") or [], "preflight": steps.get("preflight"),
+            "aborted_by": aborted_by}
+    reach = [] if aborted_by else reach_thresholds(version)  # it stopped early, and says why
     thresholds = list(dict.fromkeys(  # each once: a rebuild may list them all in `started`
-        [*sc.thresholds, *started.get("thresholds", []), *reach_thresholds(version)]))
+        [*sc.thresholds, *started.get("thresholds", []), *reach]))
     report = build_report(events, phases, meta, integrity, thresholds, slo=sc.slo,
                           p95_ms=sc.p95_ms)
     report["server"] = server

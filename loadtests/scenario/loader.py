@@ -17,6 +17,7 @@ from scenarios import builtin_files
 
 from loadtests.scenario import safe_yaml
 from loadtests.scenario.schema import at_seconds, parse_duration, parse_think, problems
+from loadtests.scenario.stop_schema import injects
 
 DEFAULT = "bad-release"
 NONE = "none"                    # plain `locust` runs: one baseline phase, no admin calls
@@ -156,6 +157,26 @@ class Scenario:
     @property
     def halt_on_alert(self) -> bool:
         return bool(self.definition.get("halt_on_alert"))
+
+    @property
+    def guardrails(self) -> list[dict]:
+        """The stop conditions as run: `halt_on_alert: true` is the first, written out."""
+        rows = [{"when": str(g["when"]).strip(), "then": g["then"]}
+                for g in self.definition.get("guardrails") or ()]
+        halt = {"when": "alert", "then": "halt_rollout"}
+        return [halt, *rows] if self.halt_on_alert and halt not in rows else rows
+
+    def first_chaos_s(self, duration_s: float | None = None) -> float | None:
+        """When the first step that can start faults runs (None: the timeline has none)."""
+        return next((s.at_s for s in self.steps(duration_s) if injects(s.chaos)), None)
+
+    @property
+    def preflight(self) -> bool:
+        """Check the baseline before the first fault: as written, else whenever a chaos
+        step comes after some baseline to check."""
+        if "preflight" in self.definition:
+            return bool(self.definition["preflight"])
+        return (self.first_chaos_s() or 0) > 0
 
     def steps(self, duration_s: float | None = None) -> list[TimelineStep]:
         duration_s = self.duration_s if duration_s is None else duration_s

@@ -24,6 +24,7 @@ from loadtests.phone.retry import POLICIES as BUILTIN_POLICIES
 from loadtests.report.thresholds import parse_threshold
 from loadtests.scenario.dynamics import (BankSchema, ClientField, LoadSchema, StepLoadSchema,
                                          check_dynamics)
+from loadtests.scenario.stop_schema import MAX_GUARDRAILS, GuardrailSchema, stop_problems
 
 PLATFORMS = ("ios", "android", "web")
 TARGETS = ("ios", "android", "all")  # what a release is published for
@@ -247,6 +248,9 @@ class ScenarioSchema(_Strict):
     load = fields.Nested(LoadSchema)
     client = ClientField()
     bank = fields.Nested(BankSchema)
+    guardrails = fields.List(fields.Nested(GuardrailSchema), validate=validate.Length(
+        max=MAX_GUARDRAILS, error="at most {max} guardrails: each is judged every second"))
+    preflight = Flag()
 
     @validates_schema(skip_on_field_errors=False)
     def consistent(self, data, **_kw):
@@ -282,11 +286,13 @@ def _steps_fit(errors: dict, data: dict) -> None:
     except ValueError:
         pass
     previous, published = -1.0, {r.get("version") for r in data.get("releases") or ()}
+    timed = []
     for index, step in enumerate(data.get("timeline") or ()):
         try:
             at_s = at_seconds(step.get("at"), duration)
         except ValueError:
             continue
+        timed.append((at_s, step))
         problems = []
         if at_s > duration:
             problems.append(f"{at_s:g} s is past the run's duration of {duration:g} s")
@@ -300,6 +306,7 @@ def _steps_fit(errors: dict, data: dict) -> None:
         if rollout.get("version") and rollout["version"] not in published:
             errors.setdefault("timeline", {}).setdefault(index, {}).setdefault(
                 "rollout", {})["version"] = ["not published by this or an earlier step"]
+    stop_problems(errors, data, duration, timed)
 
 
 def at_seconds(value, duration_s: float) -> float:

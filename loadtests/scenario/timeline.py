@@ -9,6 +9,12 @@ report's `timeline_steps`. A failed call is recorded and the run goes on (the re
 fails the run, unless the user allowed failed steps); a change to a halted release is
 skipped and noted, never an error (the bank answers 409 rollout_halted).
 
+Two stop conditions act through the driver (loadtests/scenario/guardrails.py): a
+`before_chaos` check runs before the first step that can start faults, and when it says
+no, that step and every later one are skipped (the preflight: no fault is injected into a
+bank already missing its SLO); after a guardrail's `chaos_off`, steps that would start
+faults again are skipped and noted.
+
 Every chaos rule a step creates is noted too (`chaos_rules`: id, name, the step, the preset),
 with its counters as they stood when a later step removed it; `rules_as_run` completes the
 list with the counters read at the end of the run, for the report's `chaos_rules`.
@@ -20,6 +26,7 @@ from urllib.parse import quote
 
 from chaos.client import AdminError
 from loadtests.scenario.loader import Scenario, TimelineStep
+from loadtests.scenario.stop_schema import injects
 
 log = logging.getLogger(__name__)
 
@@ -75,8 +82,11 @@ class TimelineDriver:
     """Plays a scenario's timeline; `records` says what each step did."""
 
     def __init__(self, scenario: Scenario, admin, on_phase, *, duration_s: float | None = None,
-                 clock=time.monotonic, sleep=time.sleep):
+                 clock=time.monotonic, sleep=time.sleep, before_chaos=None):
         self.scenario, self.admin, self.on_phase = scenario, admin, on_phase
+        self.before_chaos = before_chaos  # () -> bool: False skips the rest of the timeline
+        self.stopped = False              # the preflight said no: no later step is played
+        self.chaos_off_by: str | None = None  # the guardrail that switched chaos off
         self.steps = scenario.steps(duration_s)
         self.clock, self.sleep = clock, sleep
         self.records: list[dict] = []
@@ -103,10 +113,19 @@ class TimelineDriver:
             wait = self.started_at + step.at_s - self.clock()
             if wait > 0:
                 self.sleep(wait)
+            if self.stopped:
+                return
             self.apply(step)
 
     def apply(self, step: TimelineStep) -> dict:
         record = self._record(f"timeline[{step.index}]", step.phase, step.at_s)
+        if self.before_chaos is not None and injects(step.chaos):
+            check, self.before_chaos = self.before_chaos, None  # once, before the first
+            if not check():
+                self.stopped = True
+                self._note(record, "step", "skipped", "the preflight check failed: the bank "
+                           "missed its SLO before any fault was injected")
+                return record
         log.info("timeline: step %d (%s) at %.1fs", step.index, step.phase or "-",
                  self.elapsed())
         if step.phase:
@@ -128,6 +147,14 @@ class TimelineDriver:
             self.halted[version] = self.elapsed()
         return ok
 
+    def chaos_off(self, guardrail: str) -> str:
+        """The kill switch, for a guardrail: no fault is injected from now on."""
+        record = self._record("guardrail", None, self.elapsed())
+        if self._call(record, "POST", "/admin/chaos/disable") is None:
+            raise RuntimeError(record["calls"][-1]["note"])
+        self.chaos_off_by = guardrail
+        return f"chaos switched off at {self.elapsed():g} s (POST /admin/chaos/disable)"
+
     # -- the step kinds -------------------------------------------------------------------
 
     def _publish(self, record: dict, release: dict, already_ok: bool = False) -> None:
@@ -146,6 +173,9 @@ class TimelineDriver:
             self.rollout[version] = float(rollout["percent"])
 
     def _chaos(self, record: dict, chaos: dict) -> None:
+        if self.chaos_off_by and injects(chaos):
+            return self._note(record, "chaos", "skipped",
+                              f"chaos was switched off by {self.chaos_off_by}")
         if "preset" in chaos:
             answer = self._call(record, "POST", f"/admin/chaos/presets/{quote(chaos['preset'])}")
             self._created(record, (answer or {}).get("rules") or (), chaos["preset"])

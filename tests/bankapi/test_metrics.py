@@ -1,3 +1,5 @@
+import time
+
 import pytest
 from sqlalchemy import event
 
@@ -108,7 +110,7 @@ def test_chaos_injections_are_counted_by_rule_fault_and_version(client, alice, a
     rule = client.post("/admin/chaos/rules", headers=admin_headers, json={
         "name": "503 for 4.1.3", "match": {"path": "/me", "app_version": "==4.1.3"},
         "fault": {"type": "error", "status": 503}, "probability": 1}).get_json()
-    labels = {"rule": rule["id"], "fault": "error", "app_version": "4.1.3"}
+    labels = {"rule": rule["id"], "fault": "error", "phase": "before", "app_version": "4.1.3"}
     before = sample(client.get("/metrics").get_data(as_text=True), "chaos_injections_total",
                     **labels)
     for version in ("4.1.3", "4.1.3", "4.1.2"):
@@ -126,3 +128,27 @@ def test_chaos_injections_of_unreleased_versions_are_other(client, alice, admin_
     text = client.get("/metrics").get_data(as_text=True)
     assert sample(text, "chaos_injections_total", rule=rule["id"], app_version="other") == 1
     assert "123.45.6789" not in text
+
+
+def test_releases_publication_times_are_exported(app, client, admin_headers):
+    client.post("/admin/releases", headers=admin_headers, json={"version": "4.2.0"})
+    app.state.versions.refresh()  # as a request does at most VERSIONS_REFRESH_S later
+    published = sample(client.get("/metrics").get_data(as_text=True),
+                       "banksim_release_published_timestamp_seconds", app_version="4.2.0")
+    assert abs(published - time.time()) < 120
+
+
+def test_chaos_rules_in_force_follow_the_rules_and_the_kill_switch(client, alice,
+                                                                   admin_headers):
+    client.post("/admin/chaos/rules", headers=admin_headers, json={
+        "name": "slow /me", "match": {"path": "/me"},
+        "fault": {"type": "latency", "ms": 1}, "probability": 0})
+    client.get("/me", headers=alice.headers)  # a request makes the engine read the rules
+    text = client.get("/metrics").get_data(as_text=True)
+    assert sample(text, "chaos_active_rules") >= 1
+    revision = sample(text, "chaos_rules_revision")
+    client.post("/admin/chaos/disable", headers=admin_headers)
+    client.get("/me", headers=alice.headers)
+    text = client.get("/metrics").get_data(as_text=True)
+    assert sample(text, "chaos_active_rules") == 0
+    assert sample(text, "chaos_rules_revision") > revision

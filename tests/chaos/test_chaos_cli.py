@@ -114,3 +114,18 @@ def test_database_faults_are_counted_and_shown_like_the_others(run, store, live_
     events = run("events")
     assert events.exit_code == 0 and "db_error" in events.output
     assert store.list_rules()[0]["stats"] == {"matched": 1, "injected": 1}
+
+
+def test_header_faults_on_adds_to_the_allow_list_and_off_forgets_it(run, store):
+    assert run("header-faults", "on", "--device", "phone-a").exit_code == 0
+    shown = run("header-faults", "on", "--device", "phone-b", "--device", "phone-a",
+                "--user", "user_1")
+    assert shown.exit_code == 0 and "device phone-a, device phone-b, user user_1" in shown.output
+    assert store.settings() == {"header_faults": True, "allow": {
+        "devices": ["phone-a", "phone-b"], "users": ["user_1"]}}
+    assert "header faults on for device phone-a" in run("status").output
+    refused = run("header-faults", "off", "--device", "phone-a")
+    assert refused.exit_code != 0 and store.settings()["header_faults"] is True
+    assert run("header-faults", "off").exit_code == 0
+    assert store.settings() == {"header_faults": False, "allow": {"devices": [], "users": []}}
+    assert "header faults off" in run("status").output

@@ -216,3 +216,20 @@ def test_exempt_paths_are_never_touched(serve, add_rule):
     url, _ = serve()
     assert requests.get(url + "/health", timeout=5).ok
     assert requests.get(url + "/admin/chaos", timeout=5).json()["enabled"] is True
+
+
+def test_faults_asked_for_in_one_header_share_one_minute_of_waiting():
+    from chaos.header_faults import ChainedFaults, parse
+    asked = parse("latency=40s; timeout=40s")
+    waits = []
+
+    class Recording:
+        def hold(self, seconds):
+            waits.append(seconds)
+            return True
+
+        environ, rng = {}, random.Random(1)
+    chain = ChainedFaults(tuple(fault for _kind, fault in asked.faults))
+    with pytest.raises(BrokenPipeError):  # the timeout, cut short by the budget, hangs up
+        chain.inject(Recording())
+    assert waits == [40.0, 20.0]

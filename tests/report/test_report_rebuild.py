@@ -134,3 +134,27 @@ def test_a_finished_run_whose_raw_files_changed_is_refused_not_passed(run_dir, d
     assert result.returncode == 2, result.stdout + result.stderr
     assert "PASS" not in result.stdout
     assert (run_dir / "report.json").read_text() == before  # nothing rewritten
+
+
+def test_report_of_a_run_a_guardrail_aborted_fails_again_naming_it(run_dir):
+    # the load stopped at 50 s, in the incident (30-72 s of this 120 s run)
+    name = "guardrails[0] (success_rate[window=10s]<0.8 -> abort_run)"
+    phases = json.loads((run_dir / "phases.json").read_text())
+    (run_dir / "phases.json").write_text(json.dumps(
+        [{**p, "end_s": min(p["end_s"], 50.0)} for p in phases if p["start_s"] <= 50]))
+    events = [line for line in (run_dir / "journeys.jsonl").read_text().splitlines()
+              if json.loads(line)["t_s"] < 50]
+    (run_dir / "journeys.jsonl").write_text("\n".join(events) + "\n")
+    (run_dir / "steps.json").write_text(json.dumps({
+        "steps": [], "halted_at_s": None, "aborted_by": name, "preflight": None,
+        "guardrails": [{"when": "success_rate[window=10s]<0.8", "then": "abort_run",
+                        "fired_at_s": 50.0, "value": 0.7, "effect": "run aborted"}]}))
+    write_report(build(run_dir, {"ok": True}, {}), run_dir)
+    result = report_command(run_dir)
+    assert result.returncode == 1, result.stdout + result.stderr
+    report = json.loads((run_dir / "report.json").read_text())
+    assert report["aborted_by"] == name and report["partial"] is False
+    assert 49 <= report["duration_s"] <= 50  # what was measured, not the 120 s planned
+    assert [t["name"] for t in report["thresholds"]] == [  # no "did it reach" thresholds
+        "success_rate[app_version=4.1.*]>=0.99"]
+    assert f"FAIL: {name} aborted the run at 50 s" in " ".join(result.stdout.split())

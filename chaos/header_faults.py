@@ -1,0 +1,154 @@
+"""Faults a caller asks for: the `X-Banksim-Fault` header, read into faults or why it is ignored.
+
+    X-Banksim-Fault: latency=800ms
+    X-Banksim-Fault: latency=2s; bandwidth=2048
+
+Each item is `TYPE` or `TYPE=VALUE`, separated by `;`. VALUE is the type's one setting
+(`SETTING` below): a whole number with an optional unit (ms or s for times, Bps or kBps
+for rates), or a word (malformed's mode). The fault is then built through the same
+registry and settings schema as a rule's (`build_fault`), so the header gets no more
+than a rule could: latency up to 60 s, an error status from the error fault's list. A
+type whose file is not installed is simply unknown.
+
+Whether a request may use the header at all (the setting, the allow-list, the kill
+switch) is the rule engine's decision; this module only reads the header. Everything
+it refuses comes back as a `reason`, one of REASONS, which the engine counts in
+`chaos_header_faults_ignored_total`: clients choose the header, so the label is bounded.
+"""
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+
+from .faults import FAULTS, Exchange, Fault, FaultSettingsError, build_fault
+
+HEADER = "X-Banksim-Fault"
+ENVIRON_KEY = "HTTP_X_BANKSIM_FAULT"
+RULE_ID = "header"  # what events, metrics and X-Chaos-Rule name a caller-chosen fault by
+MAX_LENGTH = 200
+MAX_FAULTS = 4
+MAX_HOLD_S = 60.0  # what one request's faults may wait in all: one latency fault's cap
+# fault type -> the one setting its header value gives (None: the type takes no value)
+SETTING = {"latency": "ms", "error": "status", "reset": None, "timeout": "hang_ms",
+           "malformed": "mode", "bandwidth": "bytes_per_s", "cut": "after_bytes"}
+# setting -> unit -> factor to the setting's own unit ("" is the bare number)
+UNITS = {"ms": {"": 1, "ms": 1, "s": 1000}, "hang_ms": {"": 1, "ms": 1, "s": 1000},
+         "bytes_per_s": {"": 1, "bps": 1, "kbps": 1000}}
+REASONS = ("off", "not_allowed", "exempt_path", "malformed", "not_ascii", "too_long",
+           "too_many", "unknown_fault", "invalid_value")
+_ITEM = re.compile(r"^([a-z_]{1,20})(?:=([A-Za-z0-9.]{1,20}))?$")
+_NUMBER = re.compile(r"^([0-9]{1,12}(?:\.[0-9]{1,6})?)([a-zA-Z]{0,4})$")
+
+
+@dataclass(frozen=True)
+class Asked:
+    """What a header asked for: the faults in order, or why it is ignored."""
+
+    faults: tuple[tuple[str, Fault], ...] = ()  # (type, fault)
+    reason: str | None = None
+
+
+@dataclass(frozen=True)
+class CallerFaults:
+    """The caller-chosen fault setting: on or off, and whose requests may use it (the
+    engine checks a request against it)."""
+
+    on: bool = False
+    devices: frozenset = frozenset()
+    users: frozenset = frozenset()
+
+    @classmethod
+    def from_settings(cls, settings: dict | None) -> "CallerFaults":
+        if not settings:
+            return cls()
+        allow = settings.get("allow") or {}
+        return cls(bool(settings.get("header_faults")), frozenset(allow.get("devices", ())),
+                   frozenset(allow.get("users", ())))
+
+
+OFF = CallerFaults()
+
+
+@lru_cache(maxsize=256)
+def parse(value: str) -> Asked:
+    """The faults `value` asks for (cached: clients repeat the same few headers)."""
+    if len(value) > MAX_LENGTH:
+        return Asked(reason="too_long")
+    if not value.isascii() or not value.isprintable():
+        return Asked(reason="not_ascii")
+    items = [item.strip() for item in value.split(";") if item.strip()]
+    if not items:
+        return Asked(reason="malformed")
+    if len(items) > MAX_FAULTS:
+        return Asked(reason="too_many")
+    faults = []
+    for item in items:
+        found = _ITEM.match(item.replace(" ", ""))
+        if found is None:
+            return Asked(reason="malformed")
+        kind, text = found.groups()
+        if kind not in SETTING or kind not in FAULTS or any(kind == k for k, _ in faults):
+            return Asked(reason="unknown_fault")
+        try:
+            faults.append((kind, build_fault(_settings(kind, text))))
+        except (FaultSettingsError, ValueError):
+            return Asked(reason="invalid_value")
+    return Asked(tuple(faults))
+
+
+def _settings(kind: str, text: str | None) -> dict:
+    """The fault object a rule would carry for `kind=text` (ValueError: not a value)."""
+    setting = SETTING[kind]
+    if setting is None or text is None:
+        if setting is not None or text is not None:
+            raise ValueError("this fault takes a value" if text is None else "no value")
+        return {"type": kind}
+    number = _NUMBER.match(text)
+    if number is None:
+        return {"type": kind, setting: text}  # a word: the fault's schema judges it
+    factor = UNITS.get(setting, {"": 1}).get(number.group(2).lower())
+    if factor is None:
+        raise ValueError(f"unit {number.group(2)!r}")
+    amount = float(number.group(1)) * factor
+    if not amount.is_integer():
+        raise ValueError("not a whole number")
+    return {"type": kind, setting: int(amount)}
+
+
+class ChainedFaults(Fault):
+    """The faults a header asked for, in order: each one's `forward()` hands the request to
+    the next (latency then error: a late error). A fault that answers itself (error, reset)
+    ends the chain there. All of them share one budget of waiting, MAX_HOLD_S, as a single
+    latency fault has: four slow items never hold a thread four times as long."""
+
+    type = RULE_ID
+    Settings = None
+
+    def __init__(self, faults: tuple[Fault, ...]):
+        self.faults = faults
+
+    def inject(self, exchange: Exchange):
+        return _Link(exchange, self.faults, [MAX_HOLD_S]).forward_to_next()
+
+
+class _Link:
+    """The exchange as the next fault in a chain sees it: the same, but `forward()` goes
+    through the faults after it before it reaches the app, and `hold()` draws on the
+    chain's budget (a hold cut by it counts as cut short: the fault ends now)."""
+
+    def __init__(self, exchange, rest: tuple[Fault, ...], budget: list[float]):
+        self._exchange, self._rest, self._budget = exchange, rest, budget
+
+    def __getattr__(self, name):
+        return getattr(self._exchange, name)
+
+    def hold(self, seconds: float) -> bool:
+        allowed = max(min(seconds, self._budget[0]), 0.0)
+        self._budget[0] -= allowed
+        return self._exchange.hold(allowed) and allowed >= seconds
+
+    def forward_to_next(self):
+        first, *rest = self._rest
+        return first.inject(_Link(self._exchange, tuple(rest), self._budget))
+
+    def forward(self):
+        return self.forward_to_next() if self._rest else self._exchange.forward()
