@@ -1,9 +1,9 @@
 """The `banksim` command: each part lends its own commands, and this group collects them.
 
 `bankapi` lends serve, audit and release; `seed` lends seed; `chaos` its chaos group;
-`loadtests` scenarios, and incident, loadtest, compare and report, which need the [load] extra
-(Locust, matplotlib). Without it they are still listed, and say how to install it instead
-of failing on an import deep inside a run.
+`loadtests` scenarios, webhooks (the reference receiver), and incident, loadtest, compare
+and report, which need the [load] extra (Locust, matplotlib). Without it they are still
+listed, and say how to install it instead of failing on an import deep inside a run.
 """
 import importlib.util
 
@@ -11,6 +11,7 @@ import click
 
 from bankapi.cli import COMMANDS as BANK_COMMANDS
 from chaos.cli import chaos
+from loadtests.receiver.cli import webhooks
 from loadtests.scenario.cli import scenarios
 from seed.cli import seed
 
@@ -43,5 +44,5 @@ def _needs_load_extra(name: str, missing: list[str]) -> click.Command:
     return command
 
 
-for _command in (*BANK_COMMANDS, seed, chaos, scenarios, *_load_commands()):
+for _command in (*BANK_COMMANDS, seed, chaos, scenarios, webhooks, *_load_commands()):
     main.add_command(_command)

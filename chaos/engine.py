@@ -46,7 +46,7 @@ from dataclasses import dataclass, field
 from sqlalchemy.exc import SQLAlchemyError
 
 from . import header_faults
-from .faults import Fault, build_fault
+from .faults import DeliveryPlan, Fault, build_fault
 from .holding import Holds
 from .matching import Matcher
 from .metrics import (GenericVersionLabel, VersionLabel, count_header_ignored, count_injection,
@@ -108,6 +108,7 @@ class CompiledRule:
         fault = json.loads(rule.fault)
         self.fault_type = fault["type"]
         self.fault = build_fault(fault)
+        self.for_delivery = getattr(self.fault, "for_delivery", False)
         self.matcher = Matcher(json.loads(rule.match or "{}"))
         pattern = json.loads(rule.pattern or "{}")
         self.on_s = pattern.get("on_s") if pattern.get("type") == "burst" else None
@@ -157,9 +158,8 @@ class RuleSet:
     def for_version(self, app_version: str | None) -> tuple[CompiledRule, ...]:
         candidates = self._by_version.get(app_version)
         if candidates is None:
-            candidates = tuple(rule for rule in self.rules
-                               if rule.matcher.specifier is None
-                               or rule.matcher.version_matches(app_version))
+            candidates = tuple(rule for rule in self.rules if not rule.for_delivery and (
+                rule.matcher.specifier is None or rule.matcher.version_matches(app_version)))
             if len(self._by_version) < MAX_CACHED_VERSIONS:
                 self._by_version[app_version] = candidates
         return candidates
@@ -262,6 +262,38 @@ class RuleEngine:
                             self.version_label(request.app_version))
             return Decision(rule.id, rule.fault, rule.phase, random.Random(drawn))
         return None
+
+    def plan_delivery(self, event_type: str, user_id: str | None, event_id: str,
+                      attempt: int, now: float | None = None) -> DeliveryPlan:
+        """How to send one webhook delivery attempt: the first delivery rule that matches
+        (event type, user), has the user in its cohort, is in an on-window and fires
+        changes the plan. The draw is a hash of (seed, rule, user, event id, attempt), so
+        the same events are hit in every run with the same seed."""
+        rules, now = self.current(), time.time() if now is None else now
+        recorder = self.store.recorder
+        for rule in rules.rules if rules.enabled else ():
+            if not rule.for_delivery:
+                continue
+            if rule.expires_s is not None and now >= rule.expires_s:
+                recorder.expired_seen()
+                continue
+            if not rule.matcher.matches_delivery(event_type, user_id):
+                continue
+            if not in_cohort(rules.seed, rule.matcher.cohort or rule.id, user_id,
+                             rule.matcher.cohort_percent):
+                continue
+            recorder.matched(rule.id)
+            if not rule.active(now):
+                continue
+            if hash64(rules.seed, rule.id, user_id, event_id, attempt) / 2**64 >= rule.probability:
+                continue
+            recorder.injected(rule.id, {
+                "at_s": now, "rule_id": rule.id, "fault": rule.fault_type, "phase": "delivery",
+                "method": "POST", "path": f"webhook {event_type}"[:500], "app_version": None,
+                "platform": None, "user_id": _clip(user_id, 64), "device_id": None})
+            count_injection(rule.id, rule.fault_type, "delivery", "other")
+            return rule.fault.plan(DeliveryPlan(rule_id=rule.id))
+        return DeliveryPlan()
 
     def _caller_chosen(self, request: RequestInfo, rules: RuleSet) -> Decision | None:
         """The faults X-Banksim-Fault asks for, when the setting is on (and the kill switch

@@ -4,16 +4,22 @@ from .base import (BufferedResponse, ErrorBody, Exchange, Fault, FaultSettingsEr
 from .db_disconnect import DbDisconnectFault
 from .db_error import DbErrorFault
 from .db_latency import DbLatencyFault
+from .delivery import DeliveryFault, DeliveryPlan
 from .error import ErrorFault
 from .latency import LatencyFault
 from .malformed import MalformedFault
 from .reset import ResetFault
 from .timeout import TimeoutFault
+from .webhook_delay import WebhookDelayFault
+from .webhook_drop import WebhookDropFault
+from .webhook_duplicate import WebhookDuplicateFault
+from .webhook_reorder import WebhookReorderFault
 
 FAULTS: dict[str, type[Fault]] = {cls.type: cls for cls in
                                   (LatencyFault, ErrorFault, ResetFault, TimeoutFault,
                                    MalformedFault, DbLatencyFault, DbErrorFault,
-                                   DbDisconnectFault)}
+                                   DbDisconnectFault, WebhookDelayFault, WebhookDuplicateFault,
+                                   WebhookReorderFault, WebhookDropFault)}
 
 
 def build_fault(spec: dict) -> Fault:
@@ -27,6 +33,7 @@ def build_fault(spec: dict) -> Fault:
 
 
 __all__ = ["FAULTS", "BufferedResponse", "DbDisconnectFault", "DbErrorFault", "DbLatencyFault",
+           "DeliveryFault", "DeliveryPlan",
            "ErrorBody", "ErrorFault", "Exchange", "Fault",
            "FaultSettingsError", "LatencyFault", "MalformedFault", "ResetFault",
            "TimeoutFault", "build_fault", "generic_error_body"]

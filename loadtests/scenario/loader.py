@@ -178,6 +178,10 @@ class Scenario:
             return bool(self.definition["preflight"])
         return (self.first_chaos_s() or 0) > 0
 
+    @property
+    def webhooks(self) -> bool:
+        return bool(self.definition.get("webhooks"))
+
     def steps(self, duration_s: float | None = None) -> list[TimelineStep]:
         duration_s = self.duration_s if duration_s is None else duration_s
         return [TimelineStep(i, at_seconds(step["at"], duration_s), step.get("phase"),

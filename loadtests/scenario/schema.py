@@ -251,6 +251,7 @@ class ScenarioSchema(_Strict):
     guardrails = fields.List(fields.Nested(GuardrailSchema), validate=validate.Length(
         max=MAX_GUARDRAILS, error="at most {max} guardrails: each is judged every second"))
     preflight = Flag()
+    webhooks = Flag()  # a receiver for the customers' webhooks, checked against the ledger
 
     @validates_schema(skip_on_field_errors=False)
     def consistent(self, data, **_kw):
