@@ -52,21 +52,23 @@ def create_app(test_config: dict | None = None) -> APIFlask:
 
     app.state = BankState()
     db.init_app(app)
-    from .domain import tokens
-    from .web import capacity, errors, inputs, metrics, retention
+    from .domain import magic, tokens
+    from .web import admin, capacity, clock, errors, inputs, metrics, retention
     app.state.tokens = tokens.TokenCache(app.config["TOKEN_CACHE_S"])
+    app.state.merchants = magic.Merchants(magic.max_hanging(app.config["SERVER_THREADS"]))
     if app.config["TEST_CLOCK"]:
         from .domain.testclock import OffsetCache
         app.state.clock = OffsetCache(app.state.engine, on_change=app.state.tokens.clear)
     errors.init_app(app)
+    admin.init_app(app)  # the admin token, then the clock, before any body is read
+    clock.init_app(app)
     inputs.init_app(app)
     retention.init_app(app)
     metrics.init_app(app)
     capacity.init_app(app)  # after metrics: the hold is part of the request's duration
 
-    from .web import (accounts, admin, admin_webhooks, auth, budgets, clock, health,
-                      notifications, payments, releases, transactions, transfers, webhooks)
-    clock.init_app(app)
+    from .web import (accounts, admin_webhooks, auth, budgets, health, notifications, payments,
+                      releases, transactions, transfers, webhooks)
     for module in (auth, accounts, transactions, transfers, payments, budgets,
                    notifications, releases, webhooks, admin, admin_webhooks, clock, health):
         app.register_blueprint(module.bp)

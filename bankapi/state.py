@@ -15,6 +15,7 @@ if TYPE_CHECKING:
 
     from .accesslog import AccessLog
     from .database.writers import WriterQueue
+    from .domain.magic import Merchants
     from .domain.testclock import OffsetCache
     from .domain.tokens import TokenCache
     from .settler import Settler
@@ -37,3 +38,4 @@ class BankState:
     settler: Settler | None = None      # the settlement worker, in `serve`'s processes
     dispatcher: Dispatcher | None = None  # this process's webhook dispatcher, under `serve`
     delivery_chaos: Callable | None = None  # Job -> plan, when chaos is installed
+    merchants: Merchants | None = None  # `magic:timeout` merchants hanging now, capped

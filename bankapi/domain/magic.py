@@ -7,6 +7,7 @@ that starts with `magic:` but is none of these is refused (400), so a typo never
 an ordinary payment.
 """
 import re
+import threading
 import time
 from typing import NamedTuple
 
@@ -42,9 +43,34 @@ def merchant_hang_s(reference: str) -> float:
     return MERCHANT_HANG_S if reference == TIMEOUT else 0.0
 
 
-def wait_for_merchant(reference: str) -> None:
-    """Keep the request waiting as the merchant would, before anything is written (a
-    write transaction held for 30 s would stop every other writer on SQLite)."""
-    hang = merchant_hang_s(reference)
-    if hang:
-        time.sleep(hang)
+def max_hanging(threads: int | None) -> int:
+    """How many `magic:timeout` merchants one process lets hang at once: a quarter of its
+    threads, at least one, so the rest always serve every other customer."""
+    return max(1, (threads or 8) // 4)
+
+
+class Merchants:
+    """The merchants hanging in this process now, at most `limit` at once.
+
+    Each hang holds a server thread for 30 s; uncapped, a few dozen `magic:timeout`
+    payments would leave no thread for anyone else. A hang beyond the cap does not wait:
+    the merchant answers at once, as if it had been quick."""
+
+    def __init__(self, limit: int, sleep=time.sleep):
+        self._slots = threading.BoundedSemaphore(limit)
+        self._sleep = sleep
+
+    def wait_for(self, reference: str) -> bool:
+        """Keep the request waiting as the merchant would, before anything is written (a
+        write transaction held for 30 s would stop every other writer on SQLite). False
+        when the merchant answered at once because the cap was reached."""
+        hang = merchant_hang_s(reference)
+        if not hang:
+            return True
+        if not self._slots.acquire(blocking=False):
+            return False
+        try:
+            self._sleep(hang)
+        finally:
+            self._slots.release()
+        return True

@@ -30,6 +30,17 @@ def require_admin_token():
         raise api_error(401, "unauthorized", "admin endpoints need the admin bearer token")
 
 
+def init_app(app) -> None:
+    """Every /admin path asks for the admin token before anything else looks at the request
+    (registered before `inputs`): a caller without it gets 401, never a 400, 404 or 415
+    that tells it about the body or the route."""
+    @app.before_request
+    def admin_token_first():
+        path = request.path
+        if path == "/admin" or path.startswith("/admin/"):
+            require_admin_token()
+
+
 @bp.post("/admin/releases")
 @bp.input(ReleaseIn)
 @bp.output(ReleaseOut, status_code=201)

@@ -2,10 +2,11 @@
 import functools
 
 from apiflask import APIBlueprint
-from flask import current_app
+from flask import current_app, request
 from sqlalchemy import bindparam, select
 
 from ..database.db import db
+from ..domain import idempotency as keys
 from ..domain import ledger, magic
 from ..domain.errors import NotFound
 from ..models import Payment
@@ -18,12 +19,25 @@ bp = APIBlueprint("payments", __name__, tag="Money movement")
 
 def merchant_answers_first(view):
     """`magic:timeout` keeps the request waiting as a slow merchant would, before the
-    payment's write transaction begins (held for 30 s it would stop every SQLite writer)."""
+    payment's write transaction begins (held for 30 s it would stop every SQLite writer).
+    At most `magic.max_hanging` requests per process wait (`current_app.state.merchants`);
+    a retry of a key already answered replays at once: its merchant answered long ago."""
     @functools.wraps(view)
     def wait_then_pay(*args, json_data, **kwargs):
-        magic.wait_for_merchant(json_data["reference"])
+        reference = json_data["reference"]
+        if magic.merchant_hang_s(reference) and not _answered_already():
+            current_app.state.merchants.wait_for(reference)
         return view(*args, json_data=json_data, **kwargs)
     return wait_then_pay
+
+
+def _answered_already() -> bool:
+    """Whether the request's Idempotency-Key already has a stored answer (one read)."""
+    key = request.headers.get(keys.HEADER)
+    if not key:
+        return False
+    with db.reading() as connection:
+        return keys.stored(connection, current_user_id(), key) is not None
 
 
 PAYMENTS = Payment.__table__

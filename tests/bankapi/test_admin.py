@@ -57,3 +57,14 @@ def test_admin_lists_all_transfers_for_reconciliation(client, admin_headers, ali
     references = [t["reference"] for t in first["transfers"] + rest["transfers"]]
     assert references == ["intent-2", "intent-1", "intent-0"]
     assert rest["next_cursor"] is None
+
+
+@pytest.mark.parametrize("path", ["/admin/clock/advance", "/admin/chaos/rules", "/admin/releases",
+                                  "/admin/webhooks", "/admin/no-such-route"])
+@pytest.mark.parametrize("header", [{}, {"Authorization": "Bearer wrong"}])
+def test_admin_refuses_a_missing_or_wrong_token_before_reading_the_body(client, path, header):
+    for body in ({"data": "x"}, {"data": "{{{", "content_type": "application/json"},
+                 {"json": {"seconds": -5}}):
+        response = client.post(path, headers=header, **body)
+        assert response.status_code == 401, (path, body, response.json)
+        assert response.json["error"]["code"] == "unauthorized"

@@ -23,6 +23,10 @@ def advance(client, admin_headers, seconds):
 def test_the_clock_is_off_unless_enabled(client, admin_headers):
     assert client.get("/admin/clock", headers=admin_headers).status_code == 404
     assert advance(client, admin_headers, 60).status_code == 404
+    for bad in (-5, "x", None):  # off is 404 whatever the body
+        assert advance(client, admin_headers, bad).status_code == 404
+    assert client.post("/admin/clock/advance", data="x", headers=admin_headers).status_code \
+        == 404
     assert client.get("/health").json["test_clock"] is False
 
 
