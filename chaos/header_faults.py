@@ -16,10 +16,12 @@ it refuses comes back as a `reason`, one of REASONS, which the engine counts in
 `chaos_header_faults_ignored_total`: clients choose the header, so the label is bounded.
 """
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
 
 from .faults import FAULTS, Exchange, Fault, FaultSettingsError, build_fault
+from .holding import Held
 
 HEADER = "X-Banksim-Fault"
 ENVIRON_KEY = "HTTP_X_BANKSIM_FAULT"
@@ -116,39 +118,93 @@ def _settings(kind: str, text: str | None) -> dict:
 
 class ChainedFaults(Fault):
     """The faults a header asked for, in order: each one's `forward()` hands the request to
-    the next (latency then error: a late error). A fault that answers itself (error, reset)
-    ends the chain there. All of them share one budget of waiting, MAX_HOLD_S, as a single
-    latency fault has: four slow items never hold a thread four times as long."""
+    the next (latency then error: a late error). A fault that answers itself (error, reset,
+    malformed, timeout) ends the chain there, and the items after it never happen.
+
+    Waiting: the items share one budget, MAX_HOLD_S, as a single latency fault has (four
+    slow items never hold a thread four times as long), and one second without a slot
+    (holding.FREE_S) between them: once their waits pass it, a wait needs a slot, so two
+    one-second items do not slip past the cap.
+
+    Recording: `record(type)` is called for each item as it acts, and only then: an item
+    after the one that answered is never recorded, nor a wait the cap refused (latency
+    then answers at once, as if not asked). When no item acted, the app's answer goes out
+    unmarked (no X-Chaos-Rule). `hold(seconds, spent)` is the engine's wait for a chain
+    whose earlier items waited `spent` seconds; without one, the exchange's own."""
 
     type = RULE_ID
     Settings = None
 
-    def __init__(self, faults: tuple[Fault, ...]):
-        self.faults = faults
+    def __init__(self, faults: tuple[tuple[str, Fault], ...],
+                 record: Callable[[str], None] | None = None,
+                 hold: Callable[[float, float], Held] | None = None):
+        self.faults, self.record, self.hold = faults, record, hold
 
     def inject(self, exchange: Exchange):
-        return _Link(exchange, self.faults, [MAX_HOLD_S]).forward_to_next()
+        return _Run(self, exchange).enter(exchange, self.faults)
+
+
+class _Run:
+    """One request's pass through a chain: the waiting it has left and what acted."""
+
+    def __init__(self, chain: ChainedFaults, exchange: Exchange):
+        self.left, self.spent, self.acted = MAX_HOLD_S, 0.0, False
+        self.record = chain.record or (lambda _kind: None)
+        self.hold = chain.hold or (lambda seconds, _spent: Held.DONE if exchange.hold(seconds)
+                                   else Held.CUT)
+
+    def enter(self, exchange: Exchange, items: tuple[tuple[str, Fault], ...]):
+        (kind, fault), *rest = items
+        link = _Link(exchange, kind, tuple(rest), self)
+        try:
+            result = fault.inject(link)
+        except BaseException:
+            if not link.forwarded:  # it hung up or reset the connection itself
+                link.acted()
+            raise
+        if not link.refused:
+            link.acted()
+        return result
 
 
 class _Link:
-    """The exchange as the next fault in a chain sees it: the same, but `forward()` goes
+    """The exchange as one fault in a chain sees it: the same, but `forward()` goes
     through the faults after it before it reaches the app, and `hold()` draws on the
     chain's budget (a hold cut by it counts as cut short: the fault ends now)."""
 
-    def __init__(self, exchange, rest: tuple[Fault, ...], budget: list[float]):
-        self._exchange, self._rest, self._budget = exchange, rest, budget
+    def __init__(self, exchange: Exchange, kind: str, rest: tuple, run: _Run):
+        self._exchange, self._kind, self._rest, self._run = exchange, kind, rest, run
+        self.recorded = self.refused = self.forwarded = False
 
     def __getattr__(self, name):
         return getattr(self._exchange, name)
 
-    def hold(self, seconds: float) -> bool:
-        allowed = max(min(seconds, self._budget[0]), 0.0)
-        self._budget[0] -= allowed
-        return self._exchange.hold(allowed) and allowed >= seconds
+    def acted(self) -> None:
+        if not self.recorded:
+            self.recorded = self._run.acted = True
+            self._run.record(self._kind)
 
-    def forward_to_next(self):
-        first, *rest = self._rest
-        return first.inject(_Link(self._exchange, tuple(rest), self._budget))
+    def hold(self, seconds: float) -> bool:
+        allowed = max(min(seconds, self._run.left), 0.0)
+        held = self._run.hold(allowed, self._run.spent)
+        if held is Held.REFUSED:
+            self.refused = True
+            return False
+        self._run.left -= allowed
+        self._run.spent += allowed
+        self.acted()
+        return held is Held.DONE and allowed >= seconds
+
+    def reply(self, *args, **kwargs):
+        self.acted()
+        return self._exchange.reply(*args, **kwargs)
 
     def forward(self):
-        return self.forward_to_next() if self._rest else self._exchange.forward()
+        if not self.refused:
+            self.acted()
+        self.forwarded = True
+        if self._rest:
+            return self._run.enter(self._exchange, self._rest)
+        if self._run.acted or self._exchange.response is not None:
+            return self._exchange.forward()
+        return self._exchange.app(self._exchange.environ, self._exchange.start_response)
