@@ -80,7 +80,12 @@ class MatchSchema(Schema):
     def header_names(self, data, **_kwargs):
         if "headers" in data and not 1 <= len(data["headers"]) <= MAX_MATCH_HEADERS:
             raise ValidationError(f"1 to {MAX_MATCH_HEADERS} headers", "headers")
+        seen = set()
         for name in data.get("headers", {}):
+            if name.lower() in seen:  # one header, two values: the rule could never match
+                raise ValidationError(f"{name[:64]!r} is named twice (header names are "
+                                      "compared without regard to case)", "headers")
+            seen.add(name.lower())
             if not HEADER_NAME.match(name):
                 raise ValidationError(f"{name[:64]!r} is not a header name", "headers")
             if name.lower() in NEVER_MATCHED:
