@@ -4,8 +4,12 @@
     X-Banksim-Fault: latency=2s; bandwidth=2048
 
 Each item is `TYPE` or `TYPE=VALUE`, separated by `;`. VALUE is the type's one setting
-(`SETTING` below): a whole number with an optional unit (ms or s for times, Bps or kBps
-for rates), or a word (malformed's mode). The fault is then built through the same
+(`SETTING` below): a number with an optional unit (ms or s for times, Bps or kBps for
+rates) that comes to a whole number of the setting's unit (`1.5s` is 1500 ms, `0.5ms` is
+not a value), or a word (malformed's mode). The whole item is read without regard to
+case (`LATENCY=800MS` is `latency=800ms`), as HTTP treats header names. A value of any
+length that is a number is judged by the setting's limits (`invalid_value`), never
+`malformed`. The fault is then built through the same
 registry and settings schema as a rule's (`build_fault`), so the header gets no more
 than a rule could: latency up to 60 s, an error status from the error fault's list. A
 type whose file is not installed is simply unknown.
@@ -18,6 +22,7 @@ it refuses comes back as a `reason`, one of REASONS, which the engine counts in
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from fractions import Fraction
 from functools import lru_cache
 
 from .faults import FAULTS, Exchange, Fault, FaultSettingsError, build_fault
@@ -37,8 +42,8 @@ UNITS = {"ms": {"": 1, "ms": 1, "s": 1000}, "hang_ms": {"": 1, "ms": 1, "s": 100
          "bytes_per_s": {"": 1, "bps": 1, "kbps": 1000}}
 REASONS = ("off", "not_allowed", "exempt_path", "malformed", "not_ascii", "too_long",
            "too_many", "unknown_fault", "invalid_value")
-_ITEM = re.compile(r"^([a-z_]{1,20})(?:=([A-Za-z0-9.]{1,20}))?$")
-_NUMBER = re.compile(r"^([0-9]{1,12}(?:\.[0-9]{1,6})?)([a-zA-Z]{0,4})$")
+_ITEM = re.compile(r"^([a-z_]{1,20})(?:=([a-z0-9.]+))?$")  # (lower-cased; MAX_LENGTH bounds)
+_NUMBER = re.compile(r"^([0-9]+(?:\.[0-9]+)?)([a-z]*)$")
 
 
 @dataclass(frozen=True)
@@ -84,7 +89,7 @@ def parse(value: str) -> Asked:
         return Asked(reason="too_many")
     faults = []
     for item in items:
-        found = _ITEM.match(item.replace(" ", ""))
+        found = _ITEM.match(item.replace(" ", "").lower())
         if found is None:
             return Asked(reason="malformed")
         kind, text = found.groups()
@@ -107,11 +112,11 @@ def _settings(kind: str, text: str | None) -> dict:
     number = _NUMBER.match(text)
     if number is None:
         return {"type": kind, setting: text}  # a word: the fault's schema judges it
-    factor = UNITS.get(setting, {"": 1}).get(number.group(2).lower())
+    factor = UNITS.get(setting, {"": 1}).get(number.group(2))
     if factor is None:
         raise ValueError(f"unit {number.group(2)!r}")
-    amount = float(number.group(1)) * factor
-    if not amount.is_integer():
+    amount = Fraction(number.group(1)) * factor  # exact: 1.0000001s is not a whole ms
+    if amount.denominator != 1:
         raise ValueError("not a whole number")
     return {"type": kind, setting: int(amount)}
 
