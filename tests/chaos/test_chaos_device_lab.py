@@ -62,6 +62,10 @@ def test_one_allowed_device_gets_the_faults_it_asks_for_in_every_worker(bank_ser
         answer = requests.get(bank.url + "/me", timeout=10,
                               headers={**LAB, "X-Banksim-Fault": value.encode("latin-1")})
         assert answer.status_code == 401, (value, answer.status_code)
+    # a control character: the server's HTTP parser refuses the request before chaos sees it
+    unreadable = requests.get(bank.url + "/me", timeout=10,
+                              headers={**LAB, "X-Banksim-Fault": "latency=8\x0100"})
+    assert unreadable.status_code == 400 and "error" in unreadable.json(), unreadable.text
     time.sleep(1.0)  # every worker flushes its events within half a second
     events = banksim(bank, "events", "--limit", "50")
     assert events.count("lab-phone-1") == 16 and "lab-phone-2" not in events, events
