@@ -55,21 +55,29 @@ def create_app(test_config: dict | None = None) -> APIFlask:
     from .domain import tokens
     from .web import errors, inputs, metrics, retention
     app.state.tokens = tokens.TokenCache(app.config["TOKEN_CACHE_S"])
+    if app.config["TEST_CLOCK"]:
+        from .domain.testclock import OffsetCache
+        app.state.clock = OffsetCache(app.state.engine, on_change=app.state.tokens.clear)
     errors.init_app(app)
     inputs.init_app(app)
     retention.init_app(app)
     metrics.init_app(app)
 
-    from .web import (accounts, admin, auth, budgets, health, notifications, payments,
-                   releases, transactions, transfers)
+    from .web import (accounts, admin, admin_webhooks, auth, budgets, clock, health,
+                      notifications, payments, releases, transactions, transfers, webhooks)
+    clock.init_app(app)
     for module in (auth, accounts, transactions, transfers, payments, budgets,
-                   notifications, releases, admin, health):
+                   notifications, releases, webhooks, admin, admin_webhooks, clock, health):
         app.register_blueprint(module.bp)
     from .web.idempotency import idempotent_operations
     from .web.openapi import complete_spec, marked_operations
     app.spec_processor(lambda spec: complete_spec(spec, idempotent_operations(app),
                                                   marked_operations(app, "without_database")))
     _install_chaos(app)
+    if app.config["SETTLEMENT_WORKER"]:
+        from .settler import Settler
+        app.state.settler = Settler(app)
+        app.state.settler.start()
     return app
 
 
@@ -79,6 +87,7 @@ def _install_chaos(app) -> None:
     import chaos
     from chaos.store import ChaosStore
 
+    from .domain.outbox import EVENT_TYPES
     from .domain.tokens import user_id_hint
     from .presets import MATCH_HEADERS, PRESETS
     from .web.admin import is_admin
@@ -92,7 +101,10 @@ def _install_chaos(app) -> None:
                    authorize=is_admin, error_body=injected_error_body,
                    exempt_prefixes=ALWAYS_ANSWERED, max_held=held,
                    engines=[db.engine_of(app)], match_headers=MATCH_HEADERS,
-                   version_label=app.state.versions)
+                   version_label=app.state.versions, event_types=EVENT_TYPES)
+    engine = app.extensions["chaos.middleware"].engine
+    app.state.delivery_chaos = lambda job: engine.plan_delivery(
+        job.type, job.user_id, job.event_id, job.attempts)
 
 
 def chaos_engine(app):
@@ -125,8 +137,12 @@ def init_database(app) -> None:
 
 
 def shutdown(app) -> None:
-    """Stop the chaos flusher, write the access log's last lines and close pooled
-    connections (CLI commands, tests)."""
+    """Stop the webhook dispatcher, the settlement worker and the chaos flusher, write the
+    access log's last lines and close pooled connections (CLI commands, tests)."""
+    if app.state.dispatcher is not None:
+        app.state.dispatcher.stop()
+    if app.state.settler is not None:
+        app.state.settler.stop()
     if "chaos" in app.extensions:
         app.extensions["chaos"].close()
         if app.extensions["chaos"].engine is not db.engine_of(app):

@@ -1,5 +1,6 @@
-"""The bank's commands, lent to the `banksim` command line: serve, audit, release."""
+"""The bank's commands, lent to the `banksim` command line: serve, audit, release, clock."""
 import os
+import re
 import secrets
 import shutil
 import signal
@@ -28,7 +29,10 @@ def _app(create: bool = True, config: dict | None = None):
     from .database.db import db
     from .database.engines import (DatabaseUnavailable, explained_database_errors, has_bank,
                                    sqlite_file)
-    url = Config().DATABASE_URL
+    try:
+        url = Config().DATABASE_URL
+    except ValueError as error:  # a setting that is not a number, or out of range
+        raise click.ClickException(str(error)) from None
     try:
         with explained_database_errors(url):
             path = sqlite_file(url)
@@ -77,12 +81,15 @@ def serve(host, port, workers, threads, dev):
             click.echo(f"admin token (set BANKSIM_ADMIN_TOKEN to choose one): "
                        f"{os.environ['BANKSIM_ADMIN_TOKEN']}")
         # creates the schema once, before any worker starts; with --dev it serves too
-        with _app(config={"ACCESS_LOG": access_log}) as app:
+        with _app(config={"ACCESS_LOG": access_log, "SETTLEMENT_WORKER": dev}) as app:
             click.echo(f"banksim on http://{host}:{port} "
                        f"({'dev server' if dev else f'{workers} workers'}), "
                        f"database {app.config['DATABASE_URL']}")
             if dev:
                 signal.signal(signal.SIGTERM, _exit_on_sigterm)  # so the directory goes too
+                from .webhooks import dispatcher
+                app.config["WEBHOOK_DISPATCH"] = True
+                dispatcher.start(app)  # stopped by shutdown() when serving ends
                 app.run(host=host, port=port, threaded=True)
                 return
         from .server import GunicornServer
@@ -235,4 +242,48 @@ def resume(version, platform):
     _change(version, platform, {"halted": False})
 
 
-COMMANDS = (serve, audit, release)
+@click.group()
+def clock():
+    """Move the bank's time forward (the test clock: the server must run with
+    BANKSIM_TEST_CLOCK=1), through the admin API at BANKSIM_URL with BANKSIM_ADMIN_TOKEN."""
+
+
+class Duration(click.ParamType):
+    """`3d`, `12h`, `30m`, `45s`, a sum of them (`1d12h`) or plain seconds (`90`)."""
+
+    name = "duration"
+    UNITS = {"d": 86400, "h": 3600, "m": 60, "s": 1}
+    PART = re.compile(r"([0-9]+)([dhms]?)")
+
+    def convert(self, value, param, ctx):
+        if isinstance(value, int):
+            return value
+        text = str(value).strip().lower()
+        parts = self.PART.findall(text)
+        if not text or "".join(n + u for n, u in parts) != text \
+                or any(not unit for _, unit in parts[:-1]):
+            self.fail(f"{value!r} is not a duration like 3d, 12h, 30m, 45s or 1d12h", param, ctx)
+        return sum(int(number) * self.UNITS[unit or "s"] for number, unit in parts)
+
+
+def _print_clock(answer: dict) -> None:
+    offset = answer["offset_s"]
+    days, rest = divmod(offset, 86400)
+    console.print(f"bank time {answer['now']} ({days} d {rest // 3600} h "
+                  f"{rest % 3600 // 60} min {rest % 60} s ahead of real time)")
+
+
+@clock.command("advance")
+@click.argument("duration", type=Duration())
+def clock_advance(duration):
+    """Move the bank's time forward by DURATION (3d, 12h, 30m, 45s; at most 400 days)."""
+    _print_clock(_admin_api().call("POST", "/clock/advance", json={"seconds": duration}))
+
+
+@clock.command("status")
+def clock_status():
+    """The bank's time and how far ahead of real time it is."""
+    _print_clock(_admin_api().call("GET", "/clock"))
+
+
+COMMANDS = (serve, audit, release, clock)

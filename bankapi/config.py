@@ -48,9 +48,35 @@ class Config:
         # process (0: never).
         self.IDEMPOTENCY_TTL_S = int(env.get("BANKSIM_IDEMPOTENCY_TTL_S", "86400"))
         self.PRUNE_INTERVAL_S = float(env.get("BANKSIM_PRUNE_INTERVAL_S", "60"))
+        # Card payments settle this many seconds (on the bank's clock) after authorisation;
+        # the settlement worker runs in every `serve` process (`settler.py`), which `serve`
+        # turns on (SETTLEMENT_WORKER) for the processes that answer requests.
+        self.SETTLEMENT_DELAY_S = _seconds(env, "BANKSIM_SETTLEMENT_DELAY_S", "5")
+        self.SETTLEMENT_WORKER = False
+        # The test clock (`domain/testclock.py`): /admin/clock moves the bank's time forward.
+        self.TEST_CLOCK = env.get("BANKSIM_TEST_CLOCK", "0") in ("1", "true", "yes")
+        # Webhooks (docs/bank.md, "Webhooks"): a delivery not answered 2xx by this many seconds
+        # after its event is `failed`; each attempt's deadline; how often an idle dispatcher
+        # looks for due deliveries. `serve` runs a dispatcher in each worker (WEBHOOK_DISPATCH).
+        self.WEBHOOK_GIVE_UP_S = float(env.get("BANKSIM_WEBHOOK_GIVE_UP_S", "300"))
+        self.WEBHOOK_TIMEOUT_S = float(env.get("BANKSIM_WEBHOOK_TIMEOUT_S", "5"))
+        self.WEBHOOK_POLL_S = float(env.get("BANKSIM_WEBHOOK_POLL_S", "0.2"))
+        self.WEBHOOK_DISPATCH = False
         # TEACHING MODE, never in production: the ledger's concurrency protection is off
         # (check-then-act), so concurrent requests overdraw and duplicate. docs/bank.md, "Money".
         self.UNSAFE_LEDGER = env.get("BANKSIM_UNSAFE_LEDGER", "0") in ("1", "true", "yes")
 
     def as_dict(self):
         return {name: getattr(self, name) for name in vars(self)}
+
+
+def _seconds(env, name: str, default: str) -> float:
+    """A duration in seconds, 0 or more; anything else stops the bank with the name."""
+    text = env.get(name, default)
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1
+    if not 0 <= value <= 86400 * 366:
+        raise ValueError(f"{name} must be a number of seconds from 0 to a year; got {text!r}")
+    return value

@@ -63,8 +63,17 @@ class Account(Base):
     type: Mapped[str] = mapped_column(String(16))
     name: Mapped[str] = mapped_column(String(100))
     currency: Mapped[str] = mapped_column(String(3))
+    # The ledger balance: the sum of the account's entries. A pending card payment's money
+    # has already left it for the holds account, so for a customer this is what the API
+    # calls `available`; `held` is the sum of its pending payments, and the API's
+    # `balance` (settled) is the two added up (`settled_balance`).
     balance: Mapped[int] = mapped_column(BigInteger, default=0)
+    held: Mapped[int] = mapped_column(BigInteger, default=0, server_default=text("0"))
     created: Mapped[datetime] = mapped_column(DateTime)
+
+    @property
+    def settled_balance(self) -> int:
+        return self.balance + (self.held or 0)
 
 
 class LedgerEntry(Base):
@@ -81,6 +90,19 @@ class LedgerEntry(Base):
     merchant: Mapped[str | None] = mapped_column(String(100))
     counterparty_account_id: Mapped[str | None] = mapped_column(String(40))
     created: Mapped[datetime] = mapped_column(DateTime)
+    # The movement's status as the customer sees it: `completed` for top-ups and transfers,
+    # a card payment's own status (pending, settled, declined, returned) on its entries.
+    status: Mapped[str] = mapped_column(String(16), default="completed",
+                                        server_default=text("'completed'"))
+
+
+class StatusChange(Base):
+    """One step of a movement's status history (`domain/settlement.change_status`)."""
+    __tablename__ = "status_changes"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    movement_id: Mapped[str] = mapped_column(String(40), index=True)
+    status: Mapped[str] = mapped_column(String(16))
+    at: Mapped[datetime] = mapped_column(DateTime)
 
 
 class Transfer(Base):
@@ -107,6 +129,20 @@ class Payment(Base):
     category: Mapped[str] = mapped_column(String(32))
     status: Mapped[str] = mapped_column(String(16))
     created: Mapped[datetime] = mapped_column(DateTime)
+    # Settlement (`domain/settlement.py`): the reference (magic values plan the outcome),
+    # the outcome planned at authorisation, the return code once returned, and when the
+    # next step is due on the bank's clock (NULL once the payment is final).
+    reference: Mapped[str] = mapped_column(String(140), default="", server_default=text("''"))
+    outcome: Mapped[str | None] = mapped_column(String(16))
+    return_code: Mapped[str | None] = mapped_column(String(8))
+    due_at: Mapped[datetime | None] = mapped_column(DateTime, index=True)
+
+
+class BankClock(Base):
+    """The test clock's offset, one row shared by every server process."""
+    __tablename__ = "bank_clock"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    offset_s: Mapped[int] = mapped_column(BigInteger, default=0)
 
 
 class IdempotencyKey(Base):
@@ -184,3 +220,50 @@ class LoginThrottle(Base):
     failures: Mapped[int] = mapped_column(Integer, default=0)
     last_failure_at: Mapped[datetime] = mapped_column(DateTime, index=True)  # for pruning
     locked_until: Mapped[datetime | None] = mapped_column(DateTime)
+
+
+class Webhook(Base):
+    """A URL that receives a customer's events (user_id NULL: an admin's, every customer's).
+    The secret signs each delivery; it is shown once, when the webhook is created."""
+    __tablename__ = "webhooks"
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    user_id: Mapped[str | None] = mapped_column(ForeignKey("users.id"), index=True)
+    url: Mapped[str] = mapped_column(String(2048))
+    events: Mapped[str] = mapped_column(String(200))  # event types, comma separated
+    secret: Mapped[str] = mapped_column(String(80))
+    created: Mapped[datetime] = mapped_column(DateTime)
+
+
+class WebhookEvent(Base):
+    """The outbox: one row per event, written in the transaction of the movement that
+    caused it. `sequence` counts an account's events from 1 (unique per account)."""
+    __tablename__ = "webhook_events"
+    __table_args__ = (UniqueConstraint("account_id", "sequence"),)
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    type: Mapped[str] = mapped_column(String(32))
+    user_id: Mapped[str] = mapped_column(String(40), index=True)
+    account_id: Mapped[str] = mapped_column(String(40))
+    sequence: Mapped[int] = mapped_column(BigInteger)
+    data: Mapped[str] = mapped_column(Text)  # JSON
+    created: Mapped[datetime] = mapped_column(DateTime, index=True)
+
+
+class WebhookDelivery(Base):
+    """One event on its way to one webhook: pending until delivered or given up (failed).
+    A dispatcher claims a due row by setting `lease_until`; no other claims it before then."""
+    __tablename__ = "webhook_deliveries"
+    __table_args__ = (UniqueConstraint("webhook_id", "event_id"),
+                      Index("ix_webhook_deliveries_due", "state", "next_attempt_at"))
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    webhook_id: Mapped[str] = mapped_column(String(40), index=True)
+    event_id: Mapped[str] = mapped_column(String(40))
+    state: Mapped[str] = mapped_column(String(16))  # pending, delivered, failed
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_status: Mapped[int | None] = mapped_column(Integer)
+    last_error: Mapped[str | None] = mapped_column(String(200))
+    next_attempt_at: Mapped[datetime] = mapped_column(DateTime)
+    lease_until: Mapped[datetime | None] = mapped_column(DateTime)
+    held: Mapped[bool] = mapped_column(Boolean, default=False)  # the next attempt follows a hold
+    delivered_at: Mapped[datetime | None] = mapped_column(DateTime)
+    latency_ms: Mapped[float | None] = mapped_column(Float)  # event created -> delivered
+    created: Mapped[datetime] = mapped_column(DateTime)

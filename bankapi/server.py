@@ -33,8 +33,12 @@ class GunicornServer(BaseApplication):
         if self.factory is not None:
             return self.factory()
         from . import create_app
-        return create_app({"SERVER_THREADS": self.options["threads"],  # chaos keeps some free
-                           "ACCESS_LOG": self.access_log})
+        from .webhooks import dispatcher
+        app = create_app({"SERVER_THREADS": self.options["threads"],  # chaos keeps some free
+                          "ACCESS_LOG": self.access_log, "WEBHOOK_DISPATCH": True,
+                          "SETTLEMENT_WORKER": True})  # each worker settles (settler.py)
+        dispatcher.start(app)  # in the worker: load() runs after the fork
+        return app
 
 
 def _child_exit(_server, worker):

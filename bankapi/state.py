@@ -7,6 +7,7 @@ module global.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -14,9 +15,12 @@ if TYPE_CHECKING:
 
     from .accesslog import AccessLog
     from .database.writers import WriterQueue
+    from .domain.testclock import OffsetCache
     from .domain.tokens import TokenCache
+    from .settler import Settler
     from .web.metrics import KnownVersions
     from .domain.retention import Pruner
+    from .webhooks.dispatcher import Dispatcher
 
 
 @dataclass
@@ -29,3 +33,7 @@ class BankState:
     versions: KnownVersions | None = None  # the app versions metrics may name
     access_log: AccessLog | None = None    # the JSON access log, when `serve` asks for one
     pruner: Pruner | None = None        # when this process last pruned expired rows
+    clock: OffsetCache | None = None    # the test clock's offset, when BANKSIM_TEST_CLOCK=1
+    settler: Settler | None = None      # the settlement worker, in `serve`'s processes
+    dispatcher: Dispatcher | None = None  # this process's webhook dispatcher, under `serve`
+    delivery_chaos: Callable | None = None  # Job -> plan, when chaos is installed

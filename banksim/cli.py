@@ -1,9 +1,9 @@
 """The `banksim` command: each part lends its own commands, and this group collects them.
 
 `bankapi` lends serve, audit and release; `seed` lends seed; `chaos` its chaos group;
-`loadtests` scenarios, and incident, loadtest, compare and report, which need the [load] extra
-(Locust, matplotlib). Without it they are still listed, and say how to install it instead
-of failing on an import deep inside a run.
+`loadtests` scenarios, webhooks (the reference receiver), and incident, loadtest, compare
+and report, which need the [load] extra (Locust, matplotlib). Without it they are still
+listed, and say how to install it instead of failing on an import deep inside a run.
 
 A command's module is imported only when that command is run (or `--help` lists them
 all): `banksim chaos off` only talks HTTP and must not wait seconds for the bank's app,
@@ -16,8 +16,10 @@ import click
 
 # command name -> "module:attribute" of the click command that module lends
 COMMANDS = {"serve": "bankapi.cli:serve", "audit": "bankapi.cli:audit",
-            "release": "bankapi.cli:release", "seed": "seed.cli:seed",
-            "chaos": "chaos.cli:chaos", "scenarios": "loadtests.scenario.cli:scenarios"}
+            "release": "bankapi.cli:release", "clock": "bankapi.cli:clock",
+            "seed": "seed.cli:seed", "chaos": "chaos.cli:chaos",
+            "scenarios": "loadtests.scenario.cli:scenarios",
+            "webhooks": "loadtests.receiver.cli:webhooks"}
 LOAD_COMMANDS = ("incident", "loadtest", "compare", "report")
 LOAD_EXTRA = ("locust", "matplotlib")
 

@@ -18,7 +18,7 @@ from pathlib import Path
 import requests
 
 from benchmarks.proc import server_cpu_seconds
-from loadtests.run.incident import BankProcess, free_port
+from loadtests.run.bank import BankProcess, free_port
 
 ROOT = Path(__file__).resolve().parent
 

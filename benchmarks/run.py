@@ -28,7 +28,7 @@ from benchmarks import costs
 from benchmarks.locust_cost import r5_rows
 from benchmarks.read_path import WRK_CONNECTIONS, r1_vs_bare_flask, wrk
 from benchmarks.rules_cost import r8_rule_change_cost
-from loadtests.run.incident import BankProcess, free_port
+from loadtests.run.bank import BankProcess, free_port
 
 ROOT = Path(__file__).resolve().parent
 

@@ -25,7 +25,7 @@ from pathlib import Path
 
 import requests
 
-from loadtests.run.incident import BankProcess, free_port
+from loadtests.run.bank import BankProcess, free_port
 
 
 def rss_kib(pid: int) -> dict[int, int]:

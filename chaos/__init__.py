@@ -53,13 +53,15 @@ class Preset:
 def init_app(app, store: ChaosStore, identify: Identify | None = None, *,
              presets: Iterable[Preset] = (), authorize: Callable | None = None,
              error_body: ErrorBody | None = None, exempt_prefixes: Iterable[str] = (),
-             engines: Iterable = (), match_headers: Iterable[str] = (), **options) -> None:
+             engines: Iterable = (), match_headers: Iterable[str] = (),
+             event_types: Iterable[str] | None = None, **options) -> None:
     """Wrap `app.wsgi_app` in the middleware and register the admin blueprint.
 
     `authorize(request) -> bool` guards the admin API (None: open, for tests and
     hosts that guard it themselves). `options` go to ChaosMiddleware (`refresh_s`,
     `max_held`, `version_label`); the rule limit is the store's
-    (`ChaosStore(..., max_rules=1000)`).
+    (`ChaosStore(..., max_rules=1000)`). `event_types`: the events a host that sends
+    webhooks delivers (delivery faults' `match.events` must name them; None: any).
     """
     from . import database
     from .admin import bp
@@ -67,6 +69,7 @@ def init_app(app, store: ChaosStore, identify: Identify | None = None, *,
     database.hook(engines)
     store.allow_match_headers(match_headers)
     app.extensions["chaos"] = store
+    store.event_types = None if event_types is None else tuple(event_types)
     app.extensions["chaos.presets"] = {preset.name: preset for preset in presets}
     app.extensions["chaos.authorize"] = authorize
     app.wsgi_app = app.extensions["chaos.middleware"] = ChaosMiddleware(

@@ -15,9 +15,13 @@ rule that matches *and fires* wins:
    counts `matched`;
 3. pattern: a burst rule is active only in its "on" windows, counted from the
    rule's creation time so every process agrees on the windows;
+   A rule whose fault is sticky (offline) asks first whether the device is in a window
+   it opened (chaos/windows.py): inside it, the rule fires and 3 and 4 are skipped;
+   past it, the rule passes for this cycle;
 4. probability: with an X-Request-Id the draw is a hash of (seed, rule, user
    else device, request id), so the same requests fail in every run with the
    same seed; without one it comes from a generator seeded with (seed, rule).
+   A sticky rule that fires opens the device's window.
 
 Hashes are BLAKE2b, never Python's `hash()` (randomised per process).
 
@@ -34,7 +38,6 @@ say what the kill switch is). "Confirmed at" is when the read *started*, so a
 reload in progress never counts as fresher than it is. A reload recompiles only
 the rules whose stored definition changed.
 """
-import hashlib
 import json
 import logging
 import math
@@ -45,34 +48,21 @@ from dataclasses import dataclass, field
 
 from sqlalchemy.exc import SQLAlchemyError
 
-from . import header_faults
-from .faults import Fault, build_fault
+from . import deliveries, header_faults
+from .faults import DeliveryPlan, Fault, build_fault
 from .holding import FREE_S, Held, Holds
 from .matching import Matcher
 from .metrics import (GenericVersionLabel, VersionLabel, count_header_ignored, count_injection,
                       record_rules)
+from .draws import clip as _clip, hash64, in_cohort
+from .windows import DeviceWindows
 
 log = logging.getLogger("chaos")
-_SEP = "\x1f"
 WARN_EVERY_S = 30.0
 MAX_CACHED_VERSIONS = 256
 MAX_CACHED_ROUTES, MAX_CACHED_PATH = 4096, 200
 WAIT_S = 1.0  # longest a request waits for a reload before going on with the last rules
 MAX_HELD = 4  # requests per process a slow fault may hold at once (see holding.py)
-
-
-def hash64(*parts) -> int:
-    text = _SEP.join("" if p is None else str(p) for p in parts)
-    return int.from_bytes(hashlib.blake2b(text.encode(), digest_size=8).digest(), "big")
-
-
-def in_cohort(seed: int, rule_id: str, key: str | None, percent: float) -> bool:
-    """Whether `key` (a user, else a device) is in the rule's sticky cohort."""
-    if percent >= 100:
-        return True
-    if key is None:
-        return False
-    return hash64(seed, rule_id, key) % 10_000 < round(percent * 100)
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,10 +98,12 @@ class CompiledRule:
         fault = json.loads(rule.fault)
         self.fault_type = fault["type"]
         self.fault = build_fault(fault)
+        self.for_delivery = getattr(self.fault, "for_delivery", False)
         self.matcher = Matcher(json.loads(rule.match or "{}"))
         pattern = json.loads(rule.pattern or "{}")
         self.on_s = pattern.get("on_s") if pattern.get("type") == "burst" else None
         self.off_s = pattern.get("off_s", 0)
+        self.sticky_s = getattr(self.fault, "sticky_s", None)  # see windows.py
         self.created_s = rule.created_s
         self.expires_s = self.created_s + rule.ttl_s if rule.ttl_s else None
         self.generator = generator
@@ -120,6 +112,12 @@ class CompiledRule:
         if self.on_s is None:
             return True
         return (now - self.created_s) % (self.on_s + self.off_s) < self.on_s
+
+    def cycle(self, now: float) -> int:
+        """Which burst cycle `now` is in (0 for a steady rule): a sticky window's key."""
+        if self.on_s is None:
+            return 0
+        return int((now - self.created_s) // (self.on_s + self.off_s))
 
     def draw(self, seed: int, request: RequestInfo) -> int:
         if request.request_id is not None:
@@ -157,9 +155,8 @@ class RuleSet:
     def for_version(self, app_version: str | None) -> tuple[CompiledRule, ...]:
         candidates = self._by_version.get(app_version)
         if candidates is None:
-            candidates = tuple(rule for rule in self.rules
-                               if rule.matcher.specifier is None
-                               or rule.matcher.version_matches(app_version))
+            candidates = tuple(rule for rule in self.rules if not rule.for_delivery and (
+                rule.matcher.specifier is None or rule.matcher.version_matches(app_version)))
             if len(self._by_version) < MAX_CACHED_VERSIONS:
                 self._by_version[app_version] = candidates
         return candidates
@@ -176,6 +173,7 @@ class RuleEngine:
         self.version_label = version_label or GenericVersionLabel()
         self.rules = EMPTY
         self.holds = Holds(max_held, self._next_check_s)
+        self.windows = DeviceWindows(store)
         self._checked_at = -math.inf  # when the read behind `rules` started (monotonic)
         self._due = -math.inf  # _checked_at + refresh_s: due for a re-read from then on
         self._seen_changes = -1  # store.changes when that read started
@@ -207,6 +205,10 @@ class RuleEngine:
     def hold(self, rule_id: str, seconds: float) -> bool:
         """A slow fault's wait (see holding.py): False when it was cut short or refused."""
         return self.holds.hold(seconds, lambda: self.applies(rule_id, fresh=True))
+
+    def span(self, rule_id: str, seconds: float):
+        """A slot for a fault's many waits, `seconds` in all (see holding.py)."""
+        return self.holds.span(seconds, lambda: self.applies(rule_id, fresh=True))
 
     def applies(self, rule_id: str, fresh: bool = False) -> bool:
         """Whether rule `rule_id` is still in force (kill switch on, rule enabled, not
@@ -252,16 +254,37 @@ class RuleEngine:
             if not in_cohort(rules.seed, cohort, request.key, rule.matcher.cohort_percent):
                 continue
             recorder.matched(rule.id)
+            sticky = rule.sticky_s is not None and request.device_id is not None
+            if sticky:  # a device inside its window is hit whatever the bursts and draws say
+                until = self.windows.until(rule.id, request.device_id, rule.cycle(request.now))
+                if until is not None:
+                    if request.now >= until:
+                        continue  # its window in this cycle is over
+                    return self._fire(rule, request, rule.draw(rules.seed, request))
             if not rule.active(request.now):
                 continue
             drawn = rule.draw(rules.seed, request)
             if drawn / 2**64 >= rule.probability:
                 continue
-            recorder.injected(rule.id, _event(rule.id, rule.fault_type, rule.phase, request))
-            count_injection(rule.id, rule.fault_type, rule.phase,
-                            self.version_label(request.app_version))
-            return Decision(rule.id, rule.fault, rule.phase, random.Random(drawn))
+            if sticky and request.now >= self.windows.open(
+                    rule.id, request.device_id, rule.cycle(request.now), rule.sticky_s,
+                    request.now):
+                continue  # another process opened (and ended) it first
+            return self._fire(rule, request, drawn)
         return None
+
+    def plan_delivery(self, event_type: str, user_id: str | None, event_id: str,
+                      attempt: int, now: float | None = None) -> DeliveryPlan:
+        """How to send one webhook delivery attempt (`chaos.deliveries`)."""
+        return deliveries.plan(self.current(), self.store.recorder, event_type, user_id,
+                               event_id, attempt, time.time() if now is None else now)
+
+    def _fire(self, rule: CompiledRule, request: RequestInfo, drawn: int) -> Decision:
+        recorder = self.store.recorder
+        recorder.injected(rule.id, _event(rule.id, rule.fault_type, rule.phase, request))
+        count_injection(rule.id, rule.fault_type, rule.phase,
+                        self.version_label(request.app_version))
+        return Decision(rule.id, rule.fault, rule.phase, random.Random(drawn))
 
     def _caller_chosen(self, request: RequestInfo, rules: RuleSet) -> Decision | None:
         """The faults X-Banksim-Fault asks for, when the setting is on (and the kill switch
@@ -371,10 +394,6 @@ def _event(rule_id: str, fault: str, phase: str, request: RequestInfo) -> dict:
             "phase": phase, "method": request.method, "path": request.path[:500],
             "app_version": _clip(request.app_version, 64), "platform": _clip(request.platform, 32),
             "user_id": _clip(request.user_id, 64), "device_id": _clip(request.device_id, 64)}
-
-
-def _clip(value: str | None, size: int) -> str | None:
-    return value[:size] if value is not None else None
 
 
 __all__ = ["Decision", "RequestInfo", "RuleEngine", "RuleSet", "hash64", "in_cohort"]

@@ -1,4 +1,4 @@
-"""Where slow faults (latency, timeout, db_latency) spend their time, and how many may at once.
+"""Where slow faults (latency, timeout, db_latency, bandwidth) wait, and how many may at once.
 
 A WSGI server has a fixed number of threads per process (banksim: 8 per gunicorn worker),
 and a held request keeps one the whole time. A host that gives its exempt paths no threads
@@ -14,6 +14,8 @@ and every host needs the rest of its traffic to keep flowing while faults hold r
   lognormal "slow backend" of a few hundred ms) exactly when traffic is highest. The
   faults one request asks for in a header wait in a row and share that second
   (`wait(..., needs_slot)`: the chain decides, header_faults.py).
+- A fault that waits many times (bandwidth, between the chunks of a body) takes one slot
+  for the whole `span` of its waits, so a dribbled body counts like one long hold.
 - A hold is not one long sleep: it asks `still_applies()` before it starts and then
   sleeps on a condition until either the engine's rules are due for a re-read
   (`next_check_s()`) or someone calls `rules_moved()`. The engine calls that when a
@@ -29,7 +31,8 @@ and every host needs the rest of its traffic to keep flowing while faults hold r
 import enum
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 
 FREE_S = 1.0  # holds this short need no slot
 
@@ -77,6 +80,28 @@ class Holds:
             self.held += 1
         try:
             return Held.DONE if self._wait(seconds, still_applies) else Held.CUT
+        finally:
+            with self._moved:
+                self.held -= 1
+            self._slots.release()
+
+    @contextmanager
+    def span(self, seconds: float, still_applies: Callable[[], bool]
+             ) -> Iterator[Callable[[float], bool] | None]:
+        """One slot for a fault that waits many times, `seconds` in all (a dribbled body):
+        gives a `wait(seconds) -> bool` like `hold`'s, or None when no slot was free."""
+        def wait(part: float) -> bool:
+            return self._wait(part, still_applies) if part > 0 else still_applies()
+        if seconds <= FREE_S:
+            yield wait
+            return
+        if self._slots is None or not self._slots.acquire(blocking=False):
+            yield None
+            return
+        with self._moved:
+            self.held += 1
+        try:
+            yield wait
         finally:
             with self._moved:
                 self.held -= 1

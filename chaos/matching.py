@@ -39,6 +39,7 @@ class Matcher:
         self.path = re.compile(fnmatch.translate(glob)).match if glob else None
         self.cohort_percent = float(match.get("cohort_percent", 100))
         self.cohort = match.get("cohort")  # a shared cohort name; None: the rule's own
+        self.events = frozenset(match["events"]) if match.get("events") else None
         self._versions: dict[str | None, bool] = {}
 
     def matches(self, method: str, path: str, app_version: str | None, platform: str | None,
@@ -58,6 +59,11 @@ class Matcher:
                                     for name, value in self.headers):
             return False
         return self.specifier is None or self.version_matches(app_version)
+
+    def matches_delivery(self, event_type: str, user_id: str | None) -> bool:
+        """A delivery fault's match: the event's type and the customer it belongs to."""
+        return ((self.events is None or event_type in self.events)
+                and (self.users is None or user_id in self.users))
 
     def admits(self, method: str, path: str) -> bool:
         """The part of `matches` that depends on the route alone (cacheable per route)."""

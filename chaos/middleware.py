@@ -11,7 +11,7 @@ hands PATH_INFO over as latin-1, so `/café` arrives as `/cafÃ©`; it is read a
 (undecodable bytes become U+FFFD), so a non-ASCII glob matches the path it names. With
 the kill switch off, a request costs a clock read and an attribute check.
 
-`max_held` caps the requests this process holds in slow faults (latency, timeout)
+`max_held` caps the requests this process holds in slow faults (latency, timeout, bandwidth)
 at once; keep it below the server's threads per process, so that the rest always
 serve the exempt paths (see holding.py).
 
@@ -83,6 +83,7 @@ class ChaosMiddleware:
                             sent_id if REQUEST_ID.match(sent_id) else uuid.uuid4().hex,
                             decision.rng, response,
                             hold=lambda seconds: self.engine.hold(decision.rule_id, seconds),
+                            span=lambda seconds: self.engine.span(decision.rule_id, seconds),
                             error_body=self.error_body)
         return decision.fault.inject(exchange)
 

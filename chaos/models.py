@@ -54,6 +54,18 @@ class ChaosPresetRule(Base):
     preset: Mapped[str] = mapped_column(String(64), index=True)
 
 
+class ChaosDeviceWindow(Base):
+    """When a device's window under a sticky fault (offline) ends: one row per rule, device
+    and burst cycle, written by the process that saw the device's first hit."""
+
+    __tablename__ = "chaos_device_windows"
+
+    rule_id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    device_key: Mapped[str] = mapped_column(String(32), primary_key=True)  # a hash: any length
+    cycle: Mapped[int] = mapped_column(Integer, primary_key=True)
+    until_s: Mapped[float] = mapped_column(Float)
+
+
 class ChaosEvent(Base):
     __tablename__ = "chaos_events"
 

@@ -13,7 +13,8 @@ from typing import NamedTuple
 from sqlalchemy import Text, cast, delete, func, insert, select, update
 from sqlalchemy.orm import Session
 
-from .models import ChaosEvent, ChaosPresetRule, ChaosRule, ChaosSettings, ChaosState
+from .models import (ChaosDeviceWindow, ChaosEvent, ChaosPresetRule, ChaosRule, ChaosSettings,
+                     ChaosState)
 
 STATE_ID = 1
 UNSTORABLE = re.compile("[\x00\ud800-\udfff]")  # PostgreSQL refuses NUL; UTF-8 surrogates
@@ -124,10 +125,13 @@ def update_rule(session: Session, row: ChaosRule, fields: dict) -> ChaosRule:
 def delete_rules(session: Session, rule_ids: list[str] | None = None) -> int:
     """Delete the given rules (all when `rule_ids` is None); return how many went."""
     statement, links = delete(ChaosRule), delete(ChaosPresetRule)
+    windows = delete(ChaosDeviceWindow)
     if rule_ids is not None:
         statement = statement.where(ChaosRule.id.in_(rule_ids))
         links = links.where(ChaosPresetRule.rule_id.in_(rule_ids))
+        windows = windows.where(ChaosDeviceWindow.rule_id.in_(rule_ids))
     session.execute(links)
+    session.execute(windows)
     return session.execute(statement).rowcount
 
 

@@ -43,9 +43,10 @@ def too_many_rules(limit: int) -> HTTPError:
                      extra_data={"code": "too_many_rules"})
 
 
-def load_rule(data, header_names: frozenset[str] = frozenset()) -> dict:
+def load_rule(data, header_names: frozenset[str] = frozenset(), event_types=None) -> dict:
     """Validate a rule as sent by a client; return its normalised editable fields.
-    `header_names` (lower case) are the headers the host lets `match.headers` name."""
+    `header_names` (lower case) are the headers the host lets `match.headers` name;
+    `event_types` the host's event types (None: any), which `match.events` must name."""
     if not isinstance(data, dict):
         raise invalid("body", "a rule is a JSON object")
     try:
@@ -57,6 +58,11 @@ def load_rule(data, header_names: frozenset[str] = frozenset()) -> dict:
             allowed = ", ".join(sorted(header_names)) or "none"
             raise invalid("match.headers", f"{name[:64]} is not a header this server lets "
                                            f"rules match on (allowed: {allowed})")
+    unknown = sorted(set(rule.get("match", {}).get("events", ())) - set(
+        event_types if event_types is not None else rule.get("match", {}).get("events", ())))
+    if unknown:
+        raise invalid("match.events", f"unknown event type {unknown[0][:64]!r}; one of "
+                                       f"{', '.join(sorted(event_types))}")
     rule.setdefault("name", f"{rule['fault']['type']} rule")
     rule.setdefault("ttl_s", None)
     return rule
@@ -72,7 +78,8 @@ def load_settings(data) -> dict:
         raise invalid(*first_error(exc.messages)) from None
 
 
-def patched(current: dict, patch, header_names: frozenset[str] = frozenset()) -> dict:
+def patched(current: dict, patch, header_names: frozenset[str] = frozenset(),
+            event_types=None) -> dict:
     """The rule `current` with `patch` applied (`match` merged, other fields replaced)."""
     if not isinstance(patch, dict):
         raise invalid("body", "a patch is a JSON object")
@@ -89,7 +96,7 @@ def patched(current: dict, patch, header_names: frozenset[str] = frozenset()) ->
             merged["match"] = {**merged["match"], **value}
         else:
             merged[name] = value
-    return load_rule(merged, header_names)
+    return load_rule(merged, header_names, event_types)
 
 
 def to_dict(row: ChaosRule) -> dict:

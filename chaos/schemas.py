@@ -70,6 +70,8 @@ class MatchSchema(Schema):
     users = List(String(validate=Length(1, 64)), validate=Length(1, MAX_LISTED))
     devices = List(String(validate=Length(1, 64)), validate=Length(1, MAX_LISTED), metadata={
         "description": "X-Device-Id values"})
+    events = List(String(validate=Length(1, 64)), validate=Length(1, 20), metadata={
+        "description": "event types a delivery fault (webhook_*) acts on; absent = any"})
     headers = Dict(keys=String(), values=String(validate=Length(1, 200)), metadata={
                        "minProperties": 1, "maxProperties": MAX_MATCH_HEADERS,
                        "description": "header name -> the exact value the request must carry; "
@@ -247,6 +249,22 @@ class RuleSchema(Schema):
         if not isinstance(data, dict):
             return data
         return {"match": {}, "pattern": {"type": "steady"}, **data}
+
+    @validates_schema
+    def delivery_faults_match_deliveries(self, data, **_kwargs):
+        """A delivery fault matches deliveries (events, users, cohort); a request fault
+        requests: a match field of the other kind would never match anything."""
+        fault = FAULTS.get((data.get("fault") or {}).get("type"))
+        match = data.get("match") or {}
+        if getattr(fault, "for_delivery", False):
+            for name in ("app_version", "platform", "path", "methods", "devices", "headers"):
+                if name in match:
+                    raise ValidationError({name: ["a delivery fault matches deliveries: "
+                                                  "use events, users, cohort_percent"]},
+                                          "match")
+        elif "events" in match:
+            raise ValidationError({"events": ["only a delivery fault (webhook_*) matches "
+                                              "events"]}, "match")
 
     @validates_schema
     def database_faults_act_before(self, data, **_kwargs):

@@ -52,6 +52,7 @@ class ChaosStore:
                  match_headers: Iterable[str] = ()):
         self.engine, self.seed, self.events_kept = engine, seed, events_kept
         self.max_rules = max_rules
+        self.event_types = None  # the host's webhook event types (chaos.init_app), or any
         self.allow_match_headers(match_headers)
         self.recorder = Recorder(self._write_records, flush_interval_s, events_kept)
         self._changes = itertools.count(1)
@@ -138,13 +139,13 @@ class ChaosStore:
 
     def add_rules(self, raw_rules: list) -> list[dict]:
         """Validate every rule first, then add them all in one transaction (or none)."""
-        loaded = [rules.load_rule(raw, self.match_headers) for raw in raw_rules]
+        loaded = [rules.load_rule(raw, self.match_headers, self.event_types) for raw in raw_rules]
         with self.changing() as session:
             return [rules.to_dict(row) for row in self._insert(session, loaded)]
 
     def apply_preset(self, name: str, raw_rules: list) -> list[dict]:
         """Add a preset's rules, replacing those an earlier application of it added."""
-        loaded = [rules.load_rule(raw, self.match_headers) for raw in raw_rules]
+        loaded = [rules.load_rule(raw, self.match_headers, self.event_types) for raw in raw_rules]
         with self.changing() as session:
             queries.delete_rules(session, queries.preset_rule_ids(session, name))
             rows = self._insert(session, loaded)
@@ -167,7 +168,8 @@ class ChaosStore:
         self.flush()
         with self.changing() as session:
             row = self._row(session, rule_id)
-            fields = rules.patched(rules.to_dict(row), patch, self.match_headers)
+            fields = rules.patched(rules.to_dict(row), patch, self.match_headers,
+                                   self.event_types)
             return rules.to_dict(queries.update_rule(session, row, fields))
 
     def delete_rule(self, rule_id: str) -> None:

@@ -90,7 +90,7 @@ def simulate(rng: Random, events: list[tuple], population: Population,
         tx += 1 + int(random() * step)
         if op == CARD:
             add(EntryRow(f"tx_{tx:016x}", accounts[acc], card_movement[day], -amount, currency,
-                 "card_payment", text, category, text, merchants, created))
+                 "card_payment", text, category, text, merchants, created, "settled"))
             card_total[day] += amount
             if owner[acc] in tracked:
                 spend[owner[acc], category] += amount
@@ -134,7 +134,8 @@ def _settle(rng, history, calendar, external, merchants, currency, last_second, 
             tx += 1 + rng.randrange(step)
             history.entries.append(EntryRow(f"tx_{tx:016x}", merchants, cards[1][day],
                                     cards[0][day], currency, "card_payment",
-                                    f"Card payments settled {label}", None, None, None, at))
+                                    f"Card payments settled {label}", None, None, None, at,
+                                    "settled"))
 
 
 def _notifications(rng, history, population, calendar, recent) -> None:

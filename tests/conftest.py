@@ -136,6 +136,10 @@ class Customer:
     def balance(self, account_id=None):
         return self.get(f"/accounts/{account_id or self.account_id}/balance").json["balance"]
 
+    def available(self, account_id=None):
+        """The balance less pending card payments' holds: what the account may spend."""
+        return self.get(f"/accounts/{account_id or self.account_id}/balance").json["available"]
+
 
 @pytest.fixture
 def make_customer(client):
@@ -184,7 +188,7 @@ def served(tmp_path_factory):
     """`banksim serve` (2 workers) as the README runs it: only the documented
     BANKSIM_DATABASE_URL and BANKSIM_ADMIN_TOKEN set; SQLite or BANKSIM_TEST_DATABASE_URL.
     Its `url`, and its `log_path` (what it wrote on stdout and stderr)."""
-    from loadtests.run.incident import BankProcess, free_port
+    from loadtests.run.bank import BankProcess, free_port
     workdir = tmp_path_factory.mktemp("served")
     url = PG_URL or f"sqlite:///{workdir / 'bank.db'}"
     if PG_URL:

@@ -10,9 +10,13 @@ not grow with the ledger (10,000 customers' year is a million and a half entries
 from sqlalchemy import String, cast, func, literal, literal_column, select, union_all
 from sqlalchemy.orm import Session
 
-from ..models import Account, IdempotencyKey, LedgerEntry, MonthlySpend
+from ..models import Account, IdempotencyKey, LedgerEntry, MonthlySpend, Payment
 
 EXAMPLES = 5
+UNSPENT = ("declined", "returned")  # card payments that no longer count as spending
+# a card payment's later steps; seeded history has none (its daily card movements hold many
+# card_payment entries under one id, and the authorisation is one INSERT by construction)
+CARD_STEPS = ("card_settlement", "card_release", "card_return")
 
 
 def _count_and_examples(session, query, *keys) -> tuple[int, list[tuple]]:
@@ -88,7 +92,8 @@ def _budget_spent_matches(session):
                    LedgerEntry.category.label("category"),
                    (-LedgerEntry.amount).label("spent"))
             .join(Account, Account.id == LedgerEntry.account_id)
-            .where(LedgerEntry.kind == "card_payment", Account.user_id.is_not(None)))
+            .where(LedgerEntry.kind == "card_payment", Account.user_id.is_not(None),
+                   LedgerEntry.status.not_in(UNSPENT)))
     kept = select(MonthlySpend.user_id, MonthlySpend.month, MonthlySpend.category,
                   (literal(0) - MonthlySpend.spent).label("spent"))
     both = union_all(card, kept).subquery()
@@ -100,6 +105,53 @@ def _budget_spent_matches(session):
         "budget spent equals categorised card spending"
 
 
+def _pending(session):
+    """Pending payments' amounts per account, the money their holds stand for."""
+    return (select(Payment.account_id, Payment.currency,
+                   func.sum(Payment.amount).label("total"))
+            .where(Payment.status == "pending")
+            .group_by(Payment.account_id, Payment.currency).subquery())
+
+
+def _held_matches_pending(session):
+    pending = _pending(session)
+    bad = (select(Account.id).outerjoin(pending, pending.c.account_id == Account.id)
+           .where(Account.user_id.is_not(None),
+                  Account.held != func.coalesce(pending.c.total, 0)))
+    count, rows = _count_and_examples(session, bad, "id")
+    return count, [account for account, in rows], \
+        "each account's held equals its pending card payments"
+
+
+def _holds_account_matches_pending(session):
+    """The holds system account (per currency) holds exactly the pending payments."""
+    pending = _pending(session)
+    per_currency = (select(pending.c.currency, func.sum(pending.c.total).label("total"))
+                    .group_by(pending.c.currency).subquery())
+    holds = (select(Account.currency, Account.balance)
+             .where(Account.user_id.is_(None), Account.name == "holds").subquery())
+    both = union_all(
+        select(holds.c.currency, holds.c.balance.label("amount")),
+        select(per_currency.c.currency, (literal(0) - per_currency.c.total).label("amount"))
+    ).subquery()
+    bad = (select(both.c.currency, func.sum(both.c.amount).label("difference"))
+           .group_by(both.c.currency).having(func.sum(both.c.amount) != 0))
+    count, rows = _count_and_examples(session, bad, "currency", "difference")
+    return count, [f"{currency}: {difference}" for currency, difference in rows], \
+        "the holds account holds exactly the pending card payments"
+
+
+def _each_step_once(session):
+    """A payment's settlement, release and return each happened at most once: two legs
+    each (two settlements of one payment would be four)."""
+    bad = (select(LedgerEntry.movement_id, LedgerEntry.kind)
+           .where(LedgerEntry.kind.in_(CARD_STEPS))
+           .group_by(LedgerEntry.movement_id, LedgerEntry.kind).having(func.count() > 2))
+    count, rows = _count_and_examples(session, bad, "movement_id", "kind")
+    return count, [f"{movement} {kind}" for movement, kind in rows], \
+        "each card payment's later steps happened once"
+
+
 CHECKS = {
     "entries_sum_to_zero": _entries_sum_to_zero,
     "movements_balanced": _movements_balanced,
@@ -107,6 +159,9 @@ CHECKS = {
     "no_negative_balances": _no_negative_balances,
     "idempotency_keys_once": _idempotency_keys_once,
     "budget_spent_matches": _budget_spent_matches,
+    "held_matches_pending": _held_matches_pending,
+    "holds_account_matches_pending": _holds_account_matches_pending,
+    "each_step_once": _each_step_once,
 }
 
 

@@ -6,7 +6,7 @@ each card payment; `bankapi.domain.audit` recomputes it from the entries.
 from datetime import datetime
 from functools import cache
 
-from sqlalchemy import bindparam, delete, select
+from sqlalchemy import bindparam, delete, select, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
@@ -59,6 +59,22 @@ def record_spend(connection: Connection, user_id: str, category: str, amount: in
     limit = connection.scalar(LIMIT, {"user": user_id, "cat": category})
     if limit is not None:
         _alert(connection, user_id, month, category, status_of(spent, limit), spent, limit)
+
+
+UNSPEND = (update(MonthlySpend.__table__)
+           .where(MonthlySpend.__table__.c.user_id == bindparam("user"),
+                  MonthlySpend.__table__.c.month == bindparam("month_"),
+                  MonthlySpend.__table__.c.category == bindparam("cat"))
+           .values(spent=MonthlySpend.__table__.c.spent - bindparam("amount"),
+                   count=MonthlySpend.__table__.c.count - 1))
+
+
+def unrecord_spend(connection: Connection, user_id: str, category: str, amount: int,
+                   made_at: datetime) -> None:
+    """Take a declined or returned card payment out of the month it was made in: the
+    budget counts money spent. Alerts already sent stay sent."""
+    connection.execute(UNSPEND, {"user": user_id, "month_": month_of(made_at),
+                                 "cat": category, "amount": amount})
 
 
 def _alert(connection, user_id, month, category, status, spent, limit) -> None:

@@ -1,9 +1,11 @@
 """The funds guard: may this account pay this amount? One interface, two answers.
 
 The ledger asks `guard.sufficient(account, amount)` before it moves money out of a
-customer account. `LOCKED` is the bank's real guard: the ledger has locked the
-account row first (SELECT ... FOR UPDATE on PostgreSQL; the whole transaction
-holds SQLite's write lock from BEGIN IMMEDIATE), so the balance it reads cannot
+customer account. What an account may spend is its `available` balance: the settled
+balance less the holds of its pending card payments (a pending payment's money has
+already left for the holds account, `ledger.py`). `LOCKED` is the bank's real guard: the
+ledger has locked the account row first (SELECT ... FOR UPDATE on PostgreSQL; the whole
+transaction holds SQLite's write lock from BEGIN IMMEDIATE), so the amount it reads cannot
 change before the movement commits and no two payments can spend the same pound.
 
 The teaching mode (`BANKSIM_UNSAFE_LEDGER=1`, never in production) swaps in two
@@ -19,7 +21,7 @@ from typing import Protocol
 class Account(Protocol):
     """What a guard reads of an account: the ledger hands it the locked row."""
 
-    balance: int
+    available: int  # the settled balance less pending holds
 
 
 class FundsChecked(Exception):
@@ -32,17 +34,17 @@ class FundsGuard(Protocol):
 
 
 class LockedBalance:
-    """The real guard: the account row is locked, so its balance is the truth."""
+    """The real guard: the account row is locked, so its available balance is the truth."""
 
     def sufficient(self, account: Account, amount: int) -> bool:
-        return account.balance >= amount
+        return account.available >= amount
 
 
 class CheckOnly:
     """Teaching phase 1: answer a decline, or stop the movement once the check passed."""
 
     def sufficient(self, account: Account, amount: int) -> bool:
-        if account.balance >= amount:
+        if account.available >= amount:
             raise FundsChecked()
         return False
 

@@ -37,6 +37,7 @@ class EntryRow(NamedTuple):
     merchant: str | None
     counterparty_account_id: str | None
     created: datetime | str
+    status: str = "completed"  # a seeded card payment is history: `settled`
 
 
 class TransferRow(NamedTuple):
@@ -128,11 +129,12 @@ class _HistoryTotals:
 def _insert_sqlite(raw, table, columns, rows, on_rows=None) -> None:
     # SQLAlchemy stores SQLite datetimes as "YYYY-MM-DD HH:MM:SS.ffffff"; write the same text
     # so that range queries compare like with like.
-    assert columns[-1] == "created"
+    at = columns.index("created")
     sql = f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})"
     rows = iter(rows)
     while chunk := list(islice(rows, BULK_CHUNK_ROWS)):
-        raw.executemany(sql, [row if type(row[-1]) is str else (*row[:-1], _as_text(row[-1]))
+        raw.executemany(sql, [row if type(row[at]) is str
+                              else (*row[:at], _as_text(row[at]), *row[at + 1:])
                               for row in chunk])
         if on_rows:
             on_rows(len(chunk))

@@ -36,12 +36,22 @@ def money_received(amount: int, reference: str) -> Text:
 
 
 def card_payment(amount: int, merchant: str) -> Text:
+    """A card payment authorised (pending until it settles)."""
     return "money_out", "Card payment", f"{pounds(amount)} at {merchant}"
 
 
-def payment_declined(amount: int, merchant: str) -> Text:
+def payment_declined(amount: int, merchant: str, reason: str = "insufficient funds") -> Text:
     return ("payment_declined", "Payment declined",
-            f"{pounds(amount)} at {merchant} was declined: insufficient funds")
+            f"{pounds(amount)} at {merchant} was declined: {reason}")
+
+
+def payment_settled(amount: int, merchant: str) -> Text:
+    return "payment_settled", "Payment settled", f"{pounds(amount)} at {merchant} has settled"
+
+
+def payment_returned(amount: int, merchant: str, code: str) -> Text:
+    return ("payment_returned", "Payment returned",
+            f"{pounds(amount)} at {merchant} was returned ({code}); the money is back")
 
 
 def budget_crossed(level: str, label: str, spent: int, limit: int, month: str) -> Text:

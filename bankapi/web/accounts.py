@@ -3,7 +3,7 @@ from apiflask import APIBlueprint
 from flask import jsonify
 from sqlalchemy import select
 
-from ..domain import customers, ledger
+from ..domain import customers, ledger, status_history
 from .auth import current_user_id, token_auth
 from ..clock import naive_utc
 from ..database.db import db
@@ -14,6 +14,8 @@ from .schemas import (AccountIn, AccountOut, AccountsOut, BalanceOut, TopupIn, T
                       TransactionQuery, TransactionsOut)
 
 bp = APIBlueprint("accounts", __name__, tag="Accounts")
+# what AccountOut shows as `balance`: the ledger balance plus the pending payments' holds
+SETTLED = (Account.__table__.c.balance + Account.__table__.c.held).label("settled_balance")
 
 
 def _mine(account_id: str) -> Account:
@@ -27,7 +29,8 @@ def list_accounts():
     """The signed-in user's accounts."""
     accounts = Account.__table__
     with db.reading() as connection:  # one statement, plain rows (a phone's every open)
-        rows = connection.execute(select(accounts).where(accounts.c.user_id == current_user_id())
+        rows = connection.execute(select(accounts, SETTLED)
+                                  .where(accounts.c.user_id == current_user_id())
                                   .order_by(accounts.c.created, accounts.c.id)).all()
     return {"accounts": rows}
 
@@ -90,4 +93,5 @@ def list_transactions(account_id, query_data):
     ledger.check_owner(connection, current_user_id(), account_id, "account_id")
     rows, next_cursor = page(connection, stmt, entries, query_data["limit"],
                              query_data.get("cursor"), before)
-    return {"transactions": rows, "next_cursor": next_cursor}
+    return {"transactions": status_history.with_history(connection, rows),
+            "next_cursor": next_cursor}

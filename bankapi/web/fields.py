@@ -33,11 +33,11 @@ VERSION = Pattern(r"^v?([0-9]+!)?[0-9]+(\.[0-9]+)*((a|b|rc)[0-9]+)?(\.post[0-9]+
                   error="not a PEP 440 version (e.g. 4.2.0 or 4.2.0rc1)")
 
 
-class Money(Integer):
-    """A strictly integer, positive amount in minor units."""
+class WholeNumber(Integer):
+    """A JSON integer from `low` to `high` (`100.0` is 100; no 1.5, no "100", no true)."""
 
-    def __init__(self, **kwargs):
-        super().__init__(strict=True, validate=Range(min=1, max=MAX_AMOUNT), **kwargs)
+    def __init__(self, low: int, high: int, **kwargs):
+        super().__init__(strict=True, validate=Range(min=low, max=high), **kwargs)
 
     def _deserialize(self, value, attr, data, **kwargs):
         if isinstance(value, bool):
@@ -45,6 +45,13 @@ class Money(Integer):
         if isinstance(value, float) and value.is_integer():
             value = int(value)  # 100.0 is the integer 100 in JSON Schema; 1.5 stays refused
         return super()._deserialize(value, attr, data, **kwargs)
+
+
+class Money(WholeNumber):
+    """A strictly integer, positive amount in minor units."""
+
+    def __init__(self, **kwargs):
+        super().__init__(1, MAX_AMOUNT, **kwargs)
 
 
 class Percent(Float):

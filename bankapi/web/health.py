@@ -33,4 +33,5 @@ def health():
         connection.execute(SELECT_1)
     return {"status": "ok", "version": app_version(), "worker": os.getpid(),
             "chaos_revision": chaos.applied_revision(current_app),
-            "chaos_header_faults": chaos.header_faults_on(current_app)}
+            "chaos_header_faults": chaos.header_faults_on(current_app),
+            "test_clock": current_app.state.clock is not None}

@@ -13,10 +13,10 @@ from marshmallow import ValidationError, pre_load, validates_schema
 
 from .dumping import Out
 from .fields import (CURRENCIES, MONTH, VERSION, Money, Pattern, Percent, StrictBoolean, Text,
-                     MAX_EMAIL, UtcDateTime, check_lowered_email)
+                     MAX_EMAIL, UtcDateTime, WholeNumber, check_lowered_email)
 from .pagination import CURSOR
 
-from ..domain import releases
+from ..domain import magic, releases, settlement, testclock
 from ..domain.budgeting import CATEGORIES
 from ..domain.ledger import KINDS
 
@@ -75,6 +75,11 @@ class PaymentIn(Schema):
     amount = Money(required=True)
     merchant = Text(100, required=True)
     category = String(required=True, validate=OneOf(CATEGORIES))
+    reference = String(load_default="", validate=[
+        Length(max=140), Pattern(magic.PATTERN, error="not a magic value (docs/reference.md, "
+                                 "Magic values): magic:decline, magic:slow, magic:timeout or "
+                                 "magic:return:R<two digits>")], metadata={
+        "description": "free text; a magic value (`magic:...`) forces an outcome"})
 
 
 class BudgetIn(Schema):
@@ -140,6 +145,11 @@ class VersionPath(Schema):
     version = String(required=True, validate=VERSION)
 
 
+class ClockAdvanceIn(Schema):
+    seconds = WholeNumber(1, testclock.MAX_ADVANCE_S, required=True, metadata={
+        "description": "how far to move the bank's time forward (at most 400 days)"})
+
+
 class RolloutIn(Schema):
     rollout_percent = Percent()
     halted = StrictBoolean()
@@ -191,7 +201,11 @@ class AccountOut(Out):
     type = String()
     name = String()
     currency = String()
-    balance = Integer()
+    balance = Integer(attribute="settled_balance", metadata={
+        "description": "settled: pending card payments not yet taken off"})
+    available = Integer(attribute="balance", metadata={
+        "description": "what the account may spend: balance less pending holds"})
+    held = Integer(metadata={"description": "the pending card payments' holds"})
     created = Stamp()
 
 
@@ -201,9 +215,15 @@ class AccountsOut(Out):
 
 class BalanceOut(Out):
     account_id = String()
-    balance = Integer()
+    balance = Integer(metadata={"description": "settled"})
+    available = Integer(metadata={"description": "balance less pending holds"})
     currency = String()
     spend_today = Integer()
+
+
+class StatusStep(Out):
+    status = String(metadata={"enum": ["completed", *settlement.STATUSES]})
+    at = Stamp()
 
 
 class TransactionOut(Out):
@@ -217,6 +237,10 @@ class TransactionOut(Out):
     merchant = String(allow_none=True)
     counterparty_account_id = String(allow_none=True)
     created = Stamp()
+    status = String(metadata={"enum": ["completed", *settlement.STATUSES], "description":
+                              "top-ups and transfers are completed; a card payment is "
+                              "pending, then settled, declined or returned"})
+    status_history = List(Nested(StatusStep), metadata={"description": "oldest first"})
 
 
 class TopupOut(Out):
@@ -251,7 +275,9 @@ class PaymentOut(Out):
     currency = String()
     merchant = String()
     category = String()
-    status = String()
+    reference = String()
+    status = String(metadata={"enum": list(settlement.STATUSES)})
+    return_code = String(allow_none=True, metadata={"description": "set once returned"})
     created = Stamp()
 
 
@@ -323,6 +349,12 @@ class HealthOut(Out):
     chaos_header_faults = Boolean(allow_none=True, metadata={
         "description": "whether this process applies X-Banksim-Fault from allowed devices "
                        "and users now (the setting and chaos both on; null: chaos off)"})
+    test_clock = Boolean(metadata={"description": "the test clock is on (BANKSIM_TEST_CLOCK)"})
+
+
+class ClockOut(Out):
+    now = Stamp(metadata={"description": "the bank's time"})
+    offset_s = Integer(metadata={"description": "seconds the bank's time is ahead of real"})
 
 
 class AuditOut(Out):

@@ -3,7 +3,7 @@ from apiflask import APIBlueprint
 
 from .auth import current_user_id, token_auth
 from ..database.db import db
-from ..domain import ledger
+from ..domain import ledger, status_history
 from .schemas import TransactionOut
 
 bp = APIBlueprint("transactions", __name__, tag="Transactions")
@@ -14,4 +14,5 @@ bp = APIBlueprint("transactions", __name__, tag="Transactions")
 @bp.output(TransactionOut)
 def get_transaction(tx_id):
     """One of the user's transactions."""
-    return ledger.transaction(db.session, current_user_id(), tx_id)
+    entry = ledger.transaction(db.session, current_user_id(), tx_id)
+    return status_history.with_history(db.session.connection(), [entry])[0]

@@ -10,7 +10,8 @@ import json
 import random
 import time
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from typing import ClassVar
 
 from marshmallow import RAISE, Schema, ValidationError
@@ -51,16 +52,19 @@ class Exchange:
     `hold(seconds)` is how a slow fault waits: the rule engine's, which caps how many
     requests a process holds and ends the wait early when the rule stops applying
     (returning False); a plain sleep when no engine is involved (unit tests).
+    `span(seconds)` is the same for a fault that waits many times, `seconds` in all:
+    a context manager giving a `wait(seconds) -> bool`, or None when no slot was free.
     """
 
     def __init__(self, environ: dict, start_response: StartResponse, app, rule_id: str,
                  request_id: str, rng: random.Random, response: BufferedResponse | None = None,
                  hold: Callable[[float], bool] | None = None,
-                 error_body: ErrorBody | None = None):
+                 error_body: ErrorBody | None = None, span=None):
         self.environ, self.start_response, self.app = environ, start_response, app
         self.rule_id, self.request_id, self.rng = rule_id, request_id, rng
         self.response = response
         self.hold = hold or _sleep
+        self.span = span or _sleeping_span
         self._error_body = error_body or generic_error_body
 
     def error_body(self, status: int) -> bytes:
@@ -118,6 +122,11 @@ class Fault(ABC):
 def _sleep(seconds: float) -> bool:
     time.sleep(seconds)
     return True
+
+
+@contextmanager
+def _sleeping_span(_seconds: float) -> Iterator[Callable[[float], bool]]:
+    yield lambda seconds: _sleep(max(seconds, 0.0))  # a wait already due is no wait
 
 
 def first_error(messages, prefix: str = "") -> tuple[str, str]:

@@ -4,7 +4,11 @@ A journey event (consumed by `loadtests.report`):
 
     {"t_s": 12.3, "user": "user7@example.com", "journey": "send_money", "app_version": "4.2.0",
      "platform": "ios", "phase": "incident", "ok": false, "duration_ms": 812.4, "retries": 3,
-     "requests": 6, "error": "POST /transfers: connection error (ConnectionError)"}
+     "requests": 6, "error": "POST /transfers: connection error (ConnectionError)",
+     "network": "cellular", "failure": "reset_before_answer"}
+
+`network` is the phone's X-Network ("wifi" or "cellular"); `failure` how the failing
+step's last attempt failed (null when the journey succeeded): FAILURES says each.
 
 A transfer intent (reconciled against the ledger by the orchestrator):
 
@@ -23,7 +27,17 @@ import os
 import threading
 
 JOURNEY_KEYS = ("t_s", "user", "journey", "app_version", "platform", "phase", "ok",
-                "duration_ms", "retries", "requests", "error")
+                "duration_ms", "retries", "requests", "error", "network", "failure")
+NETWORKS = ("wifi", "cellular")
+FAILURES = {
+    "timeout_mid_body": "the headers came, then the read timeout fired inside the body",
+    "truncated_body": "the headers came, then the connection closed before the whole body",
+    "timeout_before_answer": "no byte of an answer within the read timeout",
+    "reset_before_answer": "the connection was reset or closed before any byte (offline)",
+    "connect_failed": "no connection to the bank",
+    "error_answer": "an answer the app could not take (an error status, a body not JSON)",
+    "bug": "the load test itself failed",
+}
 TRANSFER_KEYS = ("intent", "idempotency_key", "from_email", "from_account_id", "to_email",
                  "to_account_id", "amount", "currency", "acked", "transfer_id", "status")
 PHASES = ("baseline", "incident", "recovery")
@@ -31,13 +45,17 @@ PHASES = ("baseline", "incident", "recovery")
 
 def journey_event(*, t_s: float, user: str, journey: str, app_version: str, platform: str,
                   phase: str, ok: bool, duration_ms: float, retries: int, requests: int,
-                  error: str | None) -> dict:
+                  error: str | None, network: str = "cellular",
+                  failure: str | None = None) -> dict:
     if phase not in PHASES:
         raise ValueError(f"unknown phase {phase!r}")
+    if network not in NETWORKS or (failure is not None and failure not in FAILURES):
+        raise ValueError(f"unknown network {network!r} or failure {failure!r}")
     return {"t_s": round(float(t_s), 3), "user": str(user), "journey": str(journey),
             "app_version": str(app_version), "platform": str(platform), "phase": phase,
             "ok": bool(ok), "duration_ms": round(float(duration_ms), 3), "retries": int(retries),
-            "requests": int(requests), "error": None if error is None else str(error)}
+            "requests": int(requests), "error": None if error is None else str(error),
+            "network": network, "failure": None if ok else failure}
 
 
 def transfer_intent(*, intent: str, idempotency_key: str, from_account_id: str, to_email: str,

@@ -47,10 +47,12 @@ def _listing(key):
     return check
 
 
-def _completed(prefix):
+def _answered(prefix, status):
+    """The movement's answer: its id and the status it starts in (a transfer is completed
+    at once; a card payment is pending until the bank settles it)."""
     def check(body) -> str | None:
         return _problem(isinstance(body, dict) and str(body.get("id", "")).startswith(prefix)
-                        and body.get("status") == "completed", f"not a completed {prefix}...")
+                        and body.get("status") == status, f"not a {status} {prefix}...")
     return check
 
 
@@ -179,7 +181,7 @@ def send_money(app: MobileApp) -> None:
     try:
         answer = client.call("POST", "/transfers", json_body=body, idempotency_key=key,
                              expect=(201,), accept=((422, "insufficient_funds"),),
-                             check=_completed("tfr_"))
+                             check=_answered("tfr_", "completed"))
         status = answer.status
     except StepFailed as failure:
         status = failure.status
@@ -198,7 +200,7 @@ def pay_merchant(app: MobileApp) -> None:
     merchant, category = app.rng.choice(MERCHANTS)
     key = f"idem_{app.run_tag}_{app.client.id_rng.getrandbits(64):016x}"
     app.client.call("POST", "/payments", idempotency_key=key, expect=(201,),
-                    accept=((422, "insufficient_funds"),), check=_completed("pay_"),
+                    accept=((422, "insufficient_funds"),), check=_answered("pay_", "pending"),
                     json_body={"account_id": app.current_account(), "merchant": merchant,
                                "category": category, "amount": app.rng.randint(150, 4000)})
 

@@ -170,6 +170,13 @@ def _picked(kind: journeys.JourneyKind):
     return run
 
 
+def _failure(journey: Journey) -> str | None:
+    """How a failed journey failed (journal.FAILURES); None when it succeeded."""
+    if journey.ok:
+        return None
+    return journey.failure.outcome if journey.failure is not None else "bug"
+
+
 class MobileCustomer(FastHttpUser):
     """A customer using the bank's app: opens it, looks around, moves money.
 
@@ -196,6 +203,9 @@ class MobileCustomer(FastHttpUser):
                         platform=choose_platform(self.rng, scenario.platforms),
                         app_version=choose_baseline_version(self.rng, scenario.population),
                         device_id=f"dev_{id_rng.getrandbits(64):016x}")
+        on_wifi = Random(f"{options.seed}:{k}:network").random() < scenario.wifi_share(
+            device.platform)
+        device.network = "wifi" if on_wifi else "cellular"
         client = MobileClient(self.client, device, policy_named(options.client_policy),
                               id_rng=id_rng, jitter_rng=Random(f"{options.seed}:{k}:jitter"),
                               timeout_s=options.client_timeout)
@@ -232,7 +242,8 @@ class MobileCustomer(FastHttpUser):
                 t_s=t_s, user=self.app.device.email, journey=name,
                 app_version=journey.app_version, platform=journey.platform, phase=phase,
                 ok=journey.ok, duration_ms=journey.duration_ms, retries=journey.retries,
-                requests=journey.requests, error=journey.error))
+                requests=journey.requests, error=journey.error,
+                network=self.app.device.network, failure=_failure(journey)))
 
         try:
             with Journey(name, self.app.client, done) as journey:

@@ -23,6 +23,7 @@ class Device:
     platform: str
     app_version: str
     device_id: str
+    network: str = "cellular"   # X-Network: "wifi" or "cellular"
 
     @property
     def email(self) -> str:
@@ -30,11 +31,13 @@ class Device:
 
 
 class StepFailed(Exception):
-    """A step of a journey failed after the client's retries."""
+    """A step of a journey failed after the client's retries; `outcome` says how its last
+    attempt failed: one of transport.OUTCOMES on the wire, or "error_answer" (an answer
+    the client could not take: an error status it did not expect, a body not JSON)."""
 
-    def __init__(self, message: str, status: int | None = None):
+    def __init__(self, message: str, status: int | None = None, outcome: str | None = None):
         super().__init__(message)
-        self.status = status
+        self.status, self.outcome = status, outcome
 
 
 @dataclass
@@ -62,6 +65,7 @@ class MobileClient:
         self.token: str | None = None
         self.requests = 0
         self.retries = 0
+        self.last_outcome: str | None = None  # how the last attempt without an answer failed
 
     def new_id(self, prefix: str) -> str:
         return f"{prefix}_{self.id_rng.getrandbits(96):024x}"
@@ -69,7 +73,7 @@ class MobileClient:
     def headers(self, idempotency_key: str | None = None) -> dict:
         headers = {"X-App-Version": self.device.app_version, "X-Platform": self.device.platform,
                    "X-Device-Id": self.device.device_id, "X-Request-Id": self.new_id("req"),
-                   "Accept": "application/json"}
+                   "X-Network": self.device.network, "Accept": "application/json"}
         if self.token:
             headers["Authorization"] = f"Bearer {self.token}"
         if idempotency_key:
@@ -100,7 +104,8 @@ class MobileClient:
                 return answer
             if not again:
                 break
-        raise StepFailed(f"{label}: {problem}", answer.status or None)
+        raise StepFailed(f"{label}: {problem}", answer.status or None,
+                         "error_answer" if answer.status else self.last_outcome)
 
     def _attempt(self, method, path, name, json_body, params, expect, accept, check, key):
         with self.session.request(method, path, name=name, catch_response=True,
@@ -110,6 +115,7 @@ class MobileClient:
             if not status:
                 error = getattr(response, "error", None)
                 problem = f"no answer ({type(error).__name__ if error else 'connection error'})"
+                self.last_outcome = getattr(response, "outcome", None) or "reset_before_answer"
                 response.failure(problem)
                 return Answer(0, None), problem, True, None
             body, is_json = _json_of(response)

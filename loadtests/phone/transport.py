@@ -23,6 +23,12 @@ on it. `PhoneTransport` closes each gap:
   same event (ConnectionError, ConnectTimeout, ReadTimeout, ChunkedEncodingError), so the
   client's "no answer (ReadTimeout)" and the report's error groups read as before.
 - Headers as requests' case-insensitive dict, repeated fields joined with ", ".
+- What went wrong on the wire, in `response.outcome` (OUTCOMES), for journeys.jsonl: a
+  read timeout or a close after the headers (timeout_mid_body, truncated_body: a slow or
+  cut link), or no byte of an answer at all (timeout_before_answer; reset_before_answer:
+  the connection reset or closed, as when the phone is offline; connect_failed).
+  geventhttpclient resends after a reset, and by the time `OneTryHTTPClient` refuses the
+  resend the reset itself is gone, so a reset and a close before any byte are one kind.
 """
 import socket
 
@@ -37,6 +43,8 @@ from requests.structures import CaseInsensitiveDict
 
 EVERY_STATUS = frozenset(range(100, 600))
 TIMEOUTS = (socket.timeout, gevent.Timeout)
+OUTCOMES = ("timeout_mid_body", "truncated_body", "timeout_before_answer",
+            "reset_before_answer", "connect_failed")
 
 
 class ConnectFailed(OSError):
@@ -112,6 +120,28 @@ def _no_answer(response, error) -> None:
     headers_came = response.status_code != 0  # and then the body did not
     response._response, response.headers, response._cached_content = None, None, None
     response.error = response.request_meta["exception"] = _as_requests_error(error, headers_came)
+    response.outcome = outcome_of(error, headers_came)
+
+
+def outcome_of(error: BaseException, headers_came: bool) -> str:
+    """Which of OUTCOMES a failed exchange was."""
+    if isinstance(error, ConnectFailed):
+        return "connect_failed"
+    timed_out = any(isinstance(cause, TIMEOUTS) for cause in _chain(error))
+    if headers_came:
+        return "timeout_mid_body" if timed_out else "truncated_body"
+    return "timeout_before_answer" if timed_out else "reset_before_answer"
+
+
+def _chain(error: BaseException):
+    """The error, what it wraps (geventhttpclient's `original`) and its causes."""
+    seen = set()
+    while error is not None and id(error) not in seen:
+        seen.add(id(error))
+        yield error
+        original = getattr(error, "original", None)
+        error = original if isinstance(original, BaseException) else (
+            error.__cause__ or error.__context__)
 
 
 def _as_requests_error(error: BaseException, headers_came: bool) -> BaseException:
@@ -126,4 +156,4 @@ def _as_requests_error(error: BaseException, headers_came: bool) -> BaseExceptio
     return rex.ConnectionError(error)
 
 
-__all__ = ["OneTryClientPool", "PhoneTransport"]
+__all__ = ["OUTCOMES", "OneTryClientPool", "PhoneTransport", "outcome_of"]

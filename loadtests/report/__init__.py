@@ -13,6 +13,7 @@ from .aggregate import (bad_versions, bucket_size_s, journey_rows, latency_rows,
                         users_slowed, version_rows)
 from .alerts import alert_entries, alert_values
 from .detector import Detection, DetectorSettings, detect
+from .failures import failure_rows, network_rows
 from .events import JourneyEvent, coerce_events, load_events, normalise_phases, phase_start
 from .guardrails import guardrail_rows
 from .headline import headline
@@ -66,6 +67,8 @@ def build_report(events: Iterable[dict | JourneyEvent], phases: Iterable, meta: 
         "versions": version_rows(events, settings.p95_ms),
         "platforms": platform_rows(events, settings.p95_ms),
         "latency": latency_rows(events),
+        "failures": failure_rows(events),
+        "networks": network_rows(events),
         "timeline_bucket_s": bucket_s,
         "timeline": timeline_rows(events, bucket_s),
         "incident": incident,

@@ -14,6 +14,8 @@ from packaging.version import Version
 from loadtests.phone.journal import JOURNEY_KEYS, PHASES
 from loadtests.phone.journeys import JOURNEY_NAMES as JOURNEYS
 
+OPTIONAL = ("error", "network", "failure")  # older runs wrote no network or failure
+
 
 @dataclass(frozen=True)
 class JourneyEvent:
@@ -31,6 +33,8 @@ class JourneyEvent:
     retries: int
     requests: int
     error: str | None = None
+    network: str | None = None   # "wifi" or "cellular"; None in files of older runs
+    failure: str | None = None   # how it failed (journal.FAILURES); None when it did not
 
     @property
     def finished_s(self) -> float:
@@ -39,14 +43,15 @@ class JourneyEvent:
 
     @classmethod
     def from_dict(cls, row: dict) -> "JourneyEvent":
-        missing = [key for key in JOURNEY_KEYS if key not in row and key != "error"]
+        missing = [key for key in JOURNEY_KEYS if key not in row and key not in OPTIONAL]
         if missing:
             raise ValueError(f"journey event without {', '.join(missing)}: {row!r}")
         return cls(t_s=float(row["t_s"]), user=str(row["user"]), journey=str(row["journey"]),
                    app_version=str(row["app_version"]), platform=str(row["platform"]),
                    phase=str(row["phase"]), ok=bool(row["ok"]),
                    duration_ms=float(row["duration_ms"]), retries=int(row["retries"]),
-                   requests=int(row["requests"]), error=row.get("error"))
+                   requests=int(row["requests"]), error=row.get("error"),
+                   network=row.get("network"), failure=row.get("failure"))
 
 
 def coerce_events(events: Iterable[dict | JourneyEvent]) -> list[JourneyEvent]:

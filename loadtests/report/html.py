@@ -154,6 +154,20 @@ The dashed vermillion line is the latency SLO: 95 % of journeys must finish with
 <h2>Who was hurt</h2>
 <img alt="failed journeys and affected users per app version" src="data:image/png;base64,{{ img.failures }}">
 
+{% if r.failures %}<h2>How journeys failed</h2>
+<table><tr><th>journey</th><th>platform</th><th>app version</th><th>network</th><th>failure</th><th>journeys</th></tr>
+{% for f in r.failures[:30] %}<tr><td>{{ f.journey }}</td><td>{{ f.platform }}</td><td>{{ f.app_version }}</td>
+<td>{{ f.network }}</td><td>{{ f.failure }}</td><td>{{ f.journeys|num }}</td></tr>
+{% endfor %}</table>
+<p class="muted">The failing step's last attempt: timeout_mid_body (the headers came, the rest
+did not in time), truncated_body (the connection closed inside the body),
+reset_before_answer (no byte at all: reset or closed, as offline), timeout_before_answer,
+connect_failed, error_answer (an answer the app could not take).</p>
+<table><tr><th>platform</th><th>network</th><th>journeys</th><th>failed</th><th>success rate</th></tr>
+{% for n in r.networks %}<tr><td>{{ n.platform }}</td><td>{{ n.network }}</td><td>{{ n.journeys|num }}</td>
+<td>{{ n.failed|num }}</td><td>{{ n.success|pct }}</td></tr>
+{% endfor %}</table>{% endif %}
+
 <h2>Retries and the client policy</h2>
 <img alt="retries per journey by phase" src="data:image/png;base64,{{ img.retries }}">
 <table><tr><th>phase</th><th>journeys</th><th>requests per journey</th><th>retries per journey</th>

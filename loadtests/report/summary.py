@@ -9,6 +9,7 @@ from rich.table import Table
 from .aggregate import success_by_version_and_phase
 from .alerts import alert_lines
 from .events import phase_key, sorted_versions
+from .failures import failure_line
 from .fmt import percent, seconds, secs, span
 from .guardrails import reasons as stop_reasons, summary_lines
 from .headline import headline
@@ -31,6 +32,10 @@ def verdict(report: dict) -> tuple[bool, list[str]]:
                                "lost_acknowledged_transfers",
                                "mismatched_acknowledged_transfers") if integrity.get(k)]
         reasons.append("integrity check failed" + (f" ({', '.join(broken)})" if broken else ""))
+    webhooks = (report.get("webhooks") or {}).get("integrity") or {}
+    if webhooks.get("ok") is False:
+        reasons.append(f"webhooks integrity failed ({webhooks.get('missing_events')} missing, "
+                       f"{webhooks.get('unknown_events')} unknown events at the receiver)")
     failed = [t["name"] for t in report.get("thresholds") or () if not t["passed"]]
     if failed:
         plural = "s" * (len(failed) != 1)
@@ -119,6 +124,10 @@ def print_summary(report: dict, console: Console | None = None) -> None:
            if incident.get("users_slowed") is not None else ""),
         highlight=False)
 
+    failures = failure_line(report)
+    if failures:
+        console.print(failures, highlight=False, markup=False)
+
     for line in summary_lines(report):
         console.print(escape(line), highlight=False)
     alerts = alert_lines(report.get("alerts") or [])
@@ -131,6 +140,16 @@ def print_summary(report: dict, console: Console | None = None) -> None:
         console.print("integrity: " + ", ".join(
             f"{key} [{'green' if _good(key, value) else 'red'}]{escape(str(value))}[/]"
             for key, value in integrity.items() if not isinstance(value, dict | list)))
+
+    webhooks = report.get("webhooks")
+    if webhooks:
+        check = webhooks["integrity"]
+        console.print(
+            f"webhooks: {webhooks['emitted']} emitted, {webhooks['delivered']} delivered, "
+            f"{webhooks['duplicates_received']} duplicates and {webhooks['out_of_order']} out "
+            f"of order at the receiver, delay p95 {webhooks['delay_ms']['p95']} ms; receiver "
+            f"matches the ledger [{'green' if check['ok'] else 'red'}]{check['ok']}[/]",
+            highlight=False)
 
     if report.get("thresholds"):
         checks = Table(title="thresholds")

@@ -61,10 +61,16 @@ class StopSignals:
 
 
 class Children:
-    """Every subprocess of a run, each the leader of its own process group."""
+    """Every subprocess of a run, each the leader of its own process group, and the
+    in-process servers (`on_stop`) stopped with them."""
 
     def __init__(self):
         self.processes: list[subprocess.Popen] = []
+        self.stoppers: list = []
+
+    def on_stop(self, stop) -> None:
+        """Call `stop()` when everything is stopped (`stop_all()` without a selection)."""
+        self.stoppers.append(stop)
 
     def start(self, command: list[str], **popen) -> subprocess.Popen:
         process = subprocess.Popen(command, start_new_session=True, **popen)
@@ -75,6 +81,8 @@ class Children:
                  grace_s: float = 10) -> None:
         """SIGTERM every group at once, then SIGKILL what is left after `grace_s`."""
         targets = self.processes if processes is None else processes
+        while processes is None and self.stoppers:
+            self.stoppers.pop()()
         for process in targets:
             _signal_group(process, signal.SIGTERM)
         deadline = time.monotonic() + grace_s

@@ -7,7 +7,8 @@ from pathlib import Path
 
 import click
 
-from loadtests.run.incident import LOCUSTFILE, IncidentSettings, check_port, run_incident
+from loadtests.run.bank import check_port
+from loadtests.run.incident import LOCUSTFILE, IncidentSettings, run_incident
 from loadtests.run.database_guard import RunDatabase, RunRefused
 from loadtests.scenario import DEFAULT, ScenarioError
 

@@ -8,14 +8,11 @@ import contextlib
 import json
 import os
 import secrets
-import socket
-import sqlite3
 import subprocess
 import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from urllib.parse import urlencode
 
 import requests
 from rich.console import Console
@@ -24,10 +21,13 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 from banksim import environment
 from chaos.client import AdminClient, AdminError
 from loadtests.run.alert_rules import AlertRules
+from loadtests.run.bank import (BankProcess, check_port, checkpoint_sqlite, free_port,
+                                wait_until_drained)
 from loadtests.run.children import Children, Interrupted, StopSignals
 from loadtests.run.prometheus import PrometheusRun
-from loadtests.run.reconcile import reconcile
-from loadtests.run.database_guard import RunDatabase, RunRefused
+from loadtests.run.reconcile import all_transfers, reconcile
+from loadtests.run.webhook_watch import WebhookWatch
+from loadtests.run.database_guard import RunDatabase
 from loadtests.report import print_summary, write_report
 from loadtests.report.guardrails import reasons as stop_reasons
 from loadtests.report.steps import steps_fail_the_run
@@ -37,7 +37,6 @@ from loadtests.scenario import Scenario, load, to_yaml
 from loadtests.run.server_load import server_load
 
 LOCUSTFILE = Path(__file__).parent.parent / "locustfile.py"  # what users give `locust -f`
-DRAIN_LIMIT_S = 300  # how long an overloaded bank may take to finish its queue after a run
 
 
 @dataclass
@@ -73,59 +72,6 @@ class IncidentSettings:
                                     "adoption": self.adoption, "think": self.think_s,
                                     "halt_on_alert": self.halt_on_alert,
                                     "rollout": self.rollout})
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def check_port(port: int) -> None:
-    """RunRefused when the bank could not listen on 127.0.0.1:`port` (binding as gunicorn
-    does, so a port a finished run just let go of is free again)."""
-    with socket.socket() as sock:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            sock.bind(("127.0.0.1", port))
-        except OSError as error:
-            raise RunRefused(f"--port {port}: the bank cannot listen on 127.0.0.1:{port} "
-                             f"({error.strerror or error}); pick another port, or leave "
-                             f"--port out for a free one") from None
-
-
-class BankProcess:
-    """`banksim serve` in a subprocess (its own process group), logging to a file.
-
-    A run hands in its `Children`, which stop the bank with everything else it started;
-    alone (tests, benchmarks) the bank has its own, and `stop()` ends it."""
-
-    def __init__(self, env: dict, port: int, workers: int, log_path: Path,
-                 children: Children | None = None, threads: int = 8):
-        self.url, self.log_path = f"http://127.0.0.1:{port}", log_path
-        self.children = children or Children()
-        with open(log_path, "w") as log:
-            self.process = self.children.start(
-                [sys.executable, "-m", "banksim", "serve", "--port", str(port),
-                 "--workers", str(workers), "--threads", str(threads)],
-                env=env, stdout=log, stderr=subprocess.STDOUT)
-
-    def stop(self) -> None:
-        self.children.stop_all([self.process])
-
-    def wait_healthy(self, timeout_s: float = 60) -> None:
-        deadline = time.monotonic() + timeout_s
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"the bank exited with {self.process.returncode}; "
-                                   f"see {self.log_path}")
-            try:
-                if requests.get(self.url + "/health", timeout=1).ok:
-                    return
-            except requests.RequestException:
-                pass
-            time.sleep(0.2)
-        raise RuntimeError(f"the bank did not become healthy in {timeout_s} s")
 
 
 def _run(children: Children, cmd: list[str], env: dict, what: str) -> None:
@@ -223,7 +169,7 @@ def run_incident(s: IncidentSettings, console: Console | None = None) -> int:
            environment.URL: f"http://127.0.0.1:{port}", environment.USERS: str(sc.users)}
     files = run_files(out)
     for name in ("journeys", "transfers", "steps", "phases", "chaos", "alerts",
-                 "prometheus_log"):
+                 "prometheus_log", "webhooks", "webhook_events"):
         files[name].unlink(missing_ok=True)
     for stale in ("report.json", "report.html", "main-chart.png"):  # another run's
         (out / stale).unlink(missing_ok=True)
@@ -290,6 +236,9 @@ def _replay(sc: Scenario, s: IncidentSettings, env: dict, port: int, files: dict
     admin("POST", "/admin/chaos/enable")
     if alerting:
         alerting.start(children, port, free_port(), files["prometheus_log"], console)
+    watch = WebhookWatch(admin, files["webhook_events"]) if sc.webhooks else None
+    if watch is not None:
+        children.on_stop(watch.stop)
     console.print(f"bank up at {bank.url}; running {sc.name} for {sc.duration_s:g} s "
                   f"with client policy {sc.client_policy}")
     locust_started = time.time()
@@ -307,10 +256,12 @@ def _replay(sc: Scenario, s: IncidentSettings, env: dict, port: int, files: dict
     if alerting:
         alerting.record(files, locust_started, console)
     try:
+        if watch is not None:
+            watch.finish(files["webhooks"])
         server = server_load(admin, requests.get(bank.url + "/metrics", timeout=60).text,
                              sc.duration_s)
         audit = admin("GET", "/admin/audit")
-        transfers = _all_transfers(admin)
+        transfers = all_transfers(admin)
     except (requests.RequestException, AdminError) as exc:
         reason = f"the bank did not answer the audit after the run ({exc}): it was overloaded"
         return {"ok": False, "checked": False, "reason": reason}, {}
@@ -328,22 +279,6 @@ def save_chaos_rules(admin: AdminClient, path: Path, console) -> None:
                       f"{exc}[/]", highlight=False)
 
 
-def wait_until_drained(url: str, limit_s: float = DRAIN_LIMIT_S, clock=time.monotonic):
-    """Wait until /health answers within a second again, so the audit does not queue
-    behind the requests an overloaded bank still works through after the phones gave
-    up on them; None when it answered at once, else the seconds it took (or limit_s)."""
-    started = clock()
-    while clock() - started < limit_s:
-        try:
-            if requests.get(url + "/health", timeout=1).ok:
-                waited = clock() - started
-                return None if waited < 1 else round(waited, 1)
-        except requests.RequestException:
-            pass
-        time.sleep(1)
-    return limit_s
-
-
 def _report(sc: Scenario, s: IncidentSettings, integrity: dict, server: dict,
             console) -> int:
     out = s.out_dir
@@ -355,7 +290,8 @@ def _report(sc: Scenario, s: IncidentSettings, integrity: dict, server: dict,
         report, next(iter(sc.incident_versions()), None), int(sc.duration_s))
     if missed:
         console.print(f"[bold red]{missed}[/]", highlight=False)
-    passed = integrity["ok"] and all(t["passed"] for t in report["thresholds"])
+    passed = (integrity["ok"] and all(t["passed"] for t in report["thresholds"])
+              and report.get("webhooks", {}).get("integrity", {}).get("ok", True))
     stopped = stop_reasons(report)  # a guardrail aborted the run, or the preflight failed
     return 0 if passed and not steps_fail_the_run(report) and not stopped else 1
 
@@ -380,24 +316,3 @@ def never_reached(report: dict, version: str | None, duration_s: int) -> str | N
             f"open the app during the incident phase{window}; run longer, e.g. {longer}.")
 
 
-def _all_transfers(admin: AdminClient) -> list[dict]:
-    transfers, cursor = [], None
-    while True:
-        query = urlencode({"limit": 1000, **({"cursor": cursor} if cursor else {})})
-        page = admin("GET", f"/admin/transfers?{query}")
-        transfers += page["transfers"]
-        cursor = page["next_cursor"]
-        if not cursor:
-            return transfers
-
-
-def checkpoint_sqlite(path: Path) -> None:
-    """Fold the bank's write-ahead log into bank.db, so the report directory holds one
-    database file (no multi-MB bank.db-wal); the last connection to close removes it."""
-    if not path.exists():
-        return
-    connection = sqlite3.connect(path)
-    try:
-        connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-    finally:
-        connection.close()

@@ -12,6 +12,7 @@ account belongs to whom (`from_email` -> `from_account_id`). Where the run never
 the payee send, the account the bank acknowledged stands in for it.
 """
 from collections import Counter
+from urllib.parse import urlencode
 
 
 def reconcile(audit: dict, ledger_transfers: list[dict], intents: list[dict]) -> dict:
@@ -64,3 +65,15 @@ def mismatch(intent: dict, row: dict, accounts: dict[str, str],
     if owner not in (None, intent["to_email"]):
         problems.append(f"paid {owner}, expected {intent['to_email']}")
     return problems
+
+
+def all_transfers(admin) -> list[dict]:
+    """Every transfer the bank holds (GET /admin/transfers, page by page), to reconcile."""
+    transfers, cursor = [], None
+    while True:
+        query = urlencode({"limit": 1000, **({"cursor": cursor} if cursor else {})})
+        page = admin("GET", f"/admin/transfers?{query}")
+        transfers += page["transfers"]
+        cursor = page["next_cursor"]
+        if not cursor:
+            return transfers

@@ -21,7 +21,8 @@ FILES = {"run": "run.json", "scenario": "scenario.yaml", "journeys": "journeys.j
          "transfers": "transfers.jsonl", "phases": "phases.json", "steps": "steps.json",
          "chaos": "chaos-rules.json", "sessions": "sessions.json", "report": "report.json",
          "csv": "locust", "html": "locust.html",  # csv: the prefix of Locust's CSV files
-         "alerts": "alerts.json", "prometheus_log": "prometheus.log"}
+         "alerts": "alerts.json", "prometheus_log": "prometheus.log",
+         "webhooks": "webhooks.json", "webhook_events": "webhook-events.jsonl"}
 
 
 def run_files(out: Path) -> dict[str, Path]:
@@ -89,6 +90,9 @@ def _build(out: Path, integrity: dict, server: dict, stopped_by: str | None, par
     report = build_report(events, phases, meta, integrity, thresholds, slo=sc.slo,
                           p95_ms=sc.p95_ms)
     report["server"] = server
+    webhooks = _read_json(out / FILES["webhooks"], None)
+    if webhooks is not None:
+        report["webhooks"] = webhooks
     return report
 
 

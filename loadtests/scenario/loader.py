@@ -112,6 +112,11 @@ class Scenario:
     def platforms(self) -> tuple[tuple[str, float], ...]:
         return tuple(self.definition["platforms"].items())
 
+    def wifi_share(self, platform: str) -> float:
+        """The share of this platform's phones on Wi-Fi (X-Network: wifi); the rest are
+        on cellular."""
+        return float((self.definition.get("wifi") or {}).get(platform, 0.0))
+
     @property
     def population(self) -> tuple[tuple[str, float], ...]:
         return tuple((str(row["version"]), row["share"]) for row in self.definition["population"])
@@ -143,6 +148,10 @@ class Scenario:
         if "preflight" in self.definition:
             return bool(self.definition["preflight"])
         return (self.first_chaos_s() or 0) > 0
+
+    @property
+    def webhooks(self) -> bool:
+        return bool(self.definition.get("webhooks"))
 
     def steps(self, duration_s: float | None = None) -> list[TimelineStep]:
         duration_s = self.duration_s if duration_s is None else duration_s

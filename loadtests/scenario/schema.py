@@ -237,6 +237,8 @@ class ScenarioSchema(_Strict):
                             values=Number(validate=validate.Range(0, 1)),
                             validate=validate.Length(min=1))
     population = fields.List(fields.Nested(ShareSchema), validate=validate.Length(min=1))
+    wifi = fields.Dict(keys=fields.String(validate=validate.OneOf(PLATFORMS)),
+                       values=Number(validate=validate.Range(0, 1)))
     releases = fields.List(fields.Nested(ReleaseSchema))
     timeline = fields.List(fields.Nested(StepSchema), required=True)
     thresholds = fields.List(ThresholdField())
@@ -244,6 +246,7 @@ class ScenarioSchema(_Strict):
     guardrails = fields.List(fields.Nested(GuardrailSchema), validate=validate.Length(
         max=MAX_GUARDRAILS, error="at most {max} guardrails: each is judged every second"))
     preflight = Flag()
+    webhooks = Flag()  # a receiver for the customers' webhooks, checked against the ledger
 
     @validates_schema(skip_on_field_errors=False)
     def consistent(self, data, **_kw):

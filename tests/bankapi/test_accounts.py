@@ -30,8 +30,8 @@ def test_balance_reports_spend_today(alice):
     alice.post("/payments", json={"account_id": alice.account_id, "amount": 12_34,
                                   "merchant": "Pret", "category": "eating_out"}, key="p1")
     body = alice.get(f"/accounts/{alice.account_id}/balance").json
-    assert body == {"account_id": alice.account_id, "balance": 100_00 - 12_34,
-                    "currency": "GBP", "spend_today": 12_34}
+    assert body == {"account_id": alice.account_id, "balance": 100_00,
+                    "available": 100_00 - 12_34, "currency": "GBP", "spend_today": 12_34}
 
 
 def test_transactions_newest_first_with_stable_cursor(alice):

@@ -29,7 +29,7 @@ def test_the_driver_returns_the_row_sqlalchemy_returns(app, alice, bob):
         row = BALANCE_QUERY.first(engine, _params(account_id))
         assert row == (tuple(expected) if expected is not None else None)
     assert BALANCE_QUERY.first(engine, _params(alice.account_id))[2:] == (
-        100_00 - 12_34, "GBP", -12_34)
+        100_00 - 12_34, 12_34, "GBP", -12_34)  # ledger balance (available), held, ...
 
 
 def test_a_plan_lays_out_literals_and_converted_parameters_in_the_statements_order():

@@ -5,15 +5,18 @@ def pay(customer, key="p1", **overrides):
     return customer.post("/payments", json=body, key=key)
 
 
-def test_payment_moves_money_to_merchants(alice):
+def test_payment_is_pending_and_holds_the_money(alice):
     response = pay(alice)
     assert response.status_code == 201
     body = response.json
-    assert body["id"].startswith("pay_") and body["status"] == "completed"
+    assert body["id"].startswith("pay_") and body["status"] == "pending"
     assert body["merchant"] == "Pret A Manger" and body["category"] == "eating_out"
-    assert alice.balance() == 100_00 - 4_50
+    balance = alice.get(f"/accounts/{alice.account_id}/balance").json
+    assert (balance["balance"], balance["available"]) == (100_00, 100_00 - 4_50)
     tx = alice.get(f"/accounts/{alice.account_id}/transactions").json["transactions"][0]
     assert (tx["kind"], tx["amount"], tx["category"]) == ("card_payment", -4_50, "eating_out")
+    assert tx["status"] == "pending" and [step["status"] for step in tx["status_history"]] \
+        == ["pending"]
 
 
 def test_declined_payment_notifies_and_moves_nothing(alice):

@@ -10,7 +10,7 @@ import requests
 
 from tests.helpers.loadrun import Bank, locust_command, stop
 
-from loadtests.run.incident import free_port
+from loadtests.run.bank import free_port
 
 # The tab's table as the page shows it: the structure Locust's UI was given (its
 # templateArgs), each row's cells as text under their column's key.

@@ -131,7 +131,7 @@ BANK_ADMIN_TOKEN = "chaos-admin-token"
 def bank_serve(database_url, tmp_path):
     """`banksim serve` (python -m banksim serve, 2 workers, default threads) on a fresh bank
     database, with only the variables the README gives a user; stopped at teardown."""
-    from loadtests.run.incident import BankProcess
+    from loadtests.run.bank import BankProcess
     started = []
 
     def start():

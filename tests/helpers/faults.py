@@ -1,5 +1,5 @@
 """Small helpers shared by the chaos tests."""
-from loadtests.run.incident import free_port  # noqa: F401 - one free_port for every test
+from loadtests.run.bank import free_port  # noqa: F401 - one free_port for every test
 
 
 def caused_by(exc: BaseException, kind: type) -> bool:

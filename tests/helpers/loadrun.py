@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from loadtests.run.incident import BankProcess, free_port
+from loadtests.run.bank import BankProcess, free_port
 
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -13,7 +13,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from loadtests.run.incident import free_port
+from loadtests.run.bank import free_port
 
 
 def unavailable_reason() -> str | None:

@@ -1,6 +1,8 @@
-"""A Jepsen-style bank workload: concurrent transfers through faults and a crash, then a check.
+"""A Jepsen-style bank workload: concurrent transfers and card payments through faults and a
+crash, then a check.
 
-Client threads send random transfers between seeded customers and retry each one with its
+Client threads send random transfers between seeded customers (and, when asked, card
+payments, some with magic references that decline or return them) and retry each one with its
 Idempotency-Key until a definitive answer (201, or a 4xx other than 409/429) or until the
 attempts run out. Every attempt is recorded, so a violation can be explained from the
 history: an operation is `ok` (acknowledged), `fail` (definitively refused) or `unknown`
@@ -8,7 +10,9 @@ history: an operation is `ok` (acknowledged), `fail` (definitively refused) or `
 
 The checker then compares that history with the bank: acknowledged transfers appear exactly
 once, refused ones never, unknown ones at most once, customer money is conserved (transfers
-only move it between customers), no balance is negative, and the ledger audit holds.
+only move it between customers; it falls by exactly the card payments that settled and
+stayed settled), every payment reached the status its reference planned, no balance is
+negative, and the ledger audit (holds included) holds.
 """
 import json
 import random
@@ -22,9 +26,11 @@ from urllib.parse import urlencode
 import requests
 from sqlalchemy import create_engine, func, select
 
-from bankapi.models import Account
+from bankapi.models import Account, IdempotencyKey, Payment
 
 RETRYABLE_4XX = {"idempotency_conflict", "too_many_requests", "too_many_attempts"}
+# a card payment's reference, and the status it must end in once settlement is over
+PLANNED = {"": "settled", "magic:decline": "declined", "magic:return:R01": "returned"}
 
 
 @dataclass
@@ -45,7 +51,9 @@ class Operation:
     result: str = "unknown"  # ok, fail or unknown
     status: int | None = None
     code: str | None = None
-    transfer_id: str | None = None
+    transfer_id: str | None = None  # a transfer's id, or a card payment's
+    kind: str = "transfer"  # or "payment"
+    magic: str = ""  # a payment's reference: one of PLANNED
 
     @property
     def reference(self) -> str:
@@ -121,8 +129,9 @@ class Workload:
 
     def __init__(self, url: str, customers: list[Customer], *, median_balance: int,
                  threads: int = 8, duration_s: float = 24, max_attempts: int = 60,
-                 seed: int = 42, large_share: float = 0.2):
+                 seed: int = 42, large_share: float = 0.2, payment_share: float = 0.0):
         self.url, self.customers, self.threads = url, customers, threads
+        self.payment_share = payment_share
         self.large_share = large_share
         self.duration_s, self.max_attempts, self.seed = duration_s, max_attempts, seed
         self.median_balance = max(median_balance, 100)
@@ -159,19 +168,26 @@ class Workload:
             sequence += 1
             op = Operation(f"c{number}-{sequence}", sender.email, receiver.email,
                            self._amount(rng), time.time())
+            if rng.random() < self.payment_share:
+                op.kind, op.magic = "payment", rng.choice(sorted(PLANNED))
             with self._lock:
                 self.operations.append(op)
             self._perform(http, rng, op, sender, receiver)
 
     def _perform(self, http, rng, op: Operation, sender: Customer, receiver: Customer) -> None:
-        body = {"from_account_id": sender.account_id, "to_account_id": receiver.account_id,
-                "amount": op.amount, "currency": "GBP", "reference": op.reference}
+        path, body = "/transfers", {
+            "from_account_id": sender.account_id, "to_account_id": receiver.account_id,
+            "amount": op.amount, "currency": "GBP", "reference": op.reference}
+        if op.kind == "payment":
+            path, body = "/payments", {"account_id": sender.account_id, "amount": op.amount,
+                                       "merchant": "Jepsen", "category": "shopping",
+                                       "reference": op.magic}
         for attempt in range(self.max_attempts):
             headers = {"Authorization": f"Bearer {sender.token}", "Idempotency-Key": op.op_id,
                        "X-Request-Id": f"{op.op_id}.{attempt}", "X-App-Version": "4.1.3",
                        "X-Platform": "ios"}
             try:
-                response = http.post(f"{self.url}/transfers", json=body, headers=headers,
+                response = http.post(f"{self.url}{path}", json=body, headers=headers,
                                      timeout=5)
             except requests.RequestException as exc:
                 outcome = type(exc).__name__
@@ -218,9 +234,64 @@ def all_transfers(url: str, admin_headers: dict) -> list[dict]:
     return transfers
 
 
+def wait_for_settlement(database_url: str, timeout_s: float = 30) -> int:
+    """Wait until no card payment has a step still to come; how many still have one."""
+    engine = create_engine(database_url)
+    try:
+        deadline = time.monotonic() + timeout_s
+        while True:
+            with engine.connect() as conn:
+                left = conn.scalar(select(func.count()).where(Payment.due_at.is_not(None)))
+            if not left or time.monotonic() > deadline:
+                return left
+            time.sleep(0.3)
+    finally:
+        engine.dispose()
+
+
+def payments_made(database_url: str, operations: list[Operation]) -> tuple[dict, dict]:
+    """({op_id: the payment its Idempotency-Key made, or None}, {payment id: row}) for every
+    payment operation, and every payment in the bank, read straight from the database."""
+    keys = [op.op_id for op in operations if op.kind == "payment"]
+    engine = create_engine(database_url)
+    try:
+        with engine.connect() as conn:
+            made = dict(conn.execute(select(IdempotencyKey.key, IdempotencyKey.movement_id)
+                                     .where(IdempotencyKey.key.in_(keys))).all()) if keys else {}
+            rows = {row.id: row for row in conn.execute(select(Payment)).all()}
+    finally:
+        engine.dispose()
+    return made, rows
+
+
+def check_payments(operations: list[Operation], made: dict, payments: dict) -> tuple[list, int]:
+    """Violations among the card payments, and the money that left customers for good
+    (payments settled and not returned)."""
+    violations, linked = [], set()
+    for op in (op for op in operations if op.kind == "payment"):
+        payment_id = made.get(op.op_id)
+        if op.result == "ok" and (payment_id is None or payment_id != op.transfer_id):
+            violations.append(f"acknowledged payment {op.op_id} is not in the ledger")
+        elif op.result == "fail" and payment_id:
+            violations.append(f"refused payment {op.op_id} ({op.code}) was made")
+        if payment_id:
+            linked.add(payment_id)
+            row = payments.get(payment_id)
+            want = PLANNED[op.magic]
+            if row is None or row.status != want:
+                violations.append(f"payment {op.op_id} ({op.magic or 'plain'}) ended "
+                                  f"{row.status if row else 'missing'}, not {want}")
+    violations += [f"payment {pid} was never invoked" for pid, row in payments.items()
+                   if row.merchant == "Jepsen" and pid not in linked]
+    spent = sum(payments[pid].amount for pid in linked
+                if pid in payments and payments[pid].status == "settled")
+    return violations, spent
+
+
 def check(operations: list[Operation], transfers: list[dict], audit: dict,
-          money_before: dict, money_after: dict) -> list[str]:
+          money_before: dict, money_after: dict, spent_on_cards: int = 0) -> list[str]:
     """Every way the bank's state disagrees with what the clients were told."""
+    operations = [op for op in operations if op.kind == "transfer"]
     ours = [t for t in transfers if t["reference"].startswith("jepsen ")]
     by_reference = Counter(t["reference"] for t in ours)
     ids = {t["id"] for t in ours}
@@ -236,8 +307,9 @@ def check(operations: list[Operation], transfers: list[dict], audit: dict,
     invoked = {op.reference for op in operations}
     violations += [f"transfer {ref!r} was never invoked" for ref in by_reference
                    if ref not in invoked]
-    if money_after["total"] != money_before["total"]:
-        violations.append(f"customer money {money_before['total']} -> {money_after['total']}")
+    if money_after["total"] != money_before["total"] - spent_on_cards:
+        violations.append(f"customer money {money_before['total']} -> {money_after['total']}"
+                          f" (card payments settled for good: {spent_on_cards})")
     if money_after["negative"]:
         violations.append(f"{money_after['negative']} negative balances "
                           f"(lowest {money_after['lowest']})")

@@ -9,7 +9,7 @@ import sys
 import pytest
 import requests
 
-from loadtests.run.incident import BankProcess, free_port
+from loadtests.run.bank import BankProcess, free_port
 
 ADMIN_TOKEN = "reliability-admin-token"
 

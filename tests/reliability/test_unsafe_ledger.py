@@ -37,16 +37,16 @@ def test_ten_concurrent_payments_of_sixty_percent(app, alice, unsafe):
     statuses, payments, audit = _concurrently(app, alice, [f"p{n}" for n in range(ATTEMPTS)])
     overdrafts = audit["checks"]["no_negative_balances"]["violations"]
     print(f"\n{'unsafe' if unsafe else 'safe'} ledger: {statuses.count(201)} of {ATTEMPTS} "
-          f"payments of 60% accepted, balance {alice.balance()}, "
+          f"payments of 60% accepted, balance {alice.available()}, "
           f"{overdrafts} overdrawn account(s)")
     if unsafe:
-        assert statuses.count(201) > 1 and alice.balance() < 0
+        assert statuses.count(201) > 1 and alice.available() < 0
         assert overdrafts == 1 and not audit["ok"]
         # the entries still balance: the damage is the overdraft, not the arithmetic
         assert audit["checks"]["balances_match_entries"]["ok"]
     else:
         assert sorted(statuses) == [201] + [422] * (ATTEMPTS - 1)
-        assert alice.balance() == 40_00 and payments == 1 and audit["ok"]
+        assert alice.available() == 40_00 and payments == 1 and audit["ok"]
 
 
 @pytest.mark.parametrize("unsafe", [False, True], ids=["safe", "unsafe"])
@@ -57,7 +57,7 @@ def test_ten_concurrent_retries_of_one_key(app, alice, unsafe):
     print(f"\n{'unsafe' if unsafe else 'safe'} ledger: one Idempotency-Key sent {ATTEMPTS} "
           f"times at once moved money {payments} time(s)")
     if unsafe:
-        assert payments > 1 and alice.balance() < 1_100_00 - 60_00
+        assert payments > 1 and alice.available() < 1_100_00 - 60_00
     else:
-        assert payments == 1 and alice.balance() == 1_100_00 - 60_00 and audit["ok"]
+        assert payments == 1 and alice.available() == 1_100_00 - 60_00 and audit["ok"]
         assert set(statuses) <= {201, 409}  # 409 idempotency_conflict on PostgreSQL

@@ -12,7 +12,7 @@ import requests
 
 from bankapi.domain import device_sessions
 from bankapi.models import DeviceSession
-from loadtests.run.incident import BankProcess, free_port
+from loadtests.run.bank import BankProcess, free_port
 from seed.device_sessions import issue_sessions
 
 pytestmark = pytest.mark.slow

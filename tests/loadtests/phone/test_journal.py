@@ -17,8 +17,17 @@ def event(**overrides):
 def test_journey_event_has_exactly_the_report_fields():
     assert tuple(event()) == JOURNEY_KEYS == (
         "t_s", "user", "journey", "app_version", "platform", "phase", "ok", "duration_ms",
-        "retries", "requests", "error")
+        "retries", "requests", "error", "network", "failure")
     assert event()["t_s"] == 1.235 and event(error=None)["error"] is None
+
+
+def test_journey_event_names_the_network_and_how_a_failed_journey_failed():
+    failed = event(network="wifi", failure="timeout_mid_body")
+    assert (failed["network"], failed["failure"]) == ("wifi", "timeout_mid_body")
+    assert event(ok=True, failure="truncated_body")["failure"] is None
+    for bad in ({"network": "5g"}, {"failure": "sunspots"}):
+        with pytest.raises(ValueError):
+            event(**bad)
 
 
 def test_journey_event_rejects_an_unknown_phase():

@@ -12,7 +12,7 @@ import requests
 
 from tests.helpers.loadrun import ADMIN_TOKEN, BANKSIM, LOCUSTFILE, SEEDED_USERS, locust_command
 
-from loadtests.run.incident import free_port
+from loadtests.run.bank import free_port
 from loadtests.phone.journal import JOURNEY_KEYS, TRANSFER_KEYS
 from loadtests.phone.journeys import JOURNEY_NAMES
 

@@ -10,7 +10,7 @@ import requests
 
 from tests.helpers.loadrun import LOCUSTFILE, locust_command
 
-from loadtests.run.incident import free_port
+from loadtests.run.bank import free_port
 
 pytestmark = pytest.mark.slow
 TAB_TITLES = ("Journeys by app version", "Journeys by name and version")

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from loadtests.run.incident import free_port
+from loadtests.run.bank import free_port
 
 pytestmark = pytest.mark.slow
 PROBE = Path(__file__).with_name("phone_probe.py")

@@ -3,7 +3,7 @@ import sqlite3
 import subprocess
 import sys
 
-from loadtests.run.incident import checkpoint_sqlite
+from loadtests.run.bank import checkpoint_sqlite
 
 # A writer that exits without closing, as gunicorn workers stopped by a signal do.
 WRITER = """

@@ -16,7 +16,7 @@ from tests.helpers.halt_streams import failing_journeys
 
 from loadtests.report.detector import DetectorSettings
 from chaos.client import AdminClient
-from loadtests.run.incident import BankProcess, free_port
+from loadtests.run.bank import BankProcess, free_port
 from loadtests.scenario.guardrails import Actions, Guardrails
 from loadtests.scenario.loader import check
 from loadtests.scenario.timeline import TimelineDriver

@@ -11,7 +11,7 @@ import pytest
 from tests.helpers.loadrun import BANKSIM
 from sqlalchemy import create_engine, text
 
-from loadtests.run.incident import free_port
+from loadtests.run.bank import free_port
 
 RUN = ["--users", "5", "--duration", "10s"]
 

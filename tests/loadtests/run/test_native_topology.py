@@ -19,7 +19,7 @@ import requests
 from tests.helpers.loadrun import (ADMIN_TOKEN, BANKSIM, LOCUSTFILE, SEEDED_USERS, Bank,
                                    locust_command)
 
-from loadtests.run.incident import BankProcess, free_port
+from loadtests.run.bank import BankProcess, free_port
 from tests.helpers.promtext import sample
 
 WORKERS = 3

@@ -16,9 +16,9 @@ def problems_of(data, overrides=None) -> list[str]:
 
 
 def test_the_built_ins_load_and_say_what_they_are():
-    assert builtin_names() == ["android-sdk-crash", "bad-release", "database-failover",
-                               "login-storm", "payments-outage", "slow-backend",
-                               "staged-rollout"]
+    assert builtin_names() == ["android-sdk-crash", "bad-release", "commuter-network",
+                               "database-failover", "late-notifications", "login-storm",
+                               "payments-outage", "slow-backend", "staged-rollout"]
     for name in builtin_names():
         scenario = load(name)
         assert scenario.name == name and scenario.description

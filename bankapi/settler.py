@@ -1,0 +1,59 @@
+"""The settlement worker: a thread in each server process that takes due card payments'
+next steps (`domain/settlement.py`), on the bank's clock.
+
+Every `banksim serve` process runs one; they all look at the same due payments, and the
+domain's conditional claim lets exactly one of them take each step. Each step is a write
+transaction of its own (`db.write_unit`, retried on a deadlock), so a crash, a database
+fault or a lost race costs at most that step, which the next pass takes again.
+"""
+import logging
+import threading
+
+from .clock import shifted, utcnow
+from .database.db import db
+from .domain import settlement
+
+log = logging.getLogger("banksim.settlement")
+BATCH = 100
+
+
+class Settler:
+    def __init__(self, app, interval_s: float | None = None):
+        delay = app.config["SETTLEMENT_DELAY_S"]
+        self.app = app
+        # a few passes per delay, at most two a second, at least twenty
+        self.interval_s = interval_s if interval_s is not None else min(0.5, max(0.05, delay / 5))
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="banksim-settler", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread.is_alive():
+            self._thread.join(timeout=5)
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.interval_s):
+            try:
+                self.run_once()
+            except Exception:  # the database is down or faulted: the next pass tries again
+                log.warning("settlement pass failed", exc_info=True)
+
+    def run_once(self) -> int:
+        """One pass: every due payment's next step; how many steps this process took."""
+        taken = 0
+        with self.app.app_context():
+            clock = self.app.state.clock
+            with shifted(clock.offset() if clock is not None else 0):
+                with db.reading() as connection:
+                    due = settlement.due(connection, utcnow(), BATCH)
+                for payment_id in due:
+                    if self._stop.is_set():
+                        break
+                    moved = db.write_unit(
+                        lambda session, payment_id=payment_id:
+                        settlement.step(session, payment_id, utcnow()))
+                    taken += moved is not None
+        return taken

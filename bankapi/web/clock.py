@@ -1,0 +1,51 @@
+"""The test clock over HTTP (/admin/clock) and the bank's time set for each request."""
+from apiflask import APIBlueprint
+from flask import current_app, g
+
+from ..clock import reset_offset, set_offset
+from ..database.db import db
+from ..domain import testclock
+from .admin import require_admin_token
+from .schemas import ClockAdvanceIn, ClockOut
+
+bp = APIBlueprint("clock", __name__, tag="Admin")
+bp.before_request(require_admin_token)
+
+
+def init_app(app) -> None:
+    """With the test clock on, every request runs on the bank's time (`bankapi.clock`)."""
+    if app.state.clock is None:
+        return
+
+    @app.before_request
+    def bank_time():
+        g.clock_token = set_offset(app.state.clock.offset())
+
+    @app.teardown_request
+    def real_time(_exc=None):
+        token = g.pop("clock_token", None)
+        if token is not None:
+            reset_offset(token)
+
+
+@bp.get("/admin/clock")
+@bp.output(ClockOut)
+@bp.doc(responses=[404])
+def clock_status():
+    """The bank's time and the test clock's offset (404 unless BANKSIM_TEST_CLOCK=1)."""
+    clock = testclock.enabled(current_app.state.clock)
+    with db.reading() as connection:
+        return testclock.status(clock.learn(testclock.offset_s(connection)))
+
+
+@bp.post("/admin/clock/advance")
+@bp.input(ClockAdvanceIn)
+@bp.output(ClockOut)
+@bp.doc(responses=[404])
+def advance_clock(json_data):
+    """Move the bank's time forward (never back; at most 400 days a call)."""
+    clock = testclock.enabled(current_app.state.clock)
+    with db.write() as session:
+        moved = testclock.advance(session, json_data["seconds"])
+    clock.learn(moved["offset_s"])
+    return moved

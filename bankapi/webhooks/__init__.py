@@ -1,0 +1,1 @@
+"""Webhook delivery: the signed POST (`sender.py`) and the dispatcher that sends it."""

@@ -1,0 +1,1 @@
+"""The reference webhook receiver (`banksim webhooks listen`) and its view against the ledger."""
