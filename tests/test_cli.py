@@ -9,6 +9,7 @@ import time
 
 import pytest
 import requests
+import click
 from click.testing import CliRunner
 from sqlalchemy import update
 
@@ -182,3 +183,13 @@ def test_chaos_commands_do_not_import_the_bank_or_sqlalchemy(args, tmp_path):
              if name.split(".")[0] in ("sqlalchemy", "bankapi", "flask", "apiflask", "locust",
                                        "loadtests", "seed", "marshmallow")}
     assert heavy == set(), sorted(heavy)
+
+
+def test_every_command_a_part_lends_is_listed_by_name():
+    """banksim.cli names the commands without importing them: none may be left out."""
+    import banksim.cli as cli
+    from bankapi.cli import COMMANDS as BANK_COMMANDS
+    assert {command.name for command in BANK_COMMANDS} <= set(cli.COMMANDS)
+    group = click.Context(cli.main, info_name="banksim")
+    for name in cli.main.list_commands(group):
+        assert cli.main.get_command(group, name).name == name
