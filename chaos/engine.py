@@ -50,7 +50,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from . import deliveries, header_faults
 from .faults import DeliveryPlan, Fault, build_fault
-from .holding import FREE_S, Held, Holds
+from .holding import Holds
 from .matching import Matcher
 from .metrics import (GenericVersionLabel, VersionLabel, count_header_ignored, count_injection,
                       record_rules)
@@ -306,10 +306,8 @@ class RuleEngine:
                 header_faults.RULE_ID, kind, "before", request))
             count_injection(header_faults.RULE_ID, kind, "before", label)
 
-        def hold(seconds: float, spent: float) -> Held:
-            return self.holds.wait(seconds, lambda: self.caller_allowed(request),
-                                   spent + seconds > FREE_S)
-        chain = header_faults.ChainedFaults(asked.faults, record, hold)
+        chain = header_faults.ChainedFaults(asked.faults, record, self.holds,
+                                            lambda: self.caller_allowed(request))
         return Decision(header_faults.RULE_ID, chain, "before", random.Random(drawn))
 
     def caller_allowed(self, request: RequestInfo) -> bool:

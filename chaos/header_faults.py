@@ -21,12 +21,13 @@ it refuses comes back as a `reason`, one of REASONS, which the engine counts in
 """
 import re
 from collections.abc import Callable
+from contextlib import contextmanager
 from dataclasses import dataclass
 from fractions import Fraction
 from functools import lru_cache
 
 from .faults import FAULTS, Exchange, Fault, FaultSettingsError, build_fault
-from .holding import Held
+from .holding import FREE_S, Held, Holds
 
 HEADER = "X-Banksim-Fault"
 ENVIRON_KEY = "HTTP_X_BANKSIM_FAULT"
@@ -134,16 +135,21 @@ class ChainedFaults(Fault):
     Recording: `record(type)` is called for each item as it acts, and only then: an item
     after the one that answered is never recorded, nor a wait the cap refused (latency
     then answers at once, as if not asked). When no item acted, the app's answer goes out
-    unmarked (no X-Chaos-Rule). `hold(seconds, spent)` is the engine's wait for a chain
-    whose earlier items waited `spent` seconds; without one, the exchange's own."""
+    unmarked (no X-Chaos-Rule). A bandwidth item is recorded when the chain reaches it
+    (its body is dribbled later), even when its span then finds no slot.
+
+    `holds` and `still_applies` are the engine's (its slots, and whether the request may
+    still use the header: kill switch, setting, allow-list); without them (unit tests)
+    the exchange's own waits."""
 
     type = RULE_ID
     Settings = None
 
     def __init__(self, faults: tuple[tuple[str, Fault], ...],
-                 record: Callable[[str], None] | None = None,
-                 hold: Callable[[float, float], Held] | None = None):
-        self.faults, self.record, self.hold = faults, record, hold
+                 record: Callable[[str], None] | None = None, holds: Holds | None = None,
+                 still_applies: Callable[[], bool] | None = None):
+        self.faults, self.record = faults, record
+        self.holds, self.still_applies = holds, still_applies
 
     def inject(self, exchange: Exchange):
         return _Run(self, exchange).enter(exchange, self.faults)
@@ -155,8 +161,15 @@ class _Run:
     def __init__(self, chain: ChainedFaults, exchange: Exchange):
         self.left, self.spent, self.acted = MAX_HOLD_S, 0.0, False
         self.record = chain.record or (lambda _kind: None)
-        self.hold = chain.hold or (lambda seconds, _spent: Held.DONE if exchange.hold(seconds)
-                                   else Held.CUT)
+        holds, applies = chain.holds, chain.still_applies
+        if holds is None:  # no engine (unit tests): the exchange's own waits
+            self.hold = lambda seconds: Held.DONE if exchange.hold(seconds) else Held.CUT
+            self.span = lambda seconds: exchange.span(seconds)
+        else:  # a wait needs a slot once the chain's waits pass FREE_S together
+            self.hold = lambda seconds: holds.wait(seconds, applies,
+                                                   self.spent + seconds > FREE_S)
+            self.span = lambda seconds: holds.span(seconds, applies,
+                                                   self.spent + seconds > FREE_S)
 
     def enter(self, exchange: Exchange, items: tuple[tuple[str, Fault], ...]):
         (kind, fault), *rest = items
@@ -191,7 +204,7 @@ class _Link:
 
     def hold(self, seconds: float) -> bool:
         allowed = max(min(seconds, self._run.left), 0.0)
-        held = self._run.hold(allowed, self._run.spent)
+        held = self._run.hold(allowed)
         if held is Held.REFUSED:
             self.refused = True
             return False
@@ -199,6 +212,30 @@ class _Link:
         self._run.spent += allowed
         self.acted()
         return held is Held.DONE and allowed >= seconds
+
+    @contextmanager
+    def span(self, seconds: float):
+        """A fault's many waits (bandwidth), on the chain's budget and shared second: past
+        what the budget leaves, a wait is cut (the fault ends now)."""
+        allowed = max(min(seconds, self._run.left), 0.0)
+        with self._run.span(allowed) as wait:
+            if wait is not None:
+                self._run.left -= allowed
+                self._run.spent += allowed
+            if wait is None or allowed >= seconds:
+                yield wait
+                return
+            left = [allowed]
+
+            def budgeted(part: float) -> bool:
+                part = max(part, 0.0)
+                if part > left[0]:
+                    wait(left[0])
+                    left[0] = 0.0
+                    return False
+                left[0] -= part
+                return wait(part)
+            yield budgeted
 
     def reply(self, *args, **kwargs):
         self.acted()

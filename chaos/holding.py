@@ -86,13 +86,14 @@ class Holds:
             self._slots.release()
 
     @contextmanager
-    def span(self, seconds: float, still_applies: Callable[[], bool]
-             ) -> Iterator[Callable[[float], bool] | None]:
+    def span(self, seconds: float, still_applies: Callable[[], bool],
+             needs_slot: bool | None = None) -> Iterator[Callable[[float], bool] | None]:
         """One slot for a fault that waits many times, `seconds` in all (a dribbled body):
-        gives a `wait(seconds) -> bool` like `hold`'s, or None when no slot was free."""
+        gives a `wait(seconds) -> bool` like `hold`'s, or None when no slot was free.
+        `needs_slot`: as `wait`'s (None: when `seconds` is over FREE_S)."""
         def wait(part: float) -> bool:
             return self._wait(part, still_applies) if part > 0 else still_applies()
-        if seconds <= FREE_S:
+        if not (seconds > FREE_S if needs_slot is None else needs_slot):
             yield wait
             return
         if self._slots is None or not self._slots.acquire(blocking=False):

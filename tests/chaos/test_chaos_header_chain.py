@@ -28,7 +28,8 @@ def recorded(store) -> list[str]:
 
 
 def ask(client, value: str, **headers):
-    return client.get("/hello", headers={**LAB, **headers, "X-Banksim-Fault": value})
+    return client.get("/hello", headers={**LAB, **headers, "X-Banksim-Fault": value},
+                      buffered=True)  # the body read here, a dribbled one included
 
 
 def in_thread(call):
@@ -109,6 +110,17 @@ def test_leaving_the_allow_list_ends_a_held_fault(client, store, engine, allowed
     slow, box = in_thread(lambda: ask(client, "latency=30s", **headers))
     assert wait_until(lambda: engine.holds.held == 1)
     store.set_settings({"header_faults": True, "allow": allow})
+    slow.join(10)
+    assert not slow.is_alive()
+    assert box["value"].status_code == 200 and box["value"].json["hello"] == "world"
+    assert engine.holds.held == 0
+
+
+def test_leaving_the_allow_list_ends_a_dribbled_body(client, store, engine, allowed):
+    """A bandwidth item's many waits re-check the allow-list too; the rest comes at once."""
+    slow, box = in_thread(lambda: ask(client, "bandwidth=2"))  # ~80 bytes: ~40 s
+    assert wait_until(lambda: engine.holds.held == 1)
+    store.set_settings({"header_faults": True, "allow": {"devices": ["another-phone"]}})
     slow.join(10)
     assert not slow.is_alive()
     assert box["value"].status_code == 200 and box["value"].json["hello"] == "world"
