@@ -53,7 +53,7 @@ def create_app(test_config: dict | None = None) -> APIFlask:
     app.state = BankState()
     db.init_app(app)
     from .domain import tokens
-    from .web import errors, inputs, metrics, retention
+    from .web import capacity, errors, inputs, metrics, retention
     app.state.tokens = tokens.TokenCache(app.config["TOKEN_CACHE_S"])
     if app.config["TEST_CLOCK"]:
         from .domain.testclock import OffsetCache
@@ -62,6 +62,7 @@ def create_app(test_config: dict | None = None) -> APIFlask:
     inputs.init_app(app)
     retention.init_app(app)
     metrics.init_app(app)
+    capacity.init_app(app)  # after metrics: the hold is part of the request's duration
 
     from .web import (accounts, admin, admin_webhooks, auth, budgets, clock, health,
                       notifications, payments, releases, transactions, transfers, webhooks)
@@ -102,8 +103,8 @@ def _install_chaos(app) -> None:
                    exempt_prefixes=ALWAYS_ANSWERED, max_held=held,
                    engines=[db.engine_of(app)], match_headers=MATCH_HEADERS,
                    version_label=app.state.versions, event_types=EVENT_TYPES)
-    engine = app.extensions["chaos.middleware"].engine
-    app.state.delivery_chaos = lambda job: engine.plan_delivery(
+    decider = app.extensions["chaos.middleware"].decider
+    app.state.delivery_chaos = lambda job: decider.plan_delivery(
         job.type, job.user_id, job.event_id, job.attempts)
 
 

@@ -34,6 +34,12 @@ class Config:
         held = env.get("BANKSIM_CHAOS_MAX_HELD", "")
         self.CHAOS_MAX_HELD = int(held) if held.strip() else None
         self.SERVER_THREADS = None  # set by `serve` for the workers it starts
+        # A fixed extra time every customer request holds its thread (web/capacity.py): the
+        # bank's capacity as a setting, for scenarios whose story must not depend on the CPU.
+        self.SERVICE_MS = float(env.get("BANKSIM_SERVICE_MS", "0") or 0)
+        # Load shedding (worker.py): at most this many customer requests per worker queued for
+        # or on a thread; past it a request is answered 503 with Retry-After at once. 0: off.
+        self.MAX_IN_FLIGHT = int(env.get("BANKSIM_MAX_IN_FLIGHT", "0") or 0)
         # The JSON access log on stderr (`accesslog.py`): `serve` sets it from
         # BANKSIM_ACCESS_LOG (default on); other commands and tests log no requests.
         self.ACCESS_LOG = False

@@ -19,6 +19,11 @@ worker's event loop (the one that accepts) reads every request itself, non-block
 - The paths chaos never touches (bankapi.ALWAYS_ANSWERED: /admin, /health, /metrics)
   run on RESERVED_THREADS threads of their own, so they never queue behind requests
   held in slow faults or slow requests of the bank's own.
+- Load shedding, off by default: with MAX_IN_FLIGHT (BANKSIM_MAX_IN_FLIGHT) a worker keeps at
+  most that many customer requests queued for or on its threads; one more is answered 503
+  `service_unavailable` with Retry-After by the loop at once, before the app (so it shows
+  in neither /metrics nor the access log): a fast no instead of a queue that outlives
+  the clients' timeouts.
 - A thread writes an answer with a deadline too (WRITE_DEADLINE_S per write): a client
   that stops reading loses its connection rather than keeping the thread.
 - Kept-alive connections go back to the event loop between requests, and a connection
@@ -41,7 +46,7 @@ from gunicorn.workers import gthread
 
 from chaos.middleware import covers, normal_path, path_prefixes
 
-from . import ALWAYS_ANSWERED
+from . import ALWAYS_ANSWERED, arrival
 from .incoming import BAD_CHUNKS, BODY_TOO_LARGE, CUT, HEAD_TOO_LARGE, WHOLE, IncomingRequest
 from .web.errors import REQUEST_ID, error_body, new_request_id
 
@@ -54,11 +59,14 @@ DEFAULT_MAX_BODY = 1024 * 1024  # when the app sets no MAX_CONTENT_LENGTH
 RECV_BYTES = 64 * 1024
 SWEEP_S = 0.2              # deadlines are checked at most this often (the loop wakes each 1 s)
 REASONS = {400: "Bad Request", 408: "Request Timeout", 413: "Content Too Large",
-           414: "URI Too Long", 431: "Request Header Fields Too Large"}
+           414: "URI Too Long", 431: "Request Header Fields Too Large",
+           503: "Service Unavailable"}
 MESSAGES = {400: "the chunked body's framing is broken (RFC 9112 7.1)",
             408: f"the request did not arrive whole within {READ_DEADLINE_S:g} s",
             413: "the body is over the size limit",
-            431: "the request line and headers are too large"}
+            431: "the request line and headers are too large",
+            503: "the server has as many requests in flight as it takes; retry later"}
+SHED_RETRY_AFTER_S = 1  # what a request shed by the in-flight bound is told to wait
 REFUSED = {HEAD_TOO_LARGE: 431, BODY_TOO_LARGE: 413, BAD_CHUNKS: 400}  # answered by the loop
 E = http.errors  # gunicorn's parser errors that are the client's, and their statuses
 PARSER_REFUSALS = {E.LimitRequestLine: 414, E.LimitRequestHeaders: 431, **dict.fromkeys((
@@ -85,12 +93,14 @@ class BufferedThreadWorker(gthread.ThreadWorker):
         self.reading: set = set()  # connections whose request is being read
         self.closing: set = set()  # connections shut for writing, being drained
         self.next_sweep = 0.0
+        self.in_flight = 0  # customer requests queued for or on a thread (load shedding)
         self.reserved_prefixes = path_prefixes(ALWAYS_ANSWERED)
         super().init_process()  # loads the app, then runs until the worker stops
 
     def run(self):
         config = getattr(self.wsgi, "config", None) or {}
         self.max_body = config.get("MAX_CONTENT_LENGTH") or DEFAULT_MAX_BODY
+        self.max_in_flight = config.get("MAX_IN_FLIGHT") or 0  # 0: no bound, no shedding
         try:
             super().run()
         finally:
@@ -162,6 +172,9 @@ class BufferedThreadWorker(gthread.ThreadWorker):
         head = conn.incoming.head
         conn.reserved = outcome == WHOLE and covers(self.reserved_prefixes,
                                                     normal_path(head.path))
+        if not conn.reserved and 0 < self.max_in_flight <= self.in_flight:
+            self.refuse(conn, 503)  # load shedding: a fast no rather than a slow queue
+            return True
         self.enqueue_req(conn)
         return True
 
@@ -256,6 +269,9 @@ class BufferedThreadWorker(gthread.ThreadWorker):
     # -- threads ------------------------------------------------------------------------
 
     def enqueue_req(self, conn):
+        conn.arrived_at = time.monotonic()  # whole; what waits for a thread starts here
+        conn.in_flight = not getattr(conn, "reserved", False)
+        self.in_flight += conn.in_flight
         pool = self.reserved_pool if getattr(conn, "reserved", False) else self.tpool
         future = pool.submit(self.handle, conn)
         future.add_done_callback(
@@ -266,6 +282,7 @@ class BufferedThreadWorker(gthread.ThreadWorker):
         if conn.parser is None:
             conn.parser = http.get_parser(self.cfg, conn.sock, conn.client)
         conn.initialized = True  # (gthread's init would wait for the socket itself)
+        arrival.mark(getattr(conn, "arrived_at", None))
         conn.parser.unreader = Replay(bytes(conn.incoming.data))
         conn.incoming = None
         return super().handle(conn)
@@ -285,6 +302,8 @@ class BufferedThreadWorker(gthread.ThreadWorker):
 
     def finish_request(self, conn, fs):
         """Back on the loop: read the next request, or close."""
+        self.in_flight -= getattr(conn, "in_flight", False)
+        conn.in_flight = False
         try:
             keep = not fs.cancelled() and bool(fs.result())
         except Exception:
@@ -300,8 +319,9 @@ def refusal(status: int, message: str, request_id: str = "") -> bytes:
     (the connection closes after it); a new request id unless the client's is given."""
     request_id = request_id or new_request_id()
     body = error_body(status, message, request_id)
+    wait = f"Retry-After: {SHED_RETRY_AFTER_S}\r\n" if status == 503 else ""
     return (f"HTTP/1.1 {status} {REASONS[status]}\r\nContent-Type: application/json\r\n"
-            f"Content-Length: {len(body)}\r\nConnection: close\r\n"
+            f"Content-Length: {len(body)}\r\nConnection: close\r\n{wait}"
             f"X-Request-Id: {request_id}\r\n\r\n").encode() + body
 
 

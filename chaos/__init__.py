@@ -83,7 +83,7 @@ def applied_revision(app) -> int | None:
     read yet). Under gunicorn each worker answers for itself, so /health can show that a
     change reached every worker."""
     middleware = app.extensions.get("chaos.middleware")
-    return middleware.engine.rules.revision if middleware else None
+    return middleware.decider.rules.revision if middleware else None
 
 
 def header_faults_on(app) -> bool | None:
@@ -92,7 +92,7 @@ def header_faults_on(app) -> bool | None:
     middleware = app.extensions.get("chaos.middleware")
     if middleware is None:
         return None
-    rules = middleware.engine.current()
+    rules = middleware.decider.current()
     return rules.enabled and rules.callers.on
 
 

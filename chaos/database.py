@@ -1,6 +1,6 @@
 """Faults below the API: where a database fault meets the host's SQLAlchemy engines.
 
-The rule engine decides per request, as for every fault; a database fault then does not
+The decider decides per request, as for every fault; a database fault then does not
 answer for the app. It is *active* while the wrapped app runs (`activated`), and an
 engine event hooked once on each engine the host hands in (`hook`) lets it act on every
 statement the request sends: slower, failing, or on a dropped connection. The active
@@ -9,7 +9,7 @@ own thread) are touched; a background thread starts with none.
 
 Chaos's own statements (rules, counters, events) run `suspended`: they are never faulted,
 even when they share the host's engine and run inside a faulted request (a held
-statement asks the engine whether its rule still applies).
+statement asks the decider whether its rule still applies).
 
 A statement is a `read` (SELECT, WITH) or a `write` (INSERT, UPDATE, DELETE, ...), by
 its first word; a rule's `statement` setting narrows the fault to one kind, and without
@@ -32,7 +32,7 @@ WRITES = ("insert", "update", "delete", "merge", "upsert", "replace", "copy", "t
 
 @dataclass
 class Active:
-    """One faulted request: its fault, the engine's seeded generator and the slow-fault hold
+    """One faulted request: its fault, the decider's seeded generator and the slow-fault hold
     (with what the request has held so far, and whether a hold was cut short or refused:
     then its remaining statements run at once)."""
 

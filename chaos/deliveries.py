@@ -1,9 +1,9 @@
 """Which delivery rule, if any, changes one webhook delivery attempt.
 
 The delivery faults (`webhook_*`, chaos/faults/delivery.py) act on a host's outgoing
-deliveries, never on requests: the host asks `RuleEngine.plan_delivery` before each
-attempt and gets a `DeliveryPlan`. Matching, cohorts and the seeded draw are the rule
-engine's own (`chaos/engine.py`), applied to the event's type and customer.
+deliveries, never on requests: the host asks `Decider.plan_delivery` before each
+attempt and gets a `DeliveryPlan`. Matching, cohorts and the seeded draw are the
+decider's own (`chaos/decisions.py`), applied to the event's type and customer.
 """
 from .draws import clip, hash64, in_cohort
 from .faults import DeliveryPlan

@@ -15,8 +15,8 @@ than a rule could: latency up to 60 s, an error status from the error fault's li
 type whose file is not installed is simply unknown.
 
 Whether a request may use the header at all (the setting, the allow-list, the kill
-switch) is the rule engine's decision; this module only reads the header. Everything
-it refuses comes back as a `reason`, one of REASONS, which the engine counts in
+switch) is the decider's decision; this module only reads the header. Everything
+it refuses comes back as a `reason`, one of REASONS, which the decider counts in
 `chaos_header_faults_ignored_total`: clients choose the header, so the label is bounded.
 """
 import re
@@ -58,7 +58,7 @@ class Asked:
 @dataclass(frozen=True)
 class CallerFaults:
     """The caller-chosen fault setting: on or off, and whose requests may use it (the
-    engine checks a request against it)."""
+    decider checks a request against it)."""
 
     on: bool = False
     devices: frozenset = frozenset()

@@ -17,8 +17,8 @@ and every host needs the rest of its traffic to keep flowing while faults hold r
 - A fault that waits many times (bandwidth, between the chunks of a body) takes one slot
   for the whole `span` of its waits, so a dribbled body counts like one long hold.
 - A hold is not one long sleep: it asks `still_applies()` before it starts and then
-  sleeps on a condition until either the engine's rules are due for a re-read
-  (`next_check_s()`) or someone calls `rules_moved()`. The engine calls that when a
+  sleeps on a condition until either the decider's rules are due for a re-read
+  (`next_check_s()`) or someone calls `rules_moved()`. The decider calls that when a
   change is committed through this process (the disable's own thread: the hold ends at
   once) and when a reload finds a change made elsewhere. A re-check reads the database
   at most once per refresh period per process, however many requests are held, and the

@@ -9,7 +9,7 @@ Path globs follow `fnmatch`: `*` also crosses `/`, so `/accounts/*` matches
 `/accounts/acc_1/balance` too. An app version that is missing or not PEP 440 (an
 over-long one included: `packaging` raises a plain ValueError past Python's 4,300-digit
 int conversion limit) matches only rules that do not name `app_version`. Cohorts are not decided
-here: that needs the seed, and lives in the engine.
+here: that needs the seed, and lives in the decider.
 
 `devices` are X-Device-Id values; `headers` pairs a header name (compared without regard to
 case, as HTTP does) with a value it must equal exactly. Which header names a rule may

@@ -1,7 +1,7 @@
 """Prometheus metrics of the chaos layer, with labels bounded whatever clients send.
 
 `chaos_injections_total{rule, fault, phase, app_version}` goes up once per fault the
-engine injects, in whichever process injected it; under gunicorn prometheus_client's
+decider injects, in whichever process injected it; under gunicorn prometheus_client's
 multiprocess mode (PROMETHEUS_MULTIPROC_DIR) sums the workers. `phase` says whether the
 app saw the request (`after`) or not (`before`), so a host can count the requests it
 never answered itself. `chaos_active_rules` is the number of rules in force (0 while the

@@ -1,4 +1,4 @@
-"""ChaosMiddleware: wraps any WSGI app and lets the rule engine break its requests.
+"""ChaosMiddleware: wraps any WSGI app and lets the decider break its requests.
 
 Installed as `app.wsgi_app = ChaosMiddleware(app.wsgi_app, store, identify)`.
 Paths under `exempt_prefixes` (the host names its health, metrics and admin paths;
@@ -20,7 +20,7 @@ X-Device-Id and X-Request-Id, the headers the host lets rules match on
 (`store.match_headers`) and X-Banksim-Fault (a caller-chosen fault, see header_faults.py),
 and from `identify(environ)`, which the host app supplies to name the user without a
 database query (None when unknown). A request carrying X-Banksim-Fault is always looked
-at, so that one the engine does not apply (chaos off included) is counted as ignored.
+at, so that one the decider does not apply (chaos off included) is counted as ignored.
 `version_label(app_version)` bounds the app_version label of chaos_injections_total
 (the host knows which versions exist; see chaos/metrics.py for the default).
 `error_body(status, request_id)` is the body of an injected error answer, in the
@@ -35,7 +35,7 @@ import uuid
 from collections.abc import Callable
 
 from .clock import now
-from .engine import MAX_HELD, RequestInfo, RuleEngine
+from .decisions import MAX_HELD, RequestInfo, Decider
 from .faults import BufferedResponse, ErrorBody, Exchange, generic_error_body
 from .header_faults import ENVIRON_KEY
 from .metrics import VersionLabel, count_header_ignored
@@ -60,10 +60,10 @@ class ChaosMiddleware:
         self.identify = identify or _nobody
         self.error_body = error_body or generic_error_body
         self.exempt_prefixes = path_prefixes(exempt_prefixes)
-        self.engine = RuleEngine(store, refresh_s, max_held, version_label)
+        self.decider = Decider(store, refresh_s, max_held, version_label)
 
     def __call__(self, environ, start_response):
-        rules = self.engine.current()
+        rules = self.decider.current()
         asked = ENVIRON_KEY in environ
         if not asked and (not rules.enabled or not rules.rules):
             return self.app(environ, start_response)
@@ -73,7 +73,7 @@ class ChaosMiddleware:
                 count_header_ignored("exempt_path")
             return self.app(environ, start_response)
         request = self.describe(environ, path)
-        decision = self.engine.decide(request, rules)
+        decision = self.decider.decide(request, rules)
         if decision is None:
             return self.app(environ, start_response)
         environ["chaos.rule_id"] = decision.rule_id
@@ -82,8 +82,8 @@ class ChaosMiddleware:
         exchange = Exchange(environ, start_response, self.app, decision.rule_id,
                             sent_id if REQUEST_ID.match(sent_id) else uuid.uuid4().hex,
                             decision.rng, response,
-                            hold=lambda seconds: self.engine.hold(decision.rule_id, seconds),
-                            span=lambda seconds: self.engine.span(decision.rule_id, seconds),
+                            hold=lambda seconds: self.decider.hold(decision.rule_id, seconds),
+                            span=lambda seconds: self.decider.span(decision.rule_id, seconds),
                             error_body=self.error_body)
         return decision.fault.inject(exchange)
 

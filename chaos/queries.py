@@ -77,9 +77,9 @@ def count_rules(session: Session) -> int:
 
 
 class RuleDefinition(NamedTuple):
-    """What the rule engine compiles, with the JSON columns as the stored text. A plain
+    """What the decider compiles, with the JSON columns as the stored text. A plain
     tuple, hashed and compared in C: equal to the same definition read again, which is how
-    the engine tells an unchanged rule (reuse its compiled form) from a new or edited one,
+    the decider tells an unchanged rule (reuse its compiled form) from a new or edited one,
     and parses only those. No counters: they move on every fault, no part of a definition."""
 
     id: str

@@ -29,7 +29,7 @@ MAX_RULES = 1000
 
 @dataclass(frozen=True)
 class Snapshot:
-    """Everything the rule engine needs, read in one transaction."""
+    """Everything the decider needs, read in one transaction."""
 
     revision: int
     enabled: bool
@@ -65,7 +65,7 @@ class ChaosStore:
         self.match_headers = frozenset(name.lower() for name in names) - NEVER_MATCHED
 
     def on_change(self, listener: Callable[[], None]) -> None:
-        """Call `listener()` after each change this store commits (the rule engine wakes
+        """Call `listener()` after each change this store commits (the decider wakes
         the slow faults it holds, so a disable ends them at once, not at their next check)."""
         self._listeners.append(listener)
 

@@ -30,6 +30,7 @@ from prometheus_client.core import GaugeMetricFamily
 from sqlalchemy import func, select
 from sqlalchemy.exc import SQLAlchemyError
 
+from .. import arrival
 from ..accesslog import AccessLog
 from ..database.db import db
 from ..domain import releases
@@ -148,6 +149,7 @@ def init_app(app) -> None:
 
 
 def _start_timer():
+    g.queued_s = arrival.queued_s()
     g.started = time.perf_counter()
 
 
@@ -171,6 +173,7 @@ def _record(response, versions: KnownVersions, access: AccessLog | None):
             "request_id": g.get("request_id"), "user_id": g.get("user_id"),
             "method": environ["REQUEST_METHOD"], "route": route, "status": status,
             "duration_ms": round(elapsed * 1000, 2), "app_version": version,
+            "queued_ms": None if g.get("queued_s") is None else round(g.queued_s * 1000, 2),
             "platform": platform, "chaos_rule": environ.get("chaos.rule_id")})
     return response
 

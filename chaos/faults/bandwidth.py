@@ -8,7 +8,7 @@ fire in the middle of the body, as on a real one.
 
 The waits are one `exchange.span`: a dribbled body takes a slot among the requests a
 process may hold, like a long latency, and between chunks the thread sleeps on the
-engine's condition (it never spins). When no slot is free, or the rule stops applying
+decider's condition (it never spins). When no slot is free, or the rule stops applying
 (the kill switch, a disable, its ttl), the rest of the body goes at once. A body that
 would need more than MAX_S at this rate is cut there: what the rate allows in MAX_S
 arrives, then the connection closes (FIN), so no thread is held longer than a latency

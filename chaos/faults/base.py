@@ -3,7 +3,7 @@
 A fault is small and dumb on purpose (like a toxiproxy toxic): it holds its
 settings, validated once when the rule is saved, and acts on one `Exchange`.
 Whether a request is hit at all (matching, cohorts, probability, bursts) is
-decided by the rule engine before a fault ever sees it, and the engine hands
+decided by the decider before a fault ever sees it, and the decider hands
 the fault any randomness it needs (`exchange.rng`), so faults stay reproducible.
 """
 import json
@@ -49,7 +49,7 @@ class Exchange:
     in the "after" phase the app has already run to completion (its database work
     is committed) and `forward()` replays the buffered answer.
 
-    `hold(seconds)` is how a slow fault waits: the rule engine's, which caps how many
+    `hold(seconds)` is how a slow fault waits: the decider's, which caps how many
     requests a process holds and ends the wait early when the rule stops applying
     (returning False); a plain sleep when no engine is involved (unit tests).
     `span(seconds)` is the same for a fault that waits many times, `seconds` in all:

@@ -1,7 +1,7 @@
 """Each matching database statement of the request is `ms` slower: a database under a
 lock, a slow disk, a replica far away. The answer is correct, only late.
 
-The wait is the rule engine's hold, so the slow-fault cap and the kill switch apply to it
+The wait is the decider's hold, so the slow-fault cap and the kill switch apply to it
 as to `latency`: past the cap, or once the rule stops applying, the statement and every
 later one of the request run at once (a disable ends the request's delay, not only the
 statement it caught). A request's statements wait `MAX_MS` (60 s) in all at most, as one

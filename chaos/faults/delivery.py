@@ -1,7 +1,7 @@
 """The interface of a delivery fault: one that acts on an outgoing webhook delivery, not a request.
 
-A host that sends events (webhooks) asks the rule engine, before each delivery attempt,
-for a `DeliveryPlan` (`RuleEngine.plan_delivery`); the first matching rule whose fault is
+A host that sends events (webhooks) asks the decider, before each delivery attempt,
+for a `DeliveryPlan` (`Decider.plan_delivery`); the first matching rule whose fault is
 a delivery fault changes the plan, and the host carries it out. Like a request fault it
 is small and dumb: matching (by `match.events`, users, cohort), probability, bursts and
 TTL are the engine's. A delivery fault never matches an HTTP request, and a request

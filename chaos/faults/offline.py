@@ -4,7 +4,7 @@ From the first request of a device (X-Device-Id) that the rule hits, every reque
 that device the rule's `match` admits, for `for_s` seconds, gets a TCP reset before
 any byte of an answer, whatever the rule's probability and bursts say; then the
 device is served again. The window is sticky per device and shared by every server
-process (the rule engine keeps it in chaos's tables: chaos/windows.py). A steady rule
+process (the decider keeps it in chaos's tables: chaos/windows.py). A steady rule
 takes each device offline once; a burst rule once per burst cycle, so a device loses
 its signal again in the next "on" window (and a window ends with its cycle at the latest:
 keep `for_s` within `off_s`). A request without X-Device-Id is reset on
@@ -33,7 +33,7 @@ class OfflineFault(Fault):
 
     @property
     def sticky_s(self) -> float:
-        """How long a hit keeps the device under this fault (read by the rule engine)."""
+        """How long a hit keeps the device under this fault (read by the decider)."""
         return self.for_s
 
     def inject(self, exchange: Exchange):

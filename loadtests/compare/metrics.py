@@ -18,13 +18,18 @@ from loadtests.scenario import Scenario
 METRICS = ("success_rate", "bad_version_success_rate", "bad_version_users", "users_affected",
            "users_affected_pct",
            "time_to_detect_s", "time_to_recover_s", "requests_per_journey",
-           "retries_per_journey", "p95_ms", "server_requests_per_s", "server_error_rate")
-HIGHER_IS_BETTER = {"success_rate", "bad_version_success_rate"}
+           "retries_per_journey", "p95_ms", "server_requests_per_s", "server_error_rate",
+           "goodput_per_s", "dropped", "wasted_requests", "metastable_s")
+HIGHER_IS_BETTER = {"success_rate", "bad_version_success_rate", "goodput_per_s"}
 # What a run with a report but no value for the metric lived through: an outcome, counted
 # ("never fired" is a result about detection, not a missing number). Other metrics: not
 # measured (bad_version_users when the incident publishes no release).
 UNMEASURED = {"time_to_detect_s": "never fired",
-              "time_to_recover_s": "no recovery seen"}
+              "time_to_recover_s": "no recovery seen",
+              "metastable_s": "did not recover"}
+# Metrics whose "not measured" outcome is worse than any value: never recovering is worse
+# than recovering late (an alert that never fired may be good news: not here)
+NEVER_IS_WORST = {"metastable_s"}
 
 
 def read_report(run_dir: Path) -> dict | None:
@@ -57,7 +62,21 @@ def run_metrics(run_dir: Path) -> dict:
         "p95_ms": _p95(Path(run_dir) / "journeys.jsonl"),
         "server_requests_per_s": server.get("requests_per_s"),
         "server_error_rate": server.get("error_rate"),
+        **dynamics_metrics(report),
     }
+
+
+def dynamics_metrics(report: dict) -> dict:
+    """goodput_per_s (journeys that succeeded, a second of the run), dropped arrivals,
+    wasted_requests (answered after the client's timeout) and metastable_s (trigger end to
+    goodput back within the SLO; None when it never came back, or there was no trigger)."""
+    load, incident = report.get("load") or {}, report.get("incident") or {}
+    duration = report.get("duration_s") or 0
+    succeeded = sum(row.get("succeeded", 0) for row in load.get("timeline") or ())
+    return {"goodput_per_s": round(succeeded / duration, 3) if load and duration else None,
+            "dropped": load.get("dropped"),
+            "wasted_requests": (report.get("server") or {}).get("wasted_requests"),
+            "metastable_s": incident.get("metastable_s")}
 
 
 def incident_versions(report: dict) -> list[str]:
@@ -206,6 +225,10 @@ def verdict(metric: str, entries: list[tuple]) -> str | None:
                                            * (-1 if better == "higher" else 1)))
     head = f"{metric} ({better} is better): "
     figures = "; ".join(row.text(metric) for row in ranked)
+    if metric in NEVER_IS_WORST and _all_or_nothing(ranked):
+        worse = " and ".join(row.label for row in ranked if not row.n)
+        return (f"{head}{ranked[0].label} is clearly better: every one of its runs measured "
+                f"it, while {worse} {UNMEASURED[metric]} in any run ({figures})")
     if len({row.n for row in rows}) > 1 or any(row.n < row.runs for row in rows):
         counts = ", ".join(f"{row.label} in {row.n} of {row.runs}" for row in ranked)
         what = "measured" if metric not in UNMEASURED else "the run measured it"
@@ -224,6 +247,13 @@ def verdict(metric: str, entries: list[tuple]) -> str | None:
     tail = f"; {', '.join(clear)} clearly worse" if clear else ""
     return (f"{head}no clear difference between {best.label} and "
             f"{' and '.join(overlapping)}, the ranges overlap ({figures}){tail}")
+
+
+def _all_or_nothing(rows: list) -> bool:
+    """Each variant measured the metric in every one (>= 2) of its runs, or in none, and
+    both kinds are there: e.g. one recovered every time, the other never."""
+    return (all(row.runs >= 2 and row.n in (0, row.runs) for row in rows)
+            and any(row.n for row in rows) and any(not row.n for row in rows))
 
 
 class _Row:

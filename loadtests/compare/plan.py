@@ -10,16 +10,24 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from loadtests.phone.retry import POLICIES as BUILTIN_POLICIES
 from loadtests.run.incident import IncidentSettings
 from loadtests.scenario.schema import parse_think
 
-POLICIES = ("none", "naive", "backoff")
+POLICIES = tuple(BUILTIN_POLICIES)
+MODELS = ("closed", "open")
 BOOLEANS = {"true": True, "false": False}
 
 
 def _policy(text: str) -> str:
     if text not in POLICIES:
         raise ValueError(f"one of {', '.join(POLICIES)}")
+    return text
+
+
+def _model(text: str) -> str:
+    if text not in MODELS:
+        raise ValueError(f"one of {', '.join(MODELS)}")
     return text
 
 
@@ -49,14 +57,18 @@ def _think(text: str) -> str:
 # key -> parser of one value (raises ValueError saying what a value must be)
 KEYS: dict[str, Callable[[str], object]] = {
     "client_policy": _policy,
+    "client": _policy,
     "halt_on_alert": _boolean,
     "adoption": _number(0, 1),
     "users": _number(1, 2000, int),
     "think": _think,
     "rollout": _number(0, 100, low_open=True),
+    "load_model": _model,
+    "rate": _number(0, 1000, low_open=True),
 }
 # how a key reaches IncidentSettings
-SETTING = {"client_policy": "client_policy", "halt_on_alert": "halt_on_alert",
+SETTING = {"client_policy": "client_policy", "client": "client_policy",
+           "load_model": "load_model", "rate": "rate", "halt_on_alert": "halt_on_alert",
            "adoption": "adoption", "users": "users", "think": "think_s", "rollout": "rollout"}
 
 
@@ -87,6 +99,8 @@ def parse_varies(texts: list[str]) -> dict[str, list]:
         if key in varies:
             raise ValueError(f"{key} is varied twice; give all its values in one --vary")
         varies[key] = values
+    if {"client", "client_policy"} <= set(varies):
+        raise ValueError("client_policy is a synonym of client; vary one of them")
     return varies
 
 

@@ -12,7 +12,9 @@ LABELS = {"success_rate": "success", "bad_version_success_rate": "bad version su
           "time_to_detect_s": "time to detect (s)", "time_to_recover_s": "time to recover (s)",
           "requests_per_journey": "requests / journey", "retries_per_journey": "retries / journey",
           "p95_ms": "p95 (ms)", "server_requests_per_s": "server req/s",
-          "server_error_rate": "server error rate"}
+          "server_error_rate": "server error rate", "goodput_per_s": "goodput (journeys/s)",
+          "dropped": "dropped arrivals", "wasted_requests": "wasted requests",
+          "metastable_s": "metastable (s)"}
 PERCENT = {"success_rate", "bad_version_success_rate", "server_error_rate"}
 
 

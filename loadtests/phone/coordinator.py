@@ -12,19 +12,27 @@ Imported only by `locustfile.py` (it uses gevent). One `RunCoordinator` per proc
 - journey events and transfer intents: a worker buffers them and sends them to the
   master (`banksim_events`) every FLUSH_INTERVAL_S, when the master asks
   (`banksim_flush`, at test stop) and at its own test stop; the master or the local
-  runner appends them to the --journeys-out / --transfers-out files.
+  runner appends them to the --journeys-out / --transfers-out files;
+- the open load model's arrivals (`arrivals.py`): each process with phones (a worker, or
+  the local runner) draws its share of the scenario's rate (1 / the number of workers the
+  master's phase message counts; the message also carries the master's load model and
+  rates, so workers follow the master's --load-model and --rate) and hands each arrival
+  to a free phone, or drops it; the
+  per-second tallies travel with the events and the master writes them to --load-out.
 """
 import collections
 import itertools
 import logging
 import time
 import uuid
+from random import Random
 
 import gevent
-from gevent.event import AsyncResult
+from gevent.event import AsyncResult, Event
 from locust.runners import MasterRunner, WorkerRunner
 
 from chaos.client import AdminClient
+from loadtests.phone.arrivals import ArrivalTally, FreePhones, PoissonSchedule
 from loadtests.phone.guard import RunGuard
 from loadtests.phone.journal import EventBuffer, JsonLinesSink, write_phases
 from loadtests.scenario import Scenario
@@ -34,6 +42,7 @@ log = logging.getLogger(__name__)
 FLUSH_INTERVAL_S = 2.0
 CLAIM_TIMEOUT_S = 10.0
 FLUSH_WAIT_S = 5.0
+SHARE_WAIT_S = 5.0  # how long a worker waits for the master to say how many workers share R
 
 
 class RunCoordinator:
@@ -56,6 +65,12 @@ class RunCoordinator:
         self._greenlets: list[gevent.Greenlet] = []
         self.driver: TimelineDriver | None = None
         self.guard: RunGuard | None = None
+        self.open_model = scenario.load_model == "open"
+        self.free_phones, self.tally = FreePhones(), ArrivalTally()
+        self.workers: int | None = None if self.is_worker else 1
+        self.stopping, self._arrivals = False, None
+        self._rates: list | None = None  # the master's, on a worker
+        self._running = False
         self._register_messages()
 
     # -- messages -----------------------------------------------------------------------
@@ -75,6 +90,7 @@ class RunCoordinator:
         self._store(msg.data)
 
     def _store(self, batch: dict) -> None:
+        self.tally.merge(batch.get("arrivals"))
         self.sink.write(batch)
         if self.guard is not None:
             self.guard.feed(batch.get("journeys") or [])
@@ -90,6 +106,12 @@ class RunCoordinator:
     def _on_phase(self, environment, msg, **_kw):
         self.phase = msg.data["phase"]
         self.run_started_at = msg.data["run_started_at"]
+        self.workers = msg.data.get("workers") or self.workers
+        load = msg.data.get("load") or {}
+        if load.get("model") == "open":  # the master's scenario decides, whatever ours said
+            self.open_model, self._rates = True, [tuple(change) for change in load["rates"]]
+            if self._running and self._arrivals is None:
+                self._start_arrivals()
 
     def _on_number(self, environment, msg, **_kw):
         waiting = self._claims.pop(msg.data["req"], None)
@@ -118,6 +140,54 @@ class RunCoordinator:
                         fallback)
             return fallback
 
+    def wait_for_arrival(self) -> bool:
+        """Park the calling phone until an arrival picks it (open model); False when the
+        run is stopping instead (the phone starts nothing)."""
+        if self.stopping:
+            return False
+        waiter = Event()
+        self.free_phones.park(waiter)
+        try:
+            waiter.wait()
+        finally:
+            if not waiter.is_set():
+                self.free_phones.leave(waiter)
+        return not self.stopping
+
+    def test_stopping(self) -> None:
+        """No arrivals once the run stops: parked phones are let go at once (Locust would
+        otherwise wait --stop-timeout for phones that are only waiting)."""
+        self.stopping = True
+        if self._arrivals is not None:
+            self._arrivals.kill(block=False)
+        while self.free_phones.arrive():
+            pass
+
+    def _arrive_forever(self) -> None:
+        """The open model's arrivals in this process: its share of the scenario's rate."""
+        waited = 0.0
+        while self.workers is None and waited < SHARE_WAIT_S:
+            gevent.sleep(0.05)
+            waited += 0.05
+        share = 1 / (self.workers or 1)
+        index = getattr(self.runner, "worker_index", 0)
+        schedule = PoissonSchedule(self._rates or self.scenario.rates(self._duration()),
+                                   Random(f"{self.options.seed}:arrivals:{index}"), share)
+        origin, t_s = time.monotonic() - self.seconds_since_start(), 0.0
+        while (t_s := schedule.next_after(t_s)) is not None:
+            gevent.sleep(max(0.0, origin + t_s - time.monotonic()))
+            self.tally.count(self.seconds_since_start(), self.free_phones.arrive())
+
+    def _start_arrivals(self) -> None:
+        self.stopping, self._running = False, True
+        if self.open_model:
+            self._spawn(self._arrive_forever)
+            self._arrivals = self._greenlets[-1]
+
+    def _duration(self) -> float:
+        return (self.options.scenario_duration or self.options.run_time
+                or self.scenario.duration_s)
+
     def seconds_since_start(self) -> float:
         return time.time() - self.run_started_at
 
@@ -142,8 +212,11 @@ class RunCoordinator:
         if self.is_worker:
             self.run_started_at = time.time()  # until the master's phase message says better
             self._spawn(self._flush_forever)
+            self._start_arrivals()
             return
         self.run_started_at, self._numbers = time.time(), itertools.count()
+        if not self.is_master:
+            self._start_arrivals()
         scenario = self.scenario
         duration = (self.options.scenario_duration or self.options.run_time
                     or scenario.duration_s)
@@ -168,13 +241,17 @@ class RunCoordinator:
         self.phase = name
         if self.is_master:
             self.runner.send_message("banksim_phase",
-                                     {"phase": name, "run_started_at": self.run_started_at})
+                                     {"phase": name, "run_started_at": self.run_started_at,
+                                      "workers": len(self.runner.clients.all) or None,
+                                      "load": {"model": self.scenario.load_model,
+                                               "rates": self.scenario.rates(self._duration())}})
 
     def _flush_for_guard(self) -> None:
         if self.is_master:
             self._collect_from_workers()
 
     def test_stop(self) -> None:
+        self._running, self._arrivals = False, None
         for greenlet in self._greenlets:
             greenlet.kill(block=False)
         self._greenlets = []
@@ -191,6 +268,11 @@ class RunCoordinator:
             write_phases(self.options.phases_out,
                          [{**p.as_dict(), "end_s": min(p.end_s, elapsed)}
                           for p in phases if p.start_s <= elapsed])
+        if self.options.load_out:
+            write_phases(self.options.load_out, {
+                "model": self.scenario.load_model, "rate": self.scenario.rate,
+                "rates": self.scenario.rates(self._duration()) if self.open_model else [],
+                "phones": self.options.num_users, "seconds": self.tally.rows()})
         if self.options.steps_out:
             write_phases(self.options.steps_out, {
                 "steps": self.driver.records if self.driver else [],
@@ -220,8 +302,8 @@ class RunCoordinator:
             self._send_batch()
 
     def _send_batch(self, always: bool = False) -> None:
-        batch = self.buffer.drain()
-        if always or batch["journeys"] or batch["transfers"]:
+        batch = {**self.buffer.drain(), "arrivals": self.tally.drain()}
+        if always or batch["journeys"] or batch["transfers"] or batch["arrivals"]:
             self.runner.send_message("banksim_events", batch)
 
     def _spawn(self, function, *args) -> None:

@@ -5,10 +5,15 @@ A journey event (consumed by `loadtests.report`):
     {"t_s": 12.3, "user": "user7@example.com", "journey": "send_money", "app_version": "4.2.0",
      "platform": "ios", "phase": "incident", "ok": false, "duration_ms": 812.4, "retries": 3,
      "requests": 6, "error": "POST /transfers: connection error (ConnectionError)",
-     "network": "cellular", "failure": "reset_before_answer"}
+     "network": "cellular", "failure": "reset_before_answer",
+     "wait_s": 0.0, "fast_failed": 0, "budget_denied": 0, "breaker_opened": 0}
 
 `network` is the phone's X-Network ("wifi" or "cellular"); `failure` how the failing
 step's last attempt failed (null when the journey succeeded): FAILURES says each.
+The last four are the client policy's doings during the journey (`mobile.MobileClient`):
+seconds slept before retries, calls the open circuit breaker failed without a request,
+retries the retry budget refused, times the breaker opened. Files written before they
+existed lack them; the report reads them as 0.
 
 A transfer intent (reconciled against the ledger by the orchestrator):
 
@@ -27,7 +32,9 @@ import os
 import threading
 
 JOURNEY_KEYS = ("t_s", "user", "journey", "app_version", "platform", "phase", "ok",
-                "duration_ms", "retries", "requests", "error", "network", "failure")
+                "duration_ms", "retries", "requests", "error", "network", "failure",
+                "wait_s", "fast_failed", "budget_denied", "breaker_opened")
+POLICY_KEYS = ("wait_s", "fast_failed", "budget_denied", "breaker_opened")  # optional on read
 NETWORKS = ("wifi", "cellular")
 FAILURES = {
     "timeout_mid_body": "the headers came, then the read timeout fired inside the body",
@@ -36,6 +43,7 @@ FAILURES = {
     "reset_before_answer": "the connection was reset or closed before any byte (offline)",
     "connect_failed": "no connection to the bank",
     "error_answer": "an answer the app could not take (an error status, a body not JSON)",
+    "failed_fast": "the app's open circuit breaker failed the call without a request",
     "bug": "the load test itself failed",
 }
 TRANSFER_KEYS = ("intent", "idempotency_key", "from_email", "from_account_id", "to_email",
@@ -46,7 +54,8 @@ PHASES = ("baseline", "incident", "recovery")
 def journey_event(*, t_s: float, user: str, journey: str, app_version: str, platform: str,
                   phase: str, ok: bool, duration_ms: float, retries: int, requests: int,
                   error: str | None, network: str = "cellular",
-                  failure: str | None = None) -> dict:
+                  failure: str | None = None, wait_s: float = 0.0, fast_failed: int = 0,
+                  budget_denied: int = 0, breaker_opened: int = 0) -> dict:
     if phase not in PHASES:
         raise ValueError(f"unknown phase {phase!r}")
     if network not in NETWORKS or (failure is not None and failure not in FAILURES):
@@ -55,7 +64,9 @@ def journey_event(*, t_s: float, user: str, journey: str, app_version: str, plat
             "app_version": str(app_version), "platform": str(platform), "phase": phase,
             "ok": bool(ok), "duration_ms": round(float(duration_ms), 3), "retries": int(retries),
             "requests": int(requests), "error": None if error is None else str(error),
-            "network": network, "failure": None if ok else failure}
+            "network": network, "failure": None if ok else failure,
+            "wait_s": round(float(wait_s), 3), "fast_failed": int(fast_failed),
+            "budget_denied": int(budget_denied), "breaker_opened": int(breaker_opened)}
 
 
 def transfer_intent(*, intent: str, idempotency_key: str, from_account_id: str, to_email: str,

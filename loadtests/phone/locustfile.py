@@ -43,7 +43,7 @@ from loadtests.phone.coordinator import RunCoordinator
 from loadtests.phone.journal import journey_event
 from loadtests.phone.mobile import Device, Journey, MobileClient, StepFailed
 from loadtests.phone.transport import PhoneTransport
-from loadtests.phone.retry import POLICIES, policy_named
+from loadtests.phone.retry import POLICIES, ClientPolicy, policy_of
 from loadtests.scenario import NONE, ScenarioError, builtin_names, load
 from loadtests.phone.versions import choose_baseline_version, choose_platform
 
@@ -51,6 +51,7 @@ from banksim.environment import ADMIN_TOKEN, DEFAULT_SEED, DEFAULT_USERS, SEED, 
 
 log = logging.getLogger(__name__)
 coordinator: RunCoordinator | None = None
+client_policy: ClientPolicy | None = None  # the scenario's `client`, with --client-timeout
 saved_sessions: list[dict] = []  # from --sessions: entry k is user{k+1}'s
 
 
@@ -60,10 +61,19 @@ def add_arguments(parser):
                        metavar="NAME|PATH",
                        help=f"incident scenario: a built-in ({', '.join(builtin_names())}) or "
                             "a YAML file; `none` (default): no timeline, one baseline phase")
-    parser.add_argument("--client-policy", choices=sorted(POLICIES), default=None,
-                       help="the app's retry policy (default: the scenario's): none, naive "
+    parser.add_argument("--client-policy", "--client", dest="client_policy",
+                       choices=sorted(POLICIES), default=None,
+                       help="the app's client policy (default: the scenario's): none, naive "
                             "(3 immediate retries), backoff (4 retries, capped exponential "
-                            "backoff, full jitter)")
+                            "backoff, full jitter), budgeted (naive within a retry budget), "
+                            "breaker (naive behind a circuit breaker)")
+    parser.add_argument("--load-model", choices=("closed", "open"), default=None,
+                       help="closed: each phone thinks between journeys; open: journeys "
+                            "start at --rate a second on free phones (-u is the phones), "
+                            "arrivals finding none are dropped (default: the scenario's)")
+    parser.add_argument("--rate", type=float, default=None,
+                       help="the open model's journeys a second, over all workers (implies "
+                            "--load-model open; default: the scenario's)")
     parser.add_argument("--seeded-users", type=int, env_var=USERS,
                         default=DEFAULT_USERS,
                        help="how many user{n}@example.com customers `banksim seed` created")
@@ -75,8 +85,9 @@ def add_arguments(parser):
     parser.add_argument("--adoption", type=float, default=None,
                        help="chance that an app open installs a newer release (default: "
                             "each release's adoption in the scenario)")
-    parser.add_argument("--client-timeout", type=float, default=5.0,
-                       help="connect and read timeout of each request, seconds")
+    parser.add_argument("--client-timeout", type=float, default=None,
+                       help="connect and read timeout of each request, seconds (default: the "
+                            "client policy's, 5 for the built-ins)")
     parser.add_argument("--think-min", type=float, default=None,
                        help="shortest pause between journeys, seconds (default: the scenario's)")
     parser.add_argument("--think-max", type=float, default=None,
@@ -96,6 +107,8 @@ def add_arguments(parser):
     parser.add_argument("--transfers-out", default="",
                        help="JSON Lines file of money-transfer intents")
     parser.add_argument("--phases-out", default="", help="JSON file of the run's phases")
+    parser.add_argument("--load-out", default="",
+                       help="JSON file of the load model and its arrivals per second")
     parser.add_argument("--steps-out", default="",
                        help="JSON file of what each timeline step did (and halted_at_s)")
     parser.add_argument("--run-tag", default="",
@@ -117,6 +130,13 @@ def on_init(environment, **_kw):
         raise SystemExit("--seeded-users must be at least 2 (send_money needs a payee)")
     options.think_min, options.think_max = scenario.think_s
     options.client_policy = scenario.client_policy
+    global client_policy
+    try:  # kept here, not on the options: a master sends its options to its workers
+        client_policy = policy_of(scenario.client, options.client_timeout)
+    except ValueError as exc:
+        raise SystemExit(f"--client-policy: {exc}") from None
+    if options.rate is not None and not options.rate > 0:
+        raise SystemExit("--rate must be above 0")
     if not 0 < options.think_min <= options.think_max:
         raise SystemExit("need 0 < --think-min <= --think-max")
     options.run_tag = options.run_tag or secrets.token_hex(3)
@@ -147,7 +167,8 @@ def _scenario(options):
     try:
         return load(options.scenario, {"adoption": options.adoption, "think": think,
                                        "client_policy": options.client_policy,
-                                       "duration": duration})
+                                       "duration": duration, "load_model": options.load_model,
+                                       "rate": options.rate})
     except ScenarioError as exc:
         raise SystemExit(f"--scenario: {exc}") from None
 
@@ -157,14 +178,22 @@ def on_test_start(environment, **_kw):
     coordinator.test_start()
 
 
+@events.test_stopping.add_listener
+def on_test_stopping(environment, **_kw):
+    coordinator.test_stopping()
+
+
 @events.test_stop.add_listener
 def on_test_stop(environment, **_kw):
     coordinator.test_stop()
 
 
 def _picked(kind: journeys.JourneyKind):
-    """Locust's task for one journey of the registry."""
+    """Locust's task for one journey of the registry (in the open model, it starts when an
+    arrival picks the phone)."""
     def run(user: "MobileCustomer") -> None:
+        if coordinator.open_model and not coordinator.wait_for_arrival():
+            return  # the run is stopping: no journey
         user.journey(kind.name, kind.steps)
     run.__name__ = kind.name
     return run
@@ -188,9 +217,11 @@ class MobileCustomer(FastHttpUser):
 
     def __init__(self, environment):
         super().__init__(environment)
-        self.client = PhoneTransport(self, environment.parsed_options.client_timeout)
+        self.client = PhoneTransport(self, client_policy.timeout_s)
 
     def wait_time(self):
+        if coordinator.open_model:  # the phone waits for an arrival instead (see _picked)
+            return 0
         options = self.environment.parsed_options
         return self.rng.uniform(options.think_min, options.think_max)
 
@@ -206,14 +237,17 @@ class MobileCustomer(FastHttpUser):
         on_wifi = Random(f"{options.seed}:{k}:network").random() < scenario.wifi_share(
             device.platform)
         device.network = "wifi" if on_wifi else "cellular"
-        client = MobileClient(self.client, device, policy_named(options.client_policy),
-                              id_rng=id_rng, jitter_rng=Random(f"{options.seed}:{k}:jitter"),
-                              timeout_s=options.client_timeout)
+        client = MobileClient(self.client, device, client_policy,
+                              id_rng=id_rng, jitter_rng=Random(f"{options.seed}:{k}:jitter"))
         self.app = journeys.MobileApp(client, self.rng, seeded_users=options.seeded_users,
                                       adoption=scenario.adoption_of, run_tag=options.run_tag,
                                       password=options.customer_password,
                                       record_transfer=coordinator.record_transfer)
         session = self._saved_session(k, Random(f"{options.seed}:{k}:session"))
+        if coordinator.open_model:  # the first journey waits for an arrival like any other
+            if session:
+                self.app.refresh_token = session["refresh_token"]
+            return
         if session:  # signed in before the run: the first act is opening the app
             self.app.refresh_token = session["refresh_token"]
             self.journey(journeys.APP_OPEN.name, journeys.APP_OPEN.steps)
@@ -243,7 +277,9 @@ class MobileCustomer(FastHttpUser):
                 app_version=journey.app_version, platform=journey.platform, phase=phase,
                 ok=journey.ok, duration_ms=journey.duration_ms, retries=journey.retries,
                 requests=journey.requests, error=journey.error,
-                network=self.app.device.network, failure=_failure(journey)))
+                network=self.app.device.network, failure=_failure(journey),
+                wait_s=journey.wait_s, fast_failed=journey.fast_failed,
+                budget_denied=journey.budget_denied, breaker_opened=journey.breaker_opened))
 
         try:
             with Journey(name, self.app.client, done) as journey:

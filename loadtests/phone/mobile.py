@@ -12,7 +12,8 @@ import time
 from dataclasses import dataclass, field
 from random import Random
 
-from loadtests.phone.retry import RetryPolicy, parse_retry_after, retryable
+from loadtests.phone.resilience import BreakerState, RetryBudgetState
+from loadtests.phone.retry import ClientPolicy, parse_retry_after, retryable
 
 
 @dataclass
@@ -53,19 +54,35 @@ class MobileClient:
 
     Every attempt gets a fresh X-Request-Id drawn from the device's seeded id stream
     (so two runs with the same seed send the same ids: chaos decisions replay), and
-    the same Idempotency-Key when one is given. `requests` and `retries` count
-    attempts and retries since creation; a `Journey` reads their difference.
+    the same Idempotency-Key when one is given. The policy's retry budget and circuit
+    breaker keep their state here, per phone. Counters since creation (a `Journey` reads
+    their difference): `requests` and `retries` sent, `wait_s` slept before retries,
+    `fast_failed` calls the open breaker failed without a request, `budget_denied`
+    retries the budget refused, `breaker_opened` times the breaker opened.
     """
 
-    def __init__(self, session, device: Device, policy: RetryPolicy, *, id_rng: Random,
-                 jitter_rng: Random, timeout_s: float = 5.0, sleep=time.sleep):
+    COUNTERS = ("requests", "retries", "wait_s", "fast_failed", "budget_denied",
+                "breaker_opened")
+
+    def __init__(self, session, device: Device, policy: ClientPolicy, *, id_rng: Random,
+                 jitter_rng: Random, timeout_s: float | None = None, sleep=time.sleep,
+                 clock=time.monotonic):
         self.session, self.device, self.policy = session, device, policy
         self.id_rng, self.jitter_rng = id_rng, jitter_rng
-        self.timeout_s, self.sleep = timeout_s, sleep
+        self.timeout_s = policy.timeout_s if timeout_s is None else timeout_s
+        self.sleep = sleep
         self.token: str | None = None
-        self.requests = 0
-        self.retries = 0
+        self.requests = self.retries = self.fast_failed = self.budget_denied = 0
+        self.wait_s = 0.0
         self.last_outcome: str | None = None  # how the last attempt without an answer failed
+        self.budget = RetryBudgetState(policy.retry_budget, clock) \
+            if policy.retry_budget else None
+        self.breaker = BreakerState(policy.circuit_breaker, clock) \
+            if policy.circuit_breaker else None
+
+    @property
+    def breaker_opened(self) -> int:
+        return self.breaker.opened if self.breaker else 0
 
     def new_id(self, prefix: str) -> str:
         return f"{prefix}_{self.id_rng.getrandbits(96):024x}"
@@ -92,14 +109,30 @@ class MobileClient:
         """
         name = name or path
         label = f"{method} {name}"
-        retry_after = None
-        for attempt in range(self.policy.max_retries + 1):
+        retry_after = answer = None
+        for attempt in range(self.policy.retries + 1):
             if attempt:
-                self.sleep(self.policy.delay_s(attempt, self.jitter_rng, retry_after))
+                if self.budget is not None and not self.budget.try_retry():
+                    self.budget_denied += 1
+                    break
+                delay = self.policy.delay_s(attempt, self.jitter_rng, retry_after)
+                self.sleep(delay)
+                self.wait_s += delay
+            if self.breaker is not None and not self.breaker.allow():
+                self.fast_failed += 1
+                if answer is None:
+                    raise StepFailed(f"{label}: circuit open (failed fast)",
+                                     outcome="failed_fast")
+                break
+            if attempt:
                 self.retries += 1
+            elif self.budget is not None:
+                self.budget.first_attempt()
             self.requests += 1
             answer, problem, again, retry_after = self._attempt(
                 method, path, name, json_body, params, expect, accept, check, idempotency_key)
+            if self.breaker is not None:
+                self.breaker.record(problem is not None and again)
             if problem is None:
                 return answer
             if not again:
@@ -165,8 +198,9 @@ class Journey:
     Use as `with Journey(name, client, on_done) as journey:`; a StepFailed inside ends the
     journey as failed and is swallowed; any other exception is a bug in the load test:
     it is recorded as a failed journey and re-raised so Locust shows it.
-    `on_done(journey)` runs once with `ok`, `error`, `duration_ms`, `requests`, `retries`,
-    plus the version and platform at the journey's start.
+    `on_done(journey)` runs once with `ok`, `error`, `duration_ms` and the client's
+    counters over the journey (`requests`, `retries`, `wait_s`, `fast_failed`,
+    `budget_denied`, `breaker_opened`), plus the version and platform at the journey's start.
     """
 
     def __init__(self, name: str, client: MobileClient, on_done, clock=time.perf_counter):
@@ -178,13 +212,13 @@ class Journey:
         self.app_version = self.client.device.app_version
         self.platform = self.client.device.platform
         self._start = self.clock()
-        self._requests, self._retries = self.client.requests, self.client.retries
+        self._counts = {key: getattr(self.client, key) for key in MobileClient.COUNTERS}
         return self
 
     def __exit__(self, exc_type, exc, tb):
         self.duration_ms = (self.clock() - self._start) * 1000
-        self.requests = self.client.requests - self._requests
-        self.retries = self.client.retries - self._retries
+        for key, before in self._counts.items():
+            setattr(self, key, getattr(self.client, key) - before)
         self.ok = exc is None
         if exc_type is not None:
             self.error = str(exc) if isinstance(exc, StepFailed) else f"bug: {exc!r}"

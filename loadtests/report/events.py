@@ -11,7 +11,7 @@ from pathlib import Path
 
 from packaging.version import Version
 
-from loadtests.phone.journal import JOURNEY_KEYS, PHASES
+from loadtests.phone.journal import JOURNEY_KEYS, PHASES, POLICY_KEYS
 from loadtests.phone.journeys import JOURNEY_NAMES as JOURNEYS
 
 OPTIONAL = ("error", "network", "failure")  # older runs wrote no network or failure
@@ -35,6 +35,10 @@ class JourneyEvent:
     error: str | None = None
     network: str | None = None   # "wifi" or "cellular"; None in files of older runs
     failure: str | None = None   # how it failed (journal.FAILURES); None when it did not
+    wait_s: float = 0.0
+    fast_failed: int = 0
+    budget_denied: int = 0
+    breaker_opened: int = 0
 
     @property
     def finished_s(self) -> float:
@@ -43,7 +47,8 @@ class JourneyEvent:
 
     @classmethod
     def from_dict(cls, row: dict) -> "JourneyEvent":
-        missing = [key for key in JOURNEY_KEYS if key not in row and key not in OPTIONAL]
+        missing = [key for key in JOURNEY_KEYS
+                   if key not in row and key not in OPTIONAL and key not in POLICY_KEYS]
         if missing:
             raise ValueError(f"journey event without {', '.join(missing)}: {row!r}")
         return cls(t_s=float(row["t_s"]), user=str(row["user"]), journey=str(row["journey"]),
@@ -51,7 +56,11 @@ class JourneyEvent:
                    phase=str(row["phase"]), ok=bool(row["ok"]),
                    duration_ms=float(row["duration_ms"]), retries=int(row["retries"]),
                    requests=int(row["requests"]), error=row.get("error"),
-                   network=row.get("network"), failure=row.get("failure"))
+                   network=row.get("network"), failure=row.get("failure"),
+                   wait_s=float(row.get("wait_s") or 0),
+                   fast_failed=int(row.get("fast_failed") or 0),
+                   budget_denied=int(row.get("budget_denied") or 0),
+                   breaker_opened=int(row.get("breaker_opened") or 0))
 
 
 def coerce_events(events: Iterable[dict | JourneyEvent]) -> list[JourneyEvent]:

@@ -10,9 +10,12 @@ import click
 from loadtests.run.bank import check_port
 from loadtests.run.incident import LOCUSTFILE, IncidentSettings, run_incident
 from loadtests.run.database_guard import RunDatabase, RunRefused
+from loadtests.phone.retry import POLICIES
 from loadtests.scenario import DEFAULT, ScenarioError
 
 from banksim import environment
+
+POLICY_NAMES = list(POLICIES)
 
 DURATION = re.compile(r"^(\d+)\s*(s|m|min)?$")
 
@@ -121,16 +124,25 @@ def parse_think(value: str) -> tuple[float, float]:
                    "[scenario's: 180s]")
 @click.option("--seed", envvar=environment.SEED, type=int, default=environment.DEFAULT_SEED,
               show_default=True)
-@click.option("--client-policy", type=click.Choice(["backoff", "naive", "none"]),
-              help="how the app retries failures [scenario's: backoff]")
+@click.option("--client", "--client-policy", "client_policy", type=click.Choice(POLICY_NAMES),
+              help="the app's client policy (timeout, retries, backoff, budget, breaker; "
+                   "docs/scenarios.md) [scenario's: backoff]")
+@click.option("--load-model", type=click.Choice(["closed", "open"]),
+              help="closed: each phone thinks between journeys; open: journeys start at "
+                   "--rate a second on free phones, arrivals finding none are dropped "
+                   "[scenario's: closed]")
+@click.option("--rate", type=click.FloatRange(0, 1000, min_open=True),
+              help="the open model's journeys a second (implies --load-model open) "
+                   "[scenario's]")
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path),
               help="report directory [default: reports/<timestamp>]")
 @click.option("--threshold", "thresholds", multiple=True, metavar="EXPR",
               help="e.g. 'success_rate[app_version=4.1.*,phase=incident]>=0.99' (repeatable)")
 @click.option("--slo", type=click.FloatRange(0.5, 0.9999),
               help="journey success objective the detector burns against [scenario's: 0.99]")
-@click.option("--workers", type=click.IntRange(1, 16), default=2, show_default=True,
-              help="gunicorn workers for the bank")
+@click.option("--workers", type=click.IntRange(1, 16),
+              help="gunicorn workers for the bank [default: the scenario's bank.workers, "
+                   "else 2]")
 @click.option("--adoption", type=click.FloatRange(0, 1),
               help="chance an app installs a newer (not required) release when opened, for "
                    "every release [scenario's: 0.35]")
@@ -144,9 +156,9 @@ def parse_think(value: str) -> tuple[float, float]:
 @ALERT_SPEEDUP
 @PORT
 @RESET_DATABASE
-def incident(scenario, users, duration, seed, client_policy, out, thresholds, slo, workers,
-             adoption, think, allow_failed_steps, prometheus, alert_rules, alert_speedup, port,
-             reset_database):
+def incident(scenario, users, duration, seed, client_policy, load_model, rate, out, thresholds,
+             slo, workers, adoption, think, allow_failed_steps, prometheus, alert_rules,
+             alert_speedup, port, reset_database):
     """Replay an incident scenario against a fresh bank and report what users lived through."""
     from loadtests.report import parse_threshold
     for expression in thresholds:
@@ -157,7 +169,8 @@ def incident(scenario, users, duration, seed, client_policy, out, thresholds, sl
     stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
     settings = IncidentSettings(
         scenario=scenario, users=users, duration_s=duration, seed=seed,
-        client_policy=client_policy, out_dir=out or Path("reports") / stamp,
+        client_policy=client_policy, load_model=load_model, rate=rate,
+        out_dir=out or Path("reports") / stamp,
         thresholds=list(thresholds), database_url=environment.database_url(),
         slo=slo, workers=workers, adoption=adoption,
         think_s=parse_think(think) if think else None, allow_failed_steps=allow_failed_steps,
@@ -238,10 +251,11 @@ def _loadtest_help() -> int:
 @click.option("--scenario", default=DEFAULT, show_default=True, metavar="NAME|PATH",
               help="a built-in (`banksim scenarios` lists them) or a scenario YAML file")
 @click.option("--vary", "varies", multiple=True, required=True, metavar="KEY=V1,V2[,...]",
-              help="a choice to compare: client_policy (none, naive, backoff), halt_on_alert "
-                   "(true, false), adoption (0-1), users, think (MIN-MAX), rollout (the first "
-                   "percent offered of every release the timeline publishes); several --vary "
-                   "make every combination")
+              help="a choice to compare: client (none, naive, backoff, budgeted, breaker; "
+                   "client_policy is a synonym), halt_on_alert (true, false), adoption (0-1), "
+                   "users, think (MIN-MAX), rollout (the first percent offered of every "
+                   "release the timeline publishes), load_model (closed, open), rate (the "
+                   "open model's journeys a second); several --vary make every combination")
 @click.option("--repeat", type=click.IntRange(1, 20), default=1, show_default=True,
               help="runs per variant, with seeds S, S+1, ... (the spread of each figure)")
 @click.option("--users", type=click.IntRange(1, 2000), help="[scenario's: 60]")
@@ -251,8 +265,9 @@ def _loadtest_help() -> int:
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path),
               help="directory for compare.json, compare.html and every run's report "
                    "[default: reports/compare-<timestamp>]")
-@click.option("--workers", type=click.IntRange(1, 16), default=2, show_default=True,
-              help="gunicorn workers for the bank")
+@click.option("--workers", type=click.IntRange(1, 16),
+              help="gunicorn workers for the bank [default: the scenario's bank.workers, "
+                   "else 2]")
 @PROMETHEUS
 @ALERT_RULES
 @ALERT_SPEEDUP

@@ -16,7 +16,6 @@ from pathlib import Path
 
 import requests
 from rich.console import Console
-from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
 from banksim import environment
 from chaos.client import AdminClient, AdminError
@@ -24,6 +23,7 @@ from loadtests.run.alert_rules import AlertRules
 from loadtests.run.bank import (BankProcess, check_port, checkpoint_sqlite, free_port,
                                 wait_until_drained)
 from loadtests.run.children import Children, Interrupted, StopSignals
+from loadtests.run.progress import JournalTail, watch as _watch  # noqa: F401 - JournalTail: tests
 from loadtests.run.prometheus import PrometheusRun
 from loadtests.run.reconcile import all_transfers, reconcile
 from loadtests.run.webhook_watch import WebhookWatch
@@ -48,11 +48,13 @@ class IncidentSettings:
     users: int | None = None
     duration_s: int | None = None
     seed: int = 42
-    client_policy: str | None = None
+    client_policy: str | None = None  # a built-in policy's name (the scenario's `client`)
+    load_model: str | None = None
+    rate: float | None = None
     out_dir: Path = Path("reports")
     thresholds: list[str] = field(default_factory=list)
     database_url: str | None = None
-    workers: int = 2
+    workers: int | None = None  # None: the scenario's bank.workers, else 2
     seed_months: int = 2
     slo: float | None = None
     adoption: float | None = None
@@ -71,7 +73,8 @@ class IncidentSettings:
                                     "client_policy": self.client_policy, "slo": self.slo,
                                     "adoption": self.adoption, "think": self.think_s,
                                     "halt_on_alert": self.halt_on_alert,
-                                    "rollout": self.rollout})
+                                    "rollout": self.rollout, "load_model": self.load_model,
+                                    "rate": self.rate})
 
 
 def _run(children: Children, cmd: list[str], env: dict, what: str) -> None:
@@ -94,59 +97,24 @@ def _locust_command(sc: Scenario, seed: int, url: str, files: dict) -> list[str]
     process reads the same file with the command line's overrides in it)."""
     duration = int(sc.duration_s)
     return [sys.executable, "-m", "locust", "-f", str(LOCUSTFILE), "--headless",
-            "-u", str(sc.users), "-r", f"{spawn_rate(sc):g}", "-t", f"{duration}s",
+            "-u", str(sc.phones), "-r", f"{spawn_rate(sc):g}", "-t", f"{duration}s",
             "--stop-timeout", "10", "--host", url, "--only-summary",
             "--csv", str(files["csv"]), "--html", str(files["html"]),
             "--scenario", str(files["scenario"]), "--scenario-duration", str(duration),
             "--journeys-out", str(files["journeys"]), "--transfers-out", str(files["transfers"]),
             "--phases-out", str(files["phases"]), "--steps-out", str(files["steps"]),
+            "--load-out", str(files["load"]),
             "--seeded-users", str(sc.users), "--seed", str(seed),
             "--sessions", str(files["sessions"])]
 
 
 def spawn_rate(sc: Scenario) -> float:
     """Phones a second that open the app for the first time: all of them evenly over the
-    scenario's `arrivals.over` (0 s: Locust starts them all at once)."""
+    scenario's `arrivals.over` (0 s: Locust starts them all at once); the open model's
+    phones are all there at once, waiting for arrivals."""
+    if sc.load_model == "open":
+        return float(sc.phones)
     return round(sc.users / sc.arrival_s, 3) if sc.arrival_s > 0 else float(sc.users)
-
-
-def _watch(process: subprocess.Popen, sc: Scenario, journeys: Path, console,
-           label: str | None = None) -> None:
-    """A progress bar for the run, with the journeys finished and failed so far."""
-    columns = (TextColumn("[bold]{task.description}"), BarColumn(),
-               TextColumn("{task.fields[status]}"), TimeRemainingColumn())
-    with Progress(*columns, console=console, transient=True) as progress:
-        task = progress.add_task(label or f"{sc.name}, {sc.users} users", total=sc.duration_s,
-                                 status="starting")
-        started, tail = time.monotonic(), JournalTail(journeys)
-        while process.poll() is None:
-            tail.read_new()
-            progress.update(task, completed=min(time.monotonic() - started, sc.duration_s),
-                            status=f"{tail.journeys} journeys, {tail.failed} failed")
-            time.sleep(1)
-
-
-class JournalTail:
-    """Counts the journeys Locust appends to journeys.jsonl, reading only what is new (a
-    thousand phones write a few hundred lines a second: re-reading it all every second
-    would cost the runner more CPU than it has)."""
-
-    def __init__(self, path: Path):
-        self.path, self.offset, self.journeys, self.failed = path, 0, 0, 0
-
-    def read_new(self) -> None:
-        try:
-            with open(self.path, "rb") as handle:
-                handle.seek(self.offset)
-                chunk = handle.read()
-        except FileNotFoundError:
-            return
-        complete = chunk[:chunk.rfind(b"\n") + 1]  # a line being written waits a second
-        self.offset += len(complete)
-        for line in complete.splitlines():
-            if line.strip():
-                self.journeys += 1
-                self.failed += not json.loads(line)["ok"]
 
 
 def run_incident(s: IncidentSettings, console: Console | None = None) -> int:
@@ -166,10 +134,12 @@ def run_incident(s: IncidentSettings, console: Console | None = None) -> int:
     token, port = new_admin_token(), s.port or free_port()
     env = {**os.environ, environment.ADMIN_TOKEN: token, environment.SEED: str(s.seed),
            environment.DATABASE_URL: database.url,
-           environment.URL: f"http://127.0.0.1:{port}", environment.USERS: str(sc.users)}
+           environment.URL: f"http://127.0.0.1:{port}", environment.USERS: str(sc.users),
+           "BANKSIM_SERVICE_MS": f"{sc.bank.get('service_ms', 0):g}",
+           "BANKSIM_MAX_IN_FLIGHT": str(sc.bank.get("max_in_flight", 0))}
     files = run_files(out)
     for name in ("journeys", "transfers", "steps", "phases", "chaos", "alerts",
-                 "prometheus_log", "webhooks", "webhook_events"):
+                 "prometheus_log", "webhooks", "webhook_events", "load"):
         files[name].unlink(missing_ok=True)
     for stale in ("report.json", "report.html", "main-chart.png"):  # another run's
         (out / stale).unlink(missing_ok=True)
@@ -229,7 +199,8 @@ def _replay(sc: Scenario, s: IncidentSettings, env: dict, port: int, files: dict
                     "--sessions-out", str(files["sessions"])],
          env, "banksim seed")
     database.mark()  # the database is this run's now: the next run may reset it
-    bank = BankProcess(env, port, s.workers, out / "server.log", children)
+    bank = BankProcess(env, port, s.workers or sc.bank.get("workers", 2), files["server_log"],
+                       children, threads=sc.bank.get("threads", 8))
     bank.wait_healthy()
     admin = AdminClient(bank.url, env[environment.ADMIN_TOKEN], timeout_s=60)
     admin("DELETE", "/admin/chaos/rules")
@@ -259,7 +230,7 @@ def _replay(sc: Scenario, s: IncidentSettings, env: dict, port: int, files: dict
         if watch is not None:
             watch.finish(files["webhooks"])
         server = server_load(admin, requests.get(bank.url + "/metrics", timeout=60).text,
-                             sc.duration_s)
+                             sc.duration_s, files["server_log"], sc)
         audit = admin("GET", "/admin/audit")
         transfers = all_transfers(admin)
     except (requests.RequestException, AdminError) as exc:

@@ -12,7 +12,8 @@ import json
 from pathlib import Path
 
 from loadtests.report import build_report
-from loadtests.report.events import read_jsonl
+from loadtests.report import dynamics
+from loadtests.report.events import coerce_events, read_jsonl
 from loadtests.scenario import Scenario, ScenarioError, load
 from loadtests.scenario.timeline import rules_as_run
 
@@ -22,7 +23,8 @@ FILES = {"run": "run.json", "scenario": "scenario.yaml", "journeys": "journeys.j
          "chaos": "chaos-rules.json", "sessions": "sessions.json", "report": "report.json",
          "csv": "locust", "html": "locust.html",  # csv: the prefix of Locust's CSV files
          "alerts": "alerts.json", "prometheus_log": "prometheus.log",
-         "webhooks": "webhooks.json", "webhook_events": "webhook-events.jsonl"}
+         "webhooks": "webhooks.json", "webhook_events": "webhook-events.jsonl",
+         "load": "load.json", "server_log": "server.log"}
 
 
 def run_files(out: Path) -> dict[str, Path]:
@@ -93,7 +95,23 @@ def _build(out: Path, integrity: dict, server: dict, stopped_by: str | None, par
     webhooks = _read_json(out / FILES["webhooks"], None)
     if webhooks is not None:
         report["webhooks"] = webhooks
+    _add_dynamics(report, sc, coerce_events(events), _read_json(out / FILES["load"], None))
     return report
+
+
+def _add_dynamics(report: dict, sc: Scenario, events: list, load: dict | None) -> None:
+    """The load model, goodput, the client policy as run and the metastable window
+    (`loadtests.report.dynamics`)."""
+    duration = report["duration_s"]
+    report["load"] = dynamics.load_block(load, events, report["timeline_bucket_s"], duration,
+                                         sc.load_model, sc.rate)
+    report["goodput"] = dynamics.goodput_rows(events, report["phases"])
+    report["client"] = dynamics.client_block(sc.client)
+    report["policy"].update(dynamics.policy_counts(events))
+    ended = dynamics.trigger_end(report["phases"])
+    report["incident"]["trigger_ended_at_s"] = ended
+    report["incident"]["metastable_s"] = dynamics.metastable_s(
+        events, report["load"], ended, sc.slo, duration)
 
 
 def rebuild(out: Path) -> dict:

@@ -12,19 +12,46 @@ retries show up as load on the server, not only as client retries. Two counters 
 
 A rule's phase is read from /admin/chaos/rules; a rule cleared during the run (the
 payments outage's) is no longer listed and counts as "before", chaos's default.
+
+`wasted_requests` comes from the bank's access log (server.log): answers that took the
+bank, from arriving whole to answering (`queued_ms + duration_ms`), longer than the
+client policy's timeout, so the phone had already given up on them.
 """
+import json
+from pathlib import Path
+
 from chaos.client import AdminClient
+from loadtests.phone.retry import policy_of
+from loadtests.report.dynamics import wasted_requests
 
 OPERATOR_ROUTES = ("/admin", "/metrics", "/health")
 NOT_AN_ERROR = ("latency",)
 
 
-def server_load(admin: AdminClient, metrics_text: str, duration_s: float) -> dict:
+def server_load(admin: AdminClient, metrics_text: str, duration_s: float,
+                server_log: Path | None = None, scenario=None) -> dict:
     """The report's `server` block: requests, errors, errors_5xx, injected_faults,
-    requests_per_s and error_rate (a fraction), over the run's `duration_s`."""
+    requests_per_s and error_rate (a fraction), over the run's `duration_s`, and
+    wasted_requests (None without the bank's log)."""
     after = {rule["id"] for rule in admin("GET", "/admin/chaos/rules")["rules"]
              if rule.get("phase") == "after"}
-    return summarise(metrics_text, after, duration_s)
+    block = summarise(metrics_text, after, duration_s)
+    block["wasted_requests"] = None
+    if server_log is not None and scenario is not None and Path(server_log).is_file():
+        block["wasted_requests"] = wasted_requests(access_lines(server_log),
+                                                   policy_of(scenario.client).timeout_s)
+    return block
+
+
+def access_lines(path: Path):
+    """The JSON access-log lines of the bank's log (other lines are gunicorn's own)."""
+    with open(path, encoding="utf-8", errors="replace") as log:
+        for line in log:
+            if line.startswith("{"):
+                try:
+                    yield json.loads(line)
+                except ValueError:
+                    continue
 
 
 def summarise(metrics_text: str, after_rules: set[str], duration_s: float) -> dict:

@@ -54,6 +54,7 @@ class TimelineStep:
     release: dict | None = None
     rollout: dict | None = None
     chaos: dict | None = None
+    load: dict | None = None
 
 
 @dataclass(frozen=True)
@@ -105,8 +106,41 @@ class Scenario:
         return self.definition["slo"].get("p95_ms")
 
     @property
+    def client(self):
+        """The app's client policy as written: a built-in's name or a mapping."""
+        return self.definition.get("client", self.definition.get("client_policy"))
+
+    @property
     def client_policy(self) -> str:
-        return self.definition["client_policy"]
+        """The client policy's name (a mapping's `name`, else `custom`)."""
+        client = self.client
+        return client if isinstance(client, str) else str(client.get("name", "custom"))
+
+    @property
+    def load_model(self) -> str:
+        return (self.definition.get("load") or {}).get("model", "closed")
+
+    @property
+    def rate(self) -> float | None:
+        """The open model's starting rate, journeys a second (None: closed model)."""
+        return (self.definition.get("load") or {}).get("rate")
+
+    @property
+    def phones(self) -> int:
+        """Phones Locust runs: the users, or the open model's max_phones."""
+        return (self.definition.get("load") or {}).get("max_phones", self.users)
+
+    def rates(self, duration_s: float | None = None) -> list[tuple[float, float]]:
+        """The open model's (from_s, rate) changes: the starting rate, then each step's."""
+        changes = [(0.0, float(self.rate or 0))]
+        changes += [(step.at_s, float(step.load["rate"])) for step in self.steps(duration_s)
+                    if step.load]
+        return changes
+
+    @property
+    def bank(self) -> dict:
+        """The bank's capacity as the scenario sets it: workers, threads, service_ms."""
+        return dict(self.definition.get("bank") or {})
 
     @property
     def platforms(self) -> tuple[tuple[str, float], ...]:
@@ -156,7 +190,8 @@ class Scenario:
     def steps(self, duration_s: float | None = None) -> list[TimelineStep]:
         duration_s = self.duration_s if duration_s is None else duration_s
         return [TimelineStep(i, at_seconds(step["at"], duration_s), step.get("phase"),
-                             step.get("release"), step.get("rollout"), step.get("chaos"))
+                             step.get("release"), step.get("rollout"), step.get("chaos"),
+                             step.get("load"))
                 for i, step in enumerate(self.definition["timeline"])]
 
     def releases(self) -> list[dict]:
@@ -222,15 +257,24 @@ def with_defaults(data: dict) -> dict:
     merged.update(copy.deepcopy(data))
     if isinstance(data.get("arrivals"), dict):  # one key given: the other stays the default
         merged["arrivals"] = {**base["arrivals"], **data["arrivals"]}
+    if "client" in data and "client_policy" not in data:  # the file's policy, not the default's
+        merged.pop("client_policy", None)
     return merged
 
 
 def with_overrides(data: dict, overrides: dict | None) -> dict:
     """Command-line values over the file's: users, duration (s), think ((min, max)), slo,
     client_policy, adoption (every release's), halt_on_alert, rollout (the first percent
-    offered of every release the timeline publishes). None means "not given"."""
+    offered of every release the timeline publishes), client (a built-in policy's name:
+    replaces `client` and `client_policy`), load_model and rate (the open model's; `rate`
+    alone makes the model open). None means "not given"."""
     data = copy.deepcopy(data)
     given = {k: v for k, v in (overrides or {}).items() if v is not None}
+    for key in ("client", "client_policy"):
+        if key in given:
+            data.pop("client_policy", None)
+            data["client"] = given.pop(key)
+    _override_load(data, given.pop("load_model", None), given.pop("rate", None))
     simple = {"users": "users", "client_policy": "client_policy", "halt_on_alert": "halt_on_alert"}
     for key, target in simple.items():
         if key in given:
@@ -249,6 +293,24 @@ def with_overrides(data: dict, overrides: dict | None) -> dict:
         for release in _timeline_releases(data):
             release["rollout"] = given["rollout"]
     return data
+
+
+def _override_load(data: dict, model: str | None, rate: float | None) -> None:
+    """--load-model / --rate over the file's `load` (a closed model drops the open one's keys;
+    an open one without a rate anywhere is refused by the schema)."""
+    if model is None and rate is None:
+        return
+    load = dict(data.get("load") or {}) if isinstance(data.get("load"), dict) else {}
+    if rate is not None:
+        load["model"], load["rate"] = "open", rate
+    if model is not None:
+        load["model"] = model
+        if model == "closed":
+            load = {"model": "closed"}
+            for step in data.get("timeline") or ():
+                if isinstance(step, dict):
+                    step.pop("load", None)
+    data["load"] = load
 
 
 def _timeline_releases(data: dict) -> list[dict]:

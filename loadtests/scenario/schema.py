@@ -20,16 +20,19 @@ from chaos.schemas import RuleSchema as BankRuleSchema
 from marshmallow import (RAISE, Schema, ValidationError, fields, validate, validates_schema)
 from packaging.version import Version
 
+from loadtests.phone.retry import POLICIES as BUILTIN_POLICIES
 from loadtests.report.thresholds import parse_threshold
+from loadtests.scenario.dynamics import (BankSchema, ClientField, LoadSchema, StepLoadSchema,
+                                         check_dynamics)
 from loadtests.scenario.stop_schema import MAX_GUARDRAILS, GuardrailSchema, stop_problems
 
 PLATFORMS = ("ios", "android", "web")
 TARGETS = ("ios", "android", "all")  # what a release is published for
-POLICIES = ("backoff", "naive", "none")
 DURATION = re.compile(r"^(\d+(?:\.\d+)?)\s*(s|m|min)?$")
 AT = re.compile(r"^(\d+(?:\.\d+)?)\s*(s|%)?$")
 THINK = re.compile(r"^(\d+(?:\.\d+)?)\s*-\s*(\d+(?:\.\d+)?)$")
 SHARE_TOLERANCE = 0.01
+POLICY_NAMES = tuple(BUILTIN_POLICIES)
 
 
 def parse_duration(value) -> float:
@@ -200,12 +203,13 @@ class StepSchema(_Strict):
     release = fields.Nested(ReleaseSchema)
     rollout = fields.Nested(RolloutSchema)
     chaos = fields.Nested(ChaosSchema)
+    load = fields.Nested(StepLoadSchema)
 
     @validates_schema(skip_on_field_errors=False, pass_original=True)
     def does_something(self, _data, original, **_kw):
         if isinstance(original, dict) and not set(original) & {"phase", "release", "rollout",
-                                                               "chaos"}:
-            raise ValidationError("a step needs phase, release, rollout or chaos")
+                                                               "chaos", "load"}:
+            raise ValidationError("a step needs phase, release, rollout, chaos or load")
 
 
 class ArrivalsSchema(_Strict):
@@ -232,7 +236,7 @@ class ScenarioSchema(_Strict):
     think = _Parsed(parse_think)
     arrivals = fields.Nested(ArrivalsSchema)
     slo = fields.Nested(SloSchema)
-    client_policy = fields.String(validate=validate.OneOf(POLICIES))
+    client_policy = fields.String(validate=validate.OneOf(POLICY_NAMES))
     platforms = fields.Dict(keys=fields.String(validate=validate.OneOf(PLATFORMS)),
                             values=Number(validate=validate.Range(0, 1)),
                             validate=validate.Length(min=1))
@@ -243,6 +247,9 @@ class ScenarioSchema(_Strict):
     timeline = fields.List(fields.Nested(StepSchema), required=True)
     thresholds = fields.List(ThresholdField())
     halt_on_alert = Flag()
+    load = fields.Nested(LoadSchema)
+    client = ClientField()
+    bank = fields.Nested(BankSchema)
     guardrails = fields.List(fields.Nested(GuardrailSchema), validate=validate.Length(
         max=MAX_GUARDRAILS, error="at most {max} guardrails: each is judged every second"))
     preflight = Flag()
@@ -251,6 +258,7 @@ class ScenarioSchema(_Strict):
     @validates_schema(skip_on_field_errors=False)
     def consistent(self, data, **_kw):
         errors: dict = {}
+        check_dynamics(errors, data)
         _shares(errors, "platforms", list((data.get("platforms") or {}).values()))
         population = data.get("population") or []
         _shares(errors, "population", [row.get("share", 0) for row in population])

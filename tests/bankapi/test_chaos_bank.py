@@ -87,7 +87,10 @@ def test_openapi_spells_out_each_fault_type_and_its_required_settings(client):
     fault = client.get("/openapi.json").json["components"]["schemas"]["FaultSchema"]
     branches = {b["properties"]["type"]["enum"][0]: b for b in fault["oneOf"]}
     assert set(branches) == {"error", "latency", "malformed", "reset", "timeout",
-                             "db_latency", "db_error", "db_disconnect"}
+                             "db_latency", "db_error", "db_disconnect",
+                             "bandwidth", "cut", "offline", "webhook_delay",
+                             "webhook_duplicate", "webhook_reorder", "webhook_drop"}
+    assert branches["bandwidth"]["required"] == ["type", "bytes_per_s"]
     assert branches["timeout"]["required"] == ["type", "hang_ms"]
     assert branches["db_error"]["required"] == ["type", "kind"]
     assert branches["db_disconnect"]["properties"]["statement"]["enum"] == ["read", "write"]
@@ -137,7 +140,7 @@ def test_slow_faults_hold_half_the_server_threads_unless_configured(make_bank, s
     assert Config({"BANKSIM_CHAOS_MAX_HELD": "6"}).CHAOS_MAX_HELD == 6
     assert Config({}).CHAOS_MAX_HELD is None
     app = make_bank(**settings)
-    assert app.extensions["chaos.middleware"].engine.holds.max_held == held
+    assert app.extensions["chaos.middleware"].decider.holds.max_held == held
 
 
 def test_the_bank_hands_chaos_its_four_presets(client, admin_headers):

@@ -6,7 +6,7 @@ from sqlalchemy import text
 from bankapi import init_database
 from bankapi.database.db import db
 from bankapi.domain.releases import in_rollout
-from chaos.engine import hash64
+from chaos.decisions import hash64
 
 DEVICES = [f"device-{n}" for n in range(2000)]
 

@@ -64,9 +64,9 @@ def client(app):
 
 @pytest.fixture
 def engine(store):
-    """A rule engine reading `store`, as one server process has."""
-    from chaos.engine import RuleEngine
-    return RuleEngine(store)
+    """A decider reading `store`, as one server process has."""
+    from chaos.decisions import Decider
+    return Decider(store)
 
 
 @pytest.fixture
@@ -150,8 +150,8 @@ def bank_serve(database_url, tmp_path):
 
 @pytest.fixture
 def make_request():
-    """A RequestInfo with sensible defaults, for driving the rule engine directly."""
-    from chaos.engine import RequestInfo
+    """A RequestInfo with sensible defaults, for driving the decider directly."""
+    from chaos.decisions import RequestInfo
 
     def make(**fields):
         defaults = dict(method="GET", path="/hello", app_version="4.2.0", platform="ios",

@@ -23,7 +23,7 @@ def rule(client):
 @pytest.fixture
 def holds(app, monkeypatch):
     """The seconds of every hold the middleware's engine was asked for."""
-    engine = app.extensions["chaos.middleware"].engine
+    engine = app.extensions["chaos.middleware"].decider
     seen, real = [], engine.hold
 
     def spy(rule_id, seconds):
@@ -163,7 +163,7 @@ def test_once_a_hold_is_cut_short_the_later_statements_run_at_once(app, client, 
     def cut_short(_rule_id, seconds):
         seen.append(seconds)
         return False  # as when the rule stopped applying during the hold
-    monkeypatch.setattr(app.extensions["chaos.middleware"].engine, "hold", cut_short)
+    monkeypatch.setattr(app.extensions["chaos.middleware"].decider, "hold", cut_short)
     assert client.post("/notes").status_code == 201
     assert seen == [0.03]  # the second INSERT was not held
 

@@ -9,7 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 import requests
 
-from chaos.engine import RuleEngine
+from chaos.decisions import Decider
 
 LATENCY = {"type": "latency", "ms": 30_000}
 
@@ -32,7 +32,7 @@ def wait_until(check, within_s=5.0):
 def test_requests_wait_for_a_reload_in_progress_instead_of_using_stale_rules(
         store, make_store, add_rule, monkeypatch):
     add_rule({"type": "reset"})
-    engine = RuleEngine(store, refresh_s=0.05)
+    engine = Decider(store, refresh_s=0.05)
     assert engine.current().enabled
     slow_snapshot = store.snapshot
 
@@ -55,7 +55,7 @@ def test_a_reload_in_progress_never_passes_for_fresh_rules(store, make_store, ad
     fresh when they are older than max_stale_s: it waits for that reload (which started
     after the change) instead of answering with the old switch."""
     add_rule({"type": "reset"})
-    engine = RuleEngine(store, refresh_s=0.05)
+    engine = Decider(store, refresh_s=0.05)
     assert engine.current().enabled
     make_store().set_enabled(False)  # the kill switch, thrown by another process
     time.sleep(2 * engine.max_stale_s)
@@ -75,7 +75,7 @@ def test_a_reload_in_progress_never_passes_for_fresh_rules(store, make_store, ad
 def test_a_disable_through_this_process_ends_its_holds_at_once(store, add_rule):
     """Not at the hold's next check: the store tells the engine of its own changes."""
     rule = add_rule(LATENCY)
-    engine = RuleEngine(store, refresh_s=30)  # the next check would be 30 s away
+    engine = Decider(store, refresh_s=30)  # the next check would be 30 s away
     engine.current()
     held, box = in_thread(lambda: engine.hold(rule["id"], 30))
     assert wait_until(lambda: engine.holds.held == 1)
@@ -113,7 +113,7 @@ def test_deleting_the_rule_cuts_short_its_holds(engine, store, add_rule):
 
 def test_holds_beyond_the_cap_end_at_once(store, add_rule):
     rule = add_rule(LATENCY)
-    engine = RuleEngine(store, max_held=2)
+    engine = Decider(store, max_held=2)
     engine.current()
     holders = [in_thread(lambda: engine.hold(rule["id"], 30))[0] for _ in range(2)]
     assert wait_until(lambda: engine.holds.held == 2)
@@ -130,7 +130,7 @@ def test_holds_beyond_the_cap_end_at_once(store, add_rule):
 def test_a_held_latency_fault_answers_at_once_when_chaos_is_disabled(app, add_rule):
     add_rule(LATENCY, match={"path": "/hello"})
     slow, box = in_thread(lambda: app.test_client().get("/hello"))
-    engine = app.extensions["chaos.middleware"].engine
+    engine = app.extensions["chaos.middleware"].decider
     assert wait_until(lambda: engine.holds.held == 1)
     assert app.test_client().post("/admin/chaos/disable").status_code == 200
     slow.join(10)
@@ -142,7 +142,7 @@ def test_holds_of_at_most_a_second_need_no_slot(store, add_rule):
     """A short latency fault is never softened by the cap: it delays its thread no longer
     than the exempt paths' one-second promise allows."""
     rule = add_rule(LATENCY)
-    engine = RuleEngine(store, max_held=1)
+    engine = Decider(store, max_held=1)
     engine.current()
     holder, _ = in_thread(lambda: engine.hold(rule["id"], 30))
     assert wait_until(lambda: engine.holds.held == 1)

@@ -3,7 +3,7 @@ exempt paths as the router resolves them, the rule limit, cheap rule changes, an
 presets that replace what they added before."""
 import pytest
 
-from chaos.engine import RuleEngine
+from chaos.decisions import Decider
 from tests.helpers.faults import wsgi_call
 from tests.helpers.chaos_app import PRESETS, create_app
 
@@ -99,7 +99,7 @@ def test_a_change_recompiles_only_the_rules_that_changed(engine, store, add_rule
 
 def test_a_reseed_recompiles_everything(make_store, add_rule):
     add_rule({"type": "reset"})
-    engine = RuleEngine(make_store(seed=42), refresh_s=0)
+    engine = Decider(make_store(seed=42), refresh_s=0)
     before = engine.current().rules[0]
     make_store(seed=7)
     assert engine.current().seed == 7 and engine.current().rules[0] is not before

@@ -1,7 +1,7 @@
-"""The offline fault's windows in the rule engine: one window per device, opened by the
+"""The offline fault's windows in the decider: one window per device, opened by the
 first hit in any process and seen by every other, hitting whatever the rule's probability
 says until it ends, once per steady rule and once per burst cycle."""
-from chaos.engine import RuleEngine
+from chaos.decisions import Decider
 
 
 def offline_rule(store, **fields) -> dict:
@@ -12,7 +12,7 @@ def test_a_window_opened_in_one_process_is_kept_by_another_until_it_ends(
         make_store, make_request):
     here, there = make_store(), make_store()  # two server processes on one database
     rule = offline_rule(here)
-    first, other = RuleEngine(here), RuleEngine(there)
+    first, other = Decider(here), Decider(there)
     start = rule_created(here, rule)
     phone = dict(device_id="phone-1", user_id=None)
     assert first.decide(make_request(now=start + 1, **phone)).fault.type == "offline"

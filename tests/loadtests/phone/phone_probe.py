@@ -13,6 +13,7 @@ from random import Random
 import gevent
 from locust import constant, events, task
 
+from loadtests.phone import locustfile
 from loadtests.phone.locustfile import MobileCustomer
 from loadtests.phone.mobile import Device, MobileClient, StepFailed
 from loadtests.phone.retry import POLICIES
@@ -50,7 +51,7 @@ class ProbePhone(MobileCustomer):
             gevent.sleep(min(seconds, 0.05))  # the delay chosen is what the test reads
 
         client = MobileClient(self.client, device, POLICIES["backoff"], id_rng=Random(5),
-                              jitter_rng=Random(6), timeout_s=options.client_timeout,
+                              jitter_rng=Random(6), timeout_s=locustfile.client_policy.timeout_s,
                               sleep=sleep)
         client.token = "tok_probe"
         outcomes = []

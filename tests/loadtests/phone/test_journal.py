@@ -17,7 +17,8 @@ def event(**overrides):
 def test_journey_event_has_exactly_the_report_fields():
     assert tuple(event()) == JOURNEY_KEYS == (
         "t_s", "user", "journey", "app_version", "platform", "phase", "ok", "duration_ms",
-        "retries", "requests", "error", "network", "failure")
+        "retries", "requests", "error", "network", "failure", "wait_s", "fast_failed",
+        "budget_denied", "breaker_opened")
     assert event()["t_s"] == 1.235 and event(error=None)["error"] is None
 
 

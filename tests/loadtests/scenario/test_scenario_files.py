@@ -18,7 +18,8 @@ def problems_of(data, overrides=None) -> list[str]:
 def test_the_built_ins_load_and_say_what_they_are():
     assert builtin_names() == ["android-sdk-crash", "bad-release", "commuter-network",
                                "database-failover", "late-notifications", "login-storm",
-                               "payments-outage", "slow-backend", "staged-rollout"]
+                               "payments-outage", "retry-storm", "slow-backend",
+                               "staged-rollout"]
     for name in builtin_names():
         scenario = load(name)
         assert scenario.name == name and scenario.description
@@ -75,7 +76,7 @@ def test_an_at_past_the_overridden_duration_is_refused():
     ({"timeline": [{"at": "soon", "phase": "x"}]},
      'timeline[0].at: use seconds ("45s") or a share of the duration ("25%")'),
     ({"timeline": [{"at": "1s"}]},
-     "timeline[0]: a step needs phase, release, rollout or chaos"),
+     "timeline[0]: a step needs phase, release, rollout, chaos or load"),
     ({"population": [{"version": "4.1.3", "share": 0.5}]},
      "population: shares must add up to 1, not 0.5"),
     ({"platforms": {"ios": 0.5, "android": 0.3}}, "platforms: shares must add up to 1, not 0.8"),

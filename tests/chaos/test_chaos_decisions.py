@@ -1,9 +1,9 @@
-"""The rule engine: matching, cohorts, reproducible draws, bursts, ttl, kill switch, counters."""
+"""The decider: matching, cohorts, reproducible draws, bursts, ttl, kill switch, counters."""
 import time
 
 import pytest
 
-from chaos.engine import RuleEngine, in_cohort
+from chaos.decisions import Decider, in_cohort
 
 TARGET = {"app_version": ">=4.2.0,<4.2.1", "platform": ["ios"], "path": "/accounts/*",
           "methods": ["GET"]}
@@ -85,25 +85,25 @@ def test_same_seed_same_failures_across_instances(make_store, make_request):
     first = make_store()
     first.add_rule({"fault": {"type": "reset"}, "probability": 0.5})
     second = make_store()
-    a = failing_ids(RuleEngine(first), make_request)
-    assert a == failing_ids(RuleEngine(second), make_request)
+    a = failing_ids(Decider(first), make_request)
+    assert a == failing_ids(Decider(second), make_request)
     assert 60 <= len(a) <= 140
 
 
 def test_a_different_seed_fails_different_requests(make_store, make_request):
     store = make_store(seed=42)
     store.add_rule({"fault": {"type": "reset"}, "probability": 0.5})
-    before = failing_ids(RuleEngine(store), make_request)
+    before = failing_ids(Decider(store), make_request)
     reseeded = make_store(seed=43)
     assert reseeded.status()["seed"] == 43
-    assert failing_ids(RuleEngine(reseeded), make_request) != before
+    assert failing_ids(Decider(reseeded), make_request) != before
 
 
 def test_without_request_ids_the_sequence_is_seeded(make_store, make_request):
     store = make_store()
     store.add_rule({"fault": {"type": "reset"}, "probability": 0.3})
     runs = [[bool(engine.decide(make_request())) for _ in range(100)]
-            for engine in (RuleEngine(store), RuleEngine(make_store()))]
+            for engine in (Decider(store), Decider(make_store()))]
     assert runs[0] == runs[1] and 10 <= sum(runs[0]) <= 50
 
 
@@ -171,7 +171,7 @@ def test_counters_and_events(engine, store, add_rule, make_request):
 def test_event_log_is_bounded(make_store, make_request):
     store = make_store(events_kept=10)
     store.add_rule({"fault": {"type": "reset"}})
-    engine = RuleEngine(store)
+    engine = Decider(store)
     for batch in range(3):
         for n in range(8):
             engine.decide(make_request(path=f"/p/{batch}/{n}"))
@@ -182,7 +182,7 @@ def test_event_log_is_bounded(make_store, make_request):
 
 def test_a_change_elsewhere_is_seen_within_the_refresh_period(make_store, make_request):
     here, elsewhere = make_store(), make_store()
-    engine = RuleEngine(here, refresh_s=0.1)
+    engine = Decider(here, refresh_s=0.1)
     assert engine.decide(make_request()) is None
     elsewhere.add_rule({"fault": {"type": "reset"}})
     deadline = time.monotonic() + 2

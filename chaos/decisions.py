@@ -1,4 +1,4 @@
-"""The rule engine: the one place that decides whether a request gets a fault.
+"""The decider: the one place that decides whether a request gets a fault.
 
 For each request, the enabled rules are tried in creation order and the first
 rule that matches *and fires* wins:
@@ -165,7 +165,7 @@ class RuleSet:
 EMPTY = RuleSet(None, False, 0, ())
 
 
-class RuleEngine:
+class Decider:
     def __init__(self, store, refresh_s: float = 0.25, max_held: int = MAX_HELD,
                  version_label: VersionLabel | None = None):
         self.store, self.refresh_s = store, refresh_s
@@ -394,4 +394,4 @@ def _event(rule_id: str, fault: str, phase: str, request: RequestInfo) -> dict:
             "user_id": _clip(request.user_id, 64), "device_id": _clip(request.device_id, 64)}
 
 
-__all__ = ["Decision", "RequestInfo", "RuleEngine", "RuleSet", "hash64", "in_cohort"]
+__all__ = ["Decision", "RequestInfo", "Decider", "RuleSet", "hash64", "in_cohort"]
