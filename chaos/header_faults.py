@@ -138,7 +138,7 @@ class ChainedFaults(Fault):
     unmarked (no X-Chaos-Rule). A bandwidth item is recorded when the chain reaches it
     (its body is dribbled later), even when its span then finds no slot.
 
-    `holds` and `still_applies` are the engine's (its slots, and whether the request may
+    `holds` and `still_applies` are the decider's (its slots, and whether the request may
     still use the header: kill switch, setting, allow-list); without them (unit tests)
     the exchange's own waits."""
 
@@ -162,7 +162,7 @@ class _Run:
         self.left, self.spent, self.acted = MAX_HOLD_S, 0.0, False
         self.record = chain.record or (lambda _kind: None)
         holds, applies = chain.holds, chain.still_applies
-        if holds is None:  # no engine (unit tests): the exchange's own waits
+        if holds is None:  # no decider (unit tests): the exchange's own waits
             self.hold = lambda seconds: Held.DONE if exchange.hold(seconds) else Held.CUT
             self.span = lambda seconds: exchange.span(seconds)
         else:  # a wait needs a slot once the chain's waits pass FREE_S together

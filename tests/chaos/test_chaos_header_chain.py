@@ -18,8 +18,8 @@ def allowed(store):
 
 
 @pytest.fixture
-def engine(app):
-    return app.extensions["chaos.middleware"].engine
+def decider(app):
+    return app.extensions["chaos.middleware"].decider
 
 
 def recorded(store) -> list[str]:
@@ -72,8 +72,8 @@ def test_items_after_a_hang_up_are_not_recorded(client, store, allowed, value):
 
 
 def test_a_latency_the_cap_refuses_is_neither_recorded_nor_marked(
-        client, store, engine, allowed):
-    engine.holds = Holds(0, engine.holds.next_check_s)  # no slot: a long wait is refused
+        client, store, decider, allowed):
+    decider.holds = Holds(0, decider.holds.next_check_s)  # no slot: a long wait is refused
     answer = ask(client, "latency=5s")
     assert answer.status_code == 200 and answer.json["hello"] == "world"
     assert "X-Chaos-Rule" not in answer.headers
@@ -84,18 +84,18 @@ def test_a_latency_the_cap_refuses_is_neither_recorded_nor_marked(
 
 
 def test_a_timeout_the_cap_refuses_still_hangs_up_and_is_recorded(
-        client, store, engine, allowed):
-    engine.holds = Holds(0, engine.holds.next_check_s)
+        client, store, decider, allowed):
+    decider.holds = Holds(0, decider.holds.next_check_s)
     with pytest.raises(ConnectionError):
         ask(client, "timeout=5s")
     assert recorded(store) == ["timeout"]
 
 
-def test_two_short_items_over_a_second_take_a_slot(client, engine, allowed):
+def test_two_short_items_over_a_second_take_a_slot(client, decider, allowed):
     """Each is under the slot-free second, together they are over it: the wait that
     passes the second needs a slot, as one long wait would."""
     slow, box = in_thread(lambda: ask(client, "latency=600ms; timeout=600ms"))
-    assert wait_until(lambda: engine.holds.held == 1)  # the timeout's part holds a slot
+    assert wait_until(lambda: decider.holds.held == 1)  # the timeout's part holds a slot
     slow.join(10)
     assert not slow.is_alive() and isinstance(box.get("error"), ConnectionError)
 
@@ -105,23 +105,23 @@ def test_two_short_items_over_a_second_take_a_slot(client, engine, allowed):
     ({"devices": ["lab-phone-1"], "users": []}, {"X-Device-Id": "borrowed-phone",
                                                   "Authorization": "Bearer user_7.secret"}),
 ])
-def test_leaving_the_allow_list_ends_a_held_fault(client, store, engine, allowed,
+def test_leaving_the_allow_list_ends_a_held_fault(client, store, decider, allowed,
                                                   allow, headers):
     slow, box = in_thread(lambda: ask(client, "latency=30s", **headers))
-    assert wait_until(lambda: engine.holds.held == 1)
+    assert wait_until(lambda: decider.holds.held == 1)
     store.set_settings({"header_faults": True, "allow": allow})
     slow.join(10)
     assert not slow.is_alive()
     assert box["value"].status_code == 200 and box["value"].json["hello"] == "world"
-    assert engine.holds.held == 0
+    assert decider.holds.held == 0
 
 
-def test_leaving_the_allow_list_ends_a_dribbled_body(client, store, engine, allowed):
+def test_leaving_the_allow_list_ends_a_dribbled_body(client, store, decider, allowed):
     """A bandwidth item's many waits re-check the allow-list too; the rest comes at once."""
     slow, box = in_thread(lambda: ask(client, "bandwidth=2"))  # ~80 bytes: ~40 s
-    assert wait_until(lambda: engine.holds.held == 1)
+    assert wait_until(lambda: decider.holds.held == 1)
     store.set_settings({"header_faults": True, "allow": {"devices": ["another-phone"]}})
     slow.join(10)
     assert not slow.is_alive()
     assert box["value"].status_code == 200 and box["value"].json["hello"] == "world"
-    assert engine.holds.held == 0
+    assert decider.holds.held == 0
