@@ -4,21 +4,42 @@
 `loadtests` scenarios, webhooks (the reference receiver), and incident, loadtest, compare
 and report, which need the [load] extra (Locust, matplotlib). Without it they are still
 listed, and say how to install it instead of failing on an import deep inside a run.
+
+A command's module is imported only when that command is run (or `--help` lists them
+all): `banksim chaos off` only talks HTTP and must not wait seconds for the bank's app,
+SQLAlchemy and Locust to import on a busy machine.
 """
+import importlib
 import importlib.util
 
 import click
 
-from bankapi.cli import COMMANDS as BANK_COMMANDS
-from chaos.cli import chaos
-from loadtests.receiver.cli import webhooks
-from loadtests.scenario.cli import scenarios
-from seed.cli import seed
-
+# command name -> "module:attribute" of the click command that module lends
+COMMANDS = {"serve": "bankapi.cli:serve", "audit": "bankapi.cli:audit",
+            "release": "bankapi.cli:release", "clock": "bankapi.cli:clock",
+            "seed": "seed.cli:seed", "chaos": "chaos.cli:chaos",
+            "scenarios": "loadtests.scenario.cli:scenarios",
+            "webhooks": "loadtests.receiver.cli:webhooks"}
+LOAD_COMMANDS = ("incident", "loadtest", "compare", "report")
 LOAD_EXTRA = ("locust", "matplotlib")
 
 
-@click.group()
+class LazyGroup(click.Group):
+    """A group whose commands are imported when asked for by name."""
+
+    def list_commands(self, ctx) -> list[str]:
+        return sorted([*COMMANDS, *LOAD_COMMANDS])
+
+    def get_command(self, ctx, name: str) -> click.Command | None:
+        if name in COMMANDS:
+            module, attribute = COMMANDS[name].split(":")
+            return getattr(importlib.import_module(module), attribute)
+        if name in LOAD_COMMANDS:
+            return {command.name: command for command in _load_commands()}[name]
+        return None
+
+
+@click.group(cls=LazyGroup)
 @click.version_option(package_name="banksim")
 def main():
     """banksim: a digital bank to break, and a way to see what its users lived through."""
@@ -29,8 +50,7 @@ def _load_commands() -> tuple[click.Command, ...]:
     if not missing:
         from loadtests.run.cli import compare, incident, loadtest, report
         return incident, loadtest, compare, report
-    return tuple(_needs_load_extra(name, missing)
-                 for name in ("incident", "loadtest", "compare", "report"))
+    return tuple(_needs_load_extra(name, missing) for name in LOAD_COMMANDS)
 
 
 def _needs_load_extra(name: str, missing: list[str]) -> click.Command:
@@ -42,7 +62,3 @@ def _needs_load_extra(name: str, missing: list[str]) -> click.Command:
             "pip install 'banksim[load]' (in a clone: pip install -e '.[load]')")
     command.help = "(needs the load extra: pip install 'banksim[load]')"
     return command
-
-
-for _command in (*BANK_COMMANDS, seed, chaos, scenarios, webhooks, *_load_commands()):
-    main.add_command(_command)

@@ -18,12 +18,27 @@ which request headers a rule's `match.headers` may name (`match_headers`; Author
 Cookie and Proxy-Authorization never, even when listed).
 docs/reference.md (Chaos rules) has the rule format.
 """
+from __future__ import annotations
+
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from .faults import ErrorBody
-from .middleware import ADMIN_PREFIX, ChaosMiddleware, Identify
-from .store import ChaosStore
+if TYPE_CHECKING:
+    from .faults import ErrorBody
+    from .middleware import ChaosMiddleware, Identify
+    from .store import ChaosStore
+
+# Imported when first used, so that a part that needs only a light module of the package
+# (`banksim chaos ...`, an HTTP client) does not import SQLAlchemy and marshmallow for it.
+_LAZY = {"ChaosMiddleware": "middleware", "ChaosStore": "store"}
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        import importlib
+        return getattr(importlib.import_module(f".{_LAZY[name]}", __name__), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 @dataclass(frozen=True)
@@ -50,6 +65,7 @@ def init_app(app, store: ChaosStore, identify: Identify | None = None, *,
     """
     from . import database
     from .admin import bp
+    from .middleware import ADMIN_PREFIX, ChaosMiddleware
     database.hook(engines)
     store.allow_match_headers(match_headers)
     app.extensions["chaos"] = store

@@ -300,12 +300,24 @@ class Decider:
         drawn = (hash64(rules.seed, header_faults.RULE_ID, request.key, request.request_id)
                  if request.request_id is not None else random.getrandbits(64))
         label = self.version_label(request.app_version)
-        for kind, _fault in asked.faults:
+
+        def record(kind: str) -> None:  # called as each item acts (header_faults.py)
             self.store.recorder.injected(header_faults.RULE_ID, _event(
                 header_faults.RULE_ID, kind, "before", request))
             count_injection(header_faults.RULE_ID, kind, "before", label)
-        chain = header_faults.ChainedFaults(tuple(fault for _kind, fault in asked.faults))
+
+        chain = header_faults.ChainedFaults(asked.faults, record, self.holds,
+                                            lambda: self.caller_allowed(request))
         return Decision(header_faults.RULE_ID, chain, "before", random.Random(drawn))
+
+    def caller_allowed(self, request: RequestInfo) -> bool:
+        """Whether `request` may still use X-Banksim-Fault, by rules read within the last
+        `refresh_s` (a held caller-chosen fault's re-check: the kill switch, the setting,
+        and the request's device or user on the allow-list)."""
+        rules = self.current(self.refresh_s)
+        callers = rules.callers
+        return (rules.enabled and callers.on and (request.device_id in callers.devices
+                                                  or request.user_id in callers.users))
 
     def _wait_for_rules(self, since: float, changes: int) -> None:
         """Make the rules in hand ones confirmed by a read that started at `since` or later

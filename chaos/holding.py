@@ -11,7 +11,9 @@ and every host needs the rest of its traffic to keep flowing while faults hold r
   `threads - max_held` threads are never tied up for long, and the traffic the faults do
   not aim at keeps being served. A hold of at most `FREE_S` takes no slot: it delays a
   thread no longer than a second, and capping it would quietly soften a latency fault (a
-  lognormal "slow backend" of a few hundred ms) exactly when traffic is highest.
+  lognormal "slow backend" of a few hundred ms) exactly when traffic is highest. The
+  faults one request asks for in a header wait in a row and share that second
+  (`wait(..., needs_slot)`: the chain decides, header_faults.py).
 - A fault that waits many times (bandwidth, between the chunks of a body) takes one slot
   for the whole `span` of its waits, so a dribbled body counts like one long hold.
 - A hold is not one long sleep: it asks `still_applies()` before it starts and then
@@ -26,12 +28,21 @@ and every host needs the rest of its traffic to keep flowing while faults hold r
   when the generation it checked against is still current: a change that lands between
   the check and the sleep is never missed.
 """
+import enum
 import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 FREE_S = 1.0  # holds this short need no slot
+
+
+class Held(enum.Enum):
+    """How a wait ended (`Holds.wait`)."""
+
+    DONE = "done"  # the whole wait happened
+    CUT = "cut"  # the fault stopped applying first
+    REFUSED = "refused"  # no slot was free: nothing waited
 
 
 class Holds:
@@ -53,29 +64,36 @@ class Holds:
     def hold(self, seconds: float, still_applies: Callable[[], bool]) -> bool:
         """Wait up to `seconds`; True when the whole wait happened, False when no slot was
         free or the fault stopped applying first (the caller then ends the fault now)."""
+        return self.wait(seconds, still_applies, seconds > FREE_S) is Held.DONE
+
+    def wait(self, seconds: float, still_applies: Callable[[], bool],
+             needs_slot: bool) -> Held:
+        """`hold`, telling a refusal from a cut; `needs_slot` is the caller's call (one
+        request's faults in a row share one second without a slot: header_faults.py)."""
         if seconds <= 0:
-            return True
-        if seconds <= FREE_S:
-            return self._wait(seconds, still_applies)
+            return Held.DONE
+        if not needs_slot:
+            return Held.DONE if self._wait(seconds, still_applies) else Held.CUT
         if self._slots is None or not self._slots.acquire(blocking=False):
-            return False
+            return Held.REFUSED
         with self._moved:
             self.held += 1
         try:
-            return self._wait(seconds, still_applies)
+            return Held.DONE if self._wait(seconds, still_applies) else Held.CUT
         finally:
             with self._moved:
                 self.held -= 1
             self._slots.release()
 
     @contextmanager
-    def span(self, seconds: float, still_applies: Callable[[], bool]
-             ) -> Iterator[Callable[[float], bool] | None]:
+    def span(self, seconds: float, still_applies: Callable[[], bool],
+             needs_slot: bool | None = None) -> Iterator[Callable[[float], bool] | None]:
         """One slot for a fault that waits many times, `seconds` in all (a dribbled body):
-        gives a `wait(seconds) -> bool` like `hold`'s, or None when no slot was free."""
+        gives a `wait(seconds) -> bool` like `hold`'s, or None when no slot was free.
+        `needs_slot`: as `wait`'s (None: when `seconds` is over FREE_S)."""
         def wait(part: float) -> bool:
             return self._wait(part, still_applies) if part > 0 else still_applies()
-        if seconds <= FREE_S:
+        if not (seconds > FREE_S if needs_slot is None else needs_slot):
             yield wait
             return
         if self._slots is None or not self._slots.acquire(blocking=False):

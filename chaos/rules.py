@@ -4,7 +4,10 @@ Read-only fields (`id`, `stats`, `created`) are ignored on input, so a rule
 copied from `GET /admin/chaos/rules` can be posted again as it is. A PATCH is
 applied to the stored rule and the result is validated as a whole: a change
 that would leave the rule inconsistent (say, a new fault type with the old
-type's settings) is refused and nothing is saved.
+type's settings) is refused and nothing is saved. A PATCH never widens a rule by
+leaving something out: `match` is merged key by key and a null key is refused (it
+would drop a condition, so a rule for one device would match everyone); an empty
+list or object is refused by the schema as on POST.
 """
 import secrets
 
@@ -85,8 +88,12 @@ def patched(current: dict, patch, header_names: frozenset[str] = frozenset(),
         if name in READ_ONLY:
             continue
         if name == "match" and isinstance(value, dict):
-            match = {**merged["match"], **value}
-            merged["match"] = {k: v for k, v in match.items() if v is not None}
+            for key, setting in value.items():
+                if setting is None:  # dropping a condition would widen the rule
+                    raise invalid(f"match.{key}", "null is not a value; a PATCH cannot "
+                                  "remove a condition (it would widen the rule): post a "
+                                  "new rule without it and delete this one")
+            merged["match"] = {**merged["match"], **value}
         else:
             merged[name] = value
     return load_rule(merged, header_names, event_types)

@@ -82,7 +82,12 @@ class MatchSchema(Schema):
     def header_names(self, data, **_kwargs):
         if "headers" in data and not 1 <= len(data["headers"]) <= MAX_MATCH_HEADERS:
             raise ValidationError(f"1 to {MAX_MATCH_HEADERS} headers", "headers")
+        seen = set()
         for name in data.get("headers", {}):
+            if name.lower() in seen:  # one header, two values: the rule could never match
+                raise ValidationError(f"{name[:64]!r} is named twice (header names are "
+                                      "compared without regard to case)", "headers")
+            seen.add(name.lower())
             if not HEADER_NAME.match(name):
                 raise ValidationError(f"{name[:64]!r} is not a header name", "headers")
             if name.lower() in NEVER_MATCHED:
@@ -326,19 +331,14 @@ class EventsQuery(Schema):
     limit = Integer(load_default=100, validate=Range(1, 1000))
 
 
-def _nullable(field):
-    field = copy.copy(field)
-    field.allow_none = True
-    return field
-
-
-# A patch's `match`: merged key by key into the rule's, null removes a key.
-MatchPatch = Schema.from_dict({name: _nullable(field) for name, field
-                               in MatchSchema._declared_fields.items()}, name="MatchPatch")
+# A patch's `match`: merged key by key into the rule's; no key may be null (dropping a
+# condition would widen the rule).
+MatchPatch = Schema.from_dict(dict(MatchSchema._declared_fields), name="MatchPatch")
 
 
 class RulePatch(Schema):
-    """Any subset of a rule's fields; `match` is merged key by key (null removes a key).
+    """Any subset of a rule's fields; `match` is merged key by key (a null key is refused:
+    a PATCH never widens a rule by dropping a condition).
     Documents the body only: the patched rule is validated whole, as RuleSchema."""
 
     name = RuleSchema._declared_fields["name"]

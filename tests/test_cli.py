@@ -9,6 +9,7 @@ import time
 
 import pytest
 import requests
+import click
 from click.testing import CliRunner
 from sqlalchemy import update
 
@@ -163,3 +164,32 @@ def test_load_commands_say_how_to_install_the_extra_when_it_is_missing(monkeypat
     assert result.exit_code == 1
     assert "locust not installed" in result.output
     assert "pip install 'banksim[load]'" in result.output
+
+
+@pytest.mark.parametrize("args", [("chaos", "--help"), ("chaos", "status", "--help")])
+def test_chaos_commands_do_not_import_the_bank_or_sqlalchemy(args, tmp_path):
+    """`banksim chaos ...` only talks HTTP: it must not pay for importing the bank's app,
+    SQLAlchemy or Locust (seconds on a busy machine). `-X importtime` lists every module
+    the command imported."""
+    result = subprocess.run(
+        [sys.executable, "-X", "importtime", "-m", "banksim", *args], cwd=tmp_path,
+        capture_output=True, text=True, timeout=60,
+        env={k: v for k, v in os.environ.items() if not k.startswith("BANKSIM_")})
+    assert result.returncode == 0, result.stderr[-2000:]
+    imported = {line.rsplit("|", 1)[-1].strip() for line in result.stderr.splitlines()
+                if line.startswith("import time:")}
+    assert "chaos.client" in imported  # the chaos group did load
+    heavy = {name for name in imported
+             if name.split(".")[0] in ("sqlalchemy", "bankapi", "flask", "apiflask", "locust",
+                                       "loadtests", "seed", "marshmallow")}
+    assert heavy == set(), sorted(heavy)
+
+
+def test_every_command_a_part_lends_is_listed_by_name():
+    """banksim.cli names the commands without importing them: none may be left out."""
+    import banksim.cli as cli
+    from bankapi.cli import COMMANDS as BANK_COMMANDS
+    assert {command.name for command in BANK_COMMANDS} <= set(cli.COMMANDS)
+    group = click.Context(cli.main, info_name="banksim")
+    for name in cli.main.list_commands(group):
+        assert cli.main.get_command(group, name).name == name

@@ -12,6 +12,7 @@ crash, hang or exhaust memory whatever it holds:
   to share a rule's match), but a few hundred bytes of nested aliases ("billion laughs")
   otherwise expand to gigabytes when the run writes the scenario into its report, and each
   value costs validation time (the bound keeps the worst file to seconds);
+- no key twice in one mapping (YAML would keep the last silently);
 - only JSON's types: `!!binary`, `!!set`, `!!timestamp`, `!!omap` and `!!pairs` are
   refused, and a date-like value stays text, so nothing reaches the run (or report.json)
   that JSON cannot hold.
@@ -33,6 +34,7 @@ _BASE = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _REFUSED_TAGS = ("binary", "set", "timestamp", "omap", "pairs")
 _TIMESTAMP = "tag:yaml.org,2002:timestamp"
 _BOOL = "tag:yaml.org,2002:bool"
+_MERGE = "tag:yaml.org,2002:merge"
 
 
 class TooBig(ValueError):
@@ -47,6 +49,21 @@ class ScenarioLoader(_BASE):
     yaml_implicit_resolvers = {
         first: [(tag, regexp) for tag, regexp in resolvers if tag not in (_TIMESTAMP, _BOOL)]
         for first, resolvers in _BASE.yaml_implicit_resolvers.items()}
+
+
+    def construct_mapping(self, node, deep=False):
+        """A key written twice in one mapping is refused: YAML would keep the last one
+        silently, so a pasted second `guardrails:` would drop the first's stop conditions.
+        Keys a merge (`<<: *defaults`) brings in may still be overridden, as YAML means."""
+        seen = set()
+        for key_node, _value in node.value if isinstance(node, yaml.MappingNode) else ():
+            if isinstance(key_node, yaml.ScalarNode) and key_node.tag != _MERGE:
+                if key_node.value in seen:
+                    raise ConstructorError("while reading a mapping", node.start_mark,
+                                           f"the key {key_node.value!r} is written twice",
+                                           key_node.start_mark)
+                seen.add(key_node.value)
+        return super().construct_mapping(node, deep)
 
 
 for _first in "tTfF":

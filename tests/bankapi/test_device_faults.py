@@ -54,6 +54,7 @@ def test_a_rule_with_headers_needs_the_exact_value_of_an_allowed_header(client, 
     ({"headers": {"cookie": "a=b"}}, "match.headers"),
     ({"headers": {"X-Undeclared": "1"}}, "match.headers"),
     ({"headers": {"X Network": "1"}}, "match.headers"),
+    ({"headers": {"X-Network": "wifi", "x-network": "cellular"}}, "match.headers"),
     ({"headers": {f"X-Network-{n}": "1" for n in range(9)}}, "match.headers"),
     ({"devices": [f"d{n}" for n in range(1001)]}, "match.devices"),
     ({"devices": []}, "match.devices"),
@@ -159,6 +160,9 @@ def test_a_user_on_the_allow_list_may_ask_from_any_device(client, alice, allow):
     (";;;", "malformed"),
     ("latency=1e9", "invalid_value"),
     ("latency=" + "9" * 300, "too_long"),
+    ("latency=" + "9" * 61, "invalid_value"),  # a number, however long: judged by its limits
+    ("latency=1." + "0" * 50 + "1s", "invalid_value"),  # not a whole number of ms, exactly
+    ("error=ABC", "invalid_value"),
     ("latency=800ms\u00e9", "not_ascii"),
     ("latency=8\t00", "not_ascii"),
 ])
@@ -170,6 +174,27 @@ def test_hostile_fault_headers_are_ignored_and_counted_never_a_5xx(
     answer = client.get("/accounts", headers={**LAB, "X-Banksim-Fault": value})
     assert answer.status_code == 401 and "X-Chaos-Rule" not in answer.headers
     assert ignored(client, reason) == before + 1
+
+
+@pytest.mark.parametrize("value, status", [
+    ("LATENCY=5MS; ERROR=503", 503), ("Latency=0.005s; error=502", 502),
+    ("latency=1.5ms; error=503", None), ("MALFORMED=Empty", 200), ("Reset; error=503", "reset"),
+])
+def test_fault_headers_are_read_without_regard_to_case_and_decimals_must_be_whole(
+        client, allow, value, status):
+    """docs/reference.md: names, units and words in any case; a decimal that comes to a
+    whole number of the setting's unit."""
+    allow(devices=["lab-phone-1"])
+    asked = {**LAB, "X-Banksim-Fault": value}
+    if status == "reset":
+        with pytest.raises(Exception):  # noqa: B017 - the test client surfaces the reset
+            client.get("/accounts", headers=asked)
+        return
+    answer = client.get("/accounts", headers=asked)
+    if status is None:  # 1.5 ms is not a whole number of ms: ignored, the app answers
+        assert answer.status_code == 401 and "X-Chaos-Rule" not in answer.headers
+        return
+    assert answer.status_code == status and answer.headers["X-Chaos-Rule"] == "header"
 
 
 def _installed():

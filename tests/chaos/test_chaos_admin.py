@@ -69,11 +69,37 @@ def test_invalid_rules_are_refused_naming_the_field(client, rule, field):
 def test_patch_edits_fields_and_merges_match(client):
     rule = create(client, {"match": {"app_version": "==4.2.0", "platform": ["ios"]}, **RESET})
     patched = client.patch(f"/admin/chaos/rules/{rule['id']}",
-                           json={"enabled": False, "match": {"platform": None,
-                                                             "cohort_percent": 40}}).json
+                           json={"enabled": False, "match": {"cohort_percent": 40}}).json
     assert patched["enabled"] is False
-    assert patched["match"] == {"app_version": "==4.2.0", "cohort_percent": 40.0}
+    assert patched["match"] == {"app_version": "==4.2.0", "platform": ["ios"],
+                                "cohort_percent": 40.0}
     assert patched["created"] == rule["created"]
+
+
+NARROW = {"users": ["user_1"], "devices": ["lab-phone-1"], "platform": ["ios"],
+          "app_version": "==4.2.0", "path": "/hello", "methods": ["GET"],
+          "cohort_percent": 10, "cohort": "canary"}
+
+
+@pytest.mark.parametrize("key", [*NARROW, "headers"])
+@pytest.mark.parametrize("value", [None, [], {}, ""])
+def test_a_patch_never_widens_a_rule_by_emptying_a_match_key(client, key, value):
+    """Null (or an empty value) for a match key would drop the condition: a rule for one
+    device would hit everyone. Refused naming the key, and the rule is unchanged."""
+    rule = create(client, {"match": NARROW, **RESET})
+    response = client.patch(f"/admin/chaos/rules/{rule['id']}", json={"match": {key: value}})
+    assert response.status_code == 400, response.json
+    assert response.json["error"]["field"] == f"match.{key}", response.json
+    assert client.get(f"/admin/chaos/rules/{rule['id']}").json["match"] == rule["match"]
+
+
+@pytest.mark.parametrize("field", ["match", "pattern", "probability", "fault", "enabled"])
+def test_a_patch_setting_a_whole_field_to_null_is_refused(client, field):
+    rule = create(client, {"match": {"devices": ["lab-phone-1"]}, **RESET})
+    response = client.patch(f"/admin/chaos/rules/{rule['id']}", json={field: None})
+    assert response.status_code == 400 and response.json["error"]["field"] == field, \
+        response.json
+    assert client.get(f"/admin/chaos/rules/{rule['id']}").json == rule
 
 
 def test_patch_is_revalidated_and_a_bad_one_changes_nothing(client):

@@ -62,6 +62,10 @@ def test_one_allowed_device_gets_the_faults_it_asks_for_in_every_worker(bank_ser
         answer = requests.get(bank.url + "/me", timeout=10,
                               headers={**LAB, "X-Banksim-Fault": value.encode("latin-1")})
         assert answer.status_code == 401, (value, answer.status_code)
+    # a control character: the server's HTTP parser refuses the request before chaos sees it
+    unreadable = requests.get(bank.url + "/me", timeout=10,
+                              headers={**LAB, "X-Banksim-Fault": "latency=8\x0100"})
+    assert unreadable.status_code == 400 and "error" in unreadable.json(), unreadable.text
     time.sleep(1.0)  # every worker flushes its events within half a second
     events = banksim(bank, "events", "--limit", "50")
     assert events.count("lab-phone-1") == 16 and "lab-phone-2" not in events, events
@@ -94,3 +98,23 @@ def _closed(url, headers) -> str | int:
         return requests.get(url + "/me", timeout=90, headers=headers).status_code
     except requests.ConnectionError:
         return "closed"
+
+
+def test_taking_a_device_off_the_allow_list_ends_its_held_faults(bank_serve):
+    """The setting applies as a rule change does: a held fault re-checks that its device
+    is still allowed, in every worker, as it re-checks the kill switch."""
+    bank = bank_serve()
+    banksim(bank, "header-faults", "on", "--device", "lab-phone-1")
+    every_worker_says(bank, True)
+    asked = {**LAB, "X-Banksim-Fault": "latency=60s"}
+    with ThreadPoolExecutor(2) as pool:
+        held = [pool.submit(requests.get, bank.url + "/me", timeout=90, headers=asked)
+                for _ in range(2)]
+        time.sleep(1.5)
+        assert not any(answer.done() for answer in held)
+        moved = requests.put(bank.url + "/admin/chaos/settings", timeout=10,
+                             headers=bank.admin_headers, json={
+                                 "header_faults": True, "allow": {"devices": ["lab-phone-2"]}})
+        assert moved.status_code == 200, moved.text
+        # well before the 60 s asked for: the bank's own answer, no longer slowed
+        assert all(answer.result(timeout=30).status_code == 401 for answer in held)

@@ -229,7 +229,7 @@ def test_faults_asked_for_in_one_header_share_one_minute_of_waiting():
             return True
 
         environ, rng = {}, random.Random(1)
-    chain = ChainedFaults(tuple(fault for _kind, fault in asked.faults))
+    chain = ChainedFaults(asked.faults)
     with pytest.raises(BrokenPipeError):  # the timeout, cut short by the budget, hangs up
         chain.inject(Recording())
     assert waits == [40.0, 20.0]

@@ -196,3 +196,18 @@ def test_chaos_off_and_on_steps_read_as_written():
     assert data["flag"] == "no"  # a flag must be true or false: "no" is refused later
     steps = check({**MINIMAL, "timeline": data["timeline"]}, "x").steps()
     assert [step.at_s for step in steps] == [18, 36]  # both steps kept, 10 % and 20 % of 180 s
+
+
+def test_a_key_written_twice_is_refused_and_a_merge_may_still_override():
+    """Two `guardrails:` blocks would silently keep the last; a merged key may be overridden."""
+    import pytest
+    import yaml
+
+    from loadtests.scenario.safe_yaml import load as read_yaml
+    with pytest.raises(yaml.YAMLError, match="'guardrails' is written twice"):
+        read_yaml(b"guardrails: [{when: alert, then: chaos_off}]\n"
+                  b"guardrails: [{when: alert, then: abort_run}]\n")
+    with pytest.raises(yaml.YAMLError, match="'then' is written twice"):
+        read_yaml(b"guardrails: [{when: alert, then: chaos_off, then: abort_run}]\n")
+    merged = read_yaml(b"base: &b {ms: 100, status: 503}\nrule: {<<: *b, ms: 200}\n")
+    assert merged["rule"] == {"ms": 200, "status": 503}

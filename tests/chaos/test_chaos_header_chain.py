@@ -1,0 +1,127 @@
+"""Several faults in one X-Banksim-Fault header, through the tiny app's middleware: only the
+items that acted are recorded, their waits share the slot-free second, and a held one ends
+when its device leaves the allow-list."""
+import threading
+import time
+
+import pytest
+
+from chaos.holding import Holds
+
+LAB = {"X-Device-Id": "lab-phone-1"}
+
+
+@pytest.fixture
+def allowed(store):
+    store.set_settings({"header_faults": True, "allow": {"devices": ["lab-phone-1"],
+                                                         "users": ["user_7"]}})
+
+
+@pytest.fixture
+def decider(app):
+    return app.extensions["chaos.middleware"].decider
+
+
+def recorded(store) -> list[str]:
+    """The caller-chosen faults recorded so far, oldest first."""
+    return [e["fault"] for e in reversed(store.events(100)) if e["rule_id"] == "header"]
+
+
+def ask(client, value: str, **headers):
+    return client.get("/hello", headers={**LAB, **headers, "X-Banksim-Fault": value},
+                      buffered=True)  # the body read here, a dribbled one included
+
+
+def in_thread(call):
+    box = {}
+
+    def run():
+        try:
+            box["value"] = call()
+        except Exception as exc:  # noqa: BLE001 - a hang-up surfaces as an error here
+            box["error"] = exc
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    return thread, box
+
+
+def wait_until(check, within_s=5.0):
+    deadline = time.monotonic() + within_s
+    while not check() and time.monotonic() < deadline:
+        time.sleep(0.01)
+    return check()
+
+
+@pytest.mark.parametrize("value, acted, status", [
+    ("error=503; latency=5ms", ["error"], 503),
+    ("latency=5ms; error=502; malformed=empty", ["latency", "error"], 502),
+    ("malformed=empty; error=503", ["malformed"], 200),
+])
+def test_items_after_the_one_that_answered_are_not_recorded(
+        client, store, allowed, value, acted, status):
+    answer = ask(client, value)
+    assert answer.status_code == status and answer.headers["X-Chaos-Rule"] == "header"
+    assert recorded(store) == acted
+
+
+@pytest.mark.parametrize("value", ["reset; error=503", "timeout=5ms; error=503"])
+def test_items_after_a_hang_up_are_not_recorded(client, store, allowed, value):
+    with pytest.raises(ConnectionError):  # the test client surfaces the hang-up
+        ask(client, value)
+    assert recorded(store) == [value.split(";")[0].split("=")[0]]
+
+
+def test_a_latency_the_cap_refuses_is_neither_recorded_nor_marked(
+        client, store, decider, allowed):
+    decider.holds = Holds(0, decider.holds.next_check_s)  # no slot: a long wait is refused
+    answer = ask(client, "latency=5s")
+    assert answer.status_code == 200 and answer.json["hello"] == "world"
+    assert "X-Chaos-Rule" not in answer.headers
+    assert recorded(store) == []
+    answer = ask(client, "latency=5s; error=503")  # the error still acts, and is marked
+    assert answer.status_code == 503 and answer.headers["X-Chaos-Rule"] == "header"
+    assert recorded(store) == ["error"]
+
+
+def test_a_timeout_the_cap_refuses_still_hangs_up_and_is_recorded(
+        client, store, decider, allowed):
+    decider.holds = Holds(0, decider.holds.next_check_s)
+    with pytest.raises(ConnectionError):
+        ask(client, "timeout=5s")
+    assert recorded(store) == ["timeout"]
+
+
+def test_two_short_items_over_a_second_take_a_slot(client, decider, allowed):
+    """Each is under the slot-free second, together they are over it: the wait that
+    passes the second needs a slot, as one long wait would."""
+    slow, box = in_thread(lambda: ask(client, "latency=600ms; timeout=600ms"))
+    assert wait_until(lambda: decider.holds.held == 1)  # the timeout's part holds a slot
+    slow.join(10)
+    assert not slow.is_alive() and isinstance(box.get("error"), ConnectionError)
+
+
+@pytest.mark.parametrize("allow, headers", [
+    ({"devices": ["another-phone"]}, {}),
+    ({"devices": ["lab-phone-1"], "users": []}, {"X-Device-Id": "borrowed-phone",
+                                                  "Authorization": "Bearer user_7.secret"}),
+])
+def test_leaving_the_allow_list_ends_a_held_fault(client, store, decider, allowed,
+                                                  allow, headers):
+    slow, box = in_thread(lambda: ask(client, "latency=30s", **headers))
+    assert wait_until(lambda: decider.holds.held == 1)
+    store.set_settings({"header_faults": True, "allow": allow})
+    slow.join(10)
+    assert not slow.is_alive()
+    assert box["value"].status_code == 200 and box["value"].json["hello"] == "world"
+    assert decider.holds.held == 0
+
+
+def test_leaving_the_allow_list_ends_a_dribbled_body(client, store, decider, allowed):
+    """A bandwidth item's many waits re-check the allow-list too; the rest comes at once."""
+    slow, box = in_thread(lambda: ask(client, "bandwidth=2"))  # ~80 bytes: ~40 s
+    assert wait_until(lambda: decider.holds.held == 1)
+    store.set_settings({"header_faults": True, "allow": {"devices": ["another-phone"]}})
+    slow.join(10)
+    assert not slow.is_alive()
+    assert box["value"].status_code == 200 and box["value"].json["hello"] == "world"
+    assert decider.holds.held == 0
