@@ -21,21 +21,23 @@ def merchant_answers_first(view):
     """`magic:timeout` keeps the request waiting as a slow merchant would, before the
     payment's write transaction begins (held for 30 s it would stop every SQLite writer).
     At most `magic.max_hanging` requests per process wait (`current_app.state.merchants`);
-    a retry of a key already answered replays at once: its merchant answered long ago."""
+    a retry of a key already answered replays at once (its merchant answered long ago), and
+    a request without a key is refused at once."""
     @functools.wraps(view)
     def wait_then_pay(*args, json_data, **kwargs):
         reference = json_data["reference"]
-        if magic.merchant_hang_s(reference) and not _answered_already():
+        if magic.merchant_hang_s(reference) and not _nothing_to_wait_for():
             current_app.state.merchants.wait_for(reference)
         return view(*args, json_data=json_data, **kwargs)
     return wait_then_pay
 
 
-def _answered_already() -> bool:
-    """Whether the request's Idempotency-Key already has a stored answer (one read)."""
+def _nothing_to_wait_for() -> bool:
+    """True without an Idempotency-Key (refused at once) or when the key already has a
+    stored answer (one read)."""
     key = request.headers.get(keys.HEADER)
     if not key:
-        return False
+        return True
     with db.reading() as connection:
         return keys.stored(connection, current_user_id(), key) is not None
 

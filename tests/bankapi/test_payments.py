@@ -78,3 +78,12 @@ def test_a_replayed_magic_timeout_payment_does_not_wait_again(app, alice):
     again = pay(alice, key="slow-merchant", reference=magic.TIMEOUT)
     assert again.status_code == 201 and again.headers["Idempotent-Replayed"] == "true"
     assert again.json == first.json and hanging == [magic.MERCHANT_HANG_S]
+
+
+def test_a_magic_timeout_payment_without_a_key_is_refused_without_waiting(app, alice):
+    hanging = []
+    app.state.merchants = magic.Merchants(1, sleep=hanging.append)
+    body = {"account_id": alice.account_id, "amount": 4_50, "merchant": "Pret A Manger",
+            "category": "eating_out", "reference": magic.TIMEOUT}
+    response = alice.client.post("/payments", json=body, headers=alice.headers)
+    assert response.status_code == 400 and hanging == []
