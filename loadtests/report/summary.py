@@ -36,6 +36,8 @@ def verdict(report: dict) -> tuple[bool, list[str]]:
     if webhooks.get("ok") is False:
         reasons.append(f"webhooks integrity failed ({webhooks.get('missing_events')} missing, "
                        f"{webhooks.get('unknown_events')} unknown events at the receiver)")
+    if report.get("alerts_error"):
+        reasons.append(f"alerts not graded: {report['alerts_error']}")
     failed = [t["name"] for t in report.get("thresholds") or () if not t["passed"]]
     if failed:
         plural = "s" * (len(failed) != 1)

@@ -144,7 +144,7 @@ def run_incident(s: IncidentSettings, console: Console | None = None) -> int:
     for stale in ("report.json", "report.html", "main-chart.png"):  # another run's
         (out / stale).unlink(missing_ok=True)
     files["scenario"].write_text(to_yaml(sc), encoding="utf-8")
-    write_run_json(out, s.seed, s.thresholds, s.allow_failed_steps)
+    write_run_json(out, s.seed, s.thresholds, s.allow_failed_steps, s.prometheus is not None)
     children, signals = Children(), StopSignals()
     with signals:
         try:

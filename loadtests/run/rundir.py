@@ -38,9 +38,10 @@ class RunDirError(ValueError):
 
 
 def write_run_json(out: Path, seed: int, thresholds: list[str],
-                   allow_failed_steps: bool = False) -> None:
+                   allow_failed_steps: bool = False, prometheus: bool = False) -> None:
     """How the run was started, for `rebuild`: what scenario.yaml does not say."""
-    started = {"seed": seed, "thresholds": thresholds, "allow_failed_steps": allow_failed_steps}
+    started = {"seed": seed, "thresholds": thresholds, "allow_failed_steps": allow_failed_steps,
+               "prometheus": prometheus}
     (out / FILES["run"]).write_text(json.dumps(started, indent=2) + "\n", encoding="utf-8")
 
 
@@ -92,6 +93,10 @@ def _build(out: Path, integrity: dict, server: dict, stopped_by: str | None, par
     report = build_report(events, phases, meta, integrity, thresholds, slo=sc.slo,
                           p95_ms=sc.p95_ms)
     report["server"] = server
+    if started.get("prometheus") and meta["alerts"] is None and not partial:
+        # asked for and never read: the alerts were not graded, and a pass would say they were
+        report["alerts_error"] = (f"Prometheus did not say which alerts fired (it stopped or "
+                                  f"did not answer; see {FILES['prometheus_log']})")
     webhooks = _read_json(out / FILES["webhooks"], None)
     if webhooks is not None:
         report["webhooks"] = webhooks

@@ -13,6 +13,8 @@ from loadtests.report.thresholds import parse_threshold
 from loadtests.report.guardrails import parse_when
 from loadtests.scenario.guardrails import ACTIONS
 
+DEFAULT_ARRIVALS_OVER = "15%"  # bad-release's, which every scenario starts from
+
 MAX_GUARDRAILS = 20
 
 
@@ -77,6 +79,19 @@ def stop_problems(errors: dict, data: dict, duration_s: float,
     if data.get("preflight") is True and first is not None and first <= 0:
         errors.setdefault("preflight", []).append(
             "the first chaos step is at 0 s: there is no baseline to check before it")
+    elif data.get("preflight") is True and first is not None:
+        from loadtests.scenario.schema import at_seconds  # schema imports this module
+        over = (data.get("arrivals") if isinstance(data.get("arrivals"), dict) else {}).get(
+            "over", DEFAULT_ARRIVALS_OVER)
+        try:
+            settled = at_seconds(over, duration_s)
+        except (TypeError, ValueError):
+            settled = None  # arrivals.over says what is wrong with it
+        if settled is not None and first <= settled:
+            errors.setdefault("preflight", []).append(
+                f"the first chaos step is at {first:g} s, before the phones have all arrived "
+                f"({settled:g} s, arrivals.over): the check judges the journeys that start "
+                "after that, so it could never judge anything")
 
 
 def _window(text) -> float | None:

@@ -158,3 +158,17 @@ def test_report_of_a_run_a_guardrail_aborted_fails_again_naming_it(run_dir):
     assert [t["name"] for t in report["thresholds"]] == [  # no "did it reach" thresholds
         "success_rate[app_version=4.1.*]>=0.99"]
     assert f"FAIL: {name} aborted the run at 50 s" in " ".join(result.stdout.split())
+
+
+def test_a_run_whose_prometheus_never_answered_fails_and_says_why(run_dir):
+    """--prometheus asked for, no alerts.json: the alerts were not graded, so no pass."""
+    from loadtests.report.summary import verdict
+    integrity = {"ok": True, "ledger_balanced": True}
+    started = json.loads((run_dir / "run.json").read_text())
+    (run_dir / "run.json").write_text(json.dumps({**started, "prometheus": True}))
+    report = build(run_dir, integrity, {})
+    passed, reasons = verdict(report)
+    assert not passed and "Prometheus did not say which alerts fired" in report["alerts_error"]
+    assert any(reason.startswith("alerts not graded") for reason in reasons)
+    (run_dir / "alerts.json").write_text(json.dumps({"rules": [], "firing": []}))
+    assert "alerts_error" not in build(run_dir, integrity, {})

@@ -75,6 +75,19 @@ def test_preflight_needs_a_baseline_before_the_first_fault(tmp_path):
     assert result.stdout.startswith("preflight: the first chaos step is at 0 s")
 
 
+def test_preflight_needs_its_steady_state_before_the_first_fault(tmp_path):
+    """It judges the journeys that start once every phone has arrived: chaos before then
+    would leave it nothing to judge, and the run would go ahead unchecked."""
+    path = tmp_path / "early.yaml"
+    path.write_text("name: early\nduration: 40s\narrivals: {over: 6s}\npreflight: true\n"
+                    "timeline:\n  - {at: 2s, phase: incident, chaos: {preset: bad-release}}\n")
+    result = banksim("scenarios", "validate", str(path))
+    assert result.returncode == 1
+    assert "before the phones have all arrived (6 s, arrivals.over)" in result.stdout
+    path.write_text(path.read_text().replace("at: 2s", "at: 10s"))
+    assert banksim("scenarios", "validate", str(path)).returncode == 0
+
+
 def test_incident_refuses_a_bad_guardrail_or_window_before_anything_starts(tmp_path):
     path = tmp_path / "bad.yaml"
     path.write_text(HEAD + "guardrails: [{when: alert, then: explode}]\n")
