@@ -26,8 +26,8 @@ class AdminClient:
                  url_from: str = "BANKSIM_URL", token_from: str = "BANKSIM_ADMIN_TOKEN"):
         self.url, self.token, self.prefix = url.rstrip("/"), token, prefix
         self.timeout_s, self.url_from, self.token_from = timeout_s, url_from, token_from
-        self.session = requests.Session()
-        self.session.headers["Authorization"] = f"Bearer {token}"
+        self.http = requests.Session()  # one keep-alive connection for every call
+        self.http.headers["Authorization"] = f"Bearer {token}"
 
     def __call__(self, method: str, path: str, body: dict | None = None) -> dict:
         return self.call(method, path, json=body)
@@ -39,7 +39,7 @@ class AdminClient:
             raise AdminError(f"{self.url!r} ({self.url_from}) is not a server's URL: give it "
                              "with its scheme, e.g. http://127.0.0.1:8000")
         try:
-            response = self.session.request(method, f"{self.url}{self.prefix}{path}",
+            response = self.http.request(method, f"{self.url}{self.prefix}{path}",
                                             timeout=self.timeout_s, **kwargs)
         except requests.RequestException as exc:
             raise AdminError(f"cannot reach banksim at {self.url}: {self._reason(exc)}") from None
