@@ -114,3 +114,37 @@ def wasted_requests(access_lines, timeout_s: float,
         took = (line.get("queued_ms") or 0) + (line.get("duration_ms") or 0)
         wasted += took > limit_ms
     return wasted
+
+
+def dynamics_lines(report: dict) -> list[str]:
+    """The dynamics in words, for the summary and report.html: the open model's arrivals,
+    goodput per phase, the recovery after the trigger, what the client policy did."""
+    lines = []
+    load = report.get("load") or {}
+    if load.get("model") == "open":
+        lines.append(f"load: open model at {load.get('rate'):g} journeys/s: "
+                     f"{load.get('offered')} arrivals offered, {load.get('started')} started, "
+                     f"{load.get('dropped')} dropped (no free phone), "
+                     f"{load.get('completed')} completed")
+    goodput = report.get("goodput") or []
+    if goodput:
+        lines.append("goodput: " + ", ".join(f"{row['phase']} {row['succeeded_per_s']:g}/s"
+                                             for row in goodput))
+    incident = report.get("incident") or {}
+    if incident.get("trigger_ended_at_s") is not None:
+        back = incident.get("metastable_s")
+        lines.append(f"after the trigger ended at {incident['trigger_ended_at_s']:g} s: "
+                     + ("did not recover within the run (metastable)" if back is None
+                        else f"back within the SLO {back:g} s later"))
+    policy, server = report.get("policy") or {}, report.get("server") or {}
+    if policy.get("attempts_per_journey") is not None:
+        wasted = server.get("wasted_requests")
+        lines.append(f"client policy {policy.get('name')}: "
+                     f"{policy['attempts_per_journey']:g} requests and "
+                     f"{policy.get('retries_per_journey') or 0:g} retries per journey, "
+                     f"{policy.get('retry_wait_s') or 0:g} s waiting before retries, "
+                     f"{policy.get('fast_failed', 0)} failed fast, "
+                     f"{policy.get('budget_denied', 0)} retries refused by the budget"
+                     + (f"; {wasted} requests answered after the phone gave up"
+                        if wasted is not None else ""))
+    return lines

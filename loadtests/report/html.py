@@ -9,6 +9,7 @@ from . import charts
 from .fmt import milliseconds, percent, seconds, secs
 from .headline import headline
 from .main_chart import MIN_BUCKET_JOURNEYS
+from .dynamics import dynamics_lines
 from .guardrails import summary_lines
 from .steps import failed_steps, idle_rules
 from .summary import partial_note, verdict
@@ -43,6 +44,8 @@ PAGE = """<!DOCTYPE html>
 <ul>{% for line in failed_steps %}<li>{{ line }}</li>{% endfor %}</ul></div>{% endif %}
 {% if stop_lines %}<div class="{{ 'alarm' if r.aborted_by else 'warn' }}" id="guardrails"><b>Guardrails and preflight</b>
 <ul>{% for line in stop_lines %}<li>{{ line }}</li>{% endfor %}</ul></div>{% endif %}
+{% if dynamics %}<div id="dynamics"><b>Load and the client</b>
+<ul>{% for line in dynamics %}<li>{{ line }}</li>{% endfor %}</ul></div>{% endif %}
 {% if idle_rules %}<div class="warn" id="idle-rules"><b>Chaos rules that did nothing</b> (see <a href="#chaos-rules">chaos rules</a>):
 <ul>{% for line in idle_rules %}<li>{{ line }}</li>{% endfor %}</ul></div>{% endif %}
 <p class="muted">seed {{ r.seed }} &middot; {{ r.users }} users &middot; {{ r.duration_s|secs }} s
@@ -262,7 +265,7 @@ def render_html(report: dict) -> str:
         partial_note=partial_note(report),
         policy_rows=policy_rows, integrity_rows=integrity_rows, min_bucket=MIN_BUCKET_JOURNEYS,
         failed_steps=failed_steps(report), idle_rules=idle_rules(report),
-        stop_lines=summary_lines(report))
+        stop_lines=summary_lines(report), dynamics=dynamics_lines(report))
 
 
 def write_html(report: dict, path: str | Path) -> Path:

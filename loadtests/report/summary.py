@@ -11,6 +11,7 @@ from .alerts import alert_lines
 from .events import phase_key, sorted_versions
 from .failures import failure_line
 from .fmt import percent, seconds, secs, span
+from .dynamics import dynamics_lines
 from .guardrails import reasons as stop_reasons, summary_lines
 from .headline import headline
 from .steps import print_warnings, steps_reason
@@ -126,6 +127,8 @@ def print_summary(report: dict, console: Console | None = None) -> None:
            if incident.get("users_slowed") is not None else ""),
         highlight=False)
 
+    for line in dynamics_lines(report):
+        console.print(escape(line), highlight=False)
     failures = failure_line(report)
     if failures:
         console.print(failures, highlight=False, markup=False)

@@ -107,3 +107,25 @@ def test_never_recovering_is_clearly_worse_than_recovering_every_time():
                                "better") and "client=naive did not recover" in sentence
     partly = {"mean": 7.3, "min": 0, "max": 20, "n": 2}
     assert "no verdict" in verdict("metastable_s", [("a", None, 3), ("b", partly, 3)])
+
+
+def test_the_dynamics_are_said_in_words_for_the_summary_and_the_page():
+    from loadtests.report.dynamics import dynamics_lines
+    report = {"load": {"model": "open", "rate": 4.0, "offered": 160, "started": 150,
+                       "dropped": 10, "completed": 148},
+              "goodput": [{"phase": "baseline", "succeeded_per_s": 3.9},
+                          {"phase": "recovery", "succeeded_per_s": 0.0}],
+              "incident": {"trigger_ended_at_s": 35.0, "metastable_s": None},
+              "policy": {"name": "naive", "attempts_per_journey": 6.2,
+                         "retries_per_journey": 2.2, "retry_wait_s": 0, "fast_failed": 0,
+                         "budget_denied": 0},
+              "server": {"wasted_requests": 909}}
+    lines = dynamics_lines(report)
+    assert lines[0].endswith("160 arrivals offered, 150 started, 10 dropped (no free phone), "
+                             "148 completed")
+    assert lines[1] == "goodput: baseline 3.9/s, recovery 0/s"
+    assert "did not recover within the run" in lines[2]
+    assert lines[3].endswith("909 requests answered after the phone gave up")
+    report["incident"]["metastable_s"] = 7.5
+    assert dynamics_lines(report)[2].endswith("back within the SLO 7.5 s later")
+    assert dynamics_lines({"load": {"model": "closed"}}) == []
