@@ -25,9 +25,20 @@ class Refused(ValueError):
 
 def allowed(address: str) -> bool:
     ip = ipaddress.ip_address(address.split("%", 1)[0])
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        ip = ip.ipv4_mapped
-    return ip.is_loopback or (ip.is_global and not ip.is_multicast)
+    if isinstance(ip, ipaddress.IPv6Address):
+        embedded = ip.ipv4_mapped or ip.sixtofour or _nat64(ip)
+        if embedded is not None:  # an IPv4 address carried inside: judge that one
+            ip = embedded
+        elif ip.is_reserved and not ip.is_loopback:  # IPv4-compatible ::a.b.c.d, ::/8
+            return False
+    return ip.is_loopback or (ip.is_global and not ip.is_multicast and not ip.is_reserved)
+
+
+NAT64 = ipaddress.ip_network("64:ff9b::/96")  # RFC 6052: the IPv4 address in the low 32 bits
+
+
+def _nat64(ip: ipaddress.IPv6Address) -> ipaddress.IPv4Address | None:
+    return ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF) if ip in NAT64 else None
 
 
 def parse(url: str) -> tuple[str, str, int, str]:

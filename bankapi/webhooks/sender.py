@@ -39,7 +39,8 @@ class _Pinned(http.client.HTTPConnection):
         self.address = address
 
     def connect(self):
-        self.sock = socket.create_connection((self.address, self.port), self.timeout)
+        self.sock = self.wire = socket.create_connection((self.address, self.port),
+                                                         self.timeout)
 
 
 class _PinnedTLS(http.client.HTTPSConnection):
@@ -48,8 +49,8 @@ class _PinnedTLS(http.client.HTTPSConnection):
         self.address = address
 
     def connect(self):
-        raw = socket.create_connection((self.address, self.port), self.timeout)
-        self.sock = self._context.wrap_socket(raw, server_hostname=self.host)
+        self.wire = socket.create_connection((self.address, self.port), self.timeout)
+        self.sock = self._context.wrap_socket(self.wire, server_hostname=self.host)
 
 
 def post(url: str, body: bytes, headers: dict, timeout_s: float) -> tuple[int | None, str]:
@@ -84,8 +85,10 @@ def post(url: str, body: bytes, headers: dict, timeout_s: float) -> tuple[int | 
 
 
 def _shut(connection) -> None:
+    """Shut the TCP socket itself: once the answer's headers say the connection will close,
+    http.client lets go of `connection.sock` while the answer still reads from it."""
     connection.cut_off = True
-    sock = connection.sock
+    sock = getattr(connection, "wire", None)
     if sock is not None:
         try:
             sock.shutdown(socket.SHUT_RDWR)

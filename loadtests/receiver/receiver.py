@@ -81,7 +81,7 @@ class Receiver:
                 event = json.loads(body)
                 event_id, account = str(event["id"]), str(event["account_id"])
                 sequence = int(event["sequence"])
-            except (ValueError, KeyError, TypeError):
+            except (ValueError, KeyError, TypeError, OverflowError):  # 1e999 is a float
                 self.counts["bad_requests"] += 1
                 return 400, "not an event"
             if event_id in self.events:

@@ -55,6 +55,7 @@ def test_the_secret_is_shown_once_and_the_list_never_shows_it(alice):
     "ftp://example.com/hook", "file:///etc/passwd", "javascript:alert(1)", "gopher://127.0.0.1/",
     "http://10.0.0.1/hook", "http://192.168.1.20/", "http://172.16.0.1/",
     "http://169.254.169.254/latest/meta-data", "http://[fd00::1]/", "http://[fe80::1]/",
+    "http://[::a00:1]/", "http://[64:ff9b::a9fe:a9fe]/", "http://[2002:a00:1::]/",
     "http://0.0.0.0:8000/", "http://[::ffff:10.0.0.1]/", "http://224.0.0.1/",
     "http://user:pw@127.0.0.1/", "http:///nohost", "http://127.0.0.1/" + "a" * 10_240,
     "http://no-such-host.invalid/",
@@ -255,6 +256,19 @@ def _trickle(connection, stop):
     connection.close()
 
 
+def _trickled_body(connection, stop):
+    """Headers at once, saying the connection will close, then the body a byte at a time:
+    http.client lets go of the connection's socket while the body is still being read."""
+    try:
+        connection.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 100000\r\n"
+                           b"Connection: close\r\n\r\n")
+        while not stop.wait(0.1):
+            connection.sendall(b"x")
+    except OSError:
+        pass
+    connection.close()
+
+
 def _huge(connection, stop):
     try:
         connection.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 100000000\r\n\r\n")
@@ -268,7 +282,7 @@ def _huge(connection, stop):
 @pytest.mark.parametrize("app", [{"WEBHOOK_TIMEOUT_S": 0.5, "WEBHOOK_GIVE_UP_S": 0.2}],
                          indirect=True)
 @pytest.mark.parametrize("behaviour, state", [(_silent, "failed"), (_trickle, "failed"),
-                                              (_huge, "delivered")])
+                                              (_trickled_body, "failed"), (_huge, "delivered")])
 def test_a_hostile_receiver_holds_a_delivery_no_longer_than_its_deadline(
         app, alice, behaviour, state):
     url, close = _hostile_receiver(behaviour)

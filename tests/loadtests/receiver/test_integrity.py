@@ -41,3 +41,14 @@ def test_a_step_announced_twice_is_not_effective_once():
                _event("e5", "transaction.updated", "tx_paid", "returned")]
     result = _check(LEDGER, doubled)
     assert not result["ok"] and result["effective_per_movement_max"] == 2
+
+
+def test_a_signed_body_that_is_not_an_event_is_refused_and_counted():
+    """Even a number too big for an int (1e999 reads as infinity) is "not an event"."""
+    from bankapi.webhooks.sender import signature
+    from loadtests.receiver.receiver import Receiver
+    receiver = Receiver("whsec_test")
+    for body in (b'{"id": "evt_1", "sequence": 1e999, "account_id": "a"}',
+                 b'{"id": "evt_2", "sequence": "x", "account_id": "a"}', b"[]"):
+        assert receiver.accept(signature("whsec_test", body), body) == (400, "not an event")
+    assert receiver.summary()["bad_requests"] == 3
