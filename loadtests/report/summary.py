@@ -37,6 +37,11 @@ def verdict(report: dict) -> tuple[bool, list[str]]:
     if webhooks.get("ok") is False:
         reasons.append(f"webhooks integrity failed ({webhooks.get('missing_events')} missing, "
                        f"{webhooks.get('unknown_events')} unknown events at the receiver)")
+    load = report.get("load") or {}
+    if load.get("model") == "open" and load.get("offered"):
+        share = (load.get("dropped") or 0) / load["offered"]
+        if share > 1 - (report.get("slo") or 0):  # more than the SLO lets fail
+            reasons.append(f"{share:.1%} of the arrivals found no free phone (dropped)")
     if report.get("alerts_error"):
         reasons.append(f"alerts not graded: {report['alerts_error']}")
     failed = [t["name"] for t in report.get("thresholds") or () if not t["passed"]]

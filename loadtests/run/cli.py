@@ -161,6 +161,9 @@ def incident(scenario, users, duration, seed, client_policy, load_model, rate, o
              alert_speedup, port, reset_database):
     """Replay an incident scenario against a fresh bank and report what users lived through."""
     from loadtests.report import parse_threshold
+    if load_model == "closed" and rate is not None:  # as `load: {model: closed, rate}` is
+        raise click.BadParameter("--rate is the open model's; with --load-model closed the "
+                                 "phones think between journeys instead", param_hint="--rate")
     for expression in thresholds:
         try:
             parse_threshold(expression)

@@ -129,3 +129,16 @@ def test_the_dynamics_are_said_in_words_for_the_summary_and_the_page():
     report["incident"]["metastable_s"] = 7.5
     assert dynamics_lines(report)[2].endswith("back within the SLO 7.5 s later")
     assert dynamics_lines({"load": {"model": "closed"}}) == []
+
+
+def test_an_open_model_run_that_dropped_more_than_the_slo_allows_fails():
+    """Arrivals that found no free phone are users who could not start: past the SLO's
+    error budget the run fails, however well the few who started did."""
+    from loadtests.report.summary import verdict
+    report = {"slo": 0.99, "integrity": {"ok": True}, "thresholds": [],
+              "load": {"model": "open", "offered": 1000, "dropped": 50}}
+    passed, reasons = verdict(report)
+    assert not passed and "5.0% of the arrivals found no free phone (dropped)" in reasons
+    report["load"]["dropped"] = 5
+    assert verdict(report)[0]
+    assert verdict({**report, "load": {"model": "closed", "offered": 9, "dropped": 9}})[0]

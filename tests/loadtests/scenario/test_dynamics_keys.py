@@ -67,3 +67,11 @@ def test_the_open_model_and_client_read_as_the_run_uses_them():
     assert "client_policy" not in switched.definition
     assert load("bad-release", {"rate": 7}).rates() == [(0.0, 7.0)]
     assert policy_of(load("retry-storm", {"client": "budgeted"}).client).retry_budget
+
+
+def test_incident_refuses_a_rate_with_the_closed_model_before_anything_starts(tmp_path):
+    result = subprocess.run(
+        [sys.executable, "-m", "banksim", "incident", "--load-model", "closed", "--rate", "5",
+         "--out", str(tmp_path / "run")], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 2 and "--rate is the open model's" in result.stderr
+    assert not (tmp_path / "run").exists()
