@@ -29,6 +29,9 @@ FOREIGN_ID_REQUESTS = {
     ("POST", "/transfers"): ("/transfers", {"from_account_id": "{acc}", "amount": 100,
                                             "to_account_id": "{own}", "currency": "GBP"}),
     ("DELETE", "/budgets/<category>"): ("/budgets/groceries", None),  # only bob has one
+    ("GET", "/payments/<payment_id>"): ("/payments/{pay}", None),
+    ("DELETE", "/webhooks/<webhook_id>"): ("/webhooks/{whk}", None),
+    ("GET", "/webhooks/<webhook_id>/deliveries"): ("/webhooks/{whk}/deliveries", None),
 }
 NOT_ID_SCOPED = {"/admin", "/budgets/<category>:PUT", "/admin/chaos"}
 
@@ -50,7 +53,11 @@ def test_the_table_covers_every_user_route_that_takes_an_id(app):
 @pytest.fixture
 def bobs(bob):
     bob.client.put("/budgets/groceries", json={"limit": 1_00}, headers=bob.headers)
-    return {"acc": bob.account_id,
+    hook = bob.client.post("/webhooks", json={"url": "http://127.0.0.1:9/hook"},
+                           headers=bob.headers).json["id"]
+    paid = bob.post("/payments", json={"account_id": bob.account_id, "amount": 1,
+                                       "merchant": "M", "category": "cash"}, key="bobs-pay")
+    return {"acc": bob.account_id, "whk": hook, "pay": paid.json["id"],
             "tx": bob.get(f"/accounts/{bob.account_id}/transactions").json["transactions"][0]["id"],
             "ntf": bob.get("/notifications").json["notifications"][0]["id"]}
 
