@@ -131,7 +131,9 @@ def dynamics_lines(report: dict) -> list[str]:
         lines.append("goodput: " + ", ".join(f"{row['phase']} {row['succeeded_per_s']:g}/s"
                                              for row in goodput))
     incident = report.get("incident") or {}
-    if incident.get("trigger_ended_at_s") is not None:
+    # the metastable window is the open model's story: in the closed model a slow bank
+    # also gets less traffic, and the detector's recovery already says when it came back
+    if load.get("model") == "open" and incident.get("trigger_ended_at_s") is not None:
         back = incident.get("metastable_s")
         lines.append(f"after the trigger ended at {incident['trigger_ended_at_s']:g} s: "
                      + ("did not recover within the run (metastable)" if back is None
