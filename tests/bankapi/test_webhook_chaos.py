@@ -1,12 +1,11 @@
 """Delivery chaos: each webhook_* fault does what it says, and the receiver's view still
 matches the ledger (the report's webhooks integrity check)."""
 import datetime
-import uuid
 
 import pytest
 
 from loadtests.receiver.integrity import webhooks_block
-from tests.helpers.webhooks import drain, start_receiver
+from tests.helpers.webhooks import drain, pay, start_receiver
 
 
 @pytest.fixture
@@ -21,12 +20,6 @@ def hook(client, admin_headers, alice, bob):
     server.stop()
 
 
-def pay(customer, amount=1_00):
-    response = customer.post("/payments", json={"account_id": customer.account_id,
-                                                "amount": amount, "merchant": "Tesco",
-                                                "category": "groceries"},
-                             key=uuid.uuid4().hex)
-    assert response.status_code == 201, response.json
 
 
 def deliveries(client, admin_headers, hook_id):

@@ -1,7 +1,6 @@
 """Webhooks: registration and its refusals, the outbox written with the movement, signed
 delivery, retries and giving up."""
 import json
-import uuid
 
 import pytest
 from sqlalchemy import select
@@ -11,7 +10,7 @@ from bankapi.database.db import db
 from bankapi.domain import outbox
 from bankapi.models import LedgerEntry, WebhookEvent
 from loadtests.receiver.receiver import verify
-from tests.helpers.webhooks import drain, start_receiver
+from tests.helpers.webhooks import drain, pay, start_receiver
 
 
 @pytest.fixture
@@ -26,13 +25,6 @@ def register(customer, url, **fields):
                                 headers=customer.headers)
 
 
-def pay(customer, amount=1_00):
-    response = customer.post("/payments", json={"account_id": customer.account_id,
-                                                "amount": amount, "merchant": "Tesco",
-                                                "category": "groceries"},
-                             key=uuid.uuid4().hex)
-    assert response.status_code == 201, response.json
-    return response
 
 
 def deliveries(customer, hook_id):

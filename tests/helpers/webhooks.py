@@ -1,4 +1,5 @@
 """Helpers for webhook tests: a receiver in the test's process and a dispatcher driven by hand."""
+import uuid
 import time
 
 from bankapi.webhooks.dispatcher import Dispatcher
@@ -21,3 +22,13 @@ def drain(app, until, timeout_s=20.0) -> None:
                 time.sleep(0.05)
     finally:
         dispatcher.pool.shutdown(wait=True)
+
+
+def pay(customer, amount=1_00):
+    """A card payment of the customer's, with a fresh Idempotency-Key; its 201 answer."""
+    response = customer.post("/payments", json={"account_id": customer.account_id,
+                                                "amount": amount, "merchant": "Tesco",
+                                                "category": "groceries"},
+                             key=uuid.uuid4().hex)
+    assert response.status_code == 201, response.json
+    return response
