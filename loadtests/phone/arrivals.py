@@ -78,7 +78,7 @@ class ArrivalTally:
 
 
 class FreePhones:
-    """Phones waiting for their next journey; each is parked on a waiter with `set()`."""
+    """Phones waiting for their next journey; each is parked on a waiter with `set(t_s)`."""
 
     def __init__(self):
         self.idle: deque = deque()
@@ -93,9 +93,11 @@ class FreePhones:
         except ValueError:
             pass
 
-    def arrive(self) -> bool:
-        """Hand an arrival to the free phone that became free last; False: none (dropped)."""
+    def arrive(self, t_s: float | None = None) -> bool:
+        """Hand the arrival at `t_s` (seconds into the run; None: the run is stopping) to
+        the free phone that became free last; False: none (dropped). The phone's journey
+        counts from `t_s`, so it falls in the same second as its arrival in the report."""
         if not self.idle:
             return False
-        self.idle.pop().set()
+        self.idle.pop().set(t_s)
         return True

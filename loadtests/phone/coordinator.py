@@ -45,6 +45,17 @@ FLUSH_WAIT_S = 5.0
 SHARE_WAIT_S = 5.0  # how long a worker waits for the master to say how many workers share R
 
 
+class Parked:
+    """A phone waiting for an arrival (open model): `set(t_s)` by the arrival that picks it."""
+
+    def __init__(self):
+        self.event, self.t_s = Event(), None
+
+    def set(self, t_s: float | None) -> None:
+        self.t_s = t_s
+        self.event.set()
+
+
 class RunCoordinator:
     def __init__(self, environment, scenario: Scenario):
         self.environment, self.scenario = environment, scenario
@@ -140,19 +151,20 @@ class RunCoordinator:
                         fallback)
             return fallback
 
-    def wait_for_arrival(self) -> bool:
-        """Park the calling phone until an arrival picks it (open model); False when the
-        run is stopping instead (the phone starts nothing)."""
+    def wait_for_arrival(self) -> float | None:
+        """Park the calling phone until an arrival picks it (open model): the arrival's
+        time, the journey's `t_s`; None when the run is stopping instead (the phone starts
+        nothing)."""
         if self.stopping:
-            return False
-        waiter = Event()
+            return None
+        waiter = Parked()
         self.free_phones.park(waiter)
         try:
-            waiter.wait()
+            waiter.event.wait()
         finally:
-            if not waiter.is_set():
+            if not waiter.event.is_set():
                 self.free_phones.leave(waiter)
-        return not self.stopping
+        return None if self.stopping else waiter.t_s
 
     def test_stopping(self) -> None:
         """No arrivals once the run stops: parked phones are let go at once (Locust would
@@ -176,7 +188,8 @@ class RunCoordinator:
         origin, t_s = time.monotonic() - self.seconds_since_start(), 0.0
         while (t_s := schedule.next_after(t_s)) is not None:
             gevent.sleep(max(0.0, origin + t_s - time.monotonic()))
-            self.tally.count(self.seconds_since_start(), self.free_phones.arrive())
+            now = self.seconds_since_start()
+            self.tally.count(now, self.free_phones.arrive(now))
 
     def _start_arrivals(self) -> None:
         self.stopping, self._running = False, True

@@ -192,9 +192,12 @@ def _picked(kind: journeys.JourneyKind):
     """Locust's task for one journey of the registry (in the open model, it starts when an
     arrival picks the phone)."""
     def run(user: "MobileCustomer") -> None:
-        if coordinator.open_model and not coordinator.wait_for_arrival():
-            return  # the run is stopping: no journey
-        user.journey(kind.name, kind.steps)
+        arrived_at = None
+        if coordinator.open_model:
+            arrived_at = coordinator.wait_for_arrival()
+            if arrived_at is None:
+                return  # the run is stopping: no journey
+        user.journey(kind.name, kind.steps, arrived_at)
     run.__name__ = kind.name
     return run
 
@@ -263,9 +266,12 @@ class MobileCustomer(FastHttpUser):
         session = saved_sessions[k]
         return session if session.get("email") == self.app.device.email else None
 
-    def journey(self, name: str, steps) -> None:
-        """Run one journey (signing in first if the app has no session) and record it."""
+    def journey(self, name: str, steps, arrived_at: float | None = None) -> None:
+        """Run one journey (signing in first if the app has no session) and record it; its
+        `t_s` is its arrival's in the open model (the same second the tally counts)."""
         t_s, phase = coordinator.seconds_since_start(), coordinator.phase
+        if arrived_at is not None:
+            t_s = min(t_s, arrived_at)
 
         def done(journey: Journey):
             self.environment.events.request.fire(

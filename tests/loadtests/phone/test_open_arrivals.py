@@ -37,17 +37,18 @@ def test_arrivals_need_no_phone_and_those_finding_none_are_dropped():
     phones, tally = FreePhones(), ArrivalTally()
 
     class Waiter:
-        picked = False
+        picked_at = None
 
-        def set(self):
-            self.picked = True
+        def set(self, t_s):
+            self.picked_at = t_s
 
     waiters = [Waiter(), Waiter()]
     for waiter in waiters:
         phones.park(waiter)
     for t in (0.1, 0.2, 0.3, 1.5):
-        tally.count(t, phones.arrive())
-    assert all(w.picked for w in waiters)
+        tally.count(t, phones.arrive(t))
+    # the phone that became free last goes first, and its journey counts from its arrival
+    assert [w.picked_at for w in waiters] == [0.2, 0.1]
     assert tally.rows() == [{"t_s": 0, "offered": 3, "started": 2, "dropped": 1},
                             {"t_s": 1, "offered": 1, "started": 0, "dropped": 1}]
 
@@ -56,7 +57,7 @@ def test_a_phone_that_stopped_waiting_is_never_picked():
     phones = FreePhones()
 
     class Waiter:
-        def set(self):
+        def set(self, t_s):
             raise AssertionError("a stopped phone was picked")
 
     waiter = Waiter()

@@ -7,6 +7,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections import Counter
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
@@ -77,6 +78,10 @@ def test_open_model_keeps_its_rate_while_the_bank_is_slow_and_counts_drops(slow_
     journeys = [json.loads(line) for line in journeys_out.read_text().splitlines()]
     assert 0 < len(journeys) <= started
     assert not any(j["ok"] for j in journeys)
+    # a journey counts from its arrival: no second holds more journeys than it started
+    started_in = {row["t_s"]: row["started"] for row in load["seconds"]}
+    for second, n in Counter(int(j["t_s"]) for j in journeys).items():
+        assert n <= started_in.get(second, 0), second
 
 
 def test_distributed_workers_each_start_their_share_of_the_rate(slow_server, tmp_path,
