@@ -12,7 +12,7 @@ from jinja2 import Environment
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
-from loadtests.compare.metrics import METRICS
+from loadtests.compare.metrics import METRICS, runs_for
 from loadtests.compare.summary import LABELS, cell, params_text, single_run_note
 from loadtests.report.charts import _png
 
@@ -54,7 +54,7 @@ same number of runs, at least two, and the ranges do not overlap.
 <table><tr><th>variant</th>{% for m in metrics %}<th>{{ labels[m] }}</th>{% endfor %}
 <th>integrity</th><th>runs</th></tr>
 {% for v in d.variants %}<tr><td>{{ params_text(v.params) }}</td>
-{% for m in metrics %}<td>{{ cell(m, v.metrics[m], v.reported) }}</td>{% endfor %}
+{% for m in metrics %}<td>{{ cell(m, v.metrics[m], runs_for(v, m)) }}</td>{% endfor %}
 <td class="{{ '' if v.integrity_ok else 'fail' }}">{{ 'ok' if v.integrity_ok else 'FAILED' }}</td>
 <td>{% for run in v.runs %}<a href="{{ run }}/report.html">{{ loop.index }}</a>
 {% endfor %}</td></tr>
@@ -128,8 +128,8 @@ def write_compare_html(document: dict, path: str | Path) -> Path:
     env = Environment(autoescape=True)
     images = {"spread": spread_chart(document), "time": time_chart(document)}
     html = env.from_string(PAGE).render(
-        d=document, metrics=METRICS, labels=LABELS, cell=cell, params_text=params_text,
-        note=single_run_note(document),
+        d=document, metrics=METRICS, labels=LABELS, cell=cell, runs_for=runs_for,
+        params_text=params_text, note=single_run_note(document),
         img={k: base64.b64encode(v).decode("ascii") for k, v in images.items()})
     path = Path(path)
     path.write_text(html, encoding="utf-8")

@@ -27,6 +27,9 @@ HIGHER_IS_BETTER = {"success_rate", "bad_version_success_rate", "goodput_per_s"}
 UNMEASURED = {"time_to_detect_s": "never fired",
               "time_to_recover_s": "no recovery seen",
               "metastable_s": "did not recover"}
+# Metrics that only a run with a trigger (a step that starts `recovery`) can measure: a
+# run without one did not "fail to recover", it had nothing to recover from
+NEEDS_TRIGGER = {"metastable_s"}
 # Metrics whose "not measured" outcome is worse than any value: never recovering is worse
 # than recovering late (an alert that never fired may be good news: not here)
 NEVER_IS_WORST = {"metastable_s"}
@@ -163,12 +166,23 @@ def summarise_variant(out: Path, params: dict, runs: list[str]) -> dict:
     dirs = [out / run for run in runs]
     per_run = [run_metrics(d) for d in dirs]
     checks = [run_passed(d) for d in dirs]
+    reports = [read_report(d) for d in dirs]
     return {"params": params, "runs": runs,
-            "reported": sum(read_report(d) is not None for d in dirs),
+            "reported": sum(r is not None for r in reports),
+            "triggered": sum(r is not None and (r.get("incident") or {}).get(
+                "trigger_ended_at_s") is not None for r in reports),
             "metrics": {m: spread([r[m] for r in per_run]) for m in METRICS},
             "integrity_ok": bool(checks) and all(ok for ok, _ in checks),
             "thresholds_passed": bool(checks) and all(passed for _, passed in checks),
             "success_over_time": success_over_time(dirs)}
+
+
+def runs_for(variant: dict, metric: str) -> int | None:
+    """The variant's runs that could measure `metric`: those with a report (and, for the
+    metrics that need one, a trigger); what they did not measure is their outcome."""
+    if metric in NEEDS_TRIGGER and "triggered" in variant:
+        return variant["triggered"]
+    return variant.get("reported")
 
 
 def compare_document(scenario: str, seed: int, repeat: int, variants: list[dict]) -> dict:
@@ -198,7 +212,7 @@ def verdicts(variants: list[dict], metrics: tuple = METRICS) -> dict[str, list[s
             where = f" (with {', '.join(f'{k}={v}' for k, v in rest)})" if rest else ""
             for metric in metrics:
                 sentence = verdict(metric, [(_label(v["params"], key), v["metrics"][metric],
-                                             v.get("reported")) for v in group])
+                                             runs_for(v, metric)) for v in group])
                 if sentence:
                     lines.append(sentence + where)
         found[key] = lines

@@ -4,7 +4,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from loadtests.compare.metrics import METRICS, UNMEASURED
+from loadtests.compare.metrics import METRICS, UNMEASURED, runs_for
 
 LABELS = {"success_rate": "success", "bad_version_success_rate": "bad version success",
           "bad_version_users": "users on bad version",
@@ -69,7 +69,7 @@ def print_comparison(document: dict, console: Console | None = None) -> None:
     for i, variant in enumerate(variants):
         table.add_column(f"v{i + 1}: {escape(params_text(variant['params']))}", justify="right")
     for metric in METRICS:
-        table.add_row(LABELS[metric], *(cell(metric, v["metrics"][metric], v.get("reported"))
+        table.add_row(LABELS[metric], *(cell(metric, v["metrics"][metric], runs_for(v, metric))
                                         for v in variants))
     table.add_row("integrity", *("[green]ok[/]" if v["integrity_ok"] else "[bold red]FAILED[/]"
                                  for v in variants))

@@ -109,6 +109,30 @@ def test_never_recovering_is_clearly_worse_than_recovering_every_time():
     assert "no verdict" in verdict("metastable_s", [("a", None, 3), ("b", partly, 3)])
 
 
+def test_a_run_without_a_trigger_did_not_fail_to_recover(tmp_path):
+    """metastable_s is null both when a run never recovered and when it had no trigger
+    (no step starts `recovery`): only the first is an outcome."""
+    import json
+
+    from loadtests.compare.metrics import runs_for, summarise_variant, verdicts
+    from loadtests.compare.summary import cell
+    variants = []
+    for name, ended in (("a", None), ("b", None)):
+        run = tmp_path / name
+        run.mkdir()
+        (run / "report.json").write_text(json.dumps({
+            "duration_s": 60, "journeys": [], "incident": {"trigger_ended_at_s": ended,
+                                                            "metastable_s": None}}))
+        variants.append(summarise_variant(tmp_path, {"client": name}, [name]))
+        variants[-1]["runs"] = [name, name]  # two runs each, both without a trigger
+        variants[-1]["reported"], variants[-1]["triggered"] = 2, 0
+    assert runs_for(variants[0], "metastable_s") == 0 and runs_for(variants[0], "dropped") == 2
+    assert cell("metastable_s", None, runs_for(variants[0], "metastable_s")) == "–"
+    assert not any(line.startswith("metastable_s") for line in verdicts(variants)["client"])
+    variants[0]["triggered"] = variants[1]["triggered"] = 2  # now both had one: an outcome
+    assert cell("metastable_s", None, 2) == "did not recover in 2 of 2"
+
+
 def test_the_dynamics_are_said_in_words_for_the_summary_and_the_page():
     from loadtests.report.dynamics import dynamics_lines
     report = {"load": {"model": "open", "rate": 4.0, "offered": 160, "started": 150,
