@@ -149,10 +149,11 @@ def preflight(journeys: list[dict], now_s: float, slo: float, p95_ms: float | No
     result = {"ok": None, "success_rate": rate, "p95_ms": None if p95 is None else round(p95, 1),
               "journeys": len(finished), "at_s": round(now_s, 3), "reason": None}
     if len(finished) < MIN_JOURNEYS:
-        after = f" after the phones' arrivals ended at {since_s:g} s" if since_s else ""
+        after = f" after the phones had all started at {since_s:g} s" if since_s else ""
         result["reason"] = (f"only {len(finished)} journeys finished{after} before the first "
                             "fault: too few to check the baseline (start the chaos later, "
-                            "or run more users)")
+                            "or run more journeys: more users, or a higher load.rate in the "
+                            "open model)")
         return result
     missed = []
     if rate < slo:

@@ -131,7 +131,7 @@ def test_preflight_judges_the_steady_state_after_the_phones_arrived():
     assert preflight(warm_up + steady, 10.5, 0.99, None, since_s=5)["ok"] is True
     assert preflight(warm_up + steady, 10.5, 0.99, None)["ok"] is False
     early = preflight(warm_up, 5, 0.99, None, since_s=5)
-    assert early["ok"] is None and "after the phones' arrivals ended at 5 s" in early["reason"]
+    assert early["ok"] is None and "after the phones had all started at 5 s" in early["reason"]
 
 
 def test_preflight_with_too_few_journeys_is_not_judged_and_says_so():
