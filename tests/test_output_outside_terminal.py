@@ -10,6 +10,7 @@ import struct
 import subprocess
 import sys
 import termios
+import time
 
 import pytest
 import requests
@@ -52,9 +53,19 @@ def faulted(served):
                            input=json.dumps(rule), env=env, capture_output=True, text=True,
                            timeout=60)
     assert added.returncode == 0, added.stderr
+    rule_id = added.stdout.strip()
     for _ in range(3):
         requests.get(served.url + "/me", headers={"X-Device-Id": DEVICE}, timeout=30)
-    return env, added.stdout.strip()
+    # each worker writes its injections down in batches (about every half second): wait
+    # until all three are there, as a user reading the events a moment later would see them
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        events = requests.get(served.url + "/admin/chaos/events", timeout=30, headers={
+            "Authorization": f"Bearer {ADMIN_TOKEN}"}).json()["events"]
+        if sum(event["rule_id"] == rule_id for event in events) == 3:
+            break
+        time.sleep(0.2)
+    return env, rule_id
 
 
 @pytest.mark.parametrize("command", ["status", "events"])
