@@ -35,17 +35,19 @@ def status(api):
     body = api.call("GET", "")
     state = "[green]on[/]" if body["enabled"] else "[yellow]off (kill switch)[/]"
     console.print(f"chaos {state}, seed {body['seed']}, revision {body['revision']}")
-    console.print(_header_faults_line(body.get("settings") or {}))
+    console.print(_header_faults_line(body.get("settings") or {}, body["enabled"]))
     print_rules(body["rules"])
 
 
-def _header_faults_line(settings: dict) -> str:
+def _header_faults_line(settings: dict, chaos_on: bool = True) -> str:
     allow = settings.get("allow") or {}
     if not settings.get("header_faults"):
         return "header faults off (X-Banksim-Fault is ignored)"
     who = [f"device {device}" for device in allow.get("devices", [])]
     who += [f"user {user}" for user in allow.get("users", [])]
-    return f"header faults [green]on[/] for {', '.join(who) or 'nobody yet'}"
+    shown = ", ".join(who[:5]) + (f" and {len(who) - 5} more" if len(who) > 5 else "")
+    line = f"header faults [green]on[/] for {shown or 'nobody yet'}"
+    return line if chaos_on else line + " [yellow](idle: chaos is off)[/]"
 
 
 @chaos.command("header-faults")

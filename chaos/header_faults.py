@@ -42,8 +42,14 @@ SETTING = {"latency": "ms", "error": "status", "reset": None, "timeout": "hang_m
 UNITS = {"ms": {"": 1, "ms": 1, "s": 1000}, "hang_ms": {"": 1, "ms": 1, "s": 1000},
          "bytes_per_s": {"": 1, "bps": 1, "kbps": 1000}}
 REASONS = ("off", "not_allowed", "exempt_path", "malformed", "not_ascii", "too_long",
-           "too_many", "unknown_fault", "invalid_value")
-_ITEM = re.compile(r"^([a-z_]{1,20})(?:=([a-z0-9.]+))?$")  # (lower-cased; MAX_LENGTH bounds)
+           "too_many", "unknown_fault", "invalid_value", "conflict")
+# Faults that reshape the answer's body as it goes out: one per header. Two would each
+# need the other's bytes as they are sent (a cut inside a dribble closes the connection
+# before the dribble sends what the cut let through), so a header asking for both is
+# ignored rather than half done.
+BODY_FAULTS = frozenset({"bandwidth", "cut"})
+BODY_WAITS = frozenset({"bandwidth"})  # act (and are recorded) when their dribble gets a slot
+_ITEM = re.compile(r"^([a-z_]{1,20})(?:=([a-z0-9.]*))?$")  # (lower-cased; MAX_LENGTH bounds)
 _NUMBER = re.compile(r"^([0-9]+(?:\.[0-9]+)?)([a-z]*)$")
 
 
@@ -100,13 +106,15 @@ def parse(value: str) -> Asked:
             faults.append((kind, build_fault(_settings(kind, text))))
         except (FaultSettingsError, ValueError):
             return Asked(reason="invalid_value")
+    if sum(kind in BODY_FAULTS for kind, _ in faults) > 1:
+        return Asked(reason="conflict")
     return Asked(tuple(faults))
 
 
 def _settings(kind: str, text: str | None) -> dict:
     """The fault object a rule would carry for `kind=text` (ValueError: not a value)."""
     setting = SETTING[kind]
-    if setting is None or text is None:
+    if setting is None or not text:
         if setting is not None or text is not None:
             raise ValueError("this fault takes a value" if text is None else "no value")
         return {"type": kind}
@@ -134,9 +142,14 @@ class ChainedFaults(Fault):
 
     Recording: `record(type)` is called for each item as it acts, and only then: an item
     after the one that answered is never recorded, nor a wait the cap refused (latency
-    then answers at once, as if not asked). When no item acted, the app's answer goes out
-    unmarked (no X-Chaos-Rule). A bandwidth item is recorded when the chain reaches it
-    (its body is dribbled later), even when its span then finds no slot.
+    then answers at once, as if not asked), nor a bandwidth item whose dribble found no
+    slot (its body goes at once). When no item acted, the app's answer goes out unmarked
+    (no X-Chaos-Rule); an answer a bandwidth item will dribble is marked, as its headers
+    go out before the dribble seeks its slot.
+
+    The kill switch: when a hold is cut short because the header no longer applies (the
+    kill switch, the setting, the allow-list), the items after it never happen: the
+    request goes straight on to the app.
 
     `holds` and `still_applies` are the decider's (its slots, and whether the request may
     still use the header: kill switch, setting, allow-list); without them (unit tests)
@@ -160,6 +173,8 @@ class _Run:
 
     def __init__(self, chain: ChainedFaults, exchange: Exchange):
         self.left, self.spent, self.acted = MAX_HOLD_S, 0.0, False
+        self.stopped = False  # a hold was cut because the header stopped applying
+        self.shapes = any(kind in BODY_WAITS for kind, _ in chain.faults)
         self.record = chain.record or (lambda _kind: None)
         holds, applies = chain.holds, chain.still_applies
         if holds is None:  # no decider (unit tests): the exchange's own waits
@@ -180,7 +195,7 @@ class _Run:
             if not link.forwarded:  # it hung up or reset the connection itself
                 link.acted()
             raise
-        if not link.refused:
+        if not link.refused and kind not in BODY_WAITS:
             link.acted()
         return result
 
@@ -202,6 +217,11 @@ class _Link:
             self.recorded = self._run.acted = True
             self._run.record(self._kind)
 
+    @property
+    def wait_budget_s(self) -> float:
+        """What this item may still wait: the chain's budget, less what earlier items took."""
+        return max(self._run.left, 0.0)
+
     def hold(self, seconds: float) -> bool:
         allowed = max(min(seconds, self._run.left), 0.0)
         held = self._run.hold(allowed)
@@ -211,6 +231,8 @@ class _Link:
         self._run.left -= allowed
         self._run.spent += allowed
         self.acted()
+        if held is Held.CUT:
+            self._run.stopped = True
         return held is Held.DONE and allowed >= seconds
 
     @contextmanager
@@ -222,6 +244,7 @@ class _Link:
             if wait is not None:
                 self._run.left -= allowed
                 self._run.spent += allowed
+                self.acted()
             if wait is None or allowed >= seconds:
                 yield wait
                 return
@@ -242,11 +265,11 @@ class _Link:
         return self._exchange.reply(*args, **kwargs)
 
     def forward(self):
-        if not self.refused:
+        if not self.refused and self._kind not in BODY_WAITS:
             self.acted()
         self.forwarded = True
-        if self._rest:
+        if self._rest and not self._run.stopped:
             return self._run.enter(self._exchange, self._rest)
-        if self._run.acted or self._exchange.response is not None:
+        if self._run.acted or self._run.shapes or self._exchange.response is not None:
             return self._exchange.forward()
         return self._exchange.app(self._exchange.environ, self._exchange.start_response)

@@ -55,7 +55,9 @@ class BandwidthFault(Fault):
 
     def dribble(self, exchange: Exchange, body: bytes):
         yield b""  # the server sends the status line and headers with the first write
-        fits = min(len(body), int(self.bytes_per_s * MAX_S))  # what arrives within MAX_S
+        # what arrives within MAX_S (or what is left of a header's budget after its
+        # earlier items waited: docs/reference.md, caller-chosen faults)
+        fits = min(len(body), int(self.bytes_per_s * min(MAX_S, exchange.wait_budget_s)))
         sent, started = 0, time.monotonic()
         with exchange.span(fits / self.bytes_per_s) as wait:
             while wait is not None and sent < fits:

@@ -54,7 +54,11 @@ class Exchange:
     (returning False); a plain sleep when no engine is involved (unit tests).
     `span(seconds)` is the same for a fault that waits many times, `seconds` in all:
     a context manager giving a `wait(seconds) -> bool`, or None when no slot was free.
+    `wait_budget_s`: the longest a fault here may wait in all (a fault in a header's chain
+    sees what the earlier items left of the chain's budget).
     """
+
+    wait_budget_s = 60.0  # one latency fault's cap
 
     def __init__(self, environ: dict, start_response: StartResponse, app, rule_id: str,
                  request_id: str, rng: random.Random, response: BufferedResponse | None = None,

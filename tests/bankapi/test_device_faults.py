@@ -149,10 +149,14 @@ def test_a_user_on_the_allow_list_may_ask_from_any_device(client, alice, allow):
     ("latency=-5", "malformed"),
     ("latency=0.5ms", "invalid_value"),
     ("latency", "invalid_value"),
+    ("latency=", "invalid_value"),  # a missing value, as the bare type
+    ("reset=", "invalid_value"),
     ("error=200", "invalid_value"),
     ("error=503x", "invalid_value"),
     ("reset=1", "invalid_value"),
     ("bandwidth=0", None),  # unknown until that fault is installed, then an invalid value
+    ("bandwidth=10; cut=50", "conflict"),  # two faults that reshape the body: not both
+    ("cut=50; bandwidth=10", "conflict"),
     ("db_error=operational", "unknown_fault"),
     ("meteor=1", "unknown_fault"),
     ("latency=5ms;latency=6ms", "unknown_fault"),

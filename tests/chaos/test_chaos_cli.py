@@ -124,6 +124,10 @@ def test_header_faults_on_adds_to_the_allow_list_and_off_forgets_it(run, store):
     assert store.settings() == {"header_faults": True, "allow": {
         "devices": ["phone-a", "phone-b"], "users": ["user_1"]}}
     assert "header faults on for device phone-a" in run("status").output
+    assert run("off").exit_code == 0  # the kill switch ends them too: status says so
+    assert "(idle: chaos is off)" in " ".join(run("status").output.split())  # wrapped or not
+    assert run("on").exit_code == 0
+    assert "idle" not in run("status").output
     refused = run("header-faults", "off", "--device", "phone-a")
     assert refused.exit_code != 0 and store.settings()["header_faults"] is True
     assert run("header-faults", "off").exit_code == 0

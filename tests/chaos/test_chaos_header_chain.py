@@ -125,3 +125,36 @@ def test_leaving_the_allow_list_ends_a_dribbled_body(client, store, decider, all
     assert not slow.is_alive()
     assert box["value"].status_code == 200 and box["value"].json["hello"] == "world"
     assert decider.holds.held == 0
+
+
+@pytest.mark.parametrize("after", ["error=503", "reset", "malformed=garbage", "cut=5"])
+def test_the_kill_switch_during_a_hold_stops_the_items_queued_behind_it(
+        client, store, decider, allowed, after):
+    """A latency cut short by the kill switch ends the header's faults: the item after it
+    never fires (the app answers, whole) and is never recorded."""
+    slow, box = in_thread(lambda: ask(client, f"latency=30s; {after}"))
+    assert wait_until(lambda: decider.holds.held == 1)
+    store.set_enabled(False)
+    slow.join(10)
+    assert not slow.is_alive() and "error" not in box, box
+    assert box["value"].status_code == 200 and box["value"].json["hello"] == "world"
+    assert recorded(store) == ["latency"]
+
+
+def test_a_dribble_after_a_latency_is_cut_where_the_shared_budget_ends(
+        client, decider, allowed, monkeypatch):
+    """The items share one budget: a dribble after a latency gets what is left of it, and
+    a body that needs longer is cut there (the connection closes), not sent whole."""
+    import chaos.header_faults as header_faults
+    monkeypatch.setattr(header_faults, "MAX_HOLD_S", 1.5)  # a short budget for a fast test
+    began = time.monotonic()
+    with pytest.raises(ConnectionError):  # the body stops short: the client sees the close
+        ask(client, "latency=1s; bandwidth=20")  # ~80 bytes at 20 B/s: 4 s, only 0.5 s left
+    assert time.monotonic() - began < 3
+
+
+def test_a_dribble_that_finds_no_slot_is_not_recorded(client, store, decider, allowed):
+    decider.holds = Holds(0, decider.holds.next_check_s)
+    answer = ask(client, "bandwidth=2")  # would take ~40 s: needs a slot, there is none
+    assert answer.status_code == 200 and answer.json["hello"] == "world"
+    assert recorded(store) == []
