@@ -14,6 +14,32 @@ from bankapi.database.db import db
 from bankapi.models import Base
 from chaos.models import Base as ChaosBase
 
+
+def _database_of_this_worker(url: str | None) -> str | None:
+    """Under pytest-xdist (`-n`), each worker gets a PostgreSQL database of its own,
+    `<name>_<worker id>`, created on first use: every test empties the tables it uses, and
+    two workers on one database would empty them under each other. Set before any test
+    module reads BANKSIM_TEST_DATABASE_URL (this is the first conftest pytest imports)."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    if not url or not worker:
+        return url
+    from sqlalchemy.engine import make_url
+    base = make_url(url)
+    name = f"{base.database}_{worker}"
+    admin = create_engine(base, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            if conn.execute(text("SELECT 1 FROM pg_database WHERE datname = :name"),
+                            {"name": name}).first() is None:
+                conn.execute(text(f'CREATE DATABASE "{name}"'))
+    finally:
+        admin.dispose()
+    return base.set(database=name).render_as_string(hide_password=False)
+
+
+if os.environ.get("BANKSIM_TEST_DATABASE_URL"):
+    os.environ["BANKSIM_TEST_DATABASE_URL"] = _database_of_this_worker(
+        os.environ["BANKSIM_TEST_DATABASE_URL"])
 PG_URL = os.environ.get("BANKSIM_TEST_DATABASE_URL")
 ADMIN_TOKEN = "test-admin-token"
 # The fixtures through which a test reaches the database under test. With

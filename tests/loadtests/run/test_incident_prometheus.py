@@ -86,6 +86,7 @@ def prometheus_left(data_dir: str) -> list[str]:
 
 
 @pytest.mark.slow
+@pytest.mark.story
 @pytest.mark.database_incidental
 @needs_prometheus
 def test_the_per_version_alert_fires_for_the_bad_release_alone(tmp_path):

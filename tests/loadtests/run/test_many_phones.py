@@ -14,7 +14,7 @@ from collections import Counter
 
 import pytest
 
-pytestmark = [pytest.mark.slow, pytest.mark.skipif(
+pytestmark = [pytest.mark.slow, pytest.mark.story, pytest.mark.skipif(
     bool(os.environ.get("BANKSIM_TEST_DATABASE_URL")), reason="runs once, on SQLite")]
 PHONES = 300
 

@@ -14,7 +14,7 @@ import sys
 
 import pytest
 
-pytestmark = [pytest.mark.slow, pytest.mark.skipif(
+pytestmark = [pytest.mark.slow, pytest.mark.story, pytest.mark.skipif(
     bool(os.environ.get("BANKSIM_TEST_DATABASE_URL")),
     reason="scenario stories run once, on SQLite")]
 
