@@ -1,12 +1,12 @@
 """Several faults in one X-Banksim-Fault header, through the tiny app's middleware: only the
 items that acted are recorded, their waits share the slot-free second, and a held one ends
 when its device leaves the allow-list."""
-import threading
 import time
 
 import pytest
 
 from chaos.holding import Holds
+from tests.helpers.threads import in_thread, wait_until
 
 LAB = {"X-Device-Id": "lab-phone-1"}
 
@@ -30,26 +30,6 @@ def recorded(store) -> list[str]:
 def ask(client, value: str, **headers):
     return client.get("/hello", headers={**LAB, **headers, "X-Banksim-Fault": value},
                       buffered=True)  # the body read here, a dribbled one included
-
-
-def in_thread(call):
-    box = {}
-
-    def run():
-        try:
-            box["value"] = call()
-        except Exception as exc:  # noqa: BLE001 - a hang-up surfaces as an error here
-            box["error"] = exc
-    thread = threading.Thread(target=run, daemon=True)
-    thread.start()
-    return thread, box
-
-
-def wait_until(check, within_s=5.0):
-    deadline = time.monotonic() + within_s
-    while not check() and time.monotonic() < deadline:
-        time.sleep(0.01)
-    return check()
 
 
 @pytest.mark.parametrize("value, acted, status", [

@@ -10,23 +10,9 @@ import pytest
 import requests
 
 from chaos.decisions import Decider
+from tests.helpers.threads import in_thread, wait_until
 
 LATENCY = {"type": "latency", "ms": 30_000}
-
-
-def in_thread(call):
-    """Run `call` in a thread; return (thread, box) where box["value"] is its result."""
-    box = {}
-    thread = threading.Thread(target=lambda: box.update(value=call()), daemon=True)
-    thread.start()
-    return thread, box
-
-
-def wait_until(check, within_s=5.0):
-    deadline = time.monotonic() + within_s
-    while not check() and time.monotonic() < deadline:
-        time.sleep(0.01)
-    return check()
 
 
 def test_requests_wait_for_a_reload_in_progress_instead_of_using_stale_rules(
