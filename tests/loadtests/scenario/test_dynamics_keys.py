@@ -59,7 +59,7 @@ def test_validate_accepts_the_documented_dynamics(tmp_path):
 def test_the_open_model_and_client_read_as_the_run_uses_them():
     storm = load("retry-storm")
     assert storm.load_model == "open" and storm.phones == 300 and storm.client == "naive"
-    assert storm.rates() == [(0.0, 2.5), (15.0, 10.0), (35.0, 2.5)]  # the trigger: a burst
+    assert storm.rates() == [(0.0, 5.0), (15.0, 10.0), (35.0, 5.0)]  # the trigger: a burst
     assert storm.bank == {"workers": 1, "threads": 4, "service_ms": 250}
     assert load("bad-release").load_model == "closed"
     assert load("bad-release").client_policy == "backoff"  # `client_policy` stays a synonym
