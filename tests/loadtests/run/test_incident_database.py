@@ -3,6 +3,7 @@ holds someone else's data unless told `--reset-database`; always an empty one or
 earlier run left. Also the bank's `--port`. Run as a user runs them, with
 BANKSIM_DATABASE_URL exported as the README's Scaling-out section says (SQLite, or
 PostgreSQL in the PostgreSQL pass)."""
+import json
 import os
 import socket
 import subprocess
@@ -59,9 +60,13 @@ def test_an_empty_database_and_an_earlier_run_s_are_reset_a_reseeded_one_is_not(
                     "--out", str(tmp_path / "first"))
     assert first.returncode in (0, 1), said(first)[-3000:]
     assert f"bank up at http://127.0.0.1:{port};" in said(first)
-    again = banksim(database_url, "incident", *RUN, "--out", str(tmp_path / "again"))
+    # the second run on the open model: journeys arrive at a rate (on PostgreSQL too)
+    again = banksim(database_url, "incident", *RUN, "--load-model", "open", "--rate", "3",
+                    "--out", str(tmp_path / "again"))
     assert again.returncode in (0, 1), said(again)[-3000:]
     assert customers(database_url) == 5
+    load = json.loads((tmp_path / "again" / "report.json").read_text())["load"]
+    assert load["model"] == "open" and load["rate"] == 3 and load["started"] > 0
     reseeded = banksim(database_url, "seed", "--reset", "--users", "5", "--months", "1")
     assert reseeded.returncode == 0, reseeded.stderr
     refused = banksim(database_url, "incident", *RUN, "--out", str(tmp_path / "refused"))
