@@ -20,6 +20,7 @@ What can go wrong, and why the code looks like this:
 """
 import errno
 import os
+import select
 import socket
 import struct
 
@@ -32,6 +33,23 @@ def client_socket(environ: dict) -> socket.socket | None:
         if isinstance(sock, socket.socket):
             return sock
     return None
+
+
+def client_gone(environ: dict) -> bool:
+    """Whether the client has closed its end of the connection (a peek finds end-of-file,
+    or the connection was reset). Bytes waiting to be read, a pipelined request, are not
+    a close. For a fault that holds an answer for long: a phone that gave up frees what it
+    held."""
+    sock = client_socket(environ)
+    if sock is None or sock.fileno() < 0:
+        return False
+    try:
+        readable, _, _ = select.select([sock], [], [], 0)
+        return bool(readable) and sock.recv(1, socket.MSG_PEEK) == b""
+    except (ConnectionResetError, BrokenPipeError):
+        return True
+    except (OSError, ValueError):
+        return False
 
 
 def reset(environ: dict) -> ConnectionResetError:

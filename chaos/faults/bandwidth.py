@@ -12,7 +12,9 @@ decider's condition (it never spins). When no slot is free, or the rule stops ap
 (the kill switch, a disable, its ttl), the rest of the body goes at once. A body that
 would need more than MAX_S at this rate is cut there: what the rate allows in MAX_S
 arrives, then the connection closes (FIN), so no thread is held longer than a latency
-fault may hold one.
+fault may hold one. A client that hangs up meanwhile is noticed within CHECK_S (the
+waits come in parts that long, and the connection is looked at between them): the
+dribble ends and its slot is free for another request.
 """
 import time
 
@@ -26,6 +28,7 @@ MAX_S = 60.0             # longest a body is dribbled (latency's cap)
 MAX_BYTES_PER_S = 100_000_000
 SEGMENT_BYTES = 1460     # one TCP segment on Ethernet: a slow link's natural chunk
 MAX_CHUNK_BYTES = 64 * 1024
+CHECK_S = 1.0            # how often a long wait looks whether the client is still there
 
 
 class BandwidthSettings(Schema):
@@ -62,10 +65,23 @@ class BandwidthFault(Fault):
         with exchange.span(fits / self.bytes_per_s) as wait:
             while wait is not None and sent < fits:
                 end = min(sent + self.chunk_bytes, fits)
-                if not wait(started + end / self.bytes_per_s - time.monotonic()):
+                if not self._wait_until(exchange, wait, started + end / self.bytes_per_s):
                     break  # the rule no longer applies: the rest at once
                 yield body[sent:end]
                 sent = end
             if wait is not None and sent == fits < len(body):  # too slow for this body
                 raise connection.hang_up(exchange.environ)
         yield body[sent:]
+
+    @staticmethod
+    def _wait_until(exchange: Exchange, wait, until: float) -> bool:
+        """`wait` until `until` (monotonic), in parts of at most CHECK_S; False when the
+        rule stopped applying. Between parts, a client that hung up ends the answer."""
+        while True:
+            left = until - time.monotonic()
+            if not wait(min(left, CHECK_S)):
+                return False
+            if left <= CHECK_S:
+                return True
+            if connection.client_gone(exchange.environ):
+                raise connection.hang_up(exchange.environ)

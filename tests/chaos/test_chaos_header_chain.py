@@ -1,6 +1,7 @@
 """Several faults in one X-Banksim-Fault header, through the tiny app's middleware: only the
 items that acted are recorded, their waits share the slot-free second, and a held one ends
 when its device leaves the allow-list."""
+import socket
 import time
 
 import pytest
@@ -138,3 +139,17 @@ def test_a_dribble_that_finds_no_slot_is_not_recorded(client, store, decider, al
     answer = ask(client, "bandwidth=2")  # would take ~40 s: needs a slot, there is none
     assert answer.status_code == 200 and answer.json["hello"] == "world"
     assert recorded(store) == []
+
+
+def test_a_dribble_whose_client_hung_up_frees_its_slot_within_seconds(
+        live_server, decider, allowed):
+    """At 1 byte a second the body's one chunk would wait a minute; a phone that gave up
+    must not keep a slot that long: the dribble looks at the connection every second."""
+    host, port = live_server.removeprefix("http://").split(":")
+    phone = socket.create_connection((host, int(port)), timeout=10)
+    phone.sendall(b"GET /hello HTTP/1.1\r\nHost: lab\r\nX-Device-Id: lab-phone-1\r\n"
+                  b"X-Banksim-Fault: bandwidth=1\r\n\r\n")
+    assert phone.recv(65536).startswith(b"HTTP/1.1 200")  # the head: the dribble began
+    assert wait_until(lambda: decider.holds.held == 1)
+    phone.close()
+    assert wait_until(lambda: decider.holds.held == 0, within_s=5)
