@@ -11,6 +11,7 @@ from collections import defaultdict
 from pathlib import Path
 
 from loadtests.report.aggregate import AFFECTED_PHASES, percentile
+from loadtests.report.dynamics import recovery_judged
 from loadtests.report.events import load_events
 from loadtests.report.guardrails import reasons as stop_reasons
 from loadtests.scenario import Scenario
@@ -27,8 +28,8 @@ HIGHER_IS_BETTER = {"success_rate", "bad_version_success_rate", "goodput_per_s"}
 UNMEASURED = {"time_to_detect_s": "never fired",
               "time_to_recover_s": "no recovery seen",
               "metastable_s": "did not recover"}
-# Metrics that only a run with a trigger (a step that starts `recovery`) can measure: a
-# run without one did not "fail to recover", it had nothing to recover from
+# Metrics that only a run with a trigger (a step that starts `recovery`) and a whole
+# window after it can measure: a run without one did not "fail to recover"
 NEEDS_TRIGGER = {"metastable_s"}
 # Metrics whose "not measured" outcome is worse than any value: never recovering is worse
 # than recovering late (an alert that never fired may be good news: not here)
@@ -169,8 +170,9 @@ def summarise_variant(out: Path, params: dict, runs: list[str]) -> dict:
     reports = [read_report(d) for d in dirs]
     return {"params": params, "runs": runs,
             "reported": sum(r is not None for r in reports),
-            "triggered": sum(r is not None and (r.get("incident") or {}).get(
-                "trigger_ended_at_s") is not None for r in reports),
+            "triggered": sum(r is not None and recovery_judged(
+                (r.get("incident") or {}).get("trigger_ended_at_s"), r.get("duration_s"))
+                for r in reports),
             "metrics": {m: spread([r[m] for r in per_run]) for m in METRICS},
             "integrity_ok": bool(checks) and all(ok for ok, _ in checks),
             "thresholds_passed": bool(checks) and all(passed for _, passed in checks),

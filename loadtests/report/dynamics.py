@@ -11,7 +11,9 @@ Pure: from the journey events, the run's phases and the arrivals the phones tall
 - `goodput`: journeys that succeeded per second, per phase.
 - `metastable`: from the trigger's end (the step that starts `recovery`) to the first
   window of METASTABLE_WINDOW_S whose journeys met the success SLO, dropped arrivals
-  counting as failures; None when no such window came before the run ended.
+  counting as failures; None when no such window came before the run ended. A run that
+  ended less than one window after the trigger cannot say (`recovery_judged`): its None
+  is "not judged", never "did not recover".
 """
 from loadtests.phone.retry import policy_of
 
@@ -61,6 +63,13 @@ def goodput_rows(events: list, phases: list[dict]) -> list[dict]:
 
 def trigger_end(phases: list[dict]) -> float | None:
     return next((p["start_s"] for p in phases if p["name"] == "recovery"), None)
+
+
+def recovery_judged(ended_at: float | None, duration_s: float | None) -> bool:
+    """Whether the run went on a whole window after the trigger ended: only then can a
+    missing metastable_s mean the bank did not recover."""
+    return (ended_at is not None and duration_s is not None
+            and duration_s - ended_at >= METASTABLE_WINDOW_S - 1e-9)
 
 
 def metastable_s(events: list, load: dict, ended_at: float | None, slo: float,
@@ -133,11 +142,17 @@ def dynamics_lines(report: dict) -> list[str]:
     incident = report.get("incident") or {}
     # the metastable window is the open model's story: in the closed model a slow bank
     # also gets less traffic, and the detector's recovery already says when it came back
-    if load.get("model") == "open" and incident.get("trigger_ended_at_s") is not None:
+    ended = incident.get("trigger_ended_at_s")
+    if load.get("model") == "open" and ended is not None:
         back = incident.get("metastable_s")
-        lines.append(f"after the trigger ended at {incident['trigger_ended_at_s']:g} s: "
-                     + ("did not recover within the run (metastable)" if back is None
-                        else f"back within the SLO {back:g} s later"))
+        if back is not None:
+            verdict = f"back within the SLO {back:g} s later"
+        elif recovery_judged(ended, report.get("duration_s")):
+            verdict = "did not recover within the run (metastable)"
+        else:
+            verdict = (f"the run ended too soon after it to judge recovery (a whole "
+                       f"{METASTABLE_WINDOW_S:g} s window is needed)")
+        lines.append(f"after the trigger ended at {ended:g} s: {verdict}")
     policy, server = report.get("policy") or {}, report.get("server") or {}
     if policy.get("attempts_per_journey") is not None:
         wasted = server.get("wasted_requests")

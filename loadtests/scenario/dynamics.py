@@ -130,4 +130,5 @@ def check_dynamics(errors: dict, data: dict) -> None:
     for index, step in enumerate(data.get("timeline") or ()):
         if isinstance(step, dict) and "load" in step and model != "open":
             errors.setdefault("timeline", {}).setdefault(index, {}).setdefault(
-                "load", []).append("a rate change needs load.model: open")
+                "load", []).append("a rate change needs load.model: open (the closed "
+                                   "model has no rate: --load-model closed cannot run it)")

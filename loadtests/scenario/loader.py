@@ -279,6 +279,8 @@ def with_overrides(data: dict, overrides: dict | None) -> dict:
     for key, target in simple.items():
         if key in given:
             data[target] = given[key]
+    if "users" in given and isinstance(data.get("load"), dict) and "max_phones" in data["load"]:
+        data["load"]["max_phones"] = given["users"]  # --users is the phones, as without it
     if "duration" in given:
         data["duration"] = f"{given['duration']:g}s"
     if "think" in given:
@@ -297,7 +299,8 @@ def with_overrides(data: dict, overrides: dict | None) -> dict:
 
 def _override_load(data: dict, model: str | None, rate: float | None) -> None:
     """--load-model / --rate over the file's `load` (a closed model drops the open one's keys;
-    an open one without a rate anywhere is refused by the schema)."""
+    an open one without a rate anywhere, or a closed one with a step that changes the rate,
+    is refused by the schema)."""
     if model is None and rate is None:
         return
     load = dict(data.get("load") or {}) if isinstance(data.get("load"), dict) else {}
@@ -305,11 +308,8 @@ def _override_load(data: dict, model: str | None, rate: float | None) -> None:
         load["model"], load["rate"] = "open", rate
     if model is not None:
         load["model"] = model
-        if model == "closed":
-            load = {"model": "closed"}
-            for step in data.get("timeline") or ():
-                if isinstance(step, dict):
-                    step.pop("load", None)
+        if model == "closed":  # a step's rate change stays, and the schema refuses it:
+            load = {"model": "closed"}  # a burst of arrivals may be the scenario's trigger
     data["load"] = load
 
 

@@ -123,6 +123,7 @@ def test_a_run_without_a_trigger_did_not_fail_to_recover(tmp_path):
         (run / "report.json").write_text(json.dumps({
             "duration_s": 60, "journeys": [], "incident": {"trigger_ended_at_s": ended,
                                                             "metastable_s": None}}))
+        assert summarise_variant(tmp_path, {}, [name])["triggered"] == 0
         variants.append(summarise_variant(tmp_path, {"client": name}, [name]))
         variants[-1]["runs"] = [name, name]  # two runs each, both without a trigger
         variants[-1]["reported"], variants[-1]["triggered"] = 2, 0
@@ -131,6 +132,11 @@ def test_a_run_without_a_trigger_did_not_fail_to_recover(tmp_path):
     assert not any(line.startswith("metastable_s") for line in verdicts(variants)["client"])
     variants[0]["triggered"] = variants[1]["triggered"] = 2  # now both had one: an outcome
     assert cell("metastable_s", None, 2) == "did not recover in 2 of 2"
+    for ended, judged in ((35.0, 1), (55.0, 0)):  # 25 s after the trigger, or only 5
+        (tmp_path / "a" / "report.json").write_text(json.dumps({
+            "duration_s": 60, "journeys": [], "incident": {"trigger_ended_at_s": ended,
+                                                            "metastable_s": None}}))
+        assert summarise_variant(tmp_path, {}, ["a"])["triggered"] == judged
 
 
 def test_the_dynamics_are_said_in_words_for_the_summary_and_the_page():
@@ -143,13 +149,16 @@ def test_the_dynamics_are_said_in_words_for_the_summary_and_the_page():
               "policy": {"name": "naive", "attempts_per_journey": 6.2,
                          "retries_per_journey": 2.2, "retry_wait_s": 0, "fast_failed": 0,
                          "budget_denied": 0},
-              "server": {"wasted_requests": 909}}
+              "server": {"wasted_requests": 909}, "duration_s": 90.0}
     lines = dynamics_lines(report)
     assert lines[0].endswith("160 arrivals offered, 150 started, 10 dropped (no free phone), "
                              "148 completed")
     assert lines[1] == "goodput: baseline 3.9/s, recovery 0/s"
     assert "did not recover within the run" in lines[2]
     assert lines[3].endswith("909 requests answered after the phone gave up")
+    # a run that ended 5 s after the trigger had no whole window to judge recovery by
+    assert "too soon after it to judge recovery" in dynamics_lines({**report,
+                                                                    "duration_s": 40.0})[2]
     report["incident"]["metastable_s"] = 7.5
     assert dynamics_lines(report)[2].endswith("back within the SLO 7.5 s later")
     assert dynamics_lines({"load": {"model": "closed"}}) == []

@@ -7,6 +7,7 @@ import pytest
 
 from loadtests.phone.retry import policy_of
 from loadtests.scenario import load
+from loadtests.scenario.loader import ScenarioError
 
 
 def validate(tmp_path, text: str) -> subprocess.CompletedProcess:
@@ -63,9 +64,17 @@ def test_the_open_model_and_client_read_as_the_run_uses_them():
     assert storm.bank == {"workers": 1, "threads": 4, "service_ms": 250}
     assert load("bad-release").load_model == "closed"
     assert load("bad-release").client_policy == "backoff"  # `client_policy` stays a synonym
-    switched = load("retry-storm", {"client_policy": "budgeted", "load_model": "closed"})
+    switched = load("late-notifications", {"client_policy": "budgeted",
+                                            "load_model": "closed"})
     assert switched.client == "budgeted" and switched.load_model == "closed"
     assert "client_policy" not in switched.definition
+    # retry-storm's trigger is a burst of arrivals: the closed model cannot run it, and
+    # says so, rather than drop the steps and replay an incident that never happens
+    with pytest.raises(ScenarioError, match=r"timeline\[0\]\.load: a rate change needs"):
+        load("retry-storm", {"load_model": "closed"})
+    # --users is the number of phones, the open model's max_phones too
+    fewer = load("retry-storm", {"users": 50})
+    assert fewer.users == 50 and fewer.phones == 50
     assert load("bad-release", {"rate": 7}).rates() == [(0.0, 7.0)]
     assert policy_of(load("retry-storm", {"client": "budgeted"}).client).retry_budget
 
