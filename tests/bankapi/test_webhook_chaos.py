@@ -1,6 +1,7 @@
 """Delivery chaos: each webhook_* fault does what it says, and the receiver's view still
 matches the ledger (the report's webhooks integrity check)."""
 import datetime
+import time
 
 import pytest
 
@@ -41,9 +42,17 @@ def block(client, admin_headers, hook, receiver):
                           deliveries(client, admin_headers, hook_id), ledger)
 
 
-def injected(client, admin_headers, fault):
-    events = client.get("/admin/chaos/events", headers=admin_headers).json["events"]
-    return [e for e in events if e["fault"] == fault]
+def injected(client, admin_headers, fault, at_least: int = 1):
+    """The recorded injections of `fault`, once there are `at_least` (the chaos recorder
+    writes events down in batches, about every half second: a loaded machine may take
+    longer); what there is after 15 s otherwise."""
+    deadline = time.monotonic() + 15
+    while True:
+        events = client.get("/admin/chaos/events", headers=admin_headers).json["events"]
+        found = [e for e in events if e["fault"] == fault]
+        if len(found) >= at_least or time.monotonic() > deadline:
+            return found
+        time.sleep(0.1)
 
 
 def test_webhook_delay_holds_each_delivery_back(app, client, admin_headers, rule, hook,
@@ -56,7 +65,7 @@ def test_webhook_delay_holds_each_delivery_back(app, client, admin_headers, rule
     assert len(latencies) == 2 and min(latencies) >= 400
     report = block(client, admin_headers, hook, hook[1])
     assert report["integrity"]["ok"], report
-    assert len(injected(client, admin_headers, "webhook_delay")) >= 2
+    assert len(injected(client, admin_headers, "webhook_delay", at_least=2)) >= 2
 
 
 def test_webhook_duplicate_delivers_each_event_that_many_times(app, client, admin_headers,
