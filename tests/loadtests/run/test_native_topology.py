@@ -21,6 +21,7 @@ from tests.helpers.loadrun import (ADMIN_TOKEN, BANKSIM, LOCUSTFILE, SEEDED_USER
 
 from loadtests.run.bank import BankProcess, free_port
 from tests.helpers.promtext import sample
+from tests.helpers.workers import worker_pids
 
 WORKERS = 3
 ADMIN = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
@@ -45,15 +46,6 @@ def health(bank: Bank) -> dict:
     return requests.get(f"{bank.url}/health", headers={"Connection": "close"}, timeout=5).json()
 
 
-def worker_pids(bank: Bank, within_s: float = 30) -> set[int]:
-    seen: set[int] = set()
-    deadline = time.monotonic() + within_s
-    while len(seen) < WORKERS and time.monotonic() < deadline:
-        seen.add(health(bank)["worker"])
-    assert len(seen) == WORKERS, f"only workers {seen} answered in {within_s} s"
-    return seen
-
-
 def locust_requests(stats_csv) -> int:
     """Requests Locust sent to the bank: every row but the journeys and the total."""
     with open(stats_csv) as stats:
@@ -70,7 +62,7 @@ def served_requests(metrics_text: str) -> int:
 @pytest.mark.slow
 def test_three_gunicorn_workers_and_distributed_locust(three_worker_bank, tmp_path, processes):
     bank = three_worker_bank
-    pids = worker_pids(bank)
+    pids = worker_pids(bank.url, WORKERS)
     master_port, master_log = free_port(), tmp_path / "master.log"
     with open(master_log, "w") as log:
         master = subprocess.Popen(locust_command(
