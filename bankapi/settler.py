@@ -47,6 +47,8 @@ class Settler:
         with self.app.app_context():
             clock = self.app.state.clock
             with shifted(clock.offset() if clock is not None else 0):
+                if db.first(settlement.ANY_DUE, {"now": utcnow()}) is None:
+                    return 0
                 with db.reading() as connection:
                     due = settlement.due(connection, utcnow(), BATCH)
                 for payment_id in due:

@@ -40,8 +40,7 @@ def state(session: Session) -> ChaosState | None:
     return session.get(ChaosState, STATE_ID)
 
 
-def revision(session: Session) -> int | None:
-    return session.scalar(select(ChaosState.revision).where(ChaosState.id == STATE_ID))
+REVISION = select(ChaosState.revision).where(ChaosState.id == STATE_ID)  # ChaosStore.revision
 
 
 def set_enabled(session: Session, enabled: bool) -> None:

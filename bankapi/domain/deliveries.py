@@ -16,9 +16,10 @@ import random
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import Connection, and_, bindparam, or_, select, update
 from sqlalchemy.orm import Session
 
+from ..database.driver import DriverQuery
 from ..models import Webhook, WebhookDelivery, WebhookEvent
 
 BACKOFF_BASE_S, BACKOFF_CAP_S = 0.5, 30.0
@@ -47,13 +48,25 @@ def _free(now: datetime):
                 or_(D.c.lease_until.is_(None), D.c.lease_until < now))
 
 
-def claim(session: Session, now: datetime, lease_s: float, limit: int) -> list[Job]:
-    """Claim up to `limit` due deliveries for `lease_s` seconds, oldest due first."""
+DUE = (select(D.c.id).where(_free(bindparam("now")))
+       .order_by(D.c.next_attempt_at, D.c.id).limit(bindparam("limit")))
+# whether a poll has anything to claim: every serving process asks it every WEBHOOK_POLL_S,
+# mostly to hear "none", and on SQLite the driver's cursor answers it cheaply (driver.py)
+ANY_DUE = DriverQuery(select(D.c.id).where(_free(bindparam("now"))).limit(1))
+
+
+def due(connection: Connection, now: datetime, limit: int) -> list[str]:
+    """Ids of up to `limit` deliveries free to claim now, oldest due first: a plain read,
+    so a poll that finds nothing due takes no write lock."""
+    return list(connection.scalars(DUE, {"now": now, "limit": limit}))
+
+
+def claim(session: Session, now: datetime, lease_s: float, ids: list[str]) -> list[Job]:
+    """Lease the deliveries of `ids` (from `due`) that are still free, for `lease_s`
+    seconds: the update re-checks, so of two processes that read the same id one gets it."""
     connection = session.connection()
-    due = connection.execute(select(D.c.id).where(_free(now))
-                             .order_by(D.c.next_attempt_at, D.c.id).limit(limit)).scalars().all()
     until = now + timedelta(seconds=lease_s)
-    mine = [delivery_id for delivery_id in due
+    mine = [delivery_id for delivery_id in ids
             if connection.execute(update(D).where(D.c.id == delivery_id, _free(now))
                                   .values(lease_until=until)).rowcount == 1]
     if not mine:

@@ -1,7 +1,9 @@
 """The dispatcher: a thread in each serving process that sends the outbox's deliveries.
 
-Every `poll_s` it claims due deliveries (`domain.deliveries.claim`: a lease, so with
-several gunicorn workers one attempt per delivery is in flight) and sends each on a
+Every `poll_s` it looks for due deliveries with a read, and claims those it finds
+(`domain.deliveries.claim`: a lease, so with several gunicorn workers one attempt per
+delivery is in flight; a poll that finds nothing takes no write lock, which on SQLite
+every writer of the bank would wait for) and sends each on a
 small pool of threads. Before sending it asks the delivery chaos the host installed
 (`app.state.delivery_chaos`, None without chaos) for a plan: hold the delivery back
 (`webhook_delay`, `webhook_reorder`; the attempt that follows a hold is made as it is),
@@ -85,8 +87,12 @@ class Dispatcher:
         is claimed, well within its lease), send them, and record the outcomes that are in
         at once in one transaction; how many deliveries were handled."""
         with self.app.app_context():
+            if db.first(deliveries.ANY_DUE, {"now": utcnow()}) is None:
+                return 0
+            with db.reading() as connection:
+                due = deliveries.due(connection, utcnow(), self.threads)
             with db.write() as session:
-                jobs = deliveries.claim(session, utcnow(), self.lease_s, self.threads)
+                jobs = deliveries.claim(session, utcnow(), self.lease_s, due)
         pending = {self.pool.submit(self.deliver, job) for job in jobs}
         while pending:
             done, pending = wait(pending, return_when=FIRST_COMPLETED)

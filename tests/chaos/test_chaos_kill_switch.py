@@ -10,6 +10,7 @@ import pytest
 import requests
 
 from chaos.decisions import Decider
+from chaos.store import RevisionUnreadable
 from tests.helpers.threads import in_thread, wait_until
 
 LATENCY = {"type": "latency", "ms": 30_000}
@@ -248,3 +249,22 @@ def test_the_kill_switch_is_never_stuck_behind_a_held_write_and_ends_it(
     assert [status for status, _ in done] == [201] * transfers
     assert disable_s < 5, disable_s  # once 30 s, then a 503
     assert ended_s < 5, (ended_s, done)  # once the rest of 5 x ms
+
+
+def test_a_revision_the_driver_cannot_read_keeps_the_last_rules(store, add_rule):
+    """The revision is read on the driver's own cursor: its errors reach the decider as
+    SQLAlchemy's would (the rules in hand stay, nothing raises), and the pool gets a
+    working connection back once the database answers again."""
+    add_rule(LATENCY)
+    engine = Decider(store, refresh_s=0.01)
+    assert engine.current().enabled and store.revision() == engine.rules.revision
+    with store.engine.begin() as connection:
+        connection.exec_driver_sql("DROP TABLE chaos_state")
+    try:
+        with pytest.raises(RevisionUnreadable):
+            store.revision()
+        time.sleep(0.05)
+        assert engine.current().enabled and len(engine.current().rules) == 1
+    finally:
+        store.create_all()
+    assert store.revision() == 1
