@@ -2,12 +2,17 @@
 next steps (`domain/settlement.py`), on the bank's clock.
 
 Every `banksim serve` process runs one; they all look at the same due payments, and the
-domain's conditional claim lets exactly one of them take each step. Each step is a write
-transaction of its own (`db.write_unit`, retried on a deadlock), so a crash, a database
-fault or a lost race costs at most that step, which the next pass takes again.
+domain's conditional claim lets exactly one of them take each step. Steps go up to
+STEPS_PER_WRITE to a write transaction (`db.write_unit`, retried on a deadlock), so a
+crash, a database fault or a lost race costs at most those steps, which the next pass takes
+again. Why not one each: under load every card payment comes back here as a second write,
+and each transaction pays BEGIN, COMMIT and (on SQLite) a turn in the writers' queue that
+the bank's requests wait in too; ten steps keep the write lock held for milliseconds
+(benchmarks/README.md, Capacity).
 """
 import logging
 import threading
+from functools import partial
 
 from .clock import shifted, utcnow
 from .database.db import db
@@ -15,6 +20,7 @@ from .domain import settlement
 
 log = logging.getLogger("banksim.settlement")
 BATCH = 100
+STEPS_PER_WRITE = 10
 
 
 class Settler:
@@ -51,11 +57,30 @@ class Settler:
                     return 0
                 with db.reading() as connection:
                     due = settlement.due(connection, utcnow(), BATCH)
-                for payment_id in due:
+                for start in range(0, len(due), STEPS_PER_WRITE):
                     if self._stop.is_set():
                         break
-                    moved = db.write_unit(
-                        lambda session, payment_id=payment_id:
-                        settlement.step(session, payment_id, utcnow()))
-                    taken += moved is not None
+                    taken += self._steps(due[start:start + STEPS_PER_WRITE])
+        return taken
+
+    @staticmethod
+    def _steps(ids: list[str]) -> int:
+        """The steps of `ids` in one write transaction; if that fails, each in its own,
+        so that one payment that cannot be stepped never holds back the others."""
+        def steps(session, ids=ids):
+            return sum(settlement.step(session, payment_id, utcnow()) is not None
+                       for payment_id in ids)
+        try:
+            return db.write_unit(steps)
+        except Exception:  # noqa: BLE001 - one at a time below
+            if len(ids) == 1:
+                raise
+        taken, failed = 0, None
+        for one in ids:
+            try:
+                taken += db.write_unit(partial(steps, ids=[one]))
+            except Exception as error:  # noqa: BLE001 - the others still go on
+                failed = error
+        if failed is not None:
+            raise failed  # logged once by the pass; the next pass tries again
         return taken

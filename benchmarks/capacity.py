@@ -1,7 +1,7 @@
 """How many simulated phones `banksim incident` carries on this machine (R12).
 
-    python benchmarks/capacity.py --users 300,600,1000 --duration 120
-    python benchmarks/capacity.py --users 1000 --duration 120 --profile    # + py-spy
+    python -m benchmarks.capacity --users 300,600,1000 --duration 120
+    python -m benchmarks.capacity --users 1000 --duration 120 --profile    # + py-spy
 
 Each N is one real `banksim incident --users N` (bad-release, its default think times and
 arrivals), in a fresh report directory. A run *holds* when every good version (all but

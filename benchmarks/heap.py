@@ -1,6 +1,6 @@
 """Does the bank's Python heap grow under the soak's load? tracemalloc after a warm-up.
 
-    python benchmarks/heap.py [--warmup-s 60] [--measure-s 120] [--top 8]
+    python -m benchmarks.heap [--warmup-s 60] [--measure-s 120] [--top 8]
 
 Serves the bank in this process (werkzeug, threaded, on 127.0.0.1) on a freshly seeded
 SQLite database, runs the soak's clients (benchmarks/soak.py) against it, snapshots the

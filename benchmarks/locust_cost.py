@@ -10,7 +10,7 @@ With `--r5-baseline REV` the locustfile and package of git revision REV (e.g. on
 phones are Locust's HttpUser) run too, interleaved with the current code (REV, current,
 REV, current, ... `--repeat` pairs): the ratio of their CPU per phone-minute is the saving.
 
-    python benchmarks/run.py --only R5 --phones 300 --r5-baseline <git rev> --repeat 2
+    python -m benchmarks.run --only R5 --phones 300 --r5-baseline <git rev> --repeat 2
 """
 import csv
 import os

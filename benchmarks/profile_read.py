@@ -1,8 +1,8 @@
 """Where one balance read's time goes, in-process (Flask's test client, no server).
 
-    python benchmarks/profile_read.py                  # per-layer breakdown, CPU ms a read
-    python benchmarks/profile_read.py --profile 3000   # plus cProfile of 3,000 reads
-    python benchmarks/profile_read.py --database-url postgresql+psycopg://...
+    python -m benchmarks.profile_read                  # per-layer breakdown, CPU ms a read
+    python -m benchmarks.profile_read --profile 3000   # plus cProfile of 3,000 reads
+    python -m benchmarks.profile_read --database-url postgresql+psycopg://...
 
 The breakdown times the same read with parts of the stack taken away (each figure is
 the best of `--rounds` interleaved rounds of `--reads` reads, CPU time per read), next to

@@ -6,7 +6,7 @@ Measured on `banksim serve` through the admin API, at 0 rules and then at 999 id
 - GET /me p95 from 4 clients while an admin loop adds and deletes a rule non-stop, so every
   worker reloads its rules over and over.
 A reload recompiles only rules whose stored definition changed, so both should cost about
-the same at 1,000 rules as at none. Run: python benchmarks/run.py --only R8
+the same at 1,000 rules as at none. Run: python -m benchmarks.run --only R8
 """
 import statistics
 import threading

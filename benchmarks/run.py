@@ -304,7 +304,7 @@ def main() -> None:
         print(f"{row['id']}: {row['measures']}: {row['a']} vs {row['b']} -> {row['ratio']:.2f}"
               f" (target {row['target']})")
     if not args.no_write:  # R8-R10 have their own table, so either set can be rerun alone
-        command = "python benchmarks/run.py " + " ".join(sys.argv[1:])
+        command = "python -m benchmarks.run " + " ".join(sys.argv[1:])
         for block, part in (("results", [r for r in rows if r["id"] not in costs.ROWS]),
                             ("costs", [r for r in rows if r["id"] in costs.ROWS])):
             if part:

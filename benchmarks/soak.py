@@ -1,7 +1,7 @@
 """Soak: minutes of steady mixed load against `banksim serve` with chaos off; errors must be 0
 and the server's memory (RSS of the gunicorn master and its workers) should not climb.
 
-    python benchmarks/soak.py [--minutes 5] [--threads 8] [--users 50] [--out soak.json]
+    python -m benchmarks.soak [--minutes 5] [--threads 8] [--users 50] [--out soak.json]
 
 Seeds a fresh SQLite bank in a temporary directory (or BANKSIM_DATABASE_URL with --reset),
 starts `banksim serve --workers 2` on a free port on 127.0.0.1, and runs plain threads of

@@ -1,9 +1,9 @@
 """What one payment and one transfer cost the bank in CPU, in-process (Flask's test client,
 no server), so a change to the write path can be weighed against its parent commit.
 
-    python benchmarks/write_path.py                       # 2,000 of each, 3 rounds, SQLite
-    python benchmarks/write_path.py --writes 500 --rounds 5
-    python benchmarks/write_path.py --database-url postgresql+psycopg://...   # wipes that db
+    python -m benchmarks.write_path                       # 2,000 of each, 3 rounds, SQLite
+    python -m benchmarks.write_path --writes 500 --rounds 5
+    python -m benchmarks.write_path --database-url postgresql+psycopg://...   # wipes that db
 
 One bank, two customers (the payer holds plenty, and half the payments are in a category
 with a budget, half in one without): each round makes `--writes` card

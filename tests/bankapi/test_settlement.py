@@ -231,6 +231,29 @@ def test_a_crash_mid_settlement_leaves_the_payment_pending_for_the_next_pass(
     assert audit_ok(app)
 
 
+@pytest.mark.parametrize("app", [{"SETTLEMENT_DELAY_S": 0}], indirect=True)
+def test_a_payment_that_cannot_be_stepped_never_holds_back_the_others(
+        app, alice, monkeypatch):
+    """Steps share write transactions (ten at a time): when one of them fails, the others
+    of its transaction are still taken, each on its own, and the pass reports the failure."""
+    ids = [pay(alice, key=f"p{n}", amount=5_00).json["id"] for n in range(4)]
+    real_step = settlement.step
+
+    def step(session, payment_id, now):
+        if payment_id == ids[1]:
+            raise RuntimeError("this payment cannot be stepped")
+        return real_step(session, payment_id, now)
+    monkeypatch.setattr(settlement, "step", step)
+    with pytest.raises(RuntimeError):
+        settle(app)
+    states = {i: alice.get(f"/payments/{i}").json["status"] for i in ids}
+    assert states == {ids[0]: "settled", ids[1]: "pending", ids[2]: "settled",
+                      ids[3]: "settled"}
+    assert audit_ok(app)
+    monkeypatch.undo()
+    assert settle(app) == 1 and audit_ok(app)
+
+
 def test_the_audit_finds_a_hold_without_its_payment(app, alice):
     pay(alice)
     with app.app_context():
