@@ -205,8 +205,12 @@ class ChaosStore:
         when it comes a quarter of a second after the last one, on the driver 0.3 ms
         (benchmarks/README.md, shaping cost). A driver error throws the connection away
         and raises RevisionUnreadable (a SQLAlchemyError, as the ORM path would)."""
+        failed = self.engine.dialect.loaded_dbapi.Error
         with database.suspended():
-            connection = self.engine.raw_connection()
+            try:  # the pool hands the driver's own error out when it cannot connect
+                connection = self.engine.raw_connection()
+            except failed as error:
+                raise RevisionUnreadable(str(error)) from error
             try:
                 cursor = connection.cursor()
                 try:
@@ -214,7 +218,7 @@ class ChaosStore:
                     row = cursor.fetchone()
                 finally:
                     cursor.close()
-            except self.engine.dialect.loaded_dbapi.Error as error:
+            except failed as error:
                 connection.invalidate(error)
                 raise RevisionUnreadable(str(error)) from error
             finally:

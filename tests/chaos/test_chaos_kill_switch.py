@@ -8,9 +8,10 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 import requests
+from sqlalchemy import create_engine
 
 from chaos.decisions import Decider
-from chaos.store import RevisionUnreadable
+from chaos.store import ChaosStore, RevisionUnreadable
 from tests.helpers.threads import in_thread, wait_until
 
 LATENCY = {"type": "latency", "ms": 30_000}
@@ -268,3 +269,14 @@ def test_a_revision_the_driver_cannot_read_keeps_the_last_rules(store, add_rule)
     finally:
         store.create_all()
     assert store.revision() == 1
+
+
+def test_a_database_that_cannot_be_reached_is_an_unreadable_revision(tmp_path):
+    """The pool hands out the driver's own error when it cannot connect (a database that
+    crashed): the revision read turns it into SQLAlchemy's kind, which the decider catches,
+    instead of letting it escape into the request as a 500."""
+    store = ChaosStore(create_engine(f"sqlite:///{tmp_path / 'missing' / 'chaos.db'}"))
+    with pytest.raises(RevisionUnreadable):
+        store.revision()
+    engine = Decider(store, refresh_s=0.01)
+    assert engine.current().enabled is False  # no rules read: none applied, nothing raised
