@@ -199,12 +199,13 @@ class ChaosStore:
                     for e in queries.events(session, limit)]
 
     def revision(self) -> int | None:
-        """The state's revision, or None before the tables exist. Every process asks it
+        """The state's revision, or None when its row is missing. Every process asks it
         every refresh period while it has traffic or holds a fault, so it runs on the
         driver's own cursor: through an ORM session the read costs about 1.2 ms of CPU
         when it comes a quarter of a second after the last one, on the driver 0.3 ms
-        (benchmarks/README.md, shaping cost). A driver error throws the connection away
-        and raises RevisionUnreadable (a SQLAlchemyError, as the ORM path would)."""
+        (benchmarks/README.md, The bandwidth fault's CPU). A driver error (no connection,
+        no table) raises RevisionUnreadable, a SQLAlchemyError as the ORM path's would be,
+        and a connection that failed mid-read is thrown away."""
         failed = self.engine.dialect.loaded_dbapi.Error
         with database.suspended():
             try:  # the pool hands the driver's own error out when it cannot connect
