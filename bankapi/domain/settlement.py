@@ -32,12 +32,11 @@ from .notifications import note, notify
 
 STATUSES = ("pending", "settled", "declined", "returned")
 PAYMENTS, ENTRIES = Payment.__table__, LedgerEntry.__table__
-DUE = (select(PAYMENTS.c.id).where(PAYMENTS.c.due_at <= bindparam("now"))
-       .order_by(PAYMENTS.c.due_at).limit(bindparam("limit")))
+_IS_DUE = PAYMENTS.c.due_at <= bindparam("now")
+DUE = select(PAYMENTS.c.id).where(_IS_DUE).order_by(PAYMENTS.c.due_at).limit(bindparam("limit"))
 # whether a pass has anything to do: every serving process asks it a few times a second,
 # and on SQLite the driver's cursor answers it for a fraction of what DUE costs (driver.py)
-ANY_DUE = DriverQuery(select(PAYMENTS.c.id).where(PAYMENTS.c.due_at <= bindparam("now"))
-                      .limit(1))
+ANY_DUE = DriverQuery(select(PAYMENTS.c.id).where(_IS_DUE).limit(1))
 # On PostgreSQL a payment another process is stepping is skipped, not waited for (the claim
 # in `change_status` is what guarantees one step; this only spares the wait).
 ONE = (select(PAYMENTS).where(PAYMENTS.c.id == bindparam("payment_id"))
